@@ -1,0 +1,1 @@
+"""Compiled kernels: arrays and threads only; nothing here knows about autograd."""

@@ -1,0 +1,62 @@
+"""OpenMP thread control shared by all kernels.
+
+``_user_threads`` is 0 until ``set_num_threads`` is called: 0 means "ask OpenMP at
+call time", so ``OMP_NUM_THREADS`` and threadpoolctl keep working.  An explicit
+value applies to kernels called from any Python thread (OpenMP's own
+``omp_set_num_threads`` only affects the calling OS thread).
+"""
+
+cdef extern from "omp_compat.h":
+    const char *MINICNN_COMPILER
+    int MINICNN_OPENMP_VERSION
+
+cdef int _user_threads = 0
+
+
+cdef int max_threads() noexcept nogil:
+    """Threads a kernel may use now (>= 1)."""
+    cdef int n = _user_threads
+    if n <= 0:
+        n = omp_get_max_threads()
+    return n if n > 0 else 1
+
+
+cdef int clamp_threads(Py_ssize_t work_chunks) noexcept nogil:
+    """Threads for a loop with ``work_chunks`` independent chunks: never more threads than chunks."""
+    cdef int n = max_threads()
+    if work_chunks < n:
+        n = <int>work_chunks
+    return n if n > 0 else 1
+
+
+def set_num_threads(int n):
+    """Set the thread count for all kernels; 0 returns to OpenMP's default."""
+    global _user_threads
+    if n < 0:
+        raise ValueError(f"num_threads must be >= 0, got {n}")
+    _user_threads = n
+
+
+def get_user_threads():
+    """The explicit setting (0 = deferring to OpenMP)."""
+    return _user_threads
+
+
+def get_num_threads():
+    """Threads the kernels will use for a call made now from this Python thread."""
+    return max_threads()
+
+
+def openmp_enabled():
+    """True when the kernels were compiled with OpenMP."""
+    return MINICNN_OPENMP_VERSION > 0
+
+
+def openmp_version():
+    """The _OPENMP date macro the kernels were compiled with (0 = serial build)."""
+    return MINICNN_OPENMP_VERSION
+
+
+def compiler():
+    """The C compiler that built the kernels."""
+    return (<bytes>MINICNN_COMPILER).decode("ascii", "replace")

@@ -1,0 +1,78 @@
+"""Dense linear algebra on minicnn's own compiled GEMM."""
+
+import numpy as np
+
+from minicnn._kernels import _gemm
+
+_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+
+__all__ = ["gemm"]
+
+
+def _as_matrix(name, x):
+    if not isinstance(x, np.ndarray):
+        raise TypeError(f"gemm: {name} must be a numpy.ndarray, got {type(x).__name__}")
+    if x.ndim != 2:
+        raise ValueError(f"gemm: {name} must be 2-D, got shape {x.shape}")
+    if x.dtype not in _FLOATS:
+        raise TypeError(f"gemm: {name} must be float32 or float64, got dtype {x.dtype}")
+    return x
+
+
+def gemm(a, b, c=None, *, alpha=1.0, beta=0.0, trans_a=False, trans_b=False):
+    """General matrix multiply: ``alpha * op(a) @ op(b) + beta * c``.
+
+    ``op(x)`` is ``x.T`` when the matching ``trans_*`` flag is set.  ``a`` and ``b`` must be
+    2-D float32 or float64 arrays of the same dtype; non-contiguous inputs are copied.  With
+    ``c=None`` a new array is returned (and ``beta`` is ignored); otherwise the result is
+    written into ``c`` (which must be C-contiguous, of the same dtype and shape ``(m, n)``)
+    and ``c`` is returned.
+
+    >>> import numpy as np, minicnn
+    >>> a = np.arange(6, dtype=np.float32).reshape(2, 3)
+    >>> minicnn.linalg.gemm(a, a, trans_b=True)
+    array([[ 5., 14.],
+           [14., 50.]], dtype=float32)
+    """
+    a = _as_matrix("a", a)
+    b = _as_matrix("b", b)
+    if a.dtype != b.dtype:
+        raise TypeError(f"gemm: a and b must have the same dtype, got a {a.dtype} and b {b.dtype}")
+    m, ka = (a.shape[1], a.shape[0]) if trans_a else a.shape
+    kb, n = (b.shape[1], b.shape[0]) if trans_b else b.shape
+    if ka != kb:
+        raise ValueError(
+            f"gemm: inner dimensions differ: op(a) is {m}x{ka} (a.shape={a.shape}, trans_a={bool(trans_a)}) "
+            f"but op(b) is {kb}x{n} (b.shape={b.shape}, trans_b={bool(trans_b)})"
+        )
+    if c is None:
+        c = np.empty((m, n), dtype=a.dtype)
+        beta = 0.0
+    else:
+        if not isinstance(c, np.ndarray):
+            raise TypeError(f"gemm: c must be a numpy.ndarray or None, got {type(c).__name__}")
+        if c.shape != (m, n):
+            raise ValueError(f"gemm: c must have shape {(m, n)} for a.shape={a.shape}, b.shape={b.shape}, got {c.shape}")
+        if c.dtype != a.dtype:
+            raise TypeError(f"gemm: c must have dtype {a.dtype} like a and b, got {c.dtype}")
+        if not c.flags.c_contiguous or not c.flags.writeable:
+            raise ValueError("gemm: c must be a writeable, C-contiguous array (it is written in place)")
+    alpha = float(alpha)
+    beta = float(beta)
+    if not (np.isfinite(alpha) and np.isfinite(beta)):
+        raise ValueError(f"gemm: alpha and beta must be finite, got alpha={alpha}, beta={beta}")
+    if m == 0 or n == 0:
+        return c
+    if ka == 0:  # empty sum: C = beta * C
+        if beta == 0.0:
+            c[...] = 0
+        else:
+            c *= beta
+        return c
+    a = np.ascontiguousarray(a)
+    b = np.ascontiguousarray(b)
+    if np.shares_memory(a, c) or np.shares_memory(b, c):
+        a = a.copy() if np.shares_memory(a, c) else a
+        b = b.copy() if np.shares_memory(b, c) else b
+    _gemm.gemm_into(a, b, c, alpha, beta, bool(trans_a), bool(trans_b))
+    return c

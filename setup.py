@@ -1,0 +1,241 @@
+"""Build script for minicnn's compiled kernels.
+
+Everything that decides how the kernels are compiled lives here, in one place:
+
+* ``EXTENSIONS`` lists every extension module, its sources and its per-ISA
+  translation units (SIMD micro-kernels compiled with their own ``-m`` flags and
+  chosen at run time, so wheels stay portable: never ``-march=native``).
+* ``cython_directives()`` sets the Cython directives for the whole build;
+  ``MINICNN_CYTHON_DEBUG=1`` turns bounds/wraparound/initialisation checks on.
+* ``BuildExt`` picks optimisation and OpenMP flags per compiler and proves that
+  OpenMP works by compiling *and running* a tiny program.  Where it does not (or
+  with ``MINICNN_NO_OPENMP=1``) the kernels are built serial, and the build says so.
+
+Environment switches:
+  MINICNN_NO_OPENMP=1     build serial kernels
+  MINICNN_CYTHON_DEBUG=1  Cython checks on, -O1 -g
+  MINICNN_SANITIZE=address,undefined   compile and link with sanitizers (implies debug info)
+  LIBOMP_PREFIX=/path     where libomp lives for Apple clang (default: brew --prefix libomp)
+"""
+
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import textwrap
+
+import numpy as np
+from Cython.Build import cythonize
+from setuptools import Extension, setup
+from setuptools.command.build_ext import build_ext
+
+KERNELS = "minicnn/_kernels"
+SRC = f"{KERNELS}/src"
+
+# name -> (pyx sources, C sources, {isa: [C sources compiled with that ISA's flags]})
+EXTENSIONS = {
+    "_openmp": ([f"{KERNELS}/_openmp.pyx"], [], {}),
+    "_gemm": ([f"{KERNELS}/_gemm.pyx"], [], {}),
+}
+
+# Per-ISA compiler flags: (gcc/clang, MSVC).  Only ISAs the target architecture can run are built.
+ISA_FLAGS = {
+    "avx2": (["-mavx2", "-mfma"], ["/arch:AVX2"]),
+    "avx512": (["-mavx512f", "-mavx512dq", "-mavx512bw", "-mavx512vl", "-mavx2", "-mfma"], ["/arch:AVX512"]),
+    "neon": ([], []),  # NEON is baseline on aarch64
+}
+
+
+def _env_flag(name):
+    return os.environ.get(name, "").strip().lower() not in ("", "0", "false", "no", "off")
+
+
+DEBUG = _env_flag("MINICNN_CYTHON_DEBUG")
+SANITIZE = [s for s in os.environ.get("MINICNN_SANITIZE", "").split(",") if s.strip()]
+
+
+def cython_directives():
+    """The Cython directives for every module, in one place."""
+    checks = DEBUG
+    return {
+        "language_level": 3,
+        "boundscheck": checks,
+        "wraparound": checks,
+        "initializedcheck": checks,
+        "nonecheck": checks,
+        "cdivision": not checks,
+        "embedsignature": True,
+    }
+
+
+def _target_arch():
+    machine = platform.machine().lower()
+    # cibuildwheel cross-builds macOS x86_64 on arm64 via ARCHFLAGS; honour it.
+    archflags = os.environ.get("ARCHFLAGS", "")
+    if sys.platform == "darwin" and archflags:
+        if "x86_64" in archflags and "arm64" not in archflags:
+            return "x86_64"
+        if "arm64" in archflags and "x86_64" not in archflags:
+            return "arm64"
+    if machine in ("x86_64", "amd64", "x64"):
+        return "x86_64"
+    if machine in ("aarch64", "arm64"):
+        return "arm64"
+    return machine
+
+
+def _isas_for_target():
+    arch = _target_arch()
+    if arch == "x86_64":
+        return ["avx2", "avx512"]
+    if arch == "arm64":
+        return ["neon"]
+    return []
+
+
+OPENMP_PROBE = textwrap.dedent(
+    r"""
+    #include <omp.h>
+    #include <stdio.h>
+    int main(void) {
+        int n = 0;
+        #pragma omp parallel num_threads(2) reduction(+:n)
+        n += 1;
+        printf("%d %d\n", n, omp_get_max_threads());
+        return n >= 1 ? 0 : 1;
+    }
+    """
+)
+
+
+class BuildExt(build_ext):
+    """Chooses flags per compiler, probes OpenMP, compiles per-ISA translation units."""
+
+    def _flags(self):
+        ctype = self.compiler.compiler_type
+        if ctype == "msvc":
+            opt = ["/Od", "/Zi"] if (DEBUG or SANITIZE) else ["/O2"]
+            return {"cflags": opt, "ldflags": [], "omp_c": ["/openmp"], "omp_l": [], "kind": "msvc"}
+        opt = ["-O1", "-g"] if (DEBUG or SANITIZE) else ["-O3", "-g0"]
+        cflags = opt + ["-fno-strict-aliasing", "-fvisibility=hidden", "-Wno-unused-function"]
+        ldflags = [] if (DEBUG or SANITIZE) else ["-g0"]
+        if SANITIZE:
+            san = "-fsanitize=" + ",".join(SANITIZE)
+            cflags += [san, "-fno-omit-frame-pointer"]
+            ldflags += [san]
+        if sys.platform == "darwin":
+            prefix = os.environ.get("LIBOMP_PREFIX") or self._brew_libomp()
+            omp_c = ["-Xpreprocessor", "-fopenmp"]
+            omp_l = ["-lomp"]
+            if prefix:
+                omp_c += [f"-I{prefix}/include"]
+                omp_l = [f"-L{prefix}/lib", "-lomp", f"-Wl,-rpath,{prefix}/lib"]
+            return {"cflags": cflags, "ldflags": ldflags, "omp_c": omp_c, "omp_l": omp_l, "kind": "apple-clang"}
+        return {"cflags": cflags, "ldflags": ldflags, "omp_c": ["-fopenmp"], "omp_l": ["-fopenmp"], "kind": "gcc/clang"}
+
+    @staticmethod
+    def _brew_libomp():
+        brew = shutil.which("brew")
+        if not brew:
+            return None
+        try:
+            return subprocess.check_output([brew, "--prefix", "libomp"], text=True).strip() or None
+        except (OSError, subprocess.CalledProcessError):
+            return None
+
+    def _probe_openmp(self, flags):
+        """Compile, link and run a tiny OpenMP program; return (ok, reason)."""
+        tmp = tempfile.mkdtemp(prefix="minicnn-omp-")
+        try:
+            src = os.path.join(tmp, "omp_probe.c")
+            with open(src, "w") as f:
+                f.write(OPENMP_PROBE)
+            objs = self.compiler.compile([src], output_dir=tmp, extra_postargs=flags["cflags"] + flags["omp_c"])
+            exe = os.path.join(tmp, "omp_probe")
+            self.compiler.link_executable(objs, exe, extra_postargs=flags["ldflags"] + flags["omp_l"])
+            if self.compiler.compiler_type == "msvc":
+                exe += ".exe"
+            out = subprocess.run([exe], capture_output=True, text=True, timeout=60)
+            if out.returncode != 0:
+                return False, f"the probe program ran but failed (exit {out.returncode}): {out.stderr.strip()}"
+            return True, f"probe ran with {out.stdout.strip().split()[0]} threads"
+        except Exception as exc:  # any compile/link/run failure means "no OpenMP here"
+            return False, f"{type(exc).__name__}: {exc}"
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+    def _probe_isa(self, flags, isa_flags):
+        tmp = tempfile.mkdtemp(prefix="minicnn-isa-")
+        try:
+            src = os.path.join(tmp, "isa_probe.c")
+            with open(src, "w") as f:
+                f.write("int minicnn_isa_probe(int x) { return x + 1; }\n")
+            self.compiler.compile([src], output_dir=tmp, extra_postargs=flags["cflags"] + isa_flags)
+            return True
+        except Exception:
+            return False
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+    def build_extensions(self):
+        flags = self._flags()
+        use_omp = not _env_flag("MINICNN_NO_OPENMP")
+        if use_omp:
+            use_omp, reason = self._probe_openmp(flags)
+            if use_omp:
+                print(f"minicnn: OpenMP enabled ({flags['kind']}: {' '.join(flags['omp_c'])}; {reason})")
+            else:
+                print("=" * 78)
+                print("minicnn: WARNING: OpenMP does not work with this compiler; building SERIAL kernels.")
+                print(f"minicnn: reason: {reason}")
+                if sys.platform == "darwin":
+                    print("minicnn: on macOS: `brew install libomp` (or set LIBOMP_PREFIX) and rebuild.")
+                print("=" * 78)
+        else:
+            print("minicnn: MINICNN_NO_OPENMP is set: building serial kernels.")
+
+        kind = "msvc" if self.compiler.compiler_type == "msvc" else "unix"
+        isas = [isa for isa in _isas_for_target() if self._probe_isa(flags, ISA_FLAGS[isa][kind == "msvc"])]
+        print(f"minicnn: target {_target_arch()}, SIMD kernels built: {', '.join(isas) or 'reference only'}")
+
+        for ext in self.extensions:
+            ext.extra_compile_args = flags["cflags"] + (flags["omp_c"] if use_omp else [])
+            ext.extra_link_args = flags["ldflags"] + (flags["omp_l"] if use_omp else [])
+            ext.define_macros.append(("MINICNN_OPENMP_BUILD", "1" if use_omp else "0"))
+            for isa, sources in getattr(ext, "isa_sources", {}).items():
+                if isa not in isas:
+                    continue
+                objects = self.compiler.compile(
+                    sources,
+                    output_dir=self.build_temp,
+                    macros=ext.define_macros,
+                    include_dirs=ext.include_dirs,
+                    extra_postargs=flags["cflags"] + ISA_FLAGS[isa][kind == "msvc"],
+                )
+                ext.extra_objects = list(ext.extra_objects or []) + objects
+                ext.define_macros.append((f"MINICNN_HAVE_{isa.upper()}", "1"))
+        super().build_extensions()
+
+
+def make_extensions():
+    only = {s.strip() for s in os.environ.get("MINICNN_ONLY", "").split(",") if s.strip()}
+    exts = []
+    for name, (pyx, csrc, isa_sources) in EXTENSIONS.items():
+        if only and name not in only:
+            continue
+        ext = Extension(
+            f"minicnn._kernels.{name}",
+            sources=pyx + csrc,
+            include_dirs=[np.get_include(), KERNELS, SRC],
+            define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
+        )
+        exts.append(ext)
+    exts = cythonize(exts, compiler_directives=cython_directives(), include_path=[KERNELS], quiet=True)
+    for ext in exts:  # cythonize returns new Extension objects: attach the ISA sources afterwards
+        ext.isa_sources = EXTENSIONS[ext.name.rsplit(".", 1)[1]][2]
+    return exts
+
+
+setup(ext_modules=make_extensions(), cmdclass={"build_ext": BuildExt})
