@@ -38,6 +38,8 @@ SRC = f"{KERNELS}/src"
 EXTENSIONS = {
     "_openmp": ([f"{KERNELS}/_openmp.pyx"], [], {}),
     "_gemm": ([f"{KERNELS}/_gemm.pyx"], [], {}),
+    "_conv": ([f"{KERNELS}/_conv.pyx"], [], {}),
+    "_pool": ([f"{KERNELS}/_pool.pyx"], [], {}),
 }
 
 # Per-ISA compiler flags: (gcc/clang, MSVC).  Only ISAs the target architecture can run are built.

@@ -1,0 +1,1 @@
+"""Convolution kernels (issue 3): being written."""

@@ -1,0 +1,1 @@
+"""Pooling kernels (issue 3): being written."""
