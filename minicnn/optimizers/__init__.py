@@ -1,0 +1,77 @@
+"""Optimizers (Keras 3 names, defaults and update formulas) and learning-rate schedules.
+
+>>> import minicnn
+>>> opt = minicnn.optimizers.get("adam")
+>>> type(opt).__name__, opt.learning_rate
+('Adam', 0.001)
+"""
+
+from minicnn.optimizers import schedules
+from minicnn.optimizers.adagrad import Adagrad
+from minicnn.optimizers.adam import Adam, AdamW
+from minicnn.optimizers.base import Optimizer, _object_config, _resolve_class
+from minicnn.optimizers.rmsprop import RMSprop
+from minicnn.optimizers.sgd import SGD
+
+__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "schedules",
+           "get", "serialize", "deserialize"]
+
+_BUILTIN = {cls.__name__: cls for cls in (SGD, Adam, AdamW, RMSprop, Adagrad)}
+_ALIASES = {"sgd": SGD, "adam": Adam, "adamw": AdamW, "rmsprop": RMSprop, "adagrad": Adagrad}
+
+
+def serialize(optimizer):
+    """``{"module", "class_name", "config", "registered_name"}`` for an optimizer."""
+    if not isinstance(optimizer, Optimizer):
+        raise TypeError(f"serialize: expected an Optimizer, got {type(optimizer).__name__}")
+    return _object_config(optimizer, "minicnn.optimizers")
+
+
+def deserialize(config, custom_objects=None):
+    """Rebuild an optimizer from ``serialize``'s dict (``custom_objects`` for user classes)."""
+    cls = _resolve_class(config, _BUILTIN, custom_objects, "optimizer")
+    return cls.from_config(dict(config.get("config", {})), custom_objects=custom_objects) \
+        if _takes_custom_objects(cls) else cls.from_config(dict(config.get("config", {})))
+
+
+def _takes_custom_objects(cls):
+    import inspect
+
+    try:
+        return "custom_objects" in inspect.signature(cls.from_config).parameters
+    except (TypeError, ValueError):
+        return False
+
+
+def get(identifier):
+    """An optimizer from a name (``"adam"``), a config dict, or an Optimizer (returned as is)."""
+    if isinstance(identifier, Optimizer):
+        return identifier
+    if isinstance(identifier, str):
+        cls = _ALIASES.get(identifier.lower()) or _BUILTIN.get(identifier)
+        if cls is None:
+            raise ValueError(f"Unknown optimizer {identifier!r}; known: {sorted(_ALIASES)}")
+        return cls()
+    if isinstance(identifier, dict):
+        return deserialize(identifier)
+    raise TypeError(f"Could not interpret optimizer identifier: {identifier!r}")
+
+
+def _register():
+    # Make the classes visible to minicnn.serialization (model configs name them by class).
+    try:
+        from minicnn import serialization
+    except ImportError:
+        return
+    register = getattr(serialization, "register_serializable", None)
+    if register is None:
+        return
+    for cls in list(_BUILTIN.values()) + [schedules.ExponentialDecay, schedules.PiecewiseConstantDecay,
+                                          schedules.CosineDecay]:
+        try:
+            register(package="minicnn", name=cls.__name__)(cls)
+        except Exception:  # noqa: BLE001 - registration is best effort; our own get() still works
+            pass
+
+
+_register()

@@ -1,0 +1,74 @@
+"""RMSprop."""
+
+import numpy as np
+
+from minicnn.optimizers.base import Optimizer
+
+
+class RMSprop(Optimizer):
+    """RMSprop (Keras 3 formulas).
+
+    ``v = rho * v + (1 - rho) * g**2``; centered: ``a = rho * a + (1 - rho) * g`` and the
+    denominator is ``v - a**2 + epsilon``, else ``v + epsilon``; ``step = lr * g / sqrt(denominator)``;
+    with momentum: ``mom = momentum * mom + step; w -= mom``, else ``w -= step``.
+
+    >>> import numpy as np
+    >>> w = np.zeros(1)
+    >>> _ = RMSprop(learning_rate=0.1).apply([np.ones(1)], [w])
+    >>> np.round(w, 4)
+    array([-0.3162])
+    """
+
+    def __init__(self, learning_rate=0.001, rho=0.9, momentum=0.0, epsilon=1e-7, centered=False,
+                 weight_decay=None, clipnorm=None, clipvalue=None, global_clipnorm=None, name="rmsprop"):
+        super().__init__(learning_rate, weight_decay=weight_decay, clipnorm=clipnorm,
+                         clipvalue=clipvalue, global_clipnorm=global_clipnorm, name=name)
+        if not 0 <= rho <= 1:
+            raise ValueError(f"RMSprop: rho must be in [0, 1], got {rho!r}")
+        if not 0 <= momentum <= 1:
+            raise ValueError(f"RMSprop: momentum must be in [0, 1], got {momentum!r}")
+        self.rho = float(rho)
+        self.momentum = float(momentum)
+        self.epsilon = float(epsilon)
+        self.centered = bool(centered)
+
+    def _slot_names_for(self, var):
+        names = ["velocity"]
+        if self.momentum:
+            names.append("momentum")
+        if self.centered:
+            names.append("average_gradient")
+        return tuple(names)
+
+    def update_step(self, gradient, variable, learning_rate, slots, tmp):
+        rho = self.rho
+        v = slots["velocity"]
+        v *= rho
+        np.square(gradient, out=tmp)
+        tmp *= 1 - rho
+        v += tmp
+        if self.centered:
+            a = slots["average_gradient"]
+            a *= rho
+            np.multiply(gradient, 1 - rho, out=tmp)
+            a += tmp
+            np.square(a, out=tmp)
+            np.subtract(v, tmp, out=tmp)
+        else:
+            tmp[...] = v
+        tmp += self.epsilon
+        np.sqrt(tmp, out=tmp)
+        np.divide(gradient, tmp, out=tmp)
+        tmp *= learning_rate
+        if self.momentum:
+            mom = slots["momentum"]
+            mom *= self.momentum
+            mom += tmp
+            variable -= mom
+        else:
+            variable -= tmp
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(rho=self.rho, momentum=self.momentum, epsilon=self.epsilon, centered=self.centered)
+        return config

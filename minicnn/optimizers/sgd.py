@@ -1,0 +1,54 @@
+"""Stochastic gradient descent with optional (Nesterov) momentum."""
+
+import numpy as np
+
+from minicnn.optimizers.base import Optimizer
+
+
+class SGD(Optimizer):
+    """Gradient descent (Keras 3 formulas).
+
+    With ``momentum`` m: ``v = m * v - lr * g``; then ``w += v`` or, with ``nesterov``,
+    ``w += m * v - lr * g``.  Without momentum: ``w -= lr * g``.
+
+    >>> import numpy as np
+    >>> w = np.array([1.0, 2.0], dtype=np.float32)
+    >>> SGD(learning_rate=0.1).apply([np.array([1.0, 1.0], dtype=np.float32)], [w])
+    1
+    >>> w
+    array([0.9, 1.9], dtype=float32)
+    """
+
+    def __init__(self, learning_rate=0.01, momentum=0.0, nesterov=False, weight_decay=None,
+                 clipnorm=None, clipvalue=None, global_clipnorm=None, name="SGD"):
+        super().__init__(learning_rate, weight_decay=weight_decay, clipnorm=clipnorm,
+                         clipvalue=clipvalue, global_clipnorm=global_clipnorm, name=name)
+        if not isinstance(momentum, (int, float)) or not 0 <= momentum <= 1:
+            raise ValueError(f"SGD: momentum must be a float between [0, 1], got {momentum!r}")
+        self.momentum = float(momentum)
+        self.nesterov = bool(nesterov)
+
+    def _slot_names_for(self, var):
+        return ("momentum",) if self.momentum else ()
+
+    def update_step(self, gradient, variable, learning_rate, slots, tmp):
+        if not self.momentum:
+            np.multiply(gradient, learning_rate, out=tmp)
+            variable -= tmp
+            return
+        m = slots["momentum"]
+        m *= self.momentum
+        np.multiply(gradient, learning_rate, out=tmp)
+        m -= tmp
+        if self.nesterov:
+            # w += momentum * v - lr * g; tmp holds lr * g, then is reused for momentum * v
+            variable -= tmp
+            np.multiply(m, self.momentum, out=tmp)
+            variable += tmp
+        else:
+            variable += m
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(momentum=self.momentum, nesterov=self.nesterov)
+        return config
