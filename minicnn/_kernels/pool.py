@@ -1,0 +1,265 @@
+"""2-D pooling kernels, channels-last: validation and allocation here, the loops in ``_pool``.
+
+``x`` is (N, H, W, C), float32 or float64.  ``pool_size`` and ``strides`` take an int or a
+2-tuple; ``strides=None`` means ``pool_size`` (Keras).  ``padding`` is ``"valid"`` or ``"same"``
+(``OH = ceil(H / s)``, the odd padded cell at the bottom/right).  Padded cells never win a max,
+and average pooling divides by the number of real (unpadded) cells in the window, as Keras does.
+
+Max pooling returns, beside ``y``, ``argmax`` (int32, the shape of ``y``): the flat index
+``h * W + w`` of the chosen input cell within its (sample, channel) plane, the first maximum in
+row-major window order on ties.  The backward pass scatter-adds through it, so overlapping
+windows are handled.
+
+>>> import numpy as np
+>>> x = np.arange(16.0).reshape(1, 4, 4, 1)
+>>> y, arg = max_pool2d_forward(x)
+>>> y[0, :, :, 0], arg[0, :, :, 0]
+(array([[ 5.,  7.],
+       [13., 15.]]), array([[ 5,  7],
+       [13, 15]], dtype=int32))
+"""
+
+import numpy as np
+
+from minicnn._kernels.conv import _array, _pair, _padding_arg, _same_pad, _shape4
+
+__all__ = [
+    "pool2d_output_shape", "max_pool2d_forward", "max_pool2d_backward", "avg_pool2d_forward",
+    "avg_pool2d_backward", "global_avg_pool2d_forward", "global_avg_pool2d_backward",
+    "global_max_pool2d_forward", "global_max_pool2d_backward",
+]
+
+try:
+    from minicnn._kernels import _pool
+    _HAVE_COMPILED = hasattr(_pool, "max_pool_forward_into")
+except ImportError:  # pragma: no cover - only while the extension is not built
+    _pool = None
+    _HAVE_COMPILED = False
+
+_INDEX = (np.dtype(np.int32), np.dtype(np.int64))
+
+
+def _geometry(input_shape, pool_size, strides, padding, name="x"):
+    """(N, H, W, C, ph, pw, sh, sw, top, left, OH, OW) of a pooling."""
+    N, H, W, C = _shape4(input_shape, f"{name} shape")
+    ph, pw = _pair(pool_size, "pool_size")
+    sh, sw = _pair(pool_size if strides is None else strides, "strides")
+    pad = _padding_arg(padding)
+    if not isinstance(pad, str):
+        raise ValueError(f"padding of a pooling must be 'valid' or 'same', got {padding!r}")
+    if pad == "same":
+        top, left = _same_pad(H, ph, sh)[0], _same_pad(W, pw, sw)[0]
+        OH, OW = -(-H // sh), -(-W // sw)
+    else:
+        if H < ph or W < pw:
+            raise ValueError(f"pool_size ({ph}, {pw}) is larger than the input: {name} shape {tuple(input_shape)} "
+                             f"under padding 'valid'")
+        top = left = 0
+        OH, OW = (H - ph) // sh + 1, (W - pw) // sw + 1
+    if OH < 1 or OW < 1:
+        raise ValueError(f"pooling of {name} shape {tuple(input_shape)} would be empty")
+    return N, H, W, C, ph, pw, sh, sw, top, left, OH, OW
+
+
+def pool2d_output_shape(input_shape, pool_size, strides=None, padding="valid"):
+    """(N, OH, OW, C) of a 2-D pooling.
+
+    >>> pool2d_output_shape((8, 26, 26, 32), 2)
+    (8, 13, 13, 32)
+    >>> pool2d_output_shape((8, 5, 5, 3), 2, padding="same")
+    (8, 3, 3, 3)
+    """
+    N, H, W, C, ph, pw, sh, sw, top, left, OH, OW = _geometry(input_shape, pool_size, strides, padding,
+                                                              name="input_shape")
+    return (N, OH, OW, C)
+
+
+def _check_dy(dy, shape, what):
+    dy = _array(dy, "dy")
+    if dy.shape != tuple(shape):
+        raise ValueError(f"dy must have shape {tuple(shape)} ({what}), got {dy.shape}")
+    return dy
+
+
+def _check_argmax(argmax, shape):
+    if not isinstance(argmax, np.ndarray):
+        raise TypeError(f"argmax must be a numpy array, got {type(argmax).__name__}")
+    if argmax.dtype not in _INDEX:
+        raise TypeError(f"argmax must be int32 or int64, got {argmax.dtype}")
+    if argmax.shape != tuple(shape):
+        raise ValueError(f"argmax must have the shape of dy {tuple(shape)}, got {argmax.shape}")
+    return np.ascontiguousarray(argmax)
+
+
+def max_pool2d_forward(x, pool_size=2, strides=None, padding="valid"):
+    """(y, argmax) of max pooling; see the module docstring for ``argmax``.
+
+    >>> import numpy as np
+    >>> y, arg = max_pool2d_forward(np.ones((2, 5, 5, 3), np.float32), 2, padding="same")
+    >>> y.shape, arg.dtype
+    ((2, 3, 3, 3), dtype('int32'))
+    """
+    x = _array(x, "x")
+    N, H, W, C, ph, pw, sh, sw, top, left, OH, OW = _geometry(x.shape, pool_size, strides, padding)
+    y = np.empty((N, OH, OW, C), x.dtype)
+    arg = np.empty((N, OH, OW, C), np.int32)
+    if _HAVE_COMPILED:
+        _pool.max_pool_forward_into(x, y, arg, ph, pw, sh, sw, top, left)
+    else:
+        _naive_max(x, y, arg, ph, pw, sh, sw, top, left)
+    return y, arg
+
+
+def max_pool2d_backward(dy, argmax, input_shape):
+    """dx: dy scatter-added to the cells named by ``argmax``.
+
+    >>> import numpy as np
+    >>> x = np.arange(16.0).reshape(1, 4, 4, 1)
+    >>> y, arg = max_pool2d_forward(x)
+    >>> max_pool2d_backward(np.ones_like(y), arg, x.shape)[0, :, :, 0]
+    array([[0., 0., 0., 0.],
+           [0., 1., 0., 1.],
+           [0., 0., 0., 0.],
+           [0., 1., 0., 1.]])
+    """
+    N, H, W, C = _shape4(input_shape, "input_shape")
+    dy = _array(dy, "dy")
+    if dy.shape[0] != N or dy.shape[3] != C:
+        raise ValueError(f"dy shape {dy.shape} does not match input_shape {tuple(input_shape)} in batch and channels")
+    argmax = _check_argmax(argmax, dy.shape)
+    dx = np.zeros((N, H, W, C), dy.dtype)
+    if _HAVE_COMPILED:
+        if not _pool.max_pool_backward_into(dy, argmax, dx):
+            raise ValueError(f"argmax holds indices outside [0, {H * W}) for input_shape {tuple(input_shape)}")
+    else:
+        flat = argmax.reshape(N, -1, C).astype(np.int64)
+        if flat.size and (flat.min() < 0 or flat.max() >= H * W):
+            raise ValueError(f"argmax holds indices outside [0, {H * W}) for input_shape {tuple(input_shape)}")
+        d = dx.reshape(N, H * W, C)
+        n_idx = np.arange(N)[:, None, None]
+        c_idx = np.arange(C)[None, None, :]
+        np.add.at(d, (n_idx, flat, c_idx), dy.reshape(N, -1, C))
+    return dx
+
+
+def avg_pool2d_forward(x, pool_size=2, strides=None, padding="valid"):
+    """Average pooling; under "same" the divisor is the number of real cells in the window.
+
+    >>> import numpy as np
+    >>> avg_pool2d_forward(np.arange(9.0).reshape(1, 3, 3, 1), 2, padding="same")[0, :, :, 0]
+    array([[2. , 3.5],
+           [6.5, 8. ]])
+    """
+    x = _array(x, "x")
+    N, H, W, C, ph, pw, sh, sw, top, left, OH, OW = _geometry(x.shape, pool_size, strides, padding)
+    y = np.empty((N, OH, OW, C), x.dtype)
+    if _HAVE_COMPILED:
+        _pool.avg_pool_forward_into(x, y, ph, pw, sh, sw, top, left)
+    else:
+        _naive_avg(x, y, ph, pw, sh, sw, top, left, backward=False)
+    return y
+
+
+def avg_pool2d_backward(dy, input_shape, pool_size=2, strides=None, padding="valid"):
+    """dx of average pooling: each dy cell is shared equally by its window's real cells.
+
+    >>> import numpy as np
+    >>> avg_pool2d_backward(np.ones((1, 1, 1, 1)), (1, 2, 2, 1))[0, :, :, 0]
+    array([[0.25, 0.25],
+           [0.25, 0.25]])
+    """
+    N, H, W, C, ph, pw, sh, sw, top, left, OH, OW = _geometry(input_shape, pool_size, strides, padding,
+                                                              name="input_shape")
+    dy = _check_dy(dy, (N, OH, OW, C), f"the pooling output for input_shape {tuple(input_shape)}")
+    dx = np.zeros((N, H, W, C), dy.dtype)
+    if _HAVE_COMPILED:
+        _pool.avg_pool_backward_into(dy, dx, ph, pw, sh, sw, top, left)
+    else:
+        _naive_avg(dx, dy, ph, pw, sh, sw, top, left, backward=True)
+    return dx
+
+
+def global_avg_pool2d_forward(x):
+    """(N, C): the mean over H and W.
+
+    >>> import numpy as np
+    >>> global_avg_pool2d_forward(np.arange(8.0).reshape(1, 2, 2, 2))
+    array([[3., 4.]])
+    """
+    x = _array(x, "x")
+    N, H, W, C = x.shape
+    if H * W == 0:
+        raise ValueError(f"x shape {x.shape} has no cells to pool")
+    y = np.empty((N, C), x.dtype)
+    if _HAVE_COMPILED:
+        _pool.global_avg_forward_into(x.reshape(N, H * W, C), y)
+    else:
+        y[...] = x.reshape(N, H * W, C).sum(axis=1) / (H * W)
+    return y
+
+
+def global_avg_pool2d_backward(dy, input_shape):
+    """dx (input_shape): dy / (H * W) broadcast over H and W."""
+    N, H, W, C = _shape4(input_shape, "input_shape")
+    dy = _array(dy, "dy", ndim=2)
+    if dy.shape != (N, C):
+        raise ValueError(f"dy must have shape {(N, C)} for input_shape {tuple(input_shape)}, got {dy.shape}")
+    dx = np.empty((N, H, W, C), dy.dtype)
+    dx[...] = (dy / (H * W))[:, None, None, :]
+    return dx
+
+
+def global_max_pool2d_forward(x):
+    """(y, argmax), both (N, C); argmax is the flat index h * W + w of the first maximum.
+
+    >>> import numpy as np
+    >>> y, arg = global_max_pool2d_forward(np.array([[[[1.0], [3.0]], [[3.0], [0.0]]]]))
+    >>> y, arg
+    (array([[3.]]), array([[1]], dtype=int32))
+    """
+    x = _array(x, "x")
+    N, H, W, C = x.shape
+    if H * W == 0:
+        raise ValueError(f"x shape {x.shape} has no cells to pool")
+    y, arg = max_pool2d_forward(x, (H, W))
+    return y.reshape(N, C), arg.reshape(N, C)
+
+
+def global_max_pool2d_backward(dy, argmax, input_shape):
+    """dx (input_shape): each dy[n, c] lands on the cell argmax[n, c]."""
+    N, H, W, C = _shape4(input_shape, "input_shape")
+    dy = _array(dy, "dy", ndim=2)
+    if dy.shape != (N, C):
+        raise ValueError(f"dy must have shape {(N, C)} for input_shape {tuple(input_shape)}, got {dy.shape}")
+    argmax = _check_argmax(argmax, (N, C))
+    return max_pool2d_backward(dy.reshape(N, 1, 1, C), argmax.reshape(N, 1, 1, C), input_shape)
+
+
+# ------------------------------------------------------------------ fallback (no compiled extension)
+
+def _naive_max(x, y, arg, ph, pw, sh, sw, top, left):
+    N, H, W, C = x.shape
+    _, OH, OW, _ = y.shape
+    for i in range(OH):
+        r0, r1 = max(i * sh - top, 0), min(i * sh - top + ph, H)
+        for j in range(OW):
+            c0, c1 = max(j * sw - left, 0), min(j * sw - left + pw, W)
+            win = x[:, r0:r1, c0:c1, :].reshape(N, -1, C)
+            k = win.argmax(axis=1)  # first maximum in row-major window order
+            y[:, i, j, :] = np.take_along_axis(win, k[:, None, :], axis=1)[:, 0, :]
+            arg[:, i, j, :] = (r0 + k // (c1 - c0)) * W + c0 + k % (c1 - c0)
+
+
+def _naive_avg(x, y, ph, pw, sh, sw, top, left, backward):
+    """Forward: y = window means of x.  Backward: x += y / count spread over each window."""
+    N, H, W, C = x.shape
+    _, OH, OW, _ = y.shape
+    for i in range(OH):
+        r0, r1 = max(i * sh - top, 0), min(i * sh - top + ph, H)
+        for j in range(OW):
+            c0, c1 = max(j * sw - left, 0), min(j * sw - left + pw, W)
+            count = (r1 - r0) * (c1 - c0)
+            if backward:
+                x[:, r0:r1, c0:c1, :] += (y[:, i, j, :] / count)[:, None, None, :]
+            else:
+                y[:, i, j, :] = x[:, r0:r1, c0:c1, :].sum(axis=(1, 2)) / count
