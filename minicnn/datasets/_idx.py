@@ -75,8 +75,8 @@ def read_idx(path, *, expected_ndim=None, expected_shape=None, dtype=np.uint8):
         if expected_ndim is not None and ndim != expected_ndim:
             raise ValueError(f"{path}: expected an IDX file with {expected_ndim} dimensions, got {ndim}")
         file_dtype = _IDX_DTYPES[type_code]
-        if dtype is not None and file_dtype != np.dtype(dtype):
-            raise ValueError(f"{path}: expected IDX element type {np.dtype(dtype)}, got {file_dtype}")
+        if dtype is not None and (file_dtype.kind, file_dtype.itemsize) != (np.dtype(dtype).kind, np.dtype(dtype).itemsize):
+            raise ValueError(f"{path}: expected IDX element type {np.dtype(dtype)}, got {file_dtype.newbyteorder('=')}")
         shape = struct.unpack(f">{ndim}I", _read_exact(f, 4 * ndim, path, "the IDX dimensions"))
         if expected_shape is not None:
             if len(expected_shape) != ndim or any(

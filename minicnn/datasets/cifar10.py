@@ -38,7 +38,7 @@ DATASET = _files.DatasetSpec(
 
 
 def _read_archive(path):
-    """{member base name: bytes} for the six batches, reading the tar without extracting it."""
+    """{member base name: (label for errors, bytes)} for the six batches, read without extracting."""
     wanted = set(_TRAIN) | {_TEST}
     blobs = {}
     try:
@@ -51,7 +51,7 @@ def _read_archive(path):
                             f"{path}: member {member.name} is {member.size} bytes, expected "
                             f"{_PER_BATCH * CIFAR_RECORD} (10000 records of {CIFAR_RECORD})"
                         )
-                    blobs[base] = tar.extractfile(member).read()
+                    blobs[base] = (f"{path}:{member.name}", tar.extractfile(member).read())
     except (tarfile.TarError, EOFError, OSError) as exc:
         raise ValueError(f"{path}: not a readable CIFAR-10 binary archive: {exc}") from None
     missing = sorted(wanted - set(blobs))
@@ -66,7 +66,7 @@ def _read_directory(directory):
         p = os.path.join(directory, name)
         if not os.path.isfile(p):
             raise ValueError(f"{directory}: incomplete CIFAR-10 copy, {name} is missing")
-        blobs[name] = read_bytes(p)
+        blobs[name] = (p, read_bytes(p))
     return blobs
 
 
@@ -89,8 +89,8 @@ def load_data(path=None):
         blobs = _read_directory(os.path.dirname(found))
     else:
         blobs = _read_archive(found)
-    parts = [parse_cifar_batch(blobs[n], n, expected_records=_PER_BATCH) for n in _TRAIN]
+    parts = [parse_cifar_batch(blobs[n][1], blobs[n][0], expected_records=_PER_BATCH) for n in _TRAIN]
     x_train = np.concatenate([p[0] for p in parts])
     y_train = np.concatenate([p[1] for p in parts])
-    x_test, y_test = parse_cifar_batch(blobs[_TEST], _TEST, expected_records=_PER_BATCH)
+    x_test, y_test = parse_cifar_batch(blobs[_TEST][1], blobs[_TEST][0], expected_records=_PER_BATCH)
     return (x_train, y_train), (x_test, y_test)
