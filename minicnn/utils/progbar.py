@@ -73,7 +73,10 @@ class Progbar:
         self.verbose = verbose
         self.interval = float(interval)
         self.unit_name = unit_name
-        self.stateful_metrics = set(stateful_metrics or ())
+        if isinstance(stateful_metrics, (set, frozenset)):
+            self.stateful_metrics = stateful_metrics
+        else:
+            self.stateful_metrics = set(stateful_metrics or ())
         self._stream = stream
         self._dynamic_display = self._is_tty()
         self._values = {}

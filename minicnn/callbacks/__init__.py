@@ -1,0 +1,13 @@
+"""Training callbacks with Keras 3's names, arguments and call order."""
+
+from minicnn.callbacks.callback import Callback, CallbackList
+from minicnn.callbacks.csv_logger import CSVLogger
+from minicnn.callbacks.history import History
+from minicnn.callbacks.lambda_callback import LambdaCallback
+from minicnn.callbacks.model_checkpoint import ModelCheckpoint
+from minicnn.callbacks.monitoring import EarlyStopping, ReduceLROnPlateau, TerminateOnNaN
+from minicnn.callbacks.progbar_logger import ProgbarLogger
+from minicnn.callbacks.schedulers import LearningRateScheduler
+
+__all__ = ["Callback", "CallbackList", "History", "ProgbarLogger", "EarlyStopping", "ModelCheckpoint",
+           "LearningRateScheduler", "ReduceLROnPlateau", "CSVLogger", "TerminateOnNaN", "LambdaCallback"]
