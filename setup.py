@@ -37,7 +37,11 @@ SRC = f"{KERNELS}/src"
 # name -> (pyx sources, C sources, {isa: [C sources compiled with that ISA's flags]})
 EXTENSIONS = {
     "_openmp": ([f"{KERNELS}/_openmp.pyx"], [], {}),
-    "_gemm": ([f"{KERNELS}/_gemm.pyx"], [], {}),
+    "_gemm": (
+        [f"{KERNELS}/_gemm.pyx"],
+        [f"{SRC}/cpu_features.c", f"{SRC}/ukernel_ref.c", f"{SRC}/gemm_registry.c"],
+        {"avx2": [f"{SRC}/ukernel_avx2.c"], "avx512": [f"{SRC}/ukernel_avx512.c"], "neon": [f"{SRC}/ukernel_neon.c"]},
+    ),
     "_conv": ([f"{KERNELS}/_conv.pyx"], [], {}),
     "_pool": ([f"{KERNELS}/_pool.pyx"], [], {}),
 }

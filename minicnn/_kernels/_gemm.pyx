@@ -1,70 +1,449 @@
-# BOOTSTRAP: naive triple loop that satisfies the contract in _gemm.pxd.
-# To be replaced by the blocked, packed, SIMD implementation (issue 2).
+"""Blocked, packed GEMM (the BLIS model) on per-ISA micro-kernels chosen at import.
+
+The five loops around the micro-kernel live here; the register-blocked micro-kernels (one
+MR x NR tile of C from packed panels) and the CPU detection live in ``src/*.c``::
+
+    for jc in 0..n step NC:                      B block KC x NC packed into NR-column panels (L3)
+      for pc in 0..k step KC:
+        for ic in 0..m step MC:                  A block MC x KC packed into MR-row panels (L2)
+          for jr in 0..NC step NR:               one B micro-panel stays in L1
+            for ir in 0..MC step MR:  micro-kernel(C[ir:ir+MR, jr:jr+NR])
+
+Threads: the output is cut into one rectangle per thread along the MR x NR tile grid (rows
+when there are more row tiles, columns otherwise), and each thread runs the five loops on its
+rectangle with its own packing buffers -- one parallel region per call, nothing shared to
+synchronise.  Each element of C is summed in the same order (KC blocks in order, the same
+micro-kernel arithmetic for full and edge tiles) whatever the thread count, so results are
+bitwise identical for 1 or N threads.
+
+Kernel choice: the registry lists the reference kernel first and then every ISA kernel compiled
+into this build; at import the best one this CPU (and OS) can run is selected, unless the
+environment variable ``MINICNN_ARCH`` (reference|avx2|avx512|neon|auto) names another.  A value
+that is unknown, not compiled in or not runnable here gives a RuntimeWarning and the automatic
+choice -- never an illegal instruction.
+"""
+
+import os
+import warnings
+
 from cython.parallel cimport prange
+from libc.stddef cimport ptrdiff_t
 from minicnn._kernels._openmp cimport clamp_threads
+
+cdef extern from "gemm_kernels.h" nogil:
+    ctypedef void (*minicnn_sukr_t)(ptrdiff_t k, float alpha, const float *a, const float *b,
+                                    float beta, float *c, ptrdiff_t ldc, ptrdiff_t m,
+                                    ptrdiff_t n) noexcept nogil
+    ctypedef void (*minicnn_dukr_t)(ptrdiff_t k, double alpha, const double *a, const double *b,
+                                    double beta, double *c, ptrdiff_t ldc, ptrdiff_t m,
+                                    ptrdiff_t n) noexcept nogil
+    ctypedef struct minicnn_gemm_kernel:
+        const char *arch
+        const char *sname
+        const char *dname
+        int smr, snr, smc, skc, snc
+        int dmr, dnr, dmc, dkc, dnc
+        minicnn_sukr_t sukr
+        minicnn_dukr_t dukr
+        int (*runnable)() noexcept nogil
+    int minicnn_gemm_kernel_count()
+    const minicnn_gemm_kernel *minicnn_gemm_kernel_at(int i)
+    void *minicnn_aligned_alloc(size_t nbytes)
+    void minicnn_aligned_free(void *p)
 
 ctypedef fused floating:
     float
     double
 
+# Below this many multiply-adds (m*n*k) a call stays on one thread: waking a second thread
+# costs more than the work saves.
+cdef double PARALLEL_MIN_WORK = 96.0 * 96.0 * 96.0
 
-cdef inline int _gemm_naive(bint trans_a, bint trans_b, Py_ssize_t m, Py_ssize_t n, Py_ssize_t k,
-                            floating alpha, const floating *a, Py_ssize_t lda,
-                            const floating *b, Py_ssize_t ldb,
-                            floating beta, floating *c, Py_ssize_t ldc, int num_threads) noexcept nogil:
-    cdef Py_ssize_t i, j, p
-    cdef floating acc, av, bv
-    for i in prange(m, nogil=True, num_threads=num_threads, schedule="static"):
-        for j in range(n):
-            acc = 0
-            for p in range(k):
-                av = a[p * lda + i] if trans_a else a[i * lda + p]
-                bv = b[j * ldb + p] if trans_b else b[p * ldb + j]
-                acc = acc + av * bv
-            if beta == 0:
-                c[i * ldc + j] = alpha * acc
-            else:
-                c[i * ldc + j] = alpha * acc + beta * c[i * ldc + j]
+cdef const minicnn_gemm_kernel *_active = NULL
+
+
+# ----------------------------------------------------------------------------------------------
+# Packing.  Both write zero-padded panels so the micro-kernel never sees a partial panel.
+
+cdef void _pack_a(bint trans, Py_ssize_t mb, Py_ssize_t kb, const floating *a, Py_ssize_t lda,
+                  floating *dst, Py_ssize_t mr) noexcept nogil:
+    """op(A)[0:mb, 0:kb] (IN; a points at its (0, 0) element) -> MR-row panels, k-major (OUT)."""
+    cdef Py_ssize_t ir, i, p, rows, panel
+    cdef const floating *src
+    cdef floating *d
+    for panel in range((mb + mr - 1) // mr):
+        ir = panel * mr
+        rows = min(mr, mb - ir)
+        if trans:  # op(A)[i, p] = a[p*lda + i]: a panel's rows are contiguous in memory
+            src = a + ir
+            for p in range(kb):
+                d = dst + p * mr
+                for i in range(rows):
+                    d[i] = src[p * lda + i]
+                for i in range(rows, mr):
+                    d[i] = 0
+        else:  # op(A)[i, p] = a[i*lda + p]: read each row contiguously, scatter with stride mr
+            src = a + ir * lda
+            for i in range(rows):
+                for p in range(kb):
+                    dst[p * mr + i] = src[i * lda + p]
+            for i in range(rows, mr):
+                for p in range(kb):
+                    dst[p * mr + i] = 0
+        dst += mr * kb
+
+
+cdef void _pack_b(bint trans, Py_ssize_t kb, Py_ssize_t nb, const floating *b, Py_ssize_t ldb,
+                  floating *dst, Py_ssize_t nr) noexcept nogil:
+    """op(B)[0:kb, 0:nb] (IN; b points at its (0, 0) element) -> NR-column panels, k-major (OUT)."""
+    cdef Py_ssize_t jr, j, p, cols, panel
+    cdef const floating *src
+    cdef floating *d
+    for panel in range((nb + nr - 1) // nr):
+        jr = panel * nr
+        cols = min(nr, nb - jr)
+        if not trans:  # op(B)[p, j] = b[p*ldb + j]: each panel row is a contiguous copy
+            src = b + jr
+            for p in range(kb):
+                d = dst + p * nr
+                for j in range(cols):
+                    d[j] = src[p * ldb + j]
+                for j in range(cols, nr):
+                    d[j] = 0
+        else:  # op(B)[p, j] = b[j*ldb + p]
+            src = b + jr * ldb
+            for j in range(cols):
+                for p in range(kb):
+                    dst[p * nr + j] = src[j * ldb + p]
+            for j in range(cols, nr):
+                for p in range(kb):
+                    dst[p * nr + j] = 0
+        dst += nr * kb
+
+
+# ----------------------------------------------------------------------------------------------
+# The five loops, serial, on one rectangle of C.
+
+cdef int _gemm_rect(const minicnn_gemm_kernel *ker, bint ta, bint tb,
+                    Py_ssize_t m, Py_ssize_t n, Py_ssize_t k,
+                    floating alpha, const floating *a, Py_ssize_t lda,
+                    const floating *b, Py_ssize_t ldb,
+                    floating beta, floating *c, Py_ssize_t ldc) noexcept nogil:
+    """C[0:m, 0:n] (IN/OUT) = alpha * op(A) @ op(B) + beta * C with its own packing buffers.
+
+    a, b (IN) point at op(A)[0, 0] and op(B)[0, 0].  Returns 0, or 1 when out of memory.
+    """
+    cdef Py_ssize_t mr, nr, mc, kc, nc, jc, pc, ic, jr, ir, nb, kb, mb, jb, pb, ib, jt, it
+    cdef floating beta_p
+    cdef floating *abuf
+    cdef floating *bbuf
+    if floating is float:
+        mr = ker.smr; nr = ker.snr; mc = ker.smc; kc = ker.skc; nc = ker.snc
+    else:
+        mr = ker.dmr; nr = ker.dnr; mc = ker.dmc; kc = ker.dkc; nc = ker.dnc
+    # Buffers sized for this problem, not the maximal block, so small calls stay cheap.
+    mc = min(mc, (m + mr - 1) // mr * mr)
+    nc = min(nc, (n + nr - 1) // nr * nr)
+    kc = min(kc, k)
+    abuf = <floating *> minicnn_aligned_alloc(<size_t>(mc * kc) * sizeof(floating))
+    bbuf = <floating *> minicnn_aligned_alloc(<size_t>(kc * nc) * sizeof(floating))
+    if abuf == NULL or bbuf == NULL:
+        minicnn_aligned_free(abuf)
+        minicnn_aligned_free(bbuf)
+        return 1
+    for jb in range((n + nc - 1) // nc):
+        jc = jb * nc
+        nb = min(nc, n - jc)
+        for pb in range((k + kc - 1) // kc):
+            pc = pb * kc
+            kb = min(kc, k - pc)
+            beta_p = beta if pc == 0 else 1  # later K blocks accumulate onto the first
+            _pack_b(tb, kb, nb, (b + jc * ldb + pc) if tb else (b + pc * ldb + jc), ldb, bbuf, nr)
+            for ib in range((m + mc - 1) // mc):
+                ic = ib * mc
+                mb = min(mc, m - ic)
+                _pack_a(ta, mb, kb, (a + pc * lda + ic) if ta else (a + ic * lda + pc), lda, abuf, mr)
+                for jt in range((nb + nr - 1) // nr):
+                    jr = jt * nr
+                    for it in range((mb + mr - 1) // mr):
+                        ir = it * mr
+                        if floating is float:
+                            ker.sukr(kb, alpha, abuf + ir * kb, bbuf + jr * kb, beta_p,
+                                     c + (ic + ir) * ldc + jc + jr, ldc,
+                                     min(mr, mb - ir), min(nr, nb - jr))
+                        else:
+                            ker.dukr(kb, alpha, abuf + ir * kb, bbuf + jr * kb, beta_p,
+                                     c + (ic + ir) * ldc + jc + jr, ldc,
+                                     min(mr, mb - ir), min(nr, nb - jr))
+    minicnn_aligned_free(abuf)
+    minicnn_aligned_free(bbuf)
     return 0
 
+
+cdef int _gemm_part(const minicnn_gemm_kernel *ker, bint ta, bint tb,
+                    Py_ssize_t m, Py_ssize_t n, Py_ssize_t k,
+                    floating alpha, const floating *a, Py_ssize_t lda,
+                    const floating *b, Py_ssize_t ldb,
+                    floating beta, floating *c, Py_ssize_t ldc,
+                    Py_ssize_t r0, Py_ssize_t r1, Py_ssize_t c0, Py_ssize_t c1) noexcept nogil:
+    """The rectangle C[r0:r1, c0:c1] of the whole product (one thread's share)."""
+    if r1 <= r0 or c1 <= c0:
+        return 0
+    return _gemm_rect(ker, ta, tb, r1 - r0, c1 - c0, k, alpha,
+                      (a + r0) if ta else (a + r0 * lda), lda,
+                      (b + c0 * ldb) if tb else (b + c0), ldb,
+                      beta, c + r0 * ldc + c0, ldc)
+
+
+cdef void _scale(Py_ssize_t m, Py_ssize_t n, floating beta, floating *c, Py_ssize_t ldc) noexcept nogil:
+    """C = beta * C; beta == 0 writes zeros without reading C."""
+    cdef Py_ssize_t i, j
+    for i in range(m):
+        for j in range(n):
+            if beta == 0:
+                c[i * ldc + j] = 0
+            else:
+                c[i * ldc + j] = beta * c[i * ldc + j]
+
+
+cdef int _gemm(const minicnn_gemm_kernel *ker, bint ta, bint tb,
+               Py_ssize_t m, Py_ssize_t n, Py_ssize_t k,
+               floating alpha, const floating *a, Py_ssize_t lda,
+               const floating *b, Py_ssize_t ldb,
+               floating beta, floating *c, Py_ssize_t ldc, int num_threads) noexcept nogil:
+    cdef Py_ssize_t mr, nr, m_tiles, n_tiles, t, tm, tn, cand_m, cand_n, best_cost, cost, rows, cols
+    cdef int nt, failures = 0
+    if m <= 0 or n <= 0:
+        return 0
+    if k <= 0 or alpha == 0:  # BLAS convention: A and B are not read
+        _scale(m, n, beta, c, ldc)
+        return 0
+    if floating is float:
+        mr = ker.smr; nr = ker.snr
+    else:
+        mr = ker.dmr; nr = ker.dnr
+    m_tiles = (m + mr - 1) // mr
+    n_tiles = (n + nr - 1) // nr
+    nt = num_threads
+    if <double>m * <double>n * <double>k < PARALLEL_MIN_WORK:
+        nt = 1
+    if nt > m_tiles * n_tiles:
+        nt = <int>(m_tiles * n_tiles)
+    if nt <= 1:
+        if _gemm_rect(ker, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc):
+            return -1
+        return 0
+    # Grid of tm x tn rectangles (tm * tn == nt): the least padded area per thread plus a
+    # packing term (each thread packs its rows of A and its columns of B); ties cut rows.
+    tm = nt
+    tn = 1
+    best_cost = -1
+    for cand_m in range(nt, 0, -1):
+        if nt % cand_m:
+            continue
+        cand_n = nt // cand_m
+        if cand_m > m_tiles or cand_n > n_tiles:
+            continue
+        rows = (m_tiles + cand_m - 1) // cand_m * mr
+        cols = (n_tiles + cand_n - 1) // cand_n * nr
+        cost = rows * cols + 8 * (rows + cols)
+        if best_cost < 0 or cost < best_cost:
+            best_cost = cost
+            tm = cand_m
+            tn = cand_n
+    if best_cost < 0:  # nt has no usable factorisation (e.g. prime > both tile counts)
+        if m_tiles >= n_tiles:
+            tm = min(<Py_ssize_t>nt, m_tiles); tn = 1
+        else:
+            tm = 1; tn = min(<Py_ssize_t>nt, n_tiles)
+        nt = <int>(tm * tn)
+    for t in prange(nt, nogil=True, num_threads=nt, schedule="static", chunksize=1):
+        failures += _gemm_part(ker, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc,
+                               (t // tn) * m_tiles // tm * mr,
+                               min(m, ((t // tn) + 1) * m_tiles // tm * mr),
+                               (t % tn) * n_tiles // tn * nr,
+                               min(n, ((t % tn) + 1) * n_tiles // tn * nr))
+    return -1 if failures else 0
+
+
+# ----------------------------------------------------------------------------------------------
+# The contract (_gemm.pxd).
 
 cdef int sgemm(bint trans_a, bint trans_b, Py_ssize_t m, Py_ssize_t n, Py_ssize_t k,
                float alpha, const float *a, Py_ssize_t lda,
                const float *b, Py_ssize_t ldb,
                float beta, float *c, Py_ssize_t ldc, int num_threads) noexcept nogil:
-    return _gemm_naive(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, num_threads)
+    return _gemm(_active, trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, num_threads)
 
 
 cdef int dgemm(bint trans_a, bint trans_b, Py_ssize_t m, Py_ssize_t n, Py_ssize_t k,
                double alpha, const double *a, Py_ssize_t lda,
                const double *b, Py_ssize_t ldb,
                double beta, double *c, Py_ssize_t ldc, int num_threads) noexcept nogil:
-    return _gemm_naive(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, num_threads)
+    return _gemm(_active, trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, num_threads)
 
 
-def gemm_into(const floating[:, ::1] a, const floating[:, ::1] b, floating[:, ::1] c,
-              double alpha, double beta, bint trans_a, bint trans_b):
-    """Array-level entry for minicnn.linalg.gemm: arguments already validated there.
+# ----------------------------------------------------------------------------------------------
+# Kernel registry, selection at import, Python entry points.
 
-    a, b (IN), c (IN/OUT), all C-contiguous and of one dtype.
+_ARCHS = ("reference", "avx2", "avx512", "neon")
+
+
+cdef const minicnn_gemm_kernel *_find(name) except NULL:
+    """The registry entry for an arch ("avx2") or kernel name ("avx2_6x16"), runnable here."""
+    cdef int i
+    cdef const minicnn_gemm_kernel *ker
+    for i in range(minicnn_gemm_kernel_count()):
+        ker = minicnn_gemm_kernel_at(i)
+        if name in (ker.arch.decode(), ker.sname.decode(), ker.dname.decode()):
+            if not ker.runnable():
+                raise ValueError(f"gemm kernel {name!r} is compiled in but this CPU/OS cannot run it; "
+                                 f"available: {available_kernels()}")
+            return ker
+    raise ValueError(f"unknown gemm kernel {name!r}; available on this CPU: {available_kernels()}")
+
+
+def compiled_kernels():
+    """Arch names of every kernel compiled into this build (reference first)."""
+    return [minicnn_gemm_kernel_at(i).arch.decode() for i in range(minicnn_gemm_kernel_count())]
+
+
+def available_kernels():
+    """Arch names this CPU can run, in order of preference (reference first, best last).
+
+    These are the values ``MINICNN_ARCH`` and ``set_kernel`` accept.
+
+    >>> from minicnn._kernels import _gemm
+    >>> _gemm.available_kernels()[0]
+    'reference'
     """
+    cdef int i
+    return [minicnn_gemm_kernel_at(i).arch.decode() for i in range(minicnn_gemm_kernel_count())
+            if minicnn_gemm_kernel_at(i).runnable()]
+
+
+def kernel_name(dtype=None, kernel=None):
+    """Name (arch_MRxNR) of the micro-kernel in use for ``dtype`` (float32 when None).
+
+    ``kernel`` names another arch instead of the selected one.
+
+    >>> from minicnn._kernels import _gemm
+    >>> _gemm.kernel_name("float64", kernel="reference")
+    'reference_4x4'
+    """
+    cdef const minicnn_gemm_kernel *ker = _active if kernel is None else _find(kernel)
+    import numpy as np
+    dt = np.dtype(np.float32 if dtype is None else dtype)
+    if dt == np.float32:
+        return ker.sname.decode()
+    if dt == np.float64:
+        return ker.dname.decode()
+    raise TypeError(f"kernel_name: dtype must be float32 or float64, got {dt}")
+
+
+def kernel_blocking(dtype=None, kernel=None):
+    """``dict(mr, nr, mc, kc, nc)`` of a kernel (the selected one by default), for tests/benchmarks."""
+    cdef const minicnn_gemm_kernel *ker = _active if kernel is None else _find(kernel)
+    import numpy as np
+    if np.dtype(np.float32 if dtype is None else dtype) == np.float32:
+        return dict(mr=ker.smr, nr=ker.snr, mc=ker.smc, kc=ker.skc, nc=ker.snc)
+    return dict(mr=ker.dmr, nr=ker.dnr, mc=ker.dmc, kc=ker.dkc, nc=ker.dnc)
+
+
+def set_kernel(name):
+    """Use arch ``name`` (see ``available_kernels()``) from now on; returns the previous arch.
+
+    ``None`` or ``"auto"`` returns to the automatic choice (the best runnable kernel).
+    """
+    global _active
+    previous = _active.arch.decode()
+    _active = _best() if name in (None, "auto") else _find(name)
+    return previous
+
+
+cdef const minicnn_gemm_kernel *_best() noexcept:
+    cdef int i
+    cdef const minicnn_gemm_kernel *ker = minicnn_gemm_kernel_at(0)
+    for i in range(1, minicnn_gemm_kernel_count()):
+        if minicnn_gemm_kernel_at(i).runnable():
+            ker = minicnn_gemm_kernel_at(i)
+    return ker
+
+
+def _select_at_import():
+    global _active
+    _active = _best()
+    wanted = os.environ.get("MINICNN_ARCH", "").strip().lower()
+    if wanted in ("", "auto"):
+        return
+    fallback = _active.arch.decode()
+    if wanted not in _ARCHS:
+        warnings.warn(f"MINICNN_ARCH={wanted!r} is not one of {', '.join(_ARCHS + ('auto',))}; "
+                      f"using {fallback!r}", RuntimeWarning, stacklevel=2)
+    elif wanted not in compiled_kernels():
+        warnings.warn(f"MINICNN_ARCH={wanted!r}: that kernel is not compiled into this build "
+                      f"(compiled: {compiled_kernels()}); using {fallback!r}", RuntimeWarning, stacklevel=2)
+    elif wanted not in available_kernels():
+        warnings.warn(f"MINICNN_ARCH={wanted!r}: this CPU/OS cannot run it "
+                      f"(available: {available_kernels()}); using {fallback!r}", RuntimeWarning, stacklevel=2)
+    else:
+        _active = _find(wanted)
+
+
+_select_at_import()
+
+
+cdef Py_ssize_t _ld(name, Py_ssize_t rows, Py_ssize_t cols, Py_ssize_t s0, Py_ssize_t s1,
+                    Py_ssize_t itemsize) except -1:
+    """Leading dimension (in elements) of a 2-D view with unit stride along its last axis."""
+    if cols > 1 and s1 != itemsize:
+        raise ValueError(f"gemm_into: {name} must have unit stride along its last axis, "
+                         f"got strides {(s0, s1)} for shape {(rows, cols)}")
+    if rows <= 1:
+        return max(cols, 1)
+    if s0 % itemsize or s0 // itemsize < cols:
+        raise ValueError(f"gemm_into: {name} has unusable row stride {s0} for shape {(rows, cols)}")
+    return s0 // itemsize
+
+
+def gemm_into(const floating[:, :] a, const floating[:, :] b, floating[:, :] c,
+              double alpha, double beta, bint trans_a, bint trans_b, kernel=None, num_threads=None):
+    """Array-level entry (and test twin of the cdef contract): c = alpha*op(a)@op(b) + beta*c.
+
+    a, b (IN), c (IN/OUT): 2-D, one dtype, unit stride along the last axis; any row stride
+    (so sub-matrix views exercise lda/ldb/ldc).  Shapes are checked here too.  ``kernel``
+    names an arch from ``available_kernels()`` for this call only; ``num_threads`` defaults
+    to the library setting (``minicnn.get_num_threads()``).
+    """
+    cdef const minicnn_gemm_kernel *ker = _active if kernel is None else _find(kernel)
     cdef Py_ssize_t m = c.shape[0], n = c.shape[1]
     cdef Py_ssize_t k = a.shape[0] if trans_a else a.shape[1]
-    cdef int rc, nt = clamp_threads(m)
+    cdef Py_ssize_t isz = sizeof(floating)
+    cdef Py_ssize_t lda, ldb, ldc
+    cdef int rc, nt
+    if (a.shape[1] if trans_a else a.shape[0]) != m or (b.shape[1] if trans_b else b.shape[0]) != k \
+            or (b.shape[0] if trans_b else b.shape[1]) != n:
+        raise ValueError(f"gemm_into: shapes do not match: a {(a.shape[0], a.shape[1])} (trans_a={trans_a}), "
+                         f"b {(b.shape[0], b.shape[1])} (trans_b={trans_b}), c {(c.shape[0], c.shape[1])}")
+    lda = _ld("a", a.shape[0], a.shape[1], a.strides[0], a.strides[1], isz)
+    ldb = _ld("b", b.shape[0], b.shape[1], b.strides[0], b.strides[1], isz)
+    ldc = _ld("c", c.shape[0], c.shape[1], c.strides[0], c.strides[1], isz)
+    if num_threads is None:
+        nt = clamp_threads(m * n)
+    else:
+        nt = max(1, int(num_threads))
     if m == 0 or n == 0:
         return
     with nogil:
         if floating is float:
-            rc = sgemm(trans_a, trans_b, m, n, k, <float>alpha, &a[0, 0] if a.shape[0] * a.shape[1] else NULL,
-                       a.shape[1], &b[0, 0] if b.shape[0] * b.shape[1] else NULL, b.shape[1],
-                       <float>beta, &c[0, 0], c.shape[1], nt)
+            rc = _gemm(ker, trans_a, trans_b, m, n, k, <float>alpha,
+                       &a[0, 0] if a.shape[0] * a.shape[1] else NULL, lda,
+                       &b[0, 0] if b.shape[0] * b.shape[1] else NULL, ldb,
+                       <float>beta, &c[0, 0], ldc, nt)
         else:
-            rc = dgemm(trans_a, trans_b, m, n, k, alpha, &a[0, 0] if a.shape[0] * a.shape[1] else NULL,
-                       a.shape[1], &b[0, 0] if b.shape[0] * b.shape[1] else NULL, b.shape[1],
-                       beta, &c[0, 0], c.shape[1], nt)
+            rc = _gemm(ker, trans_a, trans_b, m, n, k, alpha,
+                       &a[0, 0] if a.shape[0] * a.shape[1] else NULL, lda,
+                       &b[0, 0] if b.shape[0] * b.shape[1] else NULL, ldb,
+                       beta, &c[0, 0], ldc, nt)
     if rc != 0:
         raise MemoryError("gemm: could not allocate packing buffers")
-
-
-def kernel_name(dtype=None):
-    return "bootstrap_naive"

@@ -1,0 +1,123 @@
+/* GEMM micro-kernels: the interface between the portable blocked driver (_gemm.pyx) and the
+ * per-ISA register-blocked kernels (ukernel_*.c), plus the kernel registry (gemm_registry.c).
+ *
+ * A micro-kernel computes one MR x NR tile of C from packed panels:
+ *
+ *     C[0:m, 0:n] = alpha * Ap @ Bp + beta * C[0:m, 0:n]          (m <= MR, n <= NR)
+ *
+ *   Ap (IN): k x MR, stored k-major (Ap[p*MR + i]), rows >= m zero-padded
+ *   Bp (IN): k x NR, stored k-major (Bp[p*NR + j]), columns >= n zero-padded
+ *   C  (IN/OUT): row-major with leading dimension ldc; only the m x n corner is touched;
+ *      beta == 0 means C is write-only (NaN/Inf already in C do not leak).
+ *
+ * Every element of the tile goes through the same arithmetic whether the tile is full or an
+ * edge tile (edge tiles are computed through a full-size scratch tile), so a result never
+ * depends on where the driver's thread partition put the element.  Kernels are serial.
+ */
+#ifndef MINICNN_GEMM_KERNELS_H
+#define MINICNN_GEMM_KERNELS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef void (*minicnn_sukr_t)(ptrdiff_t k, float alpha, const float *a, const float *b,
+                               float beta, float *c, ptrdiff_t ldc, ptrdiff_t m, ptrdiff_t n);
+typedef void (*minicnn_dukr_t)(ptrdiff_t k, double alpha, const double *a, const double *b,
+                               double beta, double *c, ptrdiff_t ldc, ptrdiff_t m, ptrdiff_t n);
+
+/* One ISA's kernels and the cache blocking that suits them (BLIS calls this a context).
+ * MC is a multiple of MR, NC a multiple of NR. */
+typedef struct {
+    const char *arch;   /* the MINICNN_ARCH value: "reference", "avx2", "avx512", "neon" */
+    const char *sname;  /* float32 kernel, e.g. "avx2_6x16" */
+    const char *dname;  /* float64 kernel, e.g. "avx2_6x8" */
+    int smr, snr, smc, skc, snc;
+    int dmr, dnr, dmc, dkc, dnc;
+    minicnn_sukr_t sukr;
+    minicnn_dukr_t dukr;
+    int (*runnable)(void); /* may this CPU (and OS) run it? */
+} minicnn_gemm_kernel;
+
+/* Registry: index 0 is always the reference kernel; later entries are the ISA kernels that
+ * were compiled in, in increasing order of preference. */
+int minicnn_gemm_kernel_count(void);
+const minicnn_gemm_kernel *minicnn_gemm_kernel_at(int i);
+
+/* CPU feature checks (cpu_features.c): 1 when the CPU and the OS (XSAVE state) support it. */
+int minicnn_cpu_has_avx2_fma(void);
+int minicnn_cpu_has_avx512(void);
+int minicnn_cpu_has_neon(void);
+int minicnn_cpu_always(void);
+
+/* Reference kernels (ukernel_ref.c, always built). */
+#define MINICNN_REF_SMR 4
+#define MINICNN_REF_SNR 8
+#define MINICNN_REF_DMR 4
+#define MINICNN_REF_DNR 4
+void minicnn_sgemm_ukr_reference(ptrdiff_t k, float alpha, const float *a, const float *b,
+                                 float beta, float *c, ptrdiff_t ldc, ptrdiff_t m, ptrdiff_t n);
+void minicnn_dgemm_ukr_reference(ptrdiff_t k, double alpha, const double *a, const double *b,
+                                 double beta, double *c, ptrdiff_t ldc, ptrdiff_t m, ptrdiff_t n);
+
+/* ISA kernels; each is defined only in a translation unit compiled with that ISA's flags. */
+void minicnn_sgemm_ukr_avx2_6x16(ptrdiff_t k, float alpha, const float *a, const float *b,
+                                 float beta, float *c, ptrdiff_t ldc, ptrdiff_t m, ptrdiff_t n);
+void minicnn_dgemm_ukr_avx2_6x8(ptrdiff_t k, double alpha, const double *a, const double *b,
+                                double beta, double *c, ptrdiff_t ldc, ptrdiff_t m, ptrdiff_t n);
+void minicnn_sgemm_ukr_avx512_12x32(ptrdiff_t k, float alpha, const float *a, const float *b,
+                                    float beta, float *c, ptrdiff_t ldc, ptrdiff_t m, ptrdiff_t n);
+void minicnn_dgemm_ukr_avx512_12x16(ptrdiff_t k, double alpha, const double *a, const double *b,
+                                    double beta, double *c, ptrdiff_t ldc, ptrdiff_t m, ptrdiff_t n);
+void minicnn_sgemm_ukr_neon_8x12(ptrdiff_t k, float alpha, const float *a, const float *b,
+                                 float beta, float *c, ptrdiff_t ldc, ptrdiff_t m, ptrdiff_t n);
+void minicnn_dgemm_ukr_neon_8x6(ptrdiff_t k, double alpha, const double *a, const double *b,
+                                double beta, double *c, ptrdiff_t ldc, ptrdiff_t m, ptrdiff_t n);
+
+/* 64-byte aligned scratch for packed panels.  Plain malloc plus manual alignment (the offset is
+ * kept just before the returned pointer) so it is the same code on every platform. */
+static inline void *minicnn_aligned_alloc(size_t bytes)
+{
+    unsigned char *raw, *p;
+    if (bytes > SIZE_MAX - 64 - sizeof(void *))
+        return NULL;
+    raw = (unsigned char *)malloc(bytes + 64 + sizeof(void *));
+    if (raw == NULL)
+        return NULL;
+    p = (unsigned char *)(((uintptr_t)(raw + sizeof(void *)) + 63u) & ~(uintptr_t)63u);
+    ((void **)p)[-1] = raw;
+    return p;
+}
+
+static inline void minicnn_aligned_free(void *p)
+{
+    if (p != NULL)
+        free(((void **)p)[-1]);
+}
+
+/* Copy the m x n corner of a (ldc) into / out of a dense MR x NR scratch tile (ld = nr). */
+#define MINICNN_TILE_IN(T, tile, c, ldc, m, n, nr)                          \
+    do {                                                                   \
+        ptrdiff_t i_, j_;                                                  \
+        for (i_ = 0; i_ < (m); ++i_)                                       \
+            for (j_ = 0; j_ < (n); ++j_)                                   \
+                (tile)[i_ * (nr) + j_] = (c)[i_ * (ldc) + j_];             \
+    } while (0)
+
+#define MINICNN_TILE_OUT(T, tile, c, ldc, m, n, nr)                         \
+    do {                                                                   \
+        ptrdiff_t i_, j_;                                                  \
+        for (i_ = 0; i_ < (m); ++i_)                                       \
+            for (j_ = 0; j_ < (n); ++j_)                                   \
+                (c)[i_ * (ldc) + j_] = (tile)[i_ * (nr) + j_];             \
+    } while (0)
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
