@@ -354,3 +354,18 @@ def deserialize(config, custom_objects=None):
 
     cls = _resolve_class(config, _CLASSES, custom_objects, "loss")
     return cls.from_config(dict(config.get("config", {})))
+
+
+def _register():
+    try:
+        from minicnn.serialization import register_builtin
+    except ImportError:
+        return
+    for cls in _CLASSES.values():
+        register_builtin("minicnn.losses")(cls)
+    for name, fn in _FUNCTIONS.items():
+        if name == fn.__name__:
+            register_builtin("minicnn.losses")(fn)
+
+
+_register()

@@ -376,3 +376,15 @@ def deserialize(config, custom_objects=None):
 
     cls = _resolve_class(config, _CLASSES, custom_objects, "metric")
     return cls.from_config(dict(config.get("config", {})))
+
+
+def _register():
+    try:
+        from minicnn.serialization import register_builtin
+    except ImportError:
+        return
+    for cls in _CLASSES.values():
+        register_builtin("minicnn.metrics")(cls)
+
+
+_register()

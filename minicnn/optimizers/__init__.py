@@ -58,20 +58,15 @@ def get(identifier):
 
 
 def _register():
-    # Make the classes visible to minicnn.serialization (model configs name them by class).
+    # Let minicnn.serialization.deserialize find these classes by name (e.g. inside model configs).
     try:
-        from minicnn import serialization
-    except ImportError:
+        from minicnn.serialization import register_builtin
+    except ImportError:  # the registry is optional for using the optimizers directly
         return
-    register = getattr(serialization, "register_serializable", None)
-    if register is None:
-        return
-    for cls in list(_BUILTIN.values()) + [schedules.ExponentialDecay, schedules.PiecewiseConstantDecay,
-                                          schedules.CosineDecay]:
-        try:
-            register(package="minicnn", name=cls.__name__)(cls)
-        except Exception:  # noqa: BLE001 - registration is best effort; our own get() still works
-            pass
+    for cls in _BUILTIN.values():
+        register_builtin("minicnn.optimizers")(cls)
+    for cls in schedules._BUILTIN.values():
+        register_builtin("minicnn.optimizers.schedules")(cls)
 
 
 _register()

@@ -20,8 +20,15 @@ def _snake_case(name):
 
 
 def _object_config(obj, module):
+    try:
+        from minicnn import serialization
+    except ImportError:
+        serialization = None
+    if serialization is not None:
+        # The shared registry writes registered_name for user classes ("Package>Name").
+        return serialization.serialize(obj)
     return {"module": module, "class_name": type(obj).__name__, "config": obj.get_config(),
-            "registered_name": getattr(type(obj), "_registered_name", None) or type(obj).__name__}
+            "registered_name": None}
 
 
 def _resolve_class(config, builtin, custom_objects, kind):
