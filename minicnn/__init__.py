@@ -8,3 +8,5 @@ from minicnn import linalg
 __all__ = ["__version__", "linalg", "set_num_threads", "get_num_threads", "num_threads", "show_config"]
 from minicnn.autograd import Tensor, enable_grad, gradcheck, is_grad_enabled, no_grad
 __all__ += ["Tensor", "no_grad", "enable_grad", "is_grad_enabled", "gradcheck"]
+from minicnn import ops
+__all__ += ["ops"]

@@ -1,0 +1,251 @@
+"""Activation functions (elementwise, numpy) and softmax / log-softmax."""
+
+import math
+
+import numpy as np
+
+from minicnn.autograd import Function
+from minicnn.ops._util import as_tensor, check_float, norm_axis
+
+__all__ = ["relu", "leaky_relu", "elu", "gelu", "sigmoid", "tanh", "softplus", "softmax",
+           "log_softmax", "ReluFunction", "LeakyReluFunction", "EluFunction", "GeluFunction",
+           "SigmoidFunction", "TanhFunction", "SoftplusFunction", "SoftmaxFunction",
+           "LogSoftmaxFunction"]
+
+try:  # scipy is optional: its erf is vectorised; math.erf is exact but per element.
+    from scipy.special import erf as _erf
+except ImportError:  # pragma: no cover - depends on the environment
+    _erf_scalar = np.frompyfunc(math.erf, 1, 1)
+
+    def _erf(x):
+        return _erf_scalar(x).astype(x.dtype)
+
+
+class ReluFunction(Function):
+    @staticmethod
+    def forward(ctx, x):
+        y = np.maximum(x, 0)
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        (y,) = ctx.saved_tensors
+        return g * (y > 0)
+
+
+class LeakyReluFunction(Function):
+    @staticmethod
+    def forward(ctx, x, negative_slope=0.2):
+        ctx.save_for_backward(x)
+        ctx.slope = negative_slope
+        return np.where(x > 0, x, x * negative_slope).astype(x.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return (g * np.where(x > 0, 1, ctx.slope)).astype(x.dtype, copy=False)
+
+
+class EluFunction(Function):
+    @staticmethod
+    def forward(ctx, x, alpha=1.0):
+        y = np.where(x > 0, x, alpha * np.expm1(np.minimum(x, 0))).astype(x.dtype, copy=False)
+        ctx.save_for_backward(x, y)
+        ctx.alpha = alpha
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        x, y = ctx.saved_tensors
+        return (g * np.where(x > 0, 1, y + ctx.alpha)).astype(x.dtype, copy=False)
+
+
+_SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
+_INV_SQRT_2 = 1.0 / math.sqrt(2.0)
+_INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
+
+
+class GeluFunction(Function):
+    """x * Phi(x) (exact, erf) or Keras' tanh approximation when ``approximate=True``."""
+
+    @staticmethod
+    def forward(ctx, x, approximate=False):
+        ctx.save_for_backward(x)
+        ctx.approximate = approximate
+        if approximate:
+            inner = _SQRT_2_OVER_PI * (x + 0.044715 * x ** 3)
+            return (0.5 * x * (1 + np.tanh(inner))).astype(x.dtype, copy=False)
+        return (0.5 * x * (1 + _erf(x * _INV_SQRT_2))).astype(x.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        if ctx.approximate:
+            t = np.tanh(_SQRT_2_OVER_PI * (x + 0.044715 * x ** 3))
+            d = 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * _SQRT_2_OVER_PI * (1 + 3 * 0.044715 * x * x)
+        else:
+            cdf = 0.5 * (1 + _erf(x * _INV_SQRT_2))
+            d = cdf + x * _INV_SQRT_2PI * np.exp(-0.5 * x * x)
+        return (g * d).astype(x.dtype, copy=False)
+
+
+def _sigmoid(x):
+    # exp of -|x| only: no overflow warning for large |x|.
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
+
+
+class SigmoidFunction(Function):
+    @staticmethod
+    def forward(ctx, x):
+        y = _sigmoid(x)
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        (y,) = ctx.saved_tensors
+        return g * y * (1 - y)
+
+
+class TanhFunction(Function):
+    @staticmethod
+    def forward(ctx, x):
+        y = np.tanh(x)
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        (y,) = ctx.saved_tensors
+        return g * (1 - y * y)
+
+
+class SoftplusFunction(Function):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return (np.log1p(np.exp(-np.abs(x))) + np.maximum(x, 0)).astype(x.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return g * _sigmoid(x)
+
+
+def _softmax(x, axis):
+    e = np.exp(x - x.max(axis=axis, keepdims=True))
+    e /= e.sum(axis=axis, keepdims=True)
+    return e
+
+
+def _log_softmax(x, axis):
+    shifted = x - x.max(axis=axis, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
+
+
+class SoftmaxFunction(Function):
+    @staticmethod
+    def forward(ctx, x, axis=-1):
+        y = _softmax(x, axis)
+        ctx.save_for_backward(y)
+        ctx.axis = axis
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        (y,) = ctx.saved_tensors
+        gy = g * y
+        return gy - y * gy.sum(axis=ctx.axis, keepdims=True)
+
+
+class LogSoftmaxFunction(Function):
+    @staticmethod
+    def forward(ctx, x, axis=-1):
+        y = _log_softmax(x, axis)
+        ctx.save_for_backward(y)
+        ctx.axis = axis
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        (y,) = ctx.saved_tensors
+        return g - np.exp(y) * g.sum(axis=ctx.axis, keepdims=True)
+
+
+def _float_input(x):
+    x = as_tensor(x)
+    check_float("x", x.data)
+    return x
+
+
+def relu(x):
+    """max(x, 0).
+
+    >>> import minicnn
+    >>> minicnn.ops.relu([-1.0, 2.0])
+    Tensor([0., 2.], dtype=float32)
+    """
+    return ReluFunction.apply(_float_input(x))
+
+
+def leaky_relu(x, negative_slope=0.2):
+    """x where x > 0, else negative_slope * x (Keras' default slope 0.2)."""
+    return LeakyReluFunction.apply(_float_input(x), negative_slope=float(negative_slope))
+
+
+def elu(x, alpha=1.0):
+    """x where x > 0, else alpha * (exp(x) - 1)."""
+    return EluFunction.apply(_float_input(x), alpha=float(alpha))
+
+
+def gelu(x, approximate=False):
+    """Gaussian error linear unit: x * Phi(x) (``approximate=True``: the tanh form).
+
+    >>> import minicnn
+    >>> minicnn.ops.gelu([0.0, 1.0]).numpy().round(4)
+    array([0.    , 0.8413], dtype=float32)
+    """
+    return GeluFunction.apply(_float_input(x), approximate=bool(approximate))
+
+
+def sigmoid(x):
+    """1 / (1 + exp(-x)), computed without overflow.  The output remembers its logits so that
+    ``binary_crossentropy`` on it is computed stably from them."""
+    x = _float_input(x)
+    y = SigmoidFunction.apply(x)
+    y._sigmoid_logits = x
+    return y
+
+
+def tanh(x):
+    """Hyperbolic tangent."""
+    return TanhFunction.apply(_float_input(x))
+
+
+def softplus(x):
+    """log(1 + exp(x)), computed without overflow."""
+    return SoftplusFunction.apply(_float_input(x))
+
+
+def softmax(x, axis=-1):
+    """exp(x) / sum(exp(x)) along ``axis`` (max-shifted).  The output remembers its logits so
+    that a cross-entropy on it is computed from them (log-sum-exp), never as log(0).
+
+    >>> import minicnn
+    >>> minicnn.ops.softmax([[0.0, 0.0]]).numpy()
+    array([[0.5, 0.5]], dtype=float32)
+    """
+    x = _float_input(x)
+    axis = norm_axis(axis, x.ndim)
+    y = SoftmaxFunction.apply(x, axis=axis)
+    y._softmax_logits = x
+    y._softmax_axis = axis
+    return y
+
+
+def log_softmax(x, axis=-1):
+    """x - logsumexp(x) along ``axis``."""
+    x = _float_input(x)
+    return LogSoftmaxFunction.apply(x, axis=norm_axis(axis, x.ndim))

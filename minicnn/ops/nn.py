@@ -1,0 +1,248 @@
+"""Dense (x @ W + b), dropout, batch normalisation, zero padding."""
+
+import numpy as np
+
+from minicnn._random import global_rng
+from minicnn.autograd import Function, Tensor
+from minicnn.ops._util import as_tensor, check_float, norm_axis, raw
+
+__all__ = ["dense", "dropout", "batch_normalization", "zero_padding2d", "DenseFunction",
+           "DropoutFunction", "BatchNormFunction", "ZeroPadding2DFunction"]
+
+
+class DenseFunction(Function):
+    """y = x @ W (+ b) over the last axis of x (any leading dims), optionally followed by a
+    fused ReLU so the activation costs no extra graph node or pass over memory."""
+
+    @staticmethod
+    def forward(ctx, x, kernel, bias=None, relu=False):
+        x2 = x.reshape(-1, x.shape[-1])
+        y = x2 @ kernel
+        if bias is not None:
+            y += bias
+        if relu:
+            np.maximum(y, 0, out=y)
+        ctx.save_for_backward(x, kernel, y if relu else None)
+        ctx.has_bias = bias is not None
+        return y.reshape(x.shape[:-1] + (kernel.shape[1],))
+
+    @staticmethod
+    def backward(ctx, g):
+        x, kernel, y = ctx.saved_tensors
+        nx, nk, nb = ctx.needs_input_grad
+        g2 = g.reshape(-1, g.shape[-1])
+        if y is not None:
+            g2 = g2 * (y > 0)
+        gx = (g2 @ kernel.T).reshape(x.shape).astype(x.dtype, copy=False) if nx else None
+        gk = (x.reshape(-1, x.shape[-1]).T @ g2).astype(kernel.dtype, copy=False) if nk else None
+        gb = g2.sum(axis=0) if nb else None
+        return gx, gk, gb
+
+
+def dense(x, kernel, bias=None, activation=None):
+    """``x @ kernel + bias`` over the last axis of ``x``; ``activation="relu"`` fuses a ReLU.
+
+    >>> import numpy as np, minicnn
+    >>> y = minicnn.ops.dense(np.ones((2, 5, 3), np.float32), np.ones((3, 4), np.float32))
+    >>> y.shape
+    (2, 5, 4)
+    """
+    x, kernel = as_tensor(x, "x"), as_tensor(kernel, "kernel")
+    check_float("x", x.data)
+    if kernel.ndim != 2:
+        raise ValueError(f"dense: kernel must be 2-D (input_dim, units), got shape {kernel.shape}")
+    if x.ndim < 1 or x.shape[-1] != kernel.shape[0]:
+        raise ValueError(f"dense: x's last dimension must equal kernel.shape[0]; got x.shape={x.shape}, "
+                         f"kernel.shape={kernel.shape}")
+    if x.dtype != kernel.dtype:
+        raise TypeError(f"dense: x and kernel must have the same dtype, got {x.dtype} and {kernel.dtype}")
+    if bias is not None:
+        bias = as_tensor(bias, "bias")
+        if bias.shape != (kernel.shape[1],):
+            raise ValueError(f"dense: bias must have shape ({kernel.shape[1]},) for kernel.shape="
+                             f"{kernel.shape}, got {bias.shape}")
+        if bias.dtype != x.dtype:
+            raise TypeError(f"dense: bias dtype {bias.dtype} differs from x dtype {x.dtype}")
+    if activation not in (None, "linear", "relu"):
+        raise ValueError(f"dense: activation must be None, 'linear' or 'relu' (fused), got {activation!r}")
+    return DenseFunction.apply(x, kernel, bias, relu=activation == "relu")
+
+
+class DropoutFunction(Function):
+    @staticmethod
+    def forward(ctx, x, mask):
+        ctx.mask = mask
+        return x * mask
+
+    @staticmethod
+    def backward(ctx, g):
+        return g * ctx.mask, None
+
+
+def dropout(x, rate, rng=None, seed=None, training=True):
+    """Inverted dropout: zero each element with probability ``rate`` and scale the rest by
+    ``1 / (1 - rate)`` (identity when ``training`` is False or ``rate`` is 0).
+
+    ``rng`` (a numpy Generator) or ``seed`` make the mask reproducible; otherwise minicnn's
+    global generator is used (reseeded by ``set_random_seed``).
+
+    >>> import numpy as np, minicnn
+    >>> y = minicnn.ops.dropout(np.ones(1000, np.float32), 0.5, seed=0)
+    >>> sorted(set(y.numpy().tolist()))
+    [0.0, 2.0]
+    """
+    x = as_tensor(x)
+    check_float("x", x.data)
+    rate = float(rate)
+    if not 0.0 <= rate < 1.0:
+        raise ValueError(f"dropout: rate must be in [0, 1), got {rate}")
+    if not training or rate == 0.0:
+        return x
+    if rng is None:
+        rng = np.random.default_rng(seed) if seed is not None else global_rng()
+    elif not isinstance(rng, np.random.Generator):
+        raise TypeError(f"dropout: rng must be a numpy.random.Generator, got {type(rng).__name__}")
+    u = rng.random(x.shape, dtype=np.float32 if x.dtype == np.float32 else np.float64)
+    mask = (u >= rate).astype(x.dtype) * x.dtype.type(1.0 / (1.0 - rate))
+    return DropoutFunction.apply(x, mask)
+
+
+class BatchNormFunction(Function):
+    """Normalise over every axis but ``axis``.  Training: batch statistics (biased variance,
+    as Keras), and the moving statistics are updated in place.  Inference: moving statistics."""
+
+    @staticmethod
+    def forward(ctx, x, gamma, beta, moving_mean, moving_variance, *, training, momentum,
+                epsilon, axis):
+        bshape = [1] * x.ndim
+        bshape[axis] = x.shape[axis]
+        reduce_axes = tuple(i for i in range(x.ndim) if i != axis)
+        if training:
+            mean = x.mean(axis=reduce_axes, keepdims=True)
+            centered = x - mean
+            var = np.mean(centered * centered, axis=reduce_axes, keepdims=True)
+            m = 1.0 - momentum
+            moving_mean *= momentum
+            moving_mean += (mean.reshape(-1) * m).astype(moving_mean.dtype, copy=False)
+            moving_variance *= momentum
+            moving_variance += (var.reshape(-1) * m).astype(moving_variance.dtype, copy=False)
+        else:
+            centered = x - moving_mean.reshape(bshape).astype(x.dtype, copy=False)
+            var = moving_variance.reshape(bshape).astype(x.dtype, copy=False)
+        inv_std = (1.0 / np.sqrt(var + epsilon)).astype(x.dtype, copy=False)
+        xhat = centered * inv_std
+        y = xhat * gamma.reshape(bshape) if gamma is not None else xhat.copy()
+        if beta is not None:
+            y += beta.reshape(bshape)
+        ctx.save_for_backward(xhat, inv_std, gamma)
+        ctx.bshape, ctx.reduce_axes, ctx.training = bshape, reduce_axes, training
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        xhat, inv_std, gamma = ctx.saved_tensors
+        nx, ng, nb = ctx.needs_input_grad[:3]
+        axes = ctx.reduce_axes
+        gx = gg = gb = None
+        if ng:
+            gg = (g * xhat).sum(axis=axes)
+        if nb:
+            gb = g.sum(axis=axes)
+        if nx:
+            gxhat = g * gamma.reshape(ctx.bshape) if gamma is not None else g
+            if ctx.training:
+                s1 = gxhat.mean(axis=axes, keepdims=True)
+                s2 = (gxhat * xhat).mean(axis=axes, keepdims=True)
+                gx = (gxhat - s1 - xhat * s2) * inv_std
+            else:
+                gx = gxhat * inv_std
+        return gx, gg, gb, None, None
+
+
+def batch_normalization(x, gamma, beta, moving_mean, moving_variance, training, momentum=0.99,
+                        epsilon=1e-3, axis=-1):
+    """Batch normalisation over every axis but ``axis`` (Keras' BatchNormalization maths).
+
+    ``training=True``: normalise with the batch mean and (biased) variance and update
+    ``moving_mean``/``moving_variance`` (Tensors or arrays) in place:
+    ``moving = moving * momentum + batch * (1 - momentum)``.  ``training=False``: normalise with
+    the moving statistics.  ``gamma``/``beta`` may be None (no scale / no centre).
+
+    >>> import numpy as np, minicnn
+    >>> x = np.array([[0.0], [2.0]], np.float32)
+    >>> mm, mv = np.zeros(1, np.float32), np.ones(1, np.float32)
+    >>> y = minicnn.ops.batch_normalization(x, None, None, mm, mv, training=True, epsilon=0.0)
+    >>> y.numpy().ravel(), mm, mv
+    (array([-1.,  1.], dtype=float32), array([0.01], dtype=float32), array([1.], dtype=float32))
+    """
+    x = as_tensor(x)
+    check_float("x", x.data)
+    if x.ndim < 1:
+        raise ValueError(f"batch_normalization: x must have at least 1 dimension, got shape {x.shape}")
+    ax = norm_axis(axis, x.ndim)
+    c = x.shape[ax]
+    args = []
+    for name, t in (("gamma", gamma), ("beta", beta), ("moving_mean", moving_mean),
+                    ("moving_variance", moving_variance)):
+        if t is None:
+            if name.startswith("moving"):
+                raise ValueError(f"batch_normalization: {name} is required")
+            args.append(None)
+            continue
+        arr = raw(t)
+        if not isinstance(arr, np.ndarray):
+            raise TypeError(f"batch_normalization: {name} must be a Tensor or ndarray, got {type(t).__name__}")
+        if arr.shape != (c,):
+            raise ValueError(f"batch_normalization: {name} must have shape ({c},) for x.shape={x.shape} "
+                             f"and axis={axis}, got {arr.shape}")
+        args.append(t)
+    return BatchNormFunction.apply(x, *args, training=bool(training), momentum=float(momentum),
+                                   epsilon=float(epsilon), axis=ax)
+
+
+def _padding_pairs(padding):
+    if isinstance(padding, (int, np.integer)):
+        return ((int(padding),) * 2,) * 2
+    try:
+        a, b = padding
+    except (TypeError, ValueError):
+        raise ValueError(f"zero_padding2d: padding must be an int, (h, w) or ((top, bottom), (left, right)), "
+                         f"got {padding!r}") from None
+    if isinstance(a, (int, np.integer)) and isinstance(b, (int, np.integer)):
+        return ((int(a), int(a)), (int(b), int(b)))
+    try:
+        (t, bo), (l, r) = a, b
+    except (TypeError, ValueError):
+        raise ValueError(f"zero_padding2d: padding must be an int, (h, w) or ((top, bottom), (left, right)), "
+                         f"got {padding!r}") from None
+    return ((int(t), int(bo)), (int(l), int(r)))
+
+
+class ZeroPadding2DFunction(Function):
+    @staticmethod
+    def forward(ctx, x, pads):
+        ctx.pads, ctx.shape = pads, x.shape
+        return np.pad(x, ((0, 0), pads[0], pads[1], (0, 0)))
+
+    @staticmethod
+    def backward(ctx, g):
+        (t, b), (l, r) = ctx.pads
+        h, w = ctx.shape[1], ctx.shape[2]
+        return g[:, t:t + h, l:l + w, :].copy()
+
+
+def zero_padding2d(x, padding=((1, 1), (1, 1))):
+    """Zero-pad the spatial axes of an NHWC tensor; ``padding`` is an int, ``(h, w)`` or
+    ``((top, bottom), (left, right))`` like Keras' ZeroPadding2D.
+
+    >>> import numpy as np, minicnn
+    >>> minicnn.ops.zero_padding2d(np.ones((1, 2, 2, 3)), ((1, 0), (2, 2))).shape
+    (1, 3, 6, 3)
+    """
+    x = as_tensor(x)
+    if x.ndim != 4:
+        raise ValueError(f"zero_padding2d: x must be 4-D (N, H, W, C), got shape {x.shape}")
+    pads = _padding_pairs(padding)
+    if any(p < 0 for pair in pads for p in pair):
+        raise ValueError(f"zero_padding2d: padding must be non-negative, got {padding!r}")
+    return ZeroPadding2DFunction.apply(x, pads=pads)

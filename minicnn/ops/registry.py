@@ -1,0 +1,87 @@
+"""The one list of differentiable ops.
+
+Every entry names the functional form and the Function class(es) it runs; its plain-NumPy
+reference is the function of the same name in :mod:`minicnn.reference.ops`.  The test suite
+walks this table: each op is gradchecked in float64 and compared with its reference, and an op
+added here without a test case fails the suite.
+"""
+
+from dataclasses import dataclass
+
+from minicnn.autograd import basic_ops as B
+from minicnn.ops import activations as A
+from minicnn.ops import arithmetic as M
+from minicnn.ops import conv as C
+from minicnn.ops import losses as L
+from minicnn.ops import nn as N
+
+__all__ = ["OpInfo", "OPS"]
+
+
+@dataclass(frozen=True)
+class OpInfo:
+    name: str
+    fn: object  # the functional form (takes Tensors or arrays, returns Tensor(s))
+    functions: tuple  # the Function classes it records
+
+
+def _table(*rows):
+    return {name: OpInfo(name, fn, tuple(fns)) for name, fn, fns in rows}
+
+
+OPS = _table(
+    # elementary (also Tensor operators/methods)
+    ("add", M.add, [B.Add]),
+    ("subtract", M.subtract, [B.Sub]),
+    ("multiply", M.multiply, [B.Mul]),
+    ("divide", M.divide, [B.Div]),
+    ("negative", M.negative, [B.Neg]),
+    ("power", M.power, [B.Pow]),
+    ("matmul", M.matmul, [B.MatMul]),
+    ("exp", M.exp, [B.Exp]),
+    ("log", M.log, [B.Log]),
+    ("sqrt", M.sqrt, [B.Sqrt]),
+    ("abs", M.abs, [B.Abs]),
+    ("clip", M.clip, [B.Clip]),
+    ("sum", M.sum, [B.Sum]),
+    ("mean", M.mean, [B.Mean]),
+    ("max", M.max, [B.Max]),
+    ("reshape", M.reshape, [B.Reshape]),
+    ("transpose", M.transpose, [B.Transpose]),
+    ("getitem", lambda x, index: M.as_tensor(x)[index], [B.GetItem]),
+    ("cast", M.cast, [B.Cast]),
+    ("concatenate", M.concatenate, [B.Concatenate]),
+    ("stack", M.stack, [B.Stack]),
+    ("flatten", M.flatten, [B.Reshape]),
+    # activations
+    ("relu", A.relu, [A.ReluFunction]),
+    ("leaky_relu", A.leaky_relu, [A.LeakyReluFunction]),
+    ("elu", A.elu, [A.EluFunction]),
+    ("gelu", A.gelu, [A.GeluFunction]),
+    ("sigmoid", A.sigmoid, [A.SigmoidFunction]),
+    ("tanh", A.tanh, [A.TanhFunction]),
+    ("softplus", A.softplus, [A.SoftplusFunction]),
+    ("softmax", A.softmax, [A.SoftmaxFunction]),
+    ("log_softmax", A.log_softmax, [A.LogSoftmaxFunction]),
+    # layers' maths
+    ("dense", N.dense, [N.DenseFunction]),
+    ("dropout", N.dropout, [N.DropoutFunction]),
+    ("batch_normalization", N.batch_normalization, [N.BatchNormFunction]),
+    ("zero_padding2d", N.zero_padding2d, [N.ZeroPadding2DFunction]),
+    ("conv2d", C.conv2d, [C.Conv2dFunction]),
+    ("conv2d_transpose", C.conv2d_transpose, [C.Conv2dTransposeFunction]),
+    ("depthwise_conv2d", C.depthwise_conv2d, [C.Conv2dFunction, B.Reshape]),
+    ("max_pool2d", C.max_pool2d, [C.MaxPool2dFunction]),
+    ("avg_pool2d", C.avg_pool2d, [C.AvgPool2dFunction]),
+    ("global_avg_pool2d", C.global_avg_pool2d, [C.GlobalAvgPool2dFunction]),
+    ("global_max_pool2d", C.global_max_pool2d, [C.GlobalMaxPool2dFunction]),
+    # losses
+    ("sparse_categorical_crossentropy", L.sparse_categorical_crossentropy,
+     [L.SoftmaxCrossentropyFunction, L.ProbabilityCrossentropyFunction]),
+    ("categorical_crossentropy", L.categorical_crossentropy,
+     [L.SoftmaxCrossentropyFunction, L.ProbabilityCrossentropyFunction]),
+    ("binary_crossentropy", L.binary_crossentropy,
+     [L.SigmoidBinaryCrossentropyFunction, L.ProbabilityBinaryCrossentropyFunction]),
+    ("mean_squared_error", L.mean_squared_error, [L.MeanSquaredErrorFunction]),
+    ("mean_absolute_error", L.mean_absolute_error, [L.MeanAbsoluteErrorFunction]),
+)

@@ -1,0 +1,183 @@
+"""Every op in minicnn.ops.registry.OPS: float64 gradcheck + forward vs the NumPy reference.
+
+CASES maps each registry name to one or more cases; ``test_every_op_has_a_case`` makes an op
+added to the registry without a case fail the suite.
+"""
+
+import types
+from dataclasses import dataclass, field
+
+import numpy as np
+import pytest
+
+import minicnn
+from minicnn import Tensor, ops
+from minicnn.ops.registry import OPS
+from minicnn.reference import ops as ref
+
+OPNS = types.SimpleNamespace(**{name: info.fn for name, info in OPS.items()})
+
+
+def rnd(*shape, lo=-1.0, hi=1.0, seed=0):
+    return np.random.default_rng(seed).uniform(lo, hi, shape)
+
+
+def pos(*shape, seed=0):
+    return rnd(*shape, lo=0.5, hi=2.0, seed=seed)
+
+
+@dataclass
+class Case:
+    inputs: list  # float ndarrays are gradchecked; anything else is passed through
+    kwargs: dict = field(default_factory=dict)
+    call: object = None  # call(namespace, *inputs); default namespace.<op>(*inputs, **kwargs)
+    id: str = ""
+    rtol32: float = 2e-5
+
+
+LABELS = np.array([2, 0, 1])
+ONEHOT = np.eye(3)[LABELS]
+MM, MV = rnd(3, seed=7), pos(3, seed=8)
+
+
+def bn(training, **kw):
+    return lambda m, x, g, b: m.batch_normalization(x, g, b, MM.copy(), MV.copy(), training, **kw)
+
+
+CASES = {
+    "add": [Case([rnd(3, 4), rnd(4, seed=1)]), Case([rnd(2, 3), rnd(2, 3, seed=1), rnd(2, 1, seed=2)],
+            call=lambda m, a, b, c: m.add([a, b, c]) if m is OPNS else m.add(m.add(a, b), c), id="list")],
+    "subtract": [Case([rnd(3, 4), rnd(3, 1, seed=1)])],
+    "multiply": [Case([rnd(3, 4), rnd(4, seed=1)]), Case([rnd(2, 3), rnd(2, 3, seed=1), rnd(3, seed=2)],
+                 call=lambda m, a, b, c: m.multiply([a, b, c]) if m is OPNS else m.multiply(m.multiply(a, b), c),
+                 id="list")],
+    "divide": [Case([rnd(3, 4), pos(1, 4, seed=1)])],
+    "negative": [Case([rnd(3, 4)])],
+    "power": [Case([pos(3, 4)], {"exponent": 2.5}), Case([pos(3, 4), rnd(3, 4, seed=1)], id="tensor_exponent")],
+    "matmul": [Case([rnd(3, 4), rnd(4, 5, seed=1)]), Case([rnd(2, 3, 4), rnd(4, seed=1)], id="batched_1d")],
+    "exp": [Case([rnd(3, 4)])],
+    "log": [Case([pos(3, 4)])],
+    "sqrt": [Case([pos(3, 4)])],
+    "abs": [Case([rnd(3, 4)])],
+    "clip": [Case([rnd(4, 5)], {"x_min": -0.5, "x_max": 0.6})],
+    "sum": [Case([rnd(2, 3, 4)], {"axis": (0, 2), "keepdims": True}), Case([rnd(2, 3)], id="all")],
+    "mean": [Case([rnd(2, 3, 4)], {"axis": 1}), Case([rnd(2, 3)], id="all")],
+    "max": [Case([rnd(2, 3, 4)], {"axis": -1}), Case([rnd(3, 4)], {"keepdims": True}, id="all")],
+    "reshape": [Case([rnd(2, 3, 4)], {"shape": (4, -1)})],
+    "transpose": [Case([rnd(2, 3, 4)], {"axes": (2, 0, 1)})],
+    "getitem": [Case([rnd(4, 5)], {"index": (slice(1, None), np.array([0, 2, 2]))}, id="mixed"),
+                Case([rnd(4, 5)], {"index": (slice(None, None, 2), 3)}, id="basic")],
+    "cast": [Case([rnd(2, 3)], {"dtype": np.float64})],
+    "concatenate": [Case([rnd(2, 3), rnd(2, 1, seed=1)], call=lambda m, a, b: m.concatenate([a, b], axis=1))],
+    "stack": [Case([rnd(2, 3), rnd(2, 3, seed=1)], call=lambda m, a, b: m.stack([a, b], axis=1))],
+    "flatten": [Case([rnd(2, 3, 2)])],
+    "relu": [Case([rnd(4, 5)])],
+    "leaky_relu": [Case([rnd(4, 5)], {"negative_slope": 0.1})],
+    "elu": [Case([rnd(4, 5)], {"alpha": 1.5})],
+    "gelu": [Case([rnd(4, 5, lo=-3, hi=3)]), Case([rnd(4, 5, lo=-3, hi=3)], {"approximate": True}, id="tanh")],
+    "sigmoid": [Case([rnd(4, 5, lo=-5, hi=5)])],
+    "tanh": [Case([rnd(4, 5)])],
+    "softplus": [Case([rnd(4, 5, lo=-5, hi=5)])],
+    "softmax": [Case([rnd(3, 4)]), Case([rnd(3, 4, 2)], {"axis": 1}, id="axis1")],
+    "log_softmax": [Case([rnd(3, 4)]), Case([rnd(3, 4, 2)], {"axis": 1}, id="axis1")],
+    "dense": [Case([rnd(3, 4), rnd(4, 5, seed=1), rnd(5, seed=2)]),
+              Case([rnd(2, 3, 4), rnd(4, 5, seed=1)], id="nd_nobias"),
+              Case([rnd(3, 4), rnd(4, 5, seed=1), rnd(5, seed=2)], {"activation": "relu"}, id="fused_relu")],
+    "dropout": [Case([rnd(4, 5)], call=lambda m, x: m.dropout(x, 0.3, seed=5)),
+                Case([rnd(4, 5)], call=lambda m, x: m.dropout(x, 0.5, rng=np.random.default_rng(3)), id="rng")],
+    "batch_normalization": [
+        Case([rnd(4, 3), pos(3, seed=1), rnd(3, seed=2)], call=bn(True), id="train"),
+        Case([rnd(2, 3, 2, 3), pos(3, seed=1), rnd(3, seed=2)], call=bn(True, epsilon=1e-2), id="train_nhwc"),
+        Case([rnd(3, 2, 4), pos(2, seed=1), rnd(2, seed=2)],
+             call=lambda m, x, g, b: m.batch_normalization(x, g, b, MM[:2].copy(), MV[:2].copy(), True, axis=1),
+             id="train_axis1"),
+        Case([rnd(4, 3), pos(3, seed=1), rnd(3, seed=2)], call=bn(False), id="inference"),
+        Case([rnd(4, 3)], call=lambda m, x: m.batch_normalization(x, None, None, MM.copy(), MV.copy(), True),
+             id="no_scale_center"),
+    ],
+    "zero_padding2d": [Case([rnd(1, 2, 3, 2)], {"padding": ((1, 0), (2, 1))})],
+    "conv2d": [
+        Case([rnd(2, 5, 5, 2), rnd(3, 3, 2, 3, seed=1), rnd(3, seed=2)]),
+        Case([rnd(1, 6, 5, 2), rnd(3, 2, 2, 2, seed=1)], {"strides": 2, "padding": "same"}, id="same_s2"),
+        Case([rnd(1, 6, 6, 4), rnd(2, 2, 2, 4, seed=1), rnd(4, seed=2)], {"dilation_rate": 2, "groups": 2},
+             id="dil_groups"),
+        Case([rnd(1, 4, 4, 2), rnd(3, 3, 2, 2, seed=1), rnd(2, seed=2)],
+             {"padding": ((1, 0), (0, 2)), "activation": "relu"}, id="explicit_pad_relu"),
+    ],
+    "conv2d_transpose": [
+        Case([rnd(1, 3, 3, 2), rnd(3, 3, 3, 2, seed=1), rnd(3, seed=2)], {"strides": 2}),
+        Case([rnd(1, 3, 4, 2), rnd(2, 3, 2, 2, seed=1)], {"strides": 2, "padding": "same"}, id="same"),
+    ],
+    "depthwise_conv2d": [Case([rnd(1, 5, 5, 2), rnd(3, 3, 2, 2, seed=1), rnd(4, seed=2)], {"padding": "same"})],
+    "max_pool2d": [Case([rnd(2, 4, 4, 2)]),
+                   Case([rnd(1, 5, 5, 2)], {"pool_size": 3, "strides": 2, "padding": "same"}, id="same")],
+    "avg_pool2d": [Case([rnd(2, 4, 4, 2)]),
+                   Case([rnd(1, 5, 5, 2)], {"pool_size": 3, "strides": 2, "padding": "same"}, id="same")],
+    "global_avg_pool2d": [Case([rnd(2, 3, 3, 2)]), Case([rnd(2, 3, 3, 2)], {"keepdims": True}, id="keep")],
+    "global_max_pool2d": [Case([rnd(2, 3, 3, 2)]), Case([rnd(2, 3, 3, 2)], {"keepdims": True}, id="keep")],
+    "sparse_categorical_crossentropy": [
+        Case([LABELS, rnd(3, 3)], {"from_logits": True}, id="logits"),
+        Case([LABELS, pos(3, 3)], id="probs"),
+        Case([LABELS, rnd(3, 3)], call=lambda m, y, z: m.sparse_categorical_crossentropy(y, m.softmax(z)),
+             id="fused_softmax"),
+        Case([LABELS[:, None], rnd(3, 3)], {"from_logits": True}, id="trailing_1"),
+    ],
+    "categorical_crossentropy": [
+        Case([ONEHOT, rnd(3, 3)], {"from_logits": True}, id="logits"),
+        Case([ONEHOT, rnd(3, 3)], {"from_logits": True, "label_smoothing": 0.1}, id="smoothing"),
+        Case([ONEHOT, pos(3, 3)], id="probs"),
+        Case([ONEHOT, rnd(3, 3)], call=lambda m, y, z: m.categorical_crossentropy(y, m.softmax(z)),
+             id="fused_softmax"),
+        Case([rnd(3, 2, 4, lo=0, hi=1), rnd(3, 2, 4, seed=1)], {"from_logits": True, "axis": 1}, id="axis1"),
+    ],
+    "binary_crossentropy": [
+        Case([rnd(3, 2, lo=0, hi=1), rnd(3, 2, seed=1)], {"from_logits": True}, id="logits"),
+        Case([rnd(3, 2, lo=0, hi=1), rnd(3, 2, lo=0.1, hi=0.9, seed=1)], id="probs"),
+        Case([rnd(3, 2, lo=0, hi=1), rnd(3, 2, seed=1)], {"from_logits": True, "label_smoothing": 0.2},
+             id="smoothing"),
+        Case([rnd(3, 2, lo=0, hi=1), rnd(3, 2, seed=1)], call=lambda m, y, z: m.binary_crossentropy(y, m.sigmoid(z)),
+             id="fused_sigmoid"),
+    ],
+    "mean_squared_error": [Case([rnd(3, 4), rnd(3, 4, seed=1)])],
+    "mean_absolute_error": [Case([rnd(3, 4), rnd(3, 4, seed=1)])],
+}
+
+PARAMS = [pytest.param(name, case, id=f"{name}-{case.id or i}")
+          for name, cases in CASES.items() for i, case in enumerate(cases)]
+
+
+def _call(ns, name, case, inputs):
+    if case.call is not None:
+        return case.call(ns, *inputs)
+    return getattr(ns, name)(*inputs, **case.kwargs)
+
+
+def test_every_op_has_a_case_and_a_reference():
+    assert sorted(CASES) == sorted(OPS)
+    for name in OPS:
+        assert callable(getattr(ref, name, None)), f"no reference for {name}"
+        for fn_cls in OPS[name].functions:
+            assert issubclass(fn_cls, minicnn.autograd.Function)
+
+
+@pytest.mark.parametrize("name,case", PARAMS)
+def test_gradcheck_float64(name, case):
+    assert minicnn.gradcheck(lambda *xs: _call(OPNS, name, case, xs), case.inputs)
+
+
+@pytest.mark.parametrize("name,case", PARAMS)
+def test_forward_matches_reference(name, case):
+    expected = np.asarray(_call(ref, name, case, case.inputs), dtype=np.float64)
+    got = _call(OPNS, name, case, case.inputs)
+    assert isinstance(got, Tensor)
+    assert got.shape == expected.shape
+    np.testing.assert_allclose(got.data, expected, rtol=1e-10, atol=1e-12)
+    # float32 in -> float32 out, within float32 rounding.
+    inputs32 = [x.astype(np.float32) if isinstance(x, np.ndarray) and x.dtype == np.float64 else x
+                for x in case.inputs]
+    got32 = _call(OPNS, name, case, inputs32)
+    if name != "cast":
+        assert got32.dtype == np.float32, f"{name} turned float32 into {got32.dtype}"
+    if name == "dropout":  # the float32 mask is drawn in float32: a different stream
+        expected = np.asarray(_call(ref, name, case, inputs32), dtype=np.float64)
+    np.testing.assert_allclose(got32.data, expected, rtol=case.rtol32, atol=2e-6)
