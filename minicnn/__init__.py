@@ -10,3 +10,5 @@ from minicnn.autograd import Tensor, enable_grad, gradcheck, is_grad_enabled, no
 __all__ += ["Tensor", "no_grad", "enable_grad", "is_grad_enabled", "gradcheck"]
 from minicnn import ops
 __all__ += ["ops"]
+from minicnn import datasets
+__all__ += ["datasets"]
