@@ -38,7 +38,9 @@ class SavedModelError(ValueError):
 
 def _npy_bytes(array):
     buf = io.BytesIO()
-    np.lib.format.write_array(buf, np.ascontiguousarray(array), allow_pickle=False)
+    # ascontiguousarray would turn a 0-d array into shape (1,)
+    array = array if array.flags.c_contiguous else np.array(array, order="C")
+    np.lib.format.write_array(buf, array, allow_pickle=False)
     return buf.getvalue()
 
 
