@@ -1,1 +1,449 @@
-"""Convolution kernels (issue 3): being written."""
+"""Convolution kernels: im2col / col2im on the GEMM contract, channels-last, OpenMP.
+
+The Python layer (conv.py) validates, resolves padding and allocates; the functions here get
+C-contiguous arrays of one dtype and the geometry as plain ints.  The rows of the im2col matrix
+are output pixels (n, oh, ow) and its columns (kh, kw, c) -- the order of the kernel's rows, so
+``cols @ kernel.reshape(K, F)`` writes NHWC output directly.
+
+Scratch memory: each thread holds one im2col block of at most ``COLS_BUDGET`` bytes (plus 8
+rows), so the batch is never materialised: about 256 KiB per thread, half an L2 here, so the
+block is still in cache when the GEMM reads it.  glibc recycles these blocks across calls
+(they are below its adaptive mmap threshold), which is the reuse we rely on.
+
+Threads: one parallel level per call, serial GEMMs inside (num_threads=1).  Work partitions are
+chosen so that every output element is computed by one thread in a fixed order, hence results do
+not depend on the thread count:
+  forward          rows (output pixels) are independent: blocks of rows across threads;
+  backward input   col2im overlaps within an image: whole images across threads;
+  backward kernel  a sum over all pixels: the rows of dkernel (kernel taps) across threads,
+                   each summing the same fixed row blocks in order.
+When there are fewer work chunks than threads the loop runs serially and the GEMM gets the threads.
+"""
+
+from cython.parallel cimport prange, parallel
+from libc.stdlib cimport malloc, free
+from libc.string cimport memcpy, memset
+
+from minicnn._kernels._gemm cimport sgemm, dgemm
+from minicnn._kernels._openmp cimport clamp_threads, max_threads
+
+ctypedef fused floating:
+    float
+    double
+
+cdef enum:
+    COLS_BUDGET = 262144  # bytes of im2col scratch per thread (see the module docstring)
+
+
+cdef struct Geom:
+    Py_ssize_t N, H, W, C, OH, OW, F
+    Py_ssize_t kh, kw, Cg, Fg, groups
+    Py_ssize_t sh, sw, dh, dw, pt, pl
+    Py_ssize_t K          # kh * kw * Cg: columns of the im2col matrix of one group
+    bint pointwise        # 1x1, stride 1, no padding: the input itself is the im2col matrix
+
+
+cdef Geom _geom(Py_ssize_t N, Py_ssize_t H, Py_ssize_t W, Py_ssize_t C, Py_ssize_t OH, Py_ssize_t OW,
+                Py_ssize_t kh, Py_ssize_t kw, Py_ssize_t Cg, Py_ssize_t F, Py_ssize_t groups,
+                Py_ssize_t sh, Py_ssize_t sw, Py_ssize_t dh, Py_ssize_t dw, Py_ssize_t pt, Py_ssize_t pl):
+    cdef Geom g
+    g.N, g.H, g.W, g.C, g.OH, g.OW, g.F = N, H, W, C, OH, OW, F
+    g.kh, g.kw, g.Cg, g.groups = kh, kw, Cg, groups
+    g.Fg = F // groups
+    g.sh, g.sw, g.dh, g.dw, g.pt, g.pl = sh, sw, dh, dw, pt, pl
+    g.K = kh * kw * Cg
+    g.pointwise = kh == 1 and kw == 1 and sh == 1 and sw == 1 and pt == 0 and pl == 0 and OH == H and OW == W
+    return g
+
+
+cdef inline Py_ssize_t _block_rows(Py_ssize_t K, Py_ssize_t itemsize) noexcept nogil:
+    """Rows of one im2col block: fills COLS_BUDGET, a multiple of 8, at least 8."""
+    cdef Py_ssize_t r = COLS_BUDGET // (K * itemsize)
+    r = (r // 8) * 8
+    return r if r >= 8 else 8
+
+
+cdef inline int _gemm(bint ta, bint tb, Py_ssize_t m, Py_ssize_t n, Py_ssize_t k,
+                      const floating *a, Py_ssize_t lda, const floating *b, Py_ssize_t ldb,
+                      floating beta, floating *c, Py_ssize_t ldc, int nt) noexcept nogil:
+    if floating is float:
+        return sgemm(ta, tb, m, n, k, 1.0, a, lda, b, ldb, beta, c, ldc, nt)
+    else:
+        return dgemm(ta, tb, m, n, k, 1.0, a, lda, b, ldb, beta, c, ldc, nt)
+
+
+cdef inline void _copy(floating *dst, const floating *src, Py_ssize_t n) noexcept nogil:
+    cdef Py_ssize_t i
+    if n >= 16:
+        memcpy(dst, src, n * sizeof(floating))
+    else:
+        for i in range(n):
+            dst[i] = src[i]
+
+
+cdef inline void _add(floating *dst, const floating *src, Py_ssize_t n) noexcept nogil:
+    cdef Py_ssize_t i
+    for i in range(n):
+        dst[i] += src[i]
+
+
+cdef void _im2col(const floating *x, floating *cols, const Geom *g, Py_ssize_t grp,
+                  Py_ssize_t r0, Py_ssize_t r1, Py_ssize_t t0, Py_ssize_t t1) noexcept nogil:
+    """cols (OUT, (r1 - r0) x (t1 - t0) * Cg) = the taps [t0, t1) of output pixels [r0, r1), group grp.
+
+    x (IN) is (N, H, W, C).  Cells in the padding are zeros.  When dilation along W is 1 and
+    there is one group, the taps of a kernel row are one contiguous run of the input row.
+    """
+    cdef Py_ssize_t Cg = g.Cg, ld = (t1 - t0) * Cg, plane = g.OH * g.OW
+    cdef Py_ssize_t r, n, oh, ow, a, b, b0, b1, ih, iw, iw0, a0, a1
+    cdef floating *dst
+    cdef const floating *src
+    cdef bint runs = g.dw == 1 and g.groups == 1
+    a0 = t0 // g.kw
+    a1 = (t1 - 1) // g.kw + 1
+    for r in range(r0, r1):
+        n = r // plane
+        oh = (r % plane) // g.OW
+        ow = r % g.OW
+        dst = cols + (r - r0) * ld
+        for a in range(a0, a1):
+            b0 = t0 - a * g.kw
+            if b0 < 0:
+                b0 = 0
+            b1 = t1 - a * g.kw
+            if b1 > g.kw:
+                b1 = g.kw
+            ih = oh * g.sh + a * g.dh - g.pt
+            if ih < 0 or ih >= g.H:
+                memset(dst, 0, (b1 - b0) * Cg * sizeof(floating))
+                dst += (b1 - b0) * Cg
+                continue
+            iw0 = ow * g.sw + b0 * g.dw - g.pl
+            src = x + ((n * g.H + ih) * g.W) * g.C + grp * Cg
+            if runs and iw0 >= 0 and iw0 + (b1 - b0) <= g.W:
+                _copy(dst, src + iw0 * g.C, (b1 - b0) * Cg)
+                dst += (b1 - b0) * Cg
+                continue
+            for b in range(b0, b1):
+                iw = iw0 + (b - b0) * g.dw
+                if 0 <= iw < g.W:
+                    _copy(dst, src + iw * g.C, Cg)
+                else:
+                    memset(dst, 0, Cg * sizeof(floating))
+                dst += Cg
+
+
+cdef void _col2im(const floating *cols, floating *dx, const Geom *g, Py_ssize_t grp,
+                  Py_ssize_t r0, Py_ssize_t r1) noexcept nogil:
+    """dx (IN/OUT, (N, H, W, C)) += the columns of cols (IN, (r1 - r0) x K) at the cells they came from."""
+    cdef Py_ssize_t Cg = g.Cg, plane = g.OH * g.OW
+    cdef Py_ssize_t r, n, oh, ow, a, b, ih, iw
+    cdef const floating *src
+    cdef floating *dst
+    cdef bint runs = g.dw == 1 and g.groups == 1
+    for r in range(r0, r1):
+        n = r // plane
+        oh = (r % plane) // g.OW
+        ow = r % g.OW
+        src = cols + (r - r0) * g.K
+        for a in range(g.kh):
+            ih = oh * g.sh + a * g.dh - g.pt
+            if ih < 0 or ih >= g.H:
+                src += g.kw * Cg
+                continue
+            dst = dx + ((n * g.H + ih) * g.W) * g.C + grp * Cg
+            iw = ow * g.sw - g.pl
+            if runs and iw >= 0 and iw + g.kw <= g.W:
+                _add(dst + iw * g.C, src, g.kw * Cg)
+                src += g.kw * Cg
+                continue
+            for b in range(g.kw):
+                iw = ow * g.sw + b * g.dw - g.pl
+                if 0 <= iw < g.W:
+                    _add(dst + iw * g.C, src, Cg)
+                src += Cg
+
+
+# ------------------------------------------------------------------ forward
+
+cdef int _forward_block(const floating *x, const floating *k, const floating *bias, floating *y,
+                        floating *cols, const Geom *g, Py_ssize_t r0, Py_ssize_t r1, int nt) noexcept nogil:
+    """y rows [r0, r1) (OUT) = im2col(x) @ kernel + bias, group by group."""
+    cdef Py_ssize_t grp, r, f, m = r1 - r0
+    cdef int rc = 0
+    cdef const floating *a
+    cdef Py_ssize_t lda
+    for grp in range(g.groups):
+        if g.pointwise:
+            a = x + r0 * g.C + grp * g.Cg
+            lda = g.C
+        else:
+            _im2col(x, cols, g, grp, r0, r1, 0, g.kh * g.kw)
+            a = cols
+            lda = g.K
+        rc |= _gemm(False, False, m, g.Fg, g.K, a, lda, k + grp * g.Fg, g.F, <floating>0,
+                    y + r0 * g.F + grp * g.Fg, g.F, nt)
+    if bias != NULL:
+        for r in range(r0, r1):
+            for f in range(g.F):
+                y[r * g.F + f] += bias[f]
+    return rc
+
+
+cdef int _forward(const floating *x, const floating *k, const floating *bias, floating *y,
+                  const Geom *g) noexcept nogil:
+    cdef Py_ssize_t M = g.N * g.OH * g.OW, rows, nblocks, blk, r0, r1
+    cdef int nt = max_threads(), rc = 0
+    cdef floating *cols = NULL
+    if M == 0:
+        return 0
+    rows = _block_rows(g.K, sizeof(floating))
+    if rows * nt > M:  # spread small problems over all threads (rows are independent)
+        rows = (M + nt - 1) // nt
+    nblocks = (M + rows - 1) // rows
+    nt = clamp_threads(nblocks)
+    if nt == 1:
+        cols = <floating *>malloc(rows * g.K * sizeof(floating))
+        if cols == NULL:
+            return -1
+        for blk in range(nblocks):
+            r0 = blk * rows
+            r1 = r0 + rows if r0 + rows < M else M
+            rc |= _forward_block(x, k, bias, y, cols, g, r0, r1, 1)
+        free(cols)
+        return rc
+    with parallel(num_threads=nt):
+        cols = <floating *>malloc(rows * g.K * sizeof(floating))
+        for blk in prange(nblocks, schedule="static"):
+            r0 = blk * rows
+            r1 = r0 + rows if r0 + rows < M else M
+            rc |= -1 if cols == NULL else _forward_block(x, k, bias, y, cols, g, r0, r1, 1)
+        free(cols)
+    return rc
+
+
+# ------------------------------------------------------------------ backward w.r.t. the input
+
+cdef int _backward_input_image(const floating *dy, const floating *k, floating *dx, floating *cols,
+                               const Geom *g, Py_ssize_t n, Py_ssize_t rows, int nt) noexcept nogil:
+    """dx[n] (OUT) = col2im(dy[n] @ kernel^T), in fixed row blocks."""
+    cdef Py_ssize_t plane = g.OH * g.OW, r0, r1, grp
+    cdef int rc = 0
+    memset(dx + n * g.H * g.W * g.C, 0, g.H * g.W * g.C * sizeof(floating))
+    r0 = n * plane
+    while r0 < (n + 1) * plane:
+        r1 = r0 + rows if r0 + rows < (n + 1) * plane else (n + 1) * plane
+        for grp in range(g.groups):
+            rc |= _gemm(False, True, r1 - r0, g.K, g.Fg, dy + r0 * g.F + grp * g.Fg, g.F,
+                        k + grp * g.Fg, g.F, <floating>0, cols, g.K, nt)
+            _col2im(cols, dx, g, grp, r0, r1)
+        r0 = r1
+    return rc
+
+
+cdef int _pointwise_input_block(const floating *dy, const floating *k, floating *dx, const Geom *g,
+                                Py_ssize_t r0, Py_ssize_t r1, int nt) noexcept nogil:
+    """1x1 stride-1 conv: dx rows [r0, r1) (OUT) = dy rows @ kernel^T, no col2im."""
+    cdef Py_ssize_t grp
+    cdef int rc = 0
+    for grp in range(g.groups):
+        rc |= _gemm(False, True, r1 - r0, g.Cg, g.Fg, dy + r0 * g.F + grp * g.Fg, g.F,
+                    k + grp * g.Fg, g.F, <floating>0, dx + r0 * g.C + grp * g.Cg, g.C, nt)
+    return rc
+
+
+cdef int _backward_input(const floating *dy, const floating *k, floating *dx, const Geom *g) noexcept nogil:
+    cdef Py_ssize_t M = g.N * g.OH * g.OW, rows, nblocks, blk, n, r0, r1
+    cdef int nt = max_threads(), rc = 0
+    cdef floating *cols = NULL
+    if g.N * g.H * g.W * g.C == 0:
+        return 0
+    if M == 0:
+        memset(dx, 0, g.N * g.H * g.W * g.C * sizeof(floating))
+        return 0
+    rows = _block_rows(g.K, sizeof(floating))
+    if g.pointwise:
+        if rows * nt > M:
+            rows = (M + nt - 1) // nt
+        nblocks = (M + rows - 1) // rows
+        nt = clamp_threads(nblocks)
+        for blk in prange(nblocks, nogil=True, num_threads=nt, schedule="static"):
+            r0 = blk * rows
+            r1 = r0 + rows if r0 + rows < M else M
+            rc |= _pointwise_input_block(dy, k, dx, g, r0, r1, 1)
+        return rc
+    nt = clamp_threads(g.N)
+    if nt == 1:  # one image (or one thread): the GEMM gets the threads
+        cols = <floating *>malloc(rows * g.K * sizeof(floating))
+        if cols == NULL:
+            return -1
+        for n in range(g.N):
+            rc |= _backward_input_image(dy, k, dx, cols, g, n, rows, max_threads())
+        free(cols)
+        return rc
+    with parallel(num_threads=nt):
+        cols = <floating *>malloc(rows * g.K * sizeof(floating))
+        for n in prange(g.N, schedule="static"):
+            rc |= -1 if cols == NULL else _backward_input_image(dy, k, dx, cols, g, n, rows, 1)
+        free(cols)
+    return rc
+
+
+# ------------------------------------------------------------------ backward w.r.t. the kernel
+
+cdef int _backward_kernel_taps(const floating *x, const floating *dy, floating *dk, floating *cols,
+                               const Geom *g, Py_ssize_t t0, Py_ssize_t t1, Py_ssize_t f0, Py_ssize_t f1,
+                               Py_ssize_t rows, int nt) noexcept nogil:
+    """dk rows of taps [t0, t1), columns [f0, f1) of each group (OUT) = sum over fixed row blocks
+    of im2col(x)[:, taps]^T @ dy[:, group's filters], accumulated block after block."""
+    cdef Py_ssize_t M = g.N * g.OH * g.OW, r0, r1, grp, kt = (t1 - t0) * g.Cg
+    cdef int rc = 0
+    cdef const floating *a
+    cdef Py_ssize_t lda
+    for grp in range(g.groups):
+        r0 = 0
+        while r0 < M:
+            r1 = r0 + rows if r0 + rows < M else M
+            if g.pointwise:
+                a = x + r0 * g.C + grp * g.Cg
+                lda = g.C
+            else:
+                _im2col(x, cols, g, grp, r0, r1, t0, t1)
+                a = cols
+                lda = kt
+            rc |= _gemm(True, False, kt, f1 - f0, r1 - r0, a, lda, dy + r0 * g.F + grp * g.Fg + f0, g.F,
+                        <floating>(0 if r0 == 0 else 1), dk + t0 * g.Cg * g.F + grp * g.Fg + f0, g.F, nt)
+            r0 = r1
+    return rc
+
+
+cdef int _backward_kernel(const floating *x, const floating *dy, floating *dk, const Geom *g) noexcept nogil:
+    cdef Py_ssize_t M = g.N * g.OH * g.OW, taps = g.kh * g.kw, rows, part, t0, t1, f0, f1, fb
+    cdef int nt = max_threads(), rc = 0
+    cdef floating *cols = NULL
+    if M == 0:
+        memset(dk, 0, taps * g.Cg * g.F * sizeof(floating))
+        return 0
+    # Fixed by the geometry alone, never by the thread count: the summation order of every
+    # dkernel element is then the same for any number of threads.
+    rows = _block_rows(g.K, sizeof(floating))
+    if nt > 1 and taps >= nt:
+        nt = clamp_threads(taps)
+        with parallel(num_threads=nt):
+            cols = <floating *>malloc(rows * g.K * sizeof(floating))
+            for part in prange(nt, schedule="static", chunksize=1):
+                t0 = taps * part // nt
+                t1 = taps * (part + 1) // nt
+                rc |= -1 if cols == NULL else _backward_kernel_taps(x, dy, dk, cols, g, t0, t1, 0, g.Fg, rows, 1)
+            free(cols)
+        return rc
+    if nt > 1 and g.Fg >= 2 * nt:
+        # Few taps (1x1 kernels): split the filters instead; each thread builds its own im2col.
+        nt = clamp_threads(g.Fg // 2)
+        with parallel(num_threads=nt):
+            cols = <floating *>malloc(rows * g.K * sizeof(floating))
+            for part in prange(nt, schedule="static", chunksize=1):
+                f0 = g.Fg * part // nt
+                f1 = g.Fg * (part + 1) // nt
+                rc |= -1 if cols == NULL else _backward_kernel_taps(x, dy, dk, cols, g, 0, taps, f0, f1, rows, 1)
+            free(cols)
+        return rc
+    cols = <floating *>malloc(rows * g.K * sizeof(floating))
+    if cols == NULL:
+        return -1
+    rc = _backward_kernel_taps(x, dy, dk, cols, g, 0, taps, 0, g.Fg, rows, nt)
+    free(cols)
+    return rc
+
+
+# ------------------------------------------------------------------ array-level entry points
+
+cdef inline tuple _shape4(const floating[:, :, :, ::1] a):
+    return (a.shape[0], a.shape[1], a.shape[2], a.shape[3])
+
+
+cdef Geom _geom_of(xshape, kshape, yshape, Py_ssize_t groups, Py_ssize_t sh, Py_ssize_t sw,
+                   Py_ssize_t dh, Py_ssize_t dw, Py_ssize_t pt, Py_ssize_t pl):
+    return _geom(xshape[0], xshape[1], xshape[2], xshape[3], yshape[1], yshape[2],
+                 kshape[0], kshape[1], kshape[2], kshape[3], groups, sh, sw, dh, dw, pt, pl)
+
+
+def conv2d_forward_into(const floating[:, :, :, ::1] x, const floating[:, :, :, ::1] kernel, bias,
+                        floating[:, :, :, ::1] y, Py_ssize_t sh, Py_ssize_t sw, Py_ssize_t dh, Py_ssize_t dw,
+                        Py_ssize_t pt, Py_ssize_t pl, Py_ssize_t groups):
+    """y (OUT) = conv(x, kernel) + bias.  x, kernel, bias (IN; bias may be None).  Arguments checked in conv.py."""
+    cdef Geom g = _geom_of(_shape4(x), _shape4(kernel), _shape4(y), groups,
+                           sh, sw, dh, dw, pt, pl)
+    cdef const floating[::1] b
+    cdef const floating *bp = NULL
+    cdef int rc
+    if bias is not None:
+        b = bias
+        bp = &b[0]
+    if y.size == 0:
+        return
+    with nogil:
+        rc = _forward(&x[0, 0, 0, 0], &kernel[0, 0, 0, 0], bp, &y[0, 0, 0, 0], &g)
+    if rc != 0:
+        raise MemoryError("conv2d_forward: could not allocate scratch memory")
+
+
+def conv2d_backward_input_into(const floating[:, :, :, ::1] dy, const floating[:, :, :, ::1] kernel,
+                               floating[:, :, :, ::1] dx, Py_ssize_t sh, Py_ssize_t sw, Py_ssize_t dh,
+                               Py_ssize_t dw, Py_ssize_t pt, Py_ssize_t pl, Py_ssize_t groups):
+    """dx (OUT, fully written) = the input gradient of conv for output gradient dy (IN)."""
+    cdef Geom g = _geom_of(_shape4(dx), _shape4(kernel), _shape4(dy), groups,
+                           sh, sw, dh, dw, pt, pl)
+    cdef int rc
+    if dx.size == 0:
+        return
+    if dy.size == 0:
+        dx[...] = 0
+        return
+    with nogil:
+        rc = _backward_input(&dy[0, 0, 0, 0], &kernel[0, 0, 0, 0], &dx[0, 0, 0, 0], &g)
+    if rc != 0:
+        raise MemoryError("conv2d_backward_input: could not allocate scratch memory")
+
+
+def conv2d_backward_kernel_into(const floating[:, :, :, ::1] x, const floating[:, :, :, ::1] dy,
+                                floating[:, :, :, ::1] dk, Py_ssize_t sh, Py_ssize_t sw, Py_ssize_t dh,
+                                Py_ssize_t dw, Py_ssize_t pt, Py_ssize_t pl, Py_ssize_t groups):
+    """dk (OUT, fully written) = the kernel gradient of conv for input x and output gradient dy (IN)."""
+    cdef Geom g = _geom_of(_shape4(x), _shape4(dk), _shape4(dy), groups,
+                           sh, sw, dh, dw, pt, pl)
+    cdef int rc
+    if dk.size == 0:
+        return
+    if x.size == 0 or dy.size == 0:
+        dk[...] = 0
+        return
+    with nogil:
+        rc = _backward_kernel(&x[0, 0, 0, 0], &dy[0, 0, 0, 0], &dk[0, 0, 0, 0], &g)
+    if rc != 0:
+        raise MemoryError("conv2d_backward_kernel: could not allocate scratch memory")
+
+
+def bias_grad_into(const floating[:, ::1] dy, floating[::1] db):
+    """db (OUT, (F,)) = dy (IN, (M, F)) summed over rows in double; blocks of 16 filters across threads."""
+    cdef Py_ssize_t M = dy.shape[0], F = dy.shape[1], fb, f, r, f0, f1, nblocks = (F + 15) // 16
+    cdef double *acc = NULL
+    cdef int nt = clamp_threads(nblocks if M >= 256 else 1), failed = 0
+    with nogil, parallel(num_threads=nt):
+        acc = <double *>malloc(16 * sizeof(double))
+        for fb in prange(nblocks, schedule="static"):
+            if acc == NULL:
+                failed |= 1
+                continue
+            f0 = fb * 16
+            f1 = f0 + 16 if f0 + 16 < F else F
+            for f in range(16):
+                acc[f] = 0
+            for r in range(M):
+                for f in range(f0, f1):
+                    acc[f - f0] += dy[r, f]
+            for f in range(f0, f1):
+                db[f] = <floating>acc[f - f0]
+        free(acc)
+    if failed:
+        raise MemoryError("bias gradient: could not allocate scratch memory")
