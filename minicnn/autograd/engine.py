@@ -77,9 +77,9 @@ def backward(tensor, grad=None, retain_graph=False):
             )
         grad = np.ones(tensor.shape, dtype=tensor.dtype)
     else:
-        if hasattr(grad, "data") and not isinstance(grad, np.ndarray):
-            grad = grad.data
-        grad = np.asarray(grad, dtype=tensor.dtype)
+        if type(grad) is not np.ndarray or grad.dtype != tensor.dtype:
+            grad = np.asarray(getattr(grad, "data", grad) if not isinstance(grad, np.ndarray) else grad,
+                              dtype=tensor.dtype)
         if grad.shape != tensor.shape:
             raise ValueError(
                 f"backward(grad): grad has shape {grad.shape} but the tensor has shape {tensor.shape}"

@@ -23,16 +23,15 @@ class Context:
     Functions may store anything else on it (shapes, attributes).
     """
 
-    __slots__ = ("fn", "parents", "needs_input_grad", "saved_tensors", "n_outputs", "freed",
-                 "__dict__")
+    # Defaults live on the class so creating a context (once per recorded op) sets two fields.
+    saved_tensors = ()
+    parents = ()
+    n_outputs = 1
+    freed = False
 
     def __init__(self, fn, needs_input_grad):
         self.fn = fn
         self.needs_input_grad = needs_input_grad
-        self.saved_tensors = ()
-        self.parents = ()
-        self.n_outputs = 1
-        self.freed = False
 
     def save_for_backward(self, *arrays):
         """Keep arrays (inputs or outputs of forward) for backward: ``ctx.saved_tensors``."""
@@ -40,9 +39,11 @@ class Context:
 
     def free(self):
         """Drop everything held for backward (the engine calls this unless retain_graph)."""
+        fn = self.fn
+        self.__dict__.clear()
+        self.fn = fn  # kept for error messages
         self.saved_tensors = None
         self.parents = None
-        self.__dict__.clear()
         self.freed = True
 
 
@@ -82,15 +83,15 @@ class Function:
 
     @classmethod
     def apply(cls, *inputs, **attrs):
-        tensor_cls = _tensor_cls()
-        recording = grad_mode._state.enabled
+        tensor_cls = _TENSOR
+        recording = _grad_state.enabled
         arrays = []
         needs = []
         any_needed = False
         for x in inputs:
             if isinstance(x, tensor_cls):
                 arrays.append(x.data)
-                need = recording and x.requires_grad
+                need = recording and x._requires_grad
                 any_needed |= need
                 needs.append(need)
             else:
@@ -117,16 +118,8 @@ class Function:
         return t
 
 
-_TENSOR = None
-
-
-def _tensor_cls():
-    global _TENSOR
-    if _TENSOR is None:
-        from minicnn.autograd.tensor import Tensor
-
-        _TENSOR = Tensor
-    return _TENSOR
+_TENSOR = None  # set by minicnn.autograd.tensor when it is imported (it imports this module)
+_grad_state = grad_mode._state
 
 
 def sum_to_shape(grad, shape, dtype=None):

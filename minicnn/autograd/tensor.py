@@ -268,5 +268,10 @@ class Tensor:
         return B.Cast.apply(self, dtype=np.dtype(dtype))
 
 
+from minicnn.autograd import function as _function  # noqa: E402
+
+_function._TENSOR = Tensor
+
+
 def _raw(x):
     return x.data if isinstance(x, Tensor) else x

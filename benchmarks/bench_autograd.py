@@ -1,0 +1,129 @@
+#!/usr/bin/env python3
+"""Autograd overhead: forward+backward of relu(x @ W + b) vs the same arithmetic in NumPy.
+
+x (64, 128), W (128, 128), b (128,), float32; the gradient flowing in is a fixed array, and the
+NumPy peer computes exactly what backward computes (dW, db, and dx when x requires grad).
+Also: numpy ``@`` vs minicnn.linalg.gemm on the three GEMMs involved (to decide which the dense
+op uses), and the fixed cost of one tiny op (forward + backward) in microseconds.
+
+Each figure is the median over --repeats samples; a sample times enough iterations to last
+>= --min-time seconds.  Run with OMP_WAIT_POLICY=PASSIVE on a shared machine:
+
+    OMP_WAIT_POLICY=PASSIVE python benchmarks/bench_autograd.py
+"""
+
+import argparse
+import statistics
+import time
+
+import numpy as np
+
+import minicnn
+from minicnn import Tensor, ops
+
+
+def timeit(fn, min_time, repeats):
+    fn()
+    n = 1
+    while True:
+        t0 = time.perf_counter()
+        for _ in range(n):
+            fn()
+        dt = time.perf_counter() - t0
+        if dt >= min_time:
+            break
+        n *= 2
+    samples = [dt / n]
+    for _ in range(repeats - 1):
+        t0 = time.perf_counter()
+        for _ in range(n):
+            fn()
+        samples.append((time.perf_counter() - t0) / n)
+    return statistics.median(samples)
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--batch", type=int, default=64)
+    p.add_argument("--features", type=int, default=128)
+    p.add_argument("--repeats", type=int, default=7)
+    p.add_argument("--min-time", type=float, default=0.1)
+    p.add_argument("--threads", type=int, default=None, help="minicnn.set_num_threads (default: as is)")
+    args = p.parse_args()
+    if args.threads:
+        minicnn.set_num_threads(args.threads)
+    rng = np.random.default_rng(0)
+    n, f = args.batch, args.features
+    x = rng.standard_normal((n, f), dtype=np.float32)
+    w = rng.standard_normal((f, f), dtype=np.float32) * 0.1
+    b = rng.standard_normal(f, dtype=np.float32)
+    gy = rng.standard_normal((n, f), dtype=np.float32)
+
+    def numpy_step(need_dx):
+        h = x @ w
+        h += b
+        y = np.maximum(h, 0)
+        gh = gy * (h > 0)
+        gw = x.T @ gh
+        gb = gh.sum(axis=0)
+        gx = gh @ w.T if need_dx else None
+        return y, gw, gb, gx
+
+    W = Tensor(w, requires_grad=True)
+    B = Tensor(b, requires_grad=True)
+
+    def make_autograd(need_dx, fused):
+        X = Tensor(x, requires_grad=need_dx)
+
+        def step():
+            W.grad = B.grad = X.grad = None
+            y = ops.dense(X, W, B, activation="relu") if fused else ops.relu(X @ W + B)
+            y.backward(gy)
+        return step
+
+    # Correctness of what is being timed.
+    X = Tensor(x, requires_grad=True)
+    ops.relu(X @ W + B).backward(gy)
+    _, gw, gb, gx = numpy_step(True)
+    np.testing.assert_allclose(W.grad, gw, rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(B.grad, gb, rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(X.grad, gx, rtol=1e-4, atol=1e-4)
+
+    print(f"relu(x @ W + b), x {n}x{f}, W {f}x{f}, float32, fwd+bwd; threads={minicnn.get_num_threads()}")
+    print(f"{'variant':46s} {'minicnn us':>11s} {'numpy us':>9s} {'ratio':>6s}")
+    for need_dx in (False, True):
+        t_np = timeit(lambda: numpy_step(need_dx), args.min_time, args.repeats)
+        for fused in (False, True):
+            t_ag = timeit(make_autograd(need_dx, fused), args.min_time, args.repeats)
+            name = ("ops.dense(..., activation='relu') (1 node)" if fused
+                    else "ops.relu(X @ W + B) (3 nodes)") + (", dx too" if need_dx else "")
+            print(f"{name:46s} {t_ag * 1e6:11.1f} {t_np * 1e6:9.1f} {t_ag / t_np:6.2f}x")
+
+    print("\nGEMMs of this layer: numpy @ vs minicnn.linalg.gemm (us)")
+    gemm = minicnn.linalg.gemm
+    xt = np.ascontiguousarray(x.T)
+    for name, f_np, f_mc in [
+        ("x @ W      (64x128 @ 128x128)", lambda: x @ w, lambda: gemm(x, w)),
+        ("x.T @ gh   (128x64 @ 64x128)", lambda: x.T @ gy, lambda: gemm(x, gy, trans_a=True)),
+        ("gh @ W.T   (64x128 @ 128x128^T)", lambda: gy @ w.T, lambda: gemm(gy, w, trans_b=True)),
+    ]:
+        t1 = timeit(f_np, args.min_time, args.repeats)
+        t2 = timeit(f_mc, args.min_time, args.repeats)
+        print(f"{name:34s} numpy {t1 * 1e6:7.1f}  minicnn {t2 * 1e6:7.1f}  ratio {t2 / t1:5.2f}x")
+    del xt
+
+    a = Tensor(np.ones(1, np.float32), requires_grad=True)
+    one = np.ones(1, np.float32)
+
+    def tiny():
+        a.grad = None
+        (a * 2.0).backward(one)
+
+    t_tiny = timeit(tiny, args.min_time, args.repeats)
+    t_np_tiny = timeit(lambda: (one * 2.0, one * 2.0), args.min_time, args.repeats)
+    print(f"\nfixed cost of one op, fwd+bwd on 1 element: {t_tiny * 1e6:.1f} us "
+          f"(numpy arithmetic alone {t_np_tiny * 1e6:.1f} us)")
+
+
+if __name__ == "__main__":
+    main()
