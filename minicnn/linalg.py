@@ -19,11 +19,36 @@ def _as_matrix(name, x):
     return x
 
 
+def _rows_usable(x):
+    """True when x can be handed to the kernel as is: aligned, unit stride along rows, and a
+    row stride (leading dimension) of at least one row."""
+    if not x.flags.aligned:
+        return False
+    rows, cols = x.shape
+    item = x.itemsize
+    s0, s1 = x.strides
+    if cols > 1 and s1 != item:
+        return False
+    return rows <= 1 or (s0 > 0 and s0 % item == 0 and s0 >= cols * item)
+
+
+def _operand(x, trans):
+    """(array, trans) for the kernel without copying when a view will do: a transposed view
+    (Fortran order) is the same matrix stored the other way, so flip the flag instead."""
+    if _rows_usable(x):
+        return x, trans
+    if _rows_usable(x.T):
+        return x.T, not trans
+    return np.ascontiguousarray(x), trans
+
+
 def gemm(a, b, c=None, *, alpha=1.0, beta=0.0, trans_a=False, trans_b=False):
     """General matrix multiply: ``alpha * op(a) @ op(b) + beta * c``.
 
     ``op(x)`` is ``x.T`` when the matching ``trans_*`` flag is set.  ``a`` and ``b`` must be
-    2-D float32 or float64 arrays of the same dtype; non-contiguous inputs are copied.  With
+    2-D float32 or float64 arrays of the same dtype.  Views with unit stride along rows or
+    along columns (slices of a bigger matrix, transposes) are used in place; other layouts
+    are copied first.  With
     ``c=None`` a new array is returned (and ``beta`` is ignored); otherwise the result is
     written into ``c`` (which must be C-contiguous, of the same dtype and shape ``(m, n)``)
     and ``c`` is returned.
@@ -69,10 +94,11 @@ def gemm(a, b, c=None, *, alpha=1.0, beta=0.0, trans_a=False, trans_b=False):
         else:
             c *= beta
         return c
-    a = np.ascontiguousarray(a)
-    b = np.ascontiguousarray(b)
-    if np.shares_memory(a, c) or np.shares_memory(b, c):
-        a = a.copy() if np.shares_memory(a, c) else a
-        b = b.copy() if np.shares_memory(b, c) else b
-    _gemm.gemm_into(a, b, c, alpha, beta, bool(trans_a), bool(trans_b))
+    if np.may_share_memory(a, c) and np.shares_memory(a, c):
+        a = a.copy()  # c is written while a is still being read
+    if np.may_share_memory(b, c) and np.shares_memory(b, c):
+        b = b.copy()
+    a, trans_a = _operand(a, bool(trans_a))
+    b, trans_b = _operand(b, bool(trans_b))
+    _gemm.gemm_into(a, b, c, alpha, beta, trans_a, trans_b)
     return c
