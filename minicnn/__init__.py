@@ -12,3 +12,5 @@ from minicnn import ops
 __all__ += ["ops"]
 from minicnn import datasets
 __all__ += ["datasets"]
+from minicnn import callbacks, losses, metrics, optimizers, saving, utils
+__all__ += ["optimizers", "losses", "metrics", "callbacks", "utils", "saving"]
