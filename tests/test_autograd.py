@@ -351,3 +351,51 @@ def test_gradcheck_rejects_all_zero_comparisons():
 def test_gradcheck_passes_non_float_inputs_through():
     labels = np.array([0, 2, 1])
     assert minicnn.gradcheck(lambda t, idx: t[np.arange(3), idx], [X, labels])
+
+
+def test_no_grad_is_per_thread():
+    import threading
+
+    seen = []
+    with minicnn.no_grad():
+        t = threading.Thread(target=lambda: seen.append(minicnn.is_grad_enabled()))
+        t.start()
+        t.join()
+    assert seen == [True]
+
+
+# -- property: broadcasting gradients ----------------------------------------------------------
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@st.composite
+def broadcast_pair(draw):
+    out = draw(st.lists(st.integers(1, 4), min_size=0, max_size=3))
+    def operand():
+        keep = draw(st.integers(0, len(out)))
+        dims = out[len(out) - keep:]
+        return tuple(d if draw(st.booleans()) else 1 for d in dims)
+    return operand(), operand()
+
+
+@settings(max_examples=40, deadline=None)
+@given(broadcast_pair(), st.sampled_from(["add", "sub", "mul", "div"]))
+def test_broadcast_gradients_property(shapes, op):
+    rng = np.random.default_rng(0)
+    a_np = rng.uniform(1, 2, shapes[0])
+    b_np = rng.uniform(1, 2, shapes[1])
+    a, b = leaf(a_np), leaf(b_np)
+    out = {"add": a + b, "sub": a - b, "mul": a * b, "div": a / b}[op]
+    g = rng.uniform(-1, 1, out.shape)
+    out.backward(g)
+    # Expected: d/da = g * d(out)/da broadcast, summed over broadcast axes (numpy's rule).
+    da = {"add": g, "sub": g, "mul": g * b_np, "div": g / b_np}[op]
+    db = {"add": g, "sub": -g, "mul": g * a_np, "div": -g * a_np / b_np ** 2}[op]
+    def reduce(d, shape):
+        d = np.broadcast_to(d, out.shape)
+        d = d.sum(axis=tuple(range(d.ndim - len(shape))))
+        return d.sum(axis=tuple(i for i, s in enumerate(shape) if s == 1), keepdims=True).reshape(shape)
+    np.testing.assert_allclose(a.grad, reduce(da, a_np.shape), rtol=1e-12)
+    np.testing.assert_allclose(b.grad, reduce(db, b_np.shape), rtol=1e-12)
+    assert a.grad.shape == a_np.shape and b.grad.shape == b_np.shape

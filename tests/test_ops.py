@@ -181,3 +181,141 @@ def test_forward_matches_reference(name, case):
     if name == "dropout":  # the float32 mask is drawn in float32: a different stream
         expected = np.asarray(_call(ref, name, case, inputs32), dtype=np.float64)
     np.testing.assert_allclose(got32.data, expected, rtol=case.rtol32, atol=2e-6)
+
+
+# -- behaviour beyond the table ----------------------------------------------------------------
+def leaf(a, dtype=np.float64):
+    return Tensor(np.asarray(a, dtype=dtype), requires_grad=True)
+
+
+@pytest.mark.parametrize("sparse", [True, False])
+def test_softmax_crossentropy_is_fused_and_stable(sparse):
+    z = leaf([[1000.0, 0.0, -1000.0], [0.0, 1.0, 2.0]], np.float32)
+    labels = np.array([2, 1])
+    y_true = labels if sparse else np.eye(3, dtype=np.float32)[labels]
+    fn = ops.sparse_categorical_crossentropy if sparse else ops.categorical_crossentropy
+    loss = fn(y_true, ops.softmax(z))
+    assert np.all(np.isfinite(loss.data))
+    np.testing.assert_allclose(loss.data[0], 2000.0, rtol=1e-6)  # exact, not -log(1e-7)
+    loss.mean().backward()
+    p = ref.softmax(z.data.astype(np.float64))
+    np.testing.assert_allclose(z.grad, (p - np.eye(3)[labels]) / 2, atol=1e-6)  # (p - y) / N
+
+
+def test_crossentropy_on_plain_probabilities_clips_like_keras():
+    p = np.array([[0.0, 1.0]], np.float32)
+    loss = ops.sparse_categorical_crossentropy(np.array([0]), p)
+    np.testing.assert_allclose(loss.data, [-np.log(1e-7)], rtol=1e-5)
+    assert np.isfinite(ops.binary_crossentropy(np.array([[1.0]]), np.array([[0.0]])).data).all()
+
+
+def test_sigmoid_binary_crossentropy_is_fused_and_stable():
+    z = leaf([[500.0, -500.0]], np.float32)
+    loss = ops.binary_crossentropy(np.array([[0.0, 1.0]], np.float32), ops.sigmoid(z))
+    np.testing.assert_allclose(loss.data, [500.0], rtol=1e-6)
+    loss.backward()
+    np.testing.assert_allclose(z.grad, [[0.5, -0.5]], atol=1e-6)  # (sigmoid(z) - y) / 2
+
+
+def test_softmax_over_other_axis_is_not_fused_into_last_axis_crossentropy():
+    z = rnd(3, 3)
+    p = ops.softmax(z, axis=0)
+    got = ops.categorical_crossentropy(ONEHOT, p)
+    np.testing.assert_allclose(got.data, ref.categorical_crossentropy(ONEHOT, ref.softmax(z, axis=0)))
+
+
+def test_batch_normalization_updates_moving_statistics_in_place():
+    x = rnd(8, 3, seed=4).astype(np.float32)
+    mm = Tensor(np.zeros(3, np.float32))
+    mv = np.ones(3, np.float32)
+    mm_data = mm.data
+    ops.batch_normalization(x, None, None, mm, mv, training=True, momentum=0.9)
+    assert mm.data is mm_data
+    np.testing.assert_allclose(mm.data, 0.1 * x.mean(0), rtol=1e-5)
+    np.testing.assert_allclose(mv, 0.9 + 0.1 * x.var(0), rtol=1e-5)
+    before = mv.copy()
+    y = ops.batch_normalization(x, None, None, mm, mv, training=False, epsilon=0.0)
+    np.testing.assert_array_equal(mv, before)  # inference leaves them alone
+    np.testing.assert_allclose(y.data, (x - mm.data) / np.sqrt(mv), rtol=1e-5)
+
+
+def test_dropout_is_seeded_inverted_and_off_outside_training():
+    x = np.ones((200, 50), np.float32)
+    a = ops.dropout(x, 0.25, seed=3).data
+    np.testing.assert_array_equal(a, ops.dropout(x, 0.25, seed=3).data)
+    assert set(np.unique(a)) == {0.0, np.float32(1 / 0.75)}
+    assert abs((a == 0).mean() - 0.25) < 0.02
+    t = Tensor(x)
+    assert ops.dropout(t, 0.5, training=False) is t
+    minicnn._random.set_global_seed(11)
+    b = ops.dropout(x, 0.5).data
+    minicnn._random.set_global_seed(11)
+    np.testing.assert_array_equal(b, ops.dropout(x, 0.5).data)
+    with pytest.raises(ValueError, match="rate"):
+        ops.dropout(x, 1.0)
+    with pytest.raises(TypeError, match="rng"):
+        ops.dropout(x, 0.5, rng=3)
+
+
+def test_conv_backward_skips_gradients_nobody_needs(monkeypatch):
+    from minicnn._kernels import conv as K
+
+    def boom(*a, **k):
+        raise AssertionError("computed a gradient no input needed")
+
+    x = rnd(1, 4, 4, 2)
+    k = leaf(rnd(3, 3, 2, 2, seed=1))
+    monkeypatch.setattr(K, "conv2d_backward_input", boom)
+    ops.conv2d(x, k).sum().backward()  # x is data: no input gradient
+    assert k.grad is not None
+    monkeypatch.undo()
+    xt = leaf(x)
+    monkeypatch.setattr(K, "conv2d_backward_kernel", boom)
+    ops.conv2d(xt, rnd(3, 3, 2, 2, seed=1)).sum().backward()
+    assert xt.grad is not None
+
+
+def test_depthwise_matches_keras_channel_order():
+    x = rnd(1, 4, 4, 3)
+    k = rnd(3, 3, 3, 2, seed=1)
+    y = ops.depthwise_conv2d(x, k).data
+    # output channel c * multiplier + m is channel c convolved with k[..., c, m]
+    for c in range(3):
+        for m in range(2):
+            want = (x[0, :3, :3, c] * k[:, :, c, m]).sum()
+            np.testing.assert_allclose(y[0, 0, 0, c * 2 + m], want)
+
+
+@pytest.mark.parametrize("call,match", [
+    (lambda: ops.dense(np.ones((2, 3), np.float32), np.ones((4, 5), np.float32)), r"x.shape=\(2, 3\).*kernel.shape=\(4, 5\)"),
+    (lambda: ops.dense(np.ones((2, 3), np.float32), np.ones((3, 5), np.float32), np.ones(4, np.float32)), r"bias must have shape \(5,\)"),
+    (lambda: ops.dense(np.ones((2, 3), np.float32), np.ones((3, 5))), "same dtype"),
+    (lambda: ops.matmul(np.ones((2, 3)), np.ones((2, 3))), "inner dimensions"),
+    (lambda: ops.conv2d(np.ones((1, 4, 4, 3)), np.ones((3, 3, 2, 4))), "3|2"),
+    (lambda: ops.depthwise_conv2d(np.ones((1, 4, 4, 3)), np.ones((3, 3, 2, 1))), r"kernel.shape=\(3, 3, 2, 1\)"),
+    (lambda: ops.sparse_categorical_crossentropy(np.array([0, 3]), np.ones((2, 3))), r"labels must be in \[0, 3\)"),
+    (lambda: ops.sparse_categorical_crossentropy(np.array([0, 1, 2]), np.ones((2, 3))), r"y_true shape \(3,\)"),
+    (lambda: ops.categorical_crossentropy(np.ones((2, 2)), np.ones((2, 3))), r"y_true shape \(2, 2\)"),
+    (lambda: ops.binary_crossentropy(np.ones((2, 2)), np.ones((2, 3))), r"y_true shape \(2, 2\)"),
+    (lambda: ops.mean_squared_error(np.ones((2, 2)), np.ones((2, 3))), "not compatible"),
+    (lambda: ops.batch_normalization(np.ones((2, 3)), np.ones(2), None, np.zeros(3), np.ones(3), True),
+     r"gamma must have shape \(3,\)"),
+    (lambda: ops.zero_padding2d(np.ones((2, 3)), 1), "4-D"),
+    (lambda: ops.zero_padding2d(np.ones((1, 2, 2, 1)), ((1, 2, 3),)), "padding"),
+    (lambda: ops.concatenate([np.ones((2, 3)), np.ones((3, 3))], axis=1), "shapes must match"),
+    (lambda: ops.stack([np.ones(2), np.ones(3)]), "same shape"),
+    (lambda: ops.reshape(np.ones(6), (4, 2)), r"shape \(6,\).*\(4, 2\)"),
+    (lambda: ops.softmax(np.ones((2, 3)), axis=2), "axis=2"),
+    (lambda: ops.relu(np.array([1, 2])), "floating-point"),
+    (lambda: ops.max_pool2d(np.ones((1, 2, 2)), 2), "x"),
+])
+def test_bad_arguments_raise_helpful_errors(call, match):
+    with pytest.raises((ValueError, TypeError), match=match):
+        call()
+
+
+def test_ops_accept_arrays_and_lists_and_keep_float32():
+    y = ops.relu([[-1.0, 2.0]])
+    assert isinstance(y, Tensor) and y.dtype == np.float32
+    y = ops.add(np.ones(2, np.float32), 1.0)
+    assert y.dtype == np.float32
