@@ -143,11 +143,16 @@ class Trainer:
 
     # ------------------------------------------------------------------ data plumbing
     def _input_dtype(self):
+        # Inputs are cast to the model's float type (Keras casts to the layer dtype) so a
+        # float64 or uint8 array meets float32 weights without upcasting the whole graph.
         for w in getattr(self, "weights", None) or ():
             if w.data.dtype.kind == "f":
                 return w.data.dtype
-        return np.dtype(getattr(self, "dtype", None) or "float32") if isinstance(
-            getattr(self, "dtype", None), str) else np.dtype("float32")
+        try:
+            dtype = np.dtype(getattr(self, "dtype", None) or "float32")
+        except TypeError:
+            return np.dtype("float32")
+        return dtype if dtype.kind == "f" else np.dtype("float32")
 
     def _prepare_x(self, x):
         dtype = self._input_dtype()
