@@ -75,6 +75,15 @@ def _find_in(directory, spec):
     return found
 
 
+def is_available(spec, path=None):
+    """True when a complete local copy of ``spec`` exists in the lookup order (no download)."""
+    try:
+        locate(spec, path, download=False)
+    except FileNotFoundError:
+        return False
+    return True
+
+
 def mirror_urls(spec, remote):
     """URLs to try for ``remote``: the override mirror first, then the dataset's own mirrors."""
     urls = []

@@ -94,3 +94,9 @@ def load_data(path=None):
     y_train = np.concatenate([p[1] for p in parts])
     x_test, y_test = parse_cifar_batch(blobs[_TEST][1], blobs[_TEST][0], expected_records=_PER_BATCH)
     return (x_train, y_train), (x_test, y_test)
+
+
+def is_available(path=None):
+    """True when a complete local copy of CIFAR-10 exists (``path``, ``$MINICNN_DATA``, the user
+    cache or a system copy); nothing is downloaded."""
+    return _files.is_available(DATASET, path)

@@ -61,3 +61,9 @@ def load_data(path=None):
     ((60000, 28, 28), dtype('uint8'))
     """
     return load_idx_dataset(_files.locate(DATASET, path), name=DATASET.title)
+
+
+def is_available(path=None):
+    """True when a complete local copy of Fashion-MNIST exists (``path``, ``$MINICNN_DATA``, the user
+    cache or a system copy); nothing is downloaded."""
+    return _files.is_available(DATASET, path)

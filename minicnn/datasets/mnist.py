@@ -44,3 +44,9 @@ def load_data(path=None):
     >>> (x_train, y_train), (x_test, y_test) = mnist.load_data()  # doctest: +SKIP
     """
     return load_idx_dataset(_files.locate(DATASET, path), name=DATASET.title)
+
+
+def is_available(path=None):
+    """True when a complete local copy of MNIST exists (``path``, ``$MINICNN_DATA``, the user
+    cache or a system copy); nothing is downloaded."""
+    return _files.is_available(DATASET, path)

@@ -1,0 +1,182 @@
+"""Every script in examples/ runs in a fast mode (a small subset, one short epoch) so none can rot.
+
+The examples are run in-process through their ``main(argv)`` (one also as a real script in a
+subprocess).  Data: the real Fashion-MNIST from Debian's dataset-fashion-mnist package when it is
+installed (the CI installs it), otherwise small generated IDX files under ``$MINICNN_DATA``; the
+download mirror points at a closed port, so no test touches the network.
+"""
+
+import gzip
+import importlib.util
+import os
+import re
+import socket
+import struct
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import minicnn
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+DEBIAN_DIR = "/usr/share/datasets/fashion-mnist"
+HAVE_REAL_DATA = os.path.isdir(DEBIAN_DIR)
+
+if not EXAMPLES.is_dir():  # e.g. a wheel test run that copied only tests/
+    pytest.skip(f"examples/ not found next to tests/ ({EXAMPLES}); run from a source checkout",
+                allow_module_level=True)
+
+
+def _have_matplotlib():
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def write_idx_dataset(directory, n_train, n_test, seed):
+    """Four gzipped IDX files with the published names; labels follow a learnable rule."""
+    rng = np.random.default_rng(seed)
+    directory.mkdir(parents=True, exist_ok=True)
+    for split, n in (("train", n_train), ("t10k", n_test)):
+        labels = rng.integers(0, 10, n).astype(np.uint8)
+        images = rng.integers(0, 60, (n, 28, 28)).astype(np.uint8)
+        for i, lab in enumerate(labels):  # a bright bar whose row encodes the class
+            images[i, 2 + 2 * lab: 4 + 2 * lab, 4:24] = 250
+        for kind, arr in (("images-idx3", images), ("labels-idx1", labels)):
+            head = struct.pack(">BBBB", 0, 0, 8, arr.ndim) + struct.pack(f">{arr.ndim}I", *arr.shape)
+            (directory / f"{split}-{kind}-ubyte.gz").write_bytes(gzip.compress(head + arr.tobytes()))
+
+
+@pytest.fixture
+def data_env(tmp_path, monkeypatch):
+    """No network, an empty user cache, and Fashion-MNIST available (real or generated)."""
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    monkeypatch.setenv("MINICNN_DATASETS_MIRROR", f"http://127.0.0.1:{port}")
+    monkeypatch.setenv("MINICNN_HOME", str(tmp_path / "home"))
+    data = tmp_path / "data"
+    monkeypatch.setenv("MINICNN_DATA", str(data))
+    from minicnn.datasets import _download, mnist, fashion_mnist
+    import dataclasses
+    monkeypatch.setattr(_download, "RETRIES", 1)
+    monkeypatch.setattr(mnist, "DATASET", dataclasses.replace(mnist.DATASET, mirrors=()))
+    monkeypatch.setattr(fashion_mnist, "DATASET", dataclasses.replace(fashion_mnist.DATASET, mirrors=()))
+    if not HAVE_REAL_DATA:
+        write_idx_dataset(data / "fashion-mnist", 600, 200, seed=0)
+    return tmp_path
+
+
+def load_example(name):
+    spec = importlib.util.spec_from_file_location(f"minicnn_example_{name}", EXAMPLES / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def run_example(name, argv, capsys):
+    result = load_example(name).main(argv)
+    out = capsys.readouterr().out
+    return result, out
+
+
+FAST = ["--epochs", "1", "--subset", "512", "--verbose", "0"]
+
+
+def check_curves(result, out):
+    if _have_matplotlib():
+        assert Path(result["curves_path"]).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    else:
+        assert result["curves_path"] is None and "matplotlib is not installed" in out
+
+
+def test_fashion_mnist_cnn(data_env, capsys):
+    out_dir = data_env / "out"
+    result, out = run_example("fashion_mnist_cnn", FAST + ["--output-dir", str(out_dir), "--threads", "1"], capsys)
+    assert re.search(r"225,?034", out), "summary with the reference model's parameter count"
+    assert "test accuracy:" in out and "images/second" in out and "training on 1 thread(s)" in out
+    assert 0.0 <= result["test_accuracy"] <= 1.0 and result["images_per_second"] > 0
+    assert len(result["history"]["loss"]) == 1 and "val_accuracy" in result["history"]
+    assert os.path.isfile(result["model_path"]) and result["reload_matches"]
+    # Nothing half-written is left next to the model.
+    assert sorted(p.name for p in out_dir.iterdir() if "tmp" in p.name) == []
+    if HAVE_REAL_DATA:
+        assert result["test_accuracy"] > 0.4  # 8 Adam steps on real data already beat chance by far
+    check_curves(result, out)
+
+
+def test_fashion_mnist_cnn_as_a_script(data_env):
+    env = dict(os.environ, PYTHONPATH=str(Path(minicnn.__file__).resolve().parent.parent))
+    proc = subprocess.run(
+        [sys.executable, str(EXAMPLES / "fashion_mnist_cnn.py"), "--epochs", "1", "--subset", "256",
+         "--batch-size", "128", "--output-dir", str(data_env / "script"), "--verbose", "1"],
+        capture_output=True, text=True, timeout=600, env=env, cwd=str(data_env))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "test accuracy:" in proc.stdout
+    assert (data_env / "script" / "fashion_mnist_cnn.minicnn").is_file()
+
+
+def test_lenet5_picks_fashion_mnist_without_mnist(data_env, capsys):
+    result, out = run_example("lenet5", FAST + ["--output-dir", str(data_env / "out")], capsys)
+    assert result["dataset"] == "fashion_mnist" and "fashion_mnist: 512 training" in out
+    assert re.search(r"44,?426", out), "LeNet-5's parameter count in the summary"
+    assert os.path.isfile(result["model_path"])
+    check_curves(result, out)
+
+
+def test_lenet5_uses_mnist_when_present(data_env, capsys):
+    write_idx_dataset(data_env / "data" / "mnist", 300, 100, seed=1)
+    result, out = run_example("lenet5", FAST + ["--pool", "max", "--output-dir", str(data_env / "out")], capsys)
+    assert result["dataset"] == "mnist" and "mnist: 300 training and 100 test images" in out
+
+
+def test_resnet_fashion(data_env, capsys):
+    result, out = run_example(
+        "resnet_fashion", ["--epochs", "1", "--subset", "256", "--width", "4", "--batch-size", "64",
+                           "--verbose", "0", "--output-dir", str(data_env / "out")], capsys)
+    for name in ("flip", "shift", "stage3_block2_add", "pool", "logits"):
+        assert name in out  # the summary lists the augmentation and the residual structure
+    assert 0.0 <= result["test_accuracy"] <= 1.0 and os.path.isfile(result["model_path"])
+    restored = minicnn.saving.load_model(result["model_path"])
+    assert [type(layer).__name__ for layer in restored.layers][1:3] == ["RandomFlip", "RandomTranslation"]
+
+
+def test_visualize_features_without_matplotlib(data_env, capsys, monkeypatch):
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # import matplotlib -> ImportError
+    result, out = run_example("visualize_features",
+                              ["--subset", "256", "--output-dir", str(data_env / "viz")], capsys)
+    assert "matplotlib, which is not installed" in out and result["pngs"] is None
+    arrays = np.load(result["npz"])
+    assert arrays["filters"].shape == (32, 3, 3)
+    shapes = [m.shape for _, m in result["feature_maps"]]
+    assert shapes == [(26, 26, 32), (11, 11, 64)]
+    assert all(m.min() >= 0 for _, m in result["feature_maps"])  # ReLU outputs
+
+
+@pytest.mark.skipif(not _have_matplotlib(), reason="matplotlib not installed: the PNG path cannot run "
+                    "(the no-matplotlib path is tested above)")
+def test_visualize_features_pngs(data_env, capsys):
+    saved = load_example("fashion_mnist_cnn").main(FAST + ["--output-dir", str(data_env / "m")])
+    capsys.readouterr()
+    result, out = run_example("visualize_features", ["--model", saved["model_path"], "--index", "3",
+                                                     "--output-dir", str(data_env / "viz")], capsys)
+    for png in result["pngs"]:
+        assert Path(png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_functional_custom_layer(data_env, capsys):
+    result, out = run_example("functional_custom_layer", FAST + ["--output-dir", str(data_env / "out")], capsys)
+    assert result["round_trip"] and os.path.isfile(result["model_path"])
+    assert "SqueezeExcite" in out or "attention" in out
+
+
+def test_gradcheck_example(capsys):
+    result, out = run_example("gradcheck_example", [], capsys)
+    assert result == {"swish": True, "broken_swish": False, "conv2d": True, "max_pool2d": True, "tiny_net": True}
+    assert re.search(r"BrokenSwish \(wrong backward\)\s+FAILED", out) and "all as expected" in out
