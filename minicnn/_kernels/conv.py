@@ -42,6 +42,10 @@ except ImportError:  # pragma: no cover - only while the extension is not built
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 
 
+class DTypeError(ValueError, TypeError):
+    """A wrong or mismatched dtype: both a ValueError (bad argument value) and a TypeError."""
+
+
 # ------------------------------------------------------------------ argument checking
 
 def _pair(value, name, minimum=1):
@@ -96,9 +100,9 @@ def _array(a, name, dtype=None, ndim=4):
     if a.ndim != ndim:
         raise ValueError(f"{name} must have {ndim} dimensions, got shape {a.shape}")
     if a.dtype not in _FLOATS:
-        raise TypeError(f"{name} must be float32 or float64, got {a.dtype}")
+        raise DTypeError(f"{name} must be float32 or float64, got {a.dtype} (shape {a.shape})")
     if dtype is not None and a.dtype != dtype:
-        raise TypeError(f"{name} has dtype {a.dtype} but the other arguments are {dtype}")
+        raise DTypeError(f"{name} has dtype {a.dtype} (shape {a.shape}) but the other arguments are {dtype}")
     return np.ascontiguousarray(a)
 
 
@@ -355,13 +359,15 @@ def conv2d_transpose_forward(x, kernel, bias=None, *, strides=1, padding="valid"
 
 
 def _transpose_input_hw(OH, OW, kernel_shape, strides, padding, output_padding, dilation_rate):
-    """The (H, W) whose transposed-conv output is (OH, OW): the output length is s * H + const."""
+    """The (H, W) whose transposed-conv output is (OH, OW), or None: the output length is
+    s * (H - 1) + (the length for H = 1) under every Keras rule."""
+    pad = _padding_arg(padding)
+    strides = _pair(strides, "strides")
+    dilation = _pair(dilation_rate, "dilation_rate")
+    ops = (None, None) if output_padding is None else _pair(output_padding, "output_padding", minimum=0)
     hw = []
-    for axis, out in enumerate((OH, OW)):
-        probe = [1, 1]
-        base = _transpose_geometry((1, *probe, kernel_shape[3]), kernel_shape, strides, padding, output_padding,
-                                   dilation_rate, x_name="dy")[13 + axis]
-        s = _pair(strides, "strides")[axis]
+    for out, k, s, d, op in zip((OH, OW), kernel_shape[:2], strides, dilation, ops):
+        base = _deconv_length(1, (k - 1) * d + 1, pad, op, s)
         if out < base or (out - base) % s:
             return None
         hw.append((out - base) // s + 1)

@@ -21,7 +21,7 @@ windows are handled.
 
 import numpy as np
 
-from minicnn._kernels.conv import _array, _pair, _padding_arg, _same_pad, _shape4
+from minicnn._kernels.conv import DTypeError, _array, _pair, _padding_arg, _same_pad, _shape4
 
 __all__ = [
     "pool2d_output_shape", "max_pool2d_forward", "max_pool2d_backward", "avg_pool2d_forward",
@@ -85,7 +85,7 @@ def _check_argmax(argmax, shape):
     if not isinstance(argmax, np.ndarray):
         raise TypeError(f"argmax must be a numpy array, got {type(argmax).__name__}")
     if argmax.dtype not in _INDEX:
-        raise TypeError(f"argmax must be int32 or int64, got {argmax.dtype}")
+        raise DTypeError(f"argmax must be int32 or int64, got {argmax.dtype}")
     if argmax.shape != tuple(shape):
         raise ValueError(f"argmax must have the shape of dy {tuple(shape)}, got {argmax.shape}")
     return np.ascontiguousarray(argmax)
