@@ -319,3 +319,12 @@ def test_ops_accept_arrays_and_lists_and_keep_float32():
     assert isinstance(y, Tensor) and y.dtype == np.float32
     y = ops.add(np.ones(2, np.float32), 1.0)
     assert y.dtype == np.float32
+
+
+def test_dense_through_minicnn_gemm_path(monkeypatch):
+    from minicnn.ops import nn
+
+    monkeypatch.setattr(nn, "GEMM_MIN_MACS", 0)  # force linalg.gemm for every product
+    x, w, b = rnd(2, 3, 4), rnd(4, 5, seed=1), rnd(5, seed=2)
+    assert minicnn.gradcheck(lambda *t: ops.dense(*t, activation="relu"), [x, w, b])
+    np.testing.assert_allclose(ops.dense(x, w, b).data, ref.dense(x, w, b), rtol=1e-12)

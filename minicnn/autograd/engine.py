@@ -49,6 +49,14 @@ def _accumulate_leaf(leaf, grad):
 
 
 def _check(grad, tensor, fn, index):
+    """Raise naming the op unless ``grad`` fits ``tensor``; numpy scalars are accepted as 0-d."""
+    if not isinstance(grad, np.ndarray):
+        if not isinstance(grad, np.generic):
+            raise RuntimeError(
+                f"{fn.__name__}.backward returned a {type(grad).__name__} for input {index}; "
+                "gradients must be numpy arrays"
+            )
+        grad = np.asarray(grad)
     if grad.shape != tensor.shape or grad.dtype != tensor.dtype:
         what = "shape" if grad.shape != tensor.shape else "dtype"
         raise RuntimeError(
@@ -56,6 +64,7 @@ def _check(grad, tensor, fn, index):
             f"{grad.shape if what == 'shape' else grad.dtype} for input {index}, which has "
             f"{tensor.shape if what == 'shape' else tensor.dtype}"
         )
+    return grad
 
 
 def backward(tensor, grad=None, retain_graph=False):
@@ -120,7 +129,9 @@ def backward(tensor, grad=None, retain_graph=False):
         for i, (p, g, need) in enumerate(zip(parents, in_grads, ctx.needs_input_grad)):
             if not need or g is None:
                 continue
-            _check(g, p, fn, i)
+            d = p.data
+            if type(g) is not np.ndarray or g.shape != d.shape or g.dtype != d.dtype:
+                g = _check(g, p, fn, i)
             pctx = p._ctx
             if pctx is None:
                 _accumulate_leaf(p, g)

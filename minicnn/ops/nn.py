@@ -3,11 +3,28 @@
 import numpy as np
 
 from minicnn._random import global_rng
+from minicnn.linalg import gemm
 from minicnn.autograd import Function, Tensor
 from minicnn.ops._util import as_tensor, check_float, norm_axis, raw
 
 __all__ = ["dense", "dropout", "batch_normalization", "zero_padding2d", "DenseFunction",
            "DropoutFunction", "BatchNormFunction", "ZeroPadding2DFunction"]
+
+
+# Products with fewer multiply-adds than this go to numpy's ``@`` (lowest fixed cost); larger
+# ones to minicnn's GEMM, which runs on the same OpenMP pool as the conv kernels instead of a
+# second (BLAS) thread pool competing for the same cores.  Measured in
+# benchmarks/bench_autograd.py ("GEMMs of this layer").
+GEMM_MIN_MACS = 1 << 21
+
+
+def _mm(a, b, trans_a=False, trans_b=False):
+    """op(a) @ op(b) for 2-D a, b of one float dtype."""
+    m, k = (a.shape[1], a.shape[0]) if trans_a else a.shape
+    n = b.shape[0] if trans_b else b.shape[1]
+    if m * n * k < GEMM_MIN_MACS or not (a.flags.c_contiguous and b.flags.c_contiguous):
+        return (a.T if trans_a else a) @ (b.T if trans_b else b)
+    return gemm(a, b, trans_a=trans_a, trans_b=trans_b)
 
 
 class DenseFunction(Function):
@@ -17,7 +34,7 @@ class DenseFunction(Function):
     @staticmethod
     def forward(ctx, x, kernel, bias=None, relu=False):
         x2 = x.reshape(-1, x.shape[-1])
-        y = x2 @ kernel
+        y = _mm(x2, kernel)
         if bias is not None:
             y += bias
         if relu:
@@ -33,8 +50,9 @@ class DenseFunction(Function):
         g2 = g.reshape(-1, g.shape[-1])
         if y is not None:
             g2 = g2 * (y > 0)
-        gx = (g2 @ kernel.T).reshape(x.shape).astype(x.dtype, copy=False) if nx else None
-        gk = (x.reshape(-1, x.shape[-1]).T @ g2).astype(kernel.dtype, copy=False) if nk else None
+        g2 = g2 if g2.flags.c_contiguous else np.ascontiguousarray(g2)
+        gx = _mm(g2, kernel, trans_b=True).reshape(x.shape) if nx else None
+        gk = _mm(x.reshape(-1, x.shape[-1]), g2, trans_a=True) if nk else None
         gb = g2.sum(axis=0) if nb else None
         return gx, gk, gb
 
