@@ -328,3 +328,38 @@ def test_dense_through_minicnn_gemm_path(monkeypatch):
     x, w, b = rnd(2, 3, 4), rnd(4, 5, seed=1), rnd(5, seed=2)
     assert minicnn.gradcheck(lambda *t: ops.dense(*t, activation="relu"), [x, w, b])
     np.testing.assert_allclose(ops.dense(x, w, b).data, ref.dense(x, w, b), rtol=1e-12)
+
+
+def test_small_convnet_trains_with_plain_sgd():
+    """conv -> BN -> relu -> pool -> dropout -> dense -> softmax CE: the loss must fall."""
+    rng = np.random.default_rng(0)
+    n = 32
+    x = rng.normal(size=(n, 8, 8, 1)).astype(np.float32)
+    y = rng.integers(0, 2, n)
+    x[y == 1, 2:6, 3:5, 0] += 2.0  # class 1 has a bright vertical bar
+    p = {
+        "k": Tensor(rng.normal(0, 0.3, (3, 3, 1, 4)).astype(np.float32), requires_grad=True),
+        "cb": Tensor(np.zeros(4, np.float32), requires_grad=True),
+        "g": Tensor(np.ones(4, np.float32), requires_grad=True),
+        "b": Tensor(np.zeros(4, np.float32), requires_grad=True),
+        "w": Tensor(rng.normal(0, 0.1, (64, 2)).astype(np.float32), requires_grad=True),
+        "wb": Tensor(np.zeros(2, np.float32), requires_grad=True),
+    }
+    mm, mv = np.zeros(4, np.float32), np.ones(4, np.float32)
+    drng = np.random.default_rng(1)
+    losses = []
+    for _ in range(30):
+        h = ops.conv2d(x, p["k"], p["cb"], padding="same")
+        h = ops.relu(ops.batch_normalization(h, p["g"], p["b"], mm, mv, training=True))
+        h = ops.dropout(ops.max_pool2d(h), 0.1, rng=drng)
+        out = ops.softmax(ops.dense(ops.flatten(h), p["w"], p["wb"]))
+        loss = ops.sparse_categorical_crossentropy(y, out).mean()
+        for t in p.values():
+            t.grad = None
+        loss.backward()
+        for t in p.values():
+            t.data -= 0.1 * t.grad
+        losses.append(loss.item())
+    assert all(np.isfinite(losses))
+    assert losses[-1] < 0.5 * losses[0], losses
+    assert not np.allclose(mm, 0)  # the moving statistics moved
