@@ -32,6 +32,7 @@ PYVERS=(310 311 312 313 314)  # must match [tool.cibuildwheel] build
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/minicnn-wheel.XXXXXX")
 SUMMARY=()
 CURRENT=""
+SOFT_FAILURES=0
 T0=$(date +%s)
 
 finish() {
@@ -200,13 +201,19 @@ assert c["openmp_runtimes"] and not bad, f"OpenMP runtime not the vendored one: 
 print(f"  OpenMP on, runtime {c['openmp_runtimes'][0]}")
 PY
 set +e
-MINICNN_EXPECT_VENDORED_OPENMP=1 "$W/python" -m pytest -q -p no:cacheprovider tests 2>&1 | tee "$WORK/pytest.log"
+MINICNN_EXPECT_VENDORED_OPENMP=1 "$W/python" -m pytest -q -p no:cacheprovider --continue-on-collection-errors tests 2>&1 | tee "$WORK/pytest.log"
 PYTEST_RC=${PIPESTATUS[0]}
 set -e
 PYTEST_LINE=$(grep -E "[0-9]+ (passed|failed|error)" "$WORK/pytest.log" | tail -n 1 | sed 's/=//g; s/^ *//; s/ *$//')
 cd "$ROOT"
-if [ "$PYTEST_RC" -ne 0 ]; then echo "pytest against the installed wheel failed (exit $PYTEST_RC)"; exit 1; fi
-done_ "${PYTEST_LINE:-no summary line}"
+if [ "$PYTEST_RC" -ne 0 ]; then
+  # Keep going: the remaining checks do not depend on the suite, and the summary shows them all.
+  echo "pytest against the installed wheel failed (exit $PYTEST_RC)"
+  SUMMARY+=("FAILED  $CURRENT ($(( $(date +%s) - STEP_T )) s): pytest exit $PYTEST_RC, ${PYTEST_LINE:-no summary line}")
+  SOFT_FAILURES=$((SOFT_FAILURES + 1)); CURRENT=""
+else
+  done_ "${PYTEST_LINE:-no summary line}"
+fi
 
 # --------------------------------------------------------------------------------------------
 begin "sdist in another fresh venv: pip install minicnn-*.tar.gz, import, show_config"
@@ -251,3 +258,4 @@ shopt -u nullglob
 done_ "$(for f in "${WORKFLOWS[@]}"; do basename "$f"; done | tr '\n' ' ')"
 
 if [ -n "${PYTEST_LINE:-}" ]; then SUMMARY+=("tests against the repaired wheel: $PYTEST_LINE"); fi
+[ "$SOFT_FAILURES" -eq 0 ]
