@@ -6,8 +6,10 @@ NumPy peer computes exactly what backward computes (dW, db, and dx when x requir
 Also: numpy ``@`` vs minicnn.linalg.gemm on the three GEMMs involved (to decide which the dense
 op uses), and the fixed cost of one tiny op (forward + backward) in microseconds.
 
-Each figure is the median over --repeats samples; a sample times enough iterations to last
->= --min-time seconds.  Run with OMP_WAIT_POLICY=PASSIVE on a shared machine:
+Samples of minicnn and of its peer alternate (so both see the same load on a shared machine);
+a sample times enough iterations to last >= --min-time seconds; the ratio printed is the median
+of the per-pair ratios over --repeats pairs.  Run with OMP_WAIT_POLICY=PASSIVE on a shared
+machine, and OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 for the single-thread figures:
 
     OMP_WAIT_POLICY=PASSIVE python benchmarks/bench_autograd.py
 """
@@ -22,24 +24,41 @@ import minicnn
 from minicnn import Tensor, ops
 
 
-def timeit(fn, min_time, repeats):
+def _loops(fn, min_time):
+    """How many calls make one sample last >= min_time."""
     fn()
     n = 1
     while True:
         t0 = time.perf_counter()
         for _ in range(n):
             fn()
-        dt = time.perf_counter() - t0
-        if dt >= min_time:
-            break
+        if time.perf_counter() - t0 >= min_time:
+            return n
         n *= 2
-    samples = [dt / n]
-    for _ in range(repeats - 1):
-        t0 = time.perf_counter()
-        for _ in range(n):
-            fn()
-        samples.append((time.perf_counter() - t0) / n)
-    return statistics.median(samples)
+
+
+def _sample(fn, n):
+    t0 = time.perf_counter()
+    for _ in range(n):
+        fn()
+    return (time.perf_counter() - t0) / n
+
+
+def compare(fn, peer, min_time, repeats):
+    """Median seconds per call of fn and of peer, and the median of the per-pair ratios.
+
+    Samples alternate fn / peer so both see the same load on a shared machine; the ratio of
+    each pair is what is reported, the medians of the absolute times are for orientation.
+    """
+    n_fn, n_peer = _loops(fn, min_time), _loops(peer, min_time)
+    t_fn, t_peer, ratios = [], [], []
+    for _ in range(repeats):
+        a = _sample(fn, n_fn)
+        b = _sample(peer, n_peer)
+        t_fn.append(a)
+        t_peer.append(b)
+        ratios.append(a / b)
+    return statistics.median(t_fn), statistics.median(t_peer), statistics.median(ratios)
 
 
 def main():
@@ -90,27 +109,24 @@ def main():
     np.testing.assert_allclose(X.grad, gx, rtol=1e-4, atol=1e-4)
 
     print(f"relu(x @ W + b), x {n}x{f}, W {f}x{f}, float32, fwd+bwd; threads={minicnn.get_num_threads()}")
-    print(f"{'variant':46s} {'minicnn us':>11s} {'numpy us':>9s} {'ratio':>6s}")
+    print(f"{'variant':48s} {'minicnn us':>11s} {'numpy us':>9s} {'ratio':>6s}")
     for need_dx in (False, True):
-        t_np = timeit(lambda: numpy_step(need_dx), args.min_time, args.repeats)
         for fused in (False, True):
-            t_ag = timeit(make_autograd(need_dx, fused), args.min_time, args.repeats)
+            t_ag, t_np, ratio = compare(make_autograd(need_dx, fused), lambda: numpy_step(need_dx),
+                                        args.min_time, args.repeats)
             name = ("ops.dense(..., activation='relu') (1 node)" if fused
                     else "ops.relu(X @ W + B) (3 nodes)") + (", dx too" if need_dx else "")
-            print(f"{name:46s} {t_ag * 1e6:11.1f} {t_np * 1e6:9.1f} {t_ag / t_np:6.2f}x")
+            print(f"{name:48s} {t_ag * 1e6:11.1f} {t_np * 1e6:9.1f} {ratio:6.2f}x")
 
     print("\nGEMMs of this layer: numpy @ vs minicnn.linalg.gemm (us)")
     gemm = minicnn.linalg.gemm
-    xt = np.ascontiguousarray(x.T)
     for name, f_np, f_mc in [
         ("x @ W      (64x128 @ 128x128)", lambda: x @ w, lambda: gemm(x, w)),
         ("x.T @ gh   (128x64 @ 64x128)", lambda: x.T @ gy, lambda: gemm(x, gy, trans_a=True)),
         ("gh @ W.T   (64x128 @ 128x128^T)", lambda: gy @ w.T, lambda: gemm(gy, w, trans_b=True)),
     ]:
-        t1 = timeit(f_np, args.min_time, args.repeats)
-        t2 = timeit(f_mc, args.min_time, args.repeats)
-        print(f"{name:34s} numpy {t1 * 1e6:7.1f}  minicnn {t2 * 1e6:7.1f}  ratio {t2 / t1:5.2f}x")
-    del xt
+        t2, t1, ratio = compare(f_mc, f_np, args.min_time, args.repeats)
+        print(f"{name:34s} numpy {t1 * 1e6:7.1f}  minicnn {t2 * 1e6:7.1f}  ratio {ratio:5.2f}x")
 
     a = Tensor(np.ones(1, np.float32), requires_grad=True)
     one = np.ones(1, np.float32)
@@ -119,8 +135,7 @@ def main():
         a.grad = None
         (a * 2.0).backward(one)
 
-    t_tiny = timeit(tiny, args.min_time, args.repeats)
-    t_np_tiny = timeit(lambda: (one * 2.0, one * 2.0), args.min_time, args.repeats)
+    t_tiny, t_np_tiny, _ = compare(tiny, lambda: (one * 2.0, one * 2.0), args.min_time, args.repeats)
     print(f"\nfixed cost of one op, fwd+bwd on 1 element: {t_tiny * 1e6:.1f} us "
           f"(numpy arithmetic alone {t_np_tiny * 1e6:.1f} us)")
 

@@ -152,6 +152,12 @@ def test_no_grad_records_nothing_and_is_a_decorator():
         return t * 3.0
 
     assert not f(x).requires_grad
+
+    @minicnn.no_grad  # bare decorator too
+    def g(t):
+        return t * 3.0
+
+    assert not g(x).requires_grad and g.__name__ == "g"
     with pytest.raises(RuntimeError, match="does not require grad"):
         y.backward()
 

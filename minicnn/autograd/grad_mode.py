@@ -65,7 +65,14 @@ class no_grad(set_grad_enabled):
     False
     """
 
-    def __init__(self):
+    def __new__(cls, func=None):
+        self = super().__new__(cls)
+        if func is not None:  # used as a bare decorator: @no_grad
+            self.__init__()
+            return self(func)
+        return self
+
+    def __init__(self, func=None):
         super().__init__(False)
 
 
@@ -80,5 +87,12 @@ class enable_grad(set_grad_enabled):
     True
     """
 
-    def __init__(self):
+    def __new__(cls, func=None):
+        self = super().__new__(cls)
+        if func is not None:  # used as a bare decorator: @enable_grad
+            self.__init__()
+            return self(func)
+        return self
+
+    def __init__(self, func=None):
         super().__init__(True)
