@@ -295,6 +295,8 @@ X = RNG.uniform(0.5, 2.0, (3, 4))
     ("getitem_basic", lambda t: t[1:, ::2]),
     ("getitem_int_array_repeats", lambda t: t[np.array([0, 2, 0])]),
     ("getitem_mixed", lambda t: t[np.array([0, 1]), 1:3]),
+    ("getitem_bool_mask", lambda t: t[t > 1.0] * 2.0),
+    ("getitem_list_newaxis", lambda t: t[[0, 0, 2]][None, :, 1]),
     ("reshape", lambda t: t.reshape(2, -1) * t.reshape((2, 6))),
     ("transpose", lambda t: t.transpose(1, 0) @ t),
     ("sum_axis", lambda t: t.sum(axis=0) * t.sum(axis=1, keepdims=True)),

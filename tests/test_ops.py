@@ -363,3 +363,27 @@ def test_small_convnet_trains_with_plain_sgd():
     assert all(np.isfinite(losses))
     assert losses[-1] < 0.5 * losses[0], losses
     assert not np.allclose(mm, 0)  # the moving statistics moved
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@st.composite
+def shape_and_axis(draw):
+    shape = tuple(draw(st.lists(st.integers(1, 4), min_size=1, max_size=3)))
+    axis = draw(st.integers(-len(shape), len(shape) - 1))
+    return shape, axis
+
+
+@settings(max_examples=25, deadline=None)
+@given(shape_and_axis(), st.sampled_from(["softmax", "log_softmax", "sum", "mean", "max"]),
+       st.integers(0, 2 ** 16))
+def test_axis_ops_property(shape_axis, name, seed):
+    shape, axis = shape_axis
+    x = np.random.default_rng(seed).normal(size=shape)
+    kwargs = {"axis": axis}
+    got = getattr(ops, name)(x, **kwargs)
+    np.testing.assert_allclose(got.data, getattr(ref, name)(x, **kwargs), rtol=1e-10, atol=1e-12)
+    if name not in ("softmax", "log_softmax") or shape[axis] > 1:  # length-1 axis: flat, zero grads
+        assert minicnn.gradcheck(lambda t: getattr(ops, name)(t, **kwargs), [x])
