@@ -63,26 +63,40 @@ def parse_args(argv=None):
     return p.parse_args(argv)
 
 
-def bench(fn, repeats, min_time):
-    """Median milliseconds per call over ``repeats`` samples of >= ``min_time`` seconds each."""
+def _calls_for(fn, min_time):
+    """How many calls make one sample last >= min_time (after a warm-up)."""
     for _ in range(2):
         fn()
-    n, dt = 1, 0.0
+    n = 1
     while True:
         t0 = time.perf_counter()
         for _ in range(n):
             fn()
         dt = time.perf_counter() - t0
         if dt >= min_time:
-            break
+            return n
         n = max(n * 2, int(n * min_time / max(dt, 1e-9) * 1.2))
-    samples = []
+
+
+def _sample(fn, n):
+    t0 = time.perf_counter()
+    for _ in range(n):
+        fn()
+    return (time.perf_counter() - t0) / n * 1e3
+
+
+def bench(fns, repeats, min_time):
+    """Median milliseconds per call of each function in ``fns``.
+
+    The functions' samples are interleaved (a b a b ...), so that load from other processes on a
+    shared machine hits all of them alike and the ratios stay meaningful.
+    """
+    counts = [_calls_for(fn, min_time) for fn in fns]
+    samples = [[] for _ in fns]
     for _ in range(repeats):
-        t0 = time.perf_counter()
-        for _ in range(n):
-            fn()
-        samples.append((time.perf_counter() - t0) / n * 1e3)
-    return float(np.median(samples))
+        for fn, n, out in zip(fns, counts, samples):
+            out.append(_sample(fn, n))
+    return [float(np.median(s)) for s in samples]
 
 
 def conv_rows(args, threads):
@@ -105,10 +119,10 @@ def conv_rows(args, threads):
             return kconv.conv2d_backward_kernel(x, dy, w.shape, padding=padding)
 
         row = {"name": name, "shape": f"N={N} {Cin}->{Cout} {H}x{W} k{k} pad{pad}"}
-        with minicnn.num_threads(threads):
-            row["ours_fwd"] = bench(fwd, args.repeats, args.min_time)
-            row["ours_fwdbwd"] = bench(fwdbwd, args.repeats, args.min_time)
-        if torch is not None:
+        if torch is None:
+            with minicnn.num_threads(threads):
+                row["ours_fwd"], row["ours_fwdbwd"] = bench([fwd, fwdbwd], args.repeats, args.min_time)
+        else:
             tx = torch.from_numpy(x.transpose(0, 3, 1, 2).copy())
             tw = torch.from_numpy(w.transpose(3, 2, 0, 1).copy())
             tb = torch.from_numpy(b)
@@ -127,8 +141,9 @@ def conv_rows(args, threads):
                 return torch.autograd.grad(out, (xg, wg, bg), tdy)
 
             torch.set_num_threads(threads)
-            row["torch_fwd"] = bench(tfwd, args.repeats, args.min_time)
-            row["torch_fwdbwd"] = bench(tfwdbwd, args.repeats, args.min_time)
+            with minicnn.num_threads(threads):
+                row["ours_fwd"], row["torch_fwd"], row["ours_fwdbwd"], row["torch_fwdbwd"] = bench(
+                    [fwd, tfwd, fwdbwd, tfwdbwd], args.repeats, args.min_time)
         rows.append(row)
         print(f"  {name:14s} done", file=sys.stderr, flush=True)
     return rows
@@ -150,17 +165,17 @@ def pool_rows(args, threads):
             return kpool.avg_pool2d_backward(dy, x.shape, 2)
 
         row = {"name": name, "shape": f"N={N} C={C} {H}x{W} 2x2/2"}
-        with minicnn.num_threads(threads):
-            row["ours_max"] = bench(maxfb, args.repeats, args.min_time)
-            row["ours_avg"] = bench(avgfb, args.repeats, args.min_time)
-        if torch is not None:
+        if torch is None:
+            with minicnn.num_threads(threads):
+                row["ours_max"], row["ours_avg"] = bench([maxfb, avgfb], args.repeats, args.min_time)
+        else:
             tx = torch.from_numpy(x.transpose(0, 3, 1, 2).copy()).requires_grad_(True)
             tdy = torch.from_numpy(dy.transpose(0, 3, 1, 2).copy())
             torch.set_num_threads(threads)
-            row["torch_max"] = bench(lambda: torch.autograd.grad(F.max_pool2d(tx, 2), tx, tdy),
-                                     args.repeats, args.min_time)
-            row["torch_avg"] = bench(lambda: torch.autograd.grad(F.avg_pool2d(tx, 2), tx, tdy),
-                                     args.repeats, args.min_time)
+            with minicnn.num_threads(threads):
+                row["ours_max"], row["torch_max"], row["ours_avg"], row["torch_avg"] = bench(
+                    [maxfb, lambda: torch.autograd.grad(F.max_pool2d(tx, 2), tx, tdy),
+                     avgfb, lambda: torch.autograd.grad(F.avg_pool2d(tx, 2), tx, tdy)], args.repeats, args.min_time)
         rows.append(row)
     return rows
 

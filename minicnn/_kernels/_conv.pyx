@@ -31,8 +31,16 @@ ctypedef fused floating:
     float
     double
 
+cdef Py_ssize_t COLS_BUDGET = 1 << 20  # bytes of im2col scratch per thread (see the module docstring)
+
 cdef enum:
-    COLS_BUDGET = 262144  # bytes of im2col scratch per thread (see the module docstring)
+    SMALL_F = 8  # up to this many filters per group the GEMMs are formed transposed
+
+
+def _set_cols_budget(Py_ssize_t nbytes):
+    """Benchmark hook: change the per-thread im2col budget."""
+    global COLS_BUDGET
+    COLS_BUDGET = nbytes
 
 
 cdef struct Geom:
@@ -57,7 +65,7 @@ cdef Geom _geom(Py_ssize_t N, Py_ssize_t H, Py_ssize_t W, Py_ssize_t C, Py_ssize
 
 
 cdef inline Py_ssize_t _block_rows(Py_ssize_t K, Py_ssize_t itemsize) noexcept nogil:
-    """Rows of one im2col block: fills COLS_BUDGET, a multiple of 8, at least 8."""
+    """Rows of one block: its im2col rows and output rows (width K + F) fill COLS_BUDGET; a multiple of 8, >= 8."""
     cdef Py_ssize_t r = COLS_BUDGET // (K * itemsize)
     r = (r // 8) * 8
     return r if r >= 8 else 8
@@ -87,7 +95,7 @@ cdef inline void _add(floating *dst, const floating *src, Py_ssize_t n) noexcept
         dst[i] += src[i]
 
 
-cdef void _im2col(const floating *x, floating *cols, const Geom *g, Py_ssize_t grp,
+cdef void _im2col(const floating *x, floating *cols, Geom g, Py_ssize_t grp,
                   Py_ssize_t r0, Py_ssize_t r1, Py_ssize_t t0, Py_ssize_t t1) noexcept nogil:
     """cols (OUT, (r1 - r0) x (t1 - t0) * Cg) = the taps [t0, t1) of output pixels [r0, r1), group grp.
 
@@ -101,10 +109,17 @@ cdef void _im2col(const floating *x, floating *cols, const Geom *g, Py_ssize_t g
     cdef bint runs = g.dw == 1 and g.groups == 1
     a0 = t0 // g.kw
     a1 = (t1 - 1) // g.kw + 1
+    n = r0 // plane
+    oh = (r0 % plane) // g.OW
+    ow = r0 % g.OW - 1
     for r in range(r0, r1):
-        n = r // plane
-        oh = (r % plane) // g.OW
-        ow = r % g.OW
+        ow += 1  # walk (n, oh, ow) instead of dividing per row
+        if ow == g.OW:
+            ow = 0
+            oh += 1
+            if oh == g.OH:
+                oh = 0
+                n += 1
         dst = cols + (r - r0) * ld
         for a in range(a0, a1):
             b0 = t0 - a * g.kw
@@ -133,7 +148,7 @@ cdef void _im2col(const floating *x, floating *cols, const Geom *g, Py_ssize_t g
                 dst += Cg
 
 
-cdef void _col2im(const floating *cols, floating *dx, const Geom *g, Py_ssize_t grp,
+cdef void _col2im(const floating *cols, floating *dx, Geom g, Py_ssize_t grp,
                   Py_ssize_t r0, Py_ssize_t r1) noexcept nogil:
     """dx (IN/OUT, (N, H, W, C)) += the columns of cols (IN, (r1 - r0) x K) at the cells they came from."""
     cdef Py_ssize_t Cg = g.Cg, plane = g.OH * g.OW
@@ -141,10 +156,17 @@ cdef void _col2im(const floating *cols, floating *dx, const Geom *g, Py_ssize_t 
     cdef const floating *src
     cdef floating *dst
     cdef bint runs = g.dw == 1 and g.groups == 1
+    n = r0 // plane
+    oh = (r0 % plane) // g.OW
+    ow = r0 % g.OW - 1
     for r in range(r0, r1):
-        n = r // plane
-        oh = (r % plane) // g.OW
-        ow = r % g.OW
+        ow += 1
+        if ow == g.OW:
+            ow = 0
+            oh += 1
+            if oh == g.OH:
+                oh = 0
+                n += 1
         src = cols + (r - r0) * g.K
         for a in range(g.kh):
             ih = oh * g.sh + a * g.dh - g.pt
@@ -167,12 +189,19 @@ cdef void _col2im(const floating *cols, floating *dx, const Geom *g, Py_ssize_t 
 # ------------------------------------------------------------------ forward
 
 cdef int _forward_block(const floating *x, const floating *k, const floating *bias, floating *y,
-                        floating *cols, const Geom *g, Py_ssize_t r0, Py_ssize_t r1, int nt) noexcept nogil:
-    """y rows [r0, r1) (OUT) = im2col(x) @ kernel + bias, group by group."""
-    cdef Py_ssize_t grp, r, f, m = r1 - r0
+                        floating *cols, floating *tbuf, Geom g, Py_ssize_t r0, Py_ssize_t r1,
+                        int nt) noexcept nogil:
+    """y rows [r0, r1) (OUT) = im2col(x) @ kernel + bias, group by group.
+
+    With few filters the product is formed transposed, kernel^T @ cols^T into tbuf (Fg x rows),
+    so that the filters fill the GEMM's long micro-tile side instead of a fraction of it.
+    """
+    cdef Py_ssize_t grp, r, f, m = r1 - r0, F = g.F, Fg = g.Fg
     cdef int rc = 0
     cdef const floating *a
     cdef Py_ssize_t lda
+    cdef floating *yr
+    cdef floating bf
     for grp in range(g.groups):
         if g.pointwise:
             a = x + r0 * g.C + grp * g.Cg
@@ -181,43 +210,52 @@ cdef int _forward_block(const floating *x, const floating *k, const floating *bi
             _im2col(x, cols, g, grp, r0, r1, 0, g.kh * g.kw)
             a = cols
             lda = g.K
-        rc |= _gemm(False, False, m, g.Fg, g.K, a, lda, k + grp * g.Fg, g.F, <floating>0,
-                    y + r0 * g.F + grp * g.Fg, g.F, nt)
-    if bias != NULL:
-        for r in range(r0, r1):
-            for f in range(g.F):
-                y[r * g.F + f] += bias[f]
+        if g.Fg <= SMALL_F:
+            rc |= _gemm(True, True, g.Fg, m, g.K, k + grp * g.Fg, g.F, a, lda, <floating>0, tbuf, m, nt)
+            for f in range(Fg):
+                bf = bias[grp * Fg + f] if bias != NULL else 0
+                yr = y + r0 * F + grp * Fg + f
+                for r in range(m):
+                    yr[r * F] = tbuf[f * m + r] + bf
+        else:
+            rc |= _gemm(False, False, m, g.Fg, g.K, a, lda, k + grp * g.Fg, g.F, <floating>0,
+                        y + r0 * g.F + grp * g.Fg, g.F, nt)
+            if bias != NULL:
+                for r in range(m):
+                    yr = y + (r0 + r) * F + grp * Fg
+                    for f in range(Fg):
+                        yr[f] = yr[f] + bias[grp * Fg + f]
     return rc
 
 
 cdef int _forward(const floating *x, const floating *k, const floating *bias, floating *y,
-                  const Geom *g) noexcept nogil:
+                  Geom g) noexcept nogil:
     cdef Py_ssize_t M = g.N * g.OH * g.OW, rows, nblocks, blk, r0, r1
     cdef int nt = max_threads(), rc = 0
     cdef floating *cols = NULL
     if M == 0:
         return 0
-    rows = _block_rows(g.K, sizeof(floating))
+    rows = _block_rows(g.K + g.F, sizeof(floating))
     if rows * nt > M:  # spread small problems over all threads (rows are independent)
         rows = (M + nt - 1) // nt
     nblocks = (M + rows - 1) // rows
     nt = clamp_threads(nblocks)
     if nt == 1:
-        cols = <floating *>malloc(rows * g.K * sizeof(floating))
+        cols = <floating *>malloc(rows * (g.K + g.Fg) * sizeof(floating))
         if cols == NULL:
             return -1
         for blk in range(nblocks):
             r0 = blk * rows
             r1 = r0 + rows if r0 + rows < M else M
-            rc |= _forward_block(x, k, bias, y, cols, g, r0, r1, 1)
+            rc |= _forward_block(x, k, bias, y, cols, cols + rows * g.K, g, r0, r1, 1)
         free(cols)
         return rc
     with parallel(num_threads=nt):
-        cols = <floating *>malloc(rows * g.K * sizeof(floating))
+        cols = <floating *>malloc(rows * (g.K + g.Fg) * sizeof(floating))
         for blk in prange(nblocks, schedule="static"):
             r0 = blk * rows
             r1 = r0 + rows if r0 + rows < M else M
-            rc |= -1 if cols == NULL else _forward_block(x, k, bias, y, cols, g, r0, r1, 1)
+            rc |= -1 if cols == NULL else _forward_block(x, k, bias, y, cols, cols + rows * g.K, g, r0, r1, 1)
         free(cols)
     return rc
 
@@ -225,7 +263,7 @@ cdef int _forward(const floating *x, const floating *k, const floating *bias, fl
 # ------------------------------------------------------------------ backward w.r.t. the input
 
 cdef int _backward_input_image(const floating *dy, const floating *k, floating *dx, floating *cols,
-                               const Geom *g, Py_ssize_t n, Py_ssize_t rows, int nt) noexcept nogil:
+                               Geom g, Py_ssize_t n, Py_ssize_t rows, int nt) noexcept nogil:
     """dx[n] (OUT) = col2im(dy[n] @ kernel^T), in fixed row blocks."""
     cdef Py_ssize_t plane = g.OH * g.OW, r0, r1, grp
     cdef int rc = 0
@@ -241,7 +279,7 @@ cdef int _backward_input_image(const floating *dy, const floating *k, floating *
     return rc
 
 
-cdef int _pointwise_input_block(const floating *dy, const floating *k, floating *dx, const Geom *g,
+cdef int _pointwise_input_block(const floating *dy, const floating *k, floating *dx, Geom g,
                                 Py_ssize_t r0, Py_ssize_t r1, int nt) noexcept nogil:
     """1x1 stride-1 conv: dx rows [r0, r1) (OUT) = dy rows @ kernel^T, no col2im."""
     cdef Py_ssize_t grp
@@ -252,7 +290,7 @@ cdef int _pointwise_input_block(const floating *dy, const floating *k, floating 
     return rc
 
 
-cdef int _backward_input(const floating *dy, const floating *k, floating *dx, const Geom *g) noexcept nogil:
+cdef int _backward_input(const floating *dy, const floating *k, floating *dx, Geom g) noexcept nogil:
     cdef Py_ssize_t M = g.N * g.OH * g.OW, rows, nblocks, blk, n, r0, r1
     cdef int nt = max_threads(), rc = 0
     cdef floating *cols = NULL
@@ -261,7 +299,7 @@ cdef int _backward_input(const floating *dy, const floating *k, floating *dx, co
     if M == 0:
         memset(dx, 0, g.N * g.H * g.W * g.C * sizeof(floating))
         return 0
-    rows = _block_rows(g.K, sizeof(floating))
+    rows = _block_rows(g.K + g.F, sizeof(floating))
     if g.pointwise:
         if rows * nt > M:
             rows = (M + nt - 1) // nt
@@ -292,14 +330,20 @@ cdef int _backward_input(const floating *dy, const floating *k, floating *dx, co
 # ------------------------------------------------------------------ backward w.r.t. the kernel
 
 cdef int _backward_kernel_taps(const floating *x, const floating *dy, floating *dk, floating *cols,
-                               const Geom *g, Py_ssize_t t0, Py_ssize_t t1, Py_ssize_t f0, Py_ssize_t f1,
-                               Py_ssize_t rows, int nt) noexcept nogil:
+                               floating *tbuf, Geom g, Py_ssize_t t0, Py_ssize_t t1, Py_ssize_t f0,
+                               Py_ssize_t f1, Py_ssize_t rows, int nt) noexcept nogil:
     """dk rows of taps [t0, t1), columns [f0, f1) of each group (OUT) = sum over fixed row blocks
-    of im2col(x)[:, taps]^T @ dy[:, group's filters], accumulated block after block."""
-    cdef Py_ssize_t M = g.N * g.OH * g.OW, r0, r1, grp, kt = (t1 - t0) * g.Cg
+    of im2col(x)[:, taps]^T @ dy[:, group's filters], accumulated block after block.
+
+    With few filters the transposed product dy^T @ cols is accumulated in tbuf (nf x kt) and
+    copied into dk at the end (see _forward_block).
+    """
+    cdef Py_ssize_t M = g.N * g.OH * g.OW, r0, r1, grp, kt = (t1 - t0) * g.Cg, nf = f1 - f0, i, f
     cdef int rc = 0
     cdef const floating *a
     cdef Py_ssize_t lda
+    cdef floating beta
+    cdef bint small = g.Fg <= SMALL_F  # by the group, not the thread's share: same orientation for any thread count
     for grp in range(g.groups):
         r0 = 0
         while r0 < M:
@@ -311,13 +355,22 @@ cdef int _backward_kernel_taps(const floating *x, const floating *dy, floating *
                 _im2col(x, cols, g, grp, r0, r1, t0, t1)
                 a = cols
                 lda = kt
-            rc |= _gemm(True, False, kt, f1 - f0, r1 - r0, a, lda, dy + r0 * g.F + grp * g.Fg + f0, g.F,
-                        <floating>(0 if r0 == 0 else 1), dk + t0 * g.Cg * g.F + grp * g.Fg + f0, g.F, nt)
+            beta = 0 if r0 == 0 else 1
+            if small:
+                rc |= _gemm(True, False, nf, kt, r1 - r0, dy + r0 * g.F + grp * g.Fg + f0, g.F, a, lda,
+                            beta, tbuf, kt, nt)
+            else:
+                rc |= _gemm(True, False, kt, nf, r1 - r0, a, lda, dy + r0 * g.F + grp * g.Fg + f0, g.F,
+                            beta, dk + t0 * g.Cg * g.F + grp * g.Fg + f0, g.F, nt)
             r0 = r1
+        if small:
+            for i in range(kt):
+                for f in range(nf):
+                    dk[(t0 * g.Cg + i) * g.F + grp * g.Fg + f0 + f] = tbuf[f * kt + i]
     return rc
 
 
-cdef int _backward_kernel(const floating *x, const floating *dy, floating *dk, const Geom *g) noexcept nogil:
+cdef int _backward_kernel(const floating *x, const floating *dy, floating *dk, Geom g) noexcept nogil:
     cdef Py_ssize_t M = g.N * g.OH * g.OW, taps = g.kh * g.kw, rows, part, t0, t1, f0, f1, fb
     cdef int nt = max_threads(), rc = 0
     cdef floating *cols = NULL
@@ -326,32 +379,32 @@ cdef int _backward_kernel(const floating *x, const floating *dy, floating *dk, c
         return 0
     # Fixed by the geometry alone, never by the thread count: the summation order of every
     # dkernel element is then the same for any number of threads.
-    rows = _block_rows(g.K, sizeof(floating))
+    rows = _block_rows(g.K + g.F, sizeof(floating))
     if nt > 1 and taps >= nt:
         nt = clamp_threads(taps)
         with parallel(num_threads=nt):
-            cols = <floating *>malloc(rows * g.K * sizeof(floating))
+            cols = <floating *>malloc(rows * g.K * sizeof(floating) + g.Fg * g.K * sizeof(floating))
             for part in prange(nt, schedule="static", chunksize=1):
                 t0 = taps * part // nt
                 t1 = taps * (part + 1) // nt
-                rc |= -1 if cols == NULL else _backward_kernel_taps(x, dy, dk, cols, g, t0, t1, 0, g.Fg, rows, 1)
+                rc |= -1 if cols == NULL else _backward_kernel_taps(x, dy, dk, cols, cols + rows * g.K, g, t0, t1, 0, g.Fg, rows, 1)
             free(cols)
         return rc
     if nt > 1 and g.Fg >= 2 * nt:
         # Few taps (1x1 kernels): split the filters instead; each thread builds its own im2col.
         nt = clamp_threads(g.Fg // 2)
         with parallel(num_threads=nt):
-            cols = <floating *>malloc(rows * g.K * sizeof(floating))
+            cols = <floating *>malloc(rows * g.K * sizeof(floating) + g.Fg * g.K * sizeof(floating))
             for part in prange(nt, schedule="static", chunksize=1):
                 f0 = g.Fg * part // nt
                 f1 = g.Fg * (part + 1) // nt
-                rc |= -1 if cols == NULL else _backward_kernel_taps(x, dy, dk, cols, g, 0, taps, f0, f1, rows, 1)
+                rc |= -1 if cols == NULL else _backward_kernel_taps(x, dy, dk, cols, cols + rows * g.K, g, 0, taps, f0, f1, rows, 1)
             free(cols)
         return rc
-    cols = <floating *>malloc(rows * g.K * sizeof(floating))
+    cols = <floating *>malloc((rows + g.Fg) * g.K * sizeof(floating))
     if cols == NULL:
         return -1
-    rc = _backward_kernel_taps(x, dy, dk, cols, g, 0, taps, 0, g.Fg, rows, nt)
+    rc = _backward_kernel_taps(x, dy, dk, cols, cols + rows * g.K, g, 0, taps, 0, g.Fg, rows, nt)
     free(cols)
     return rc
 
@@ -383,7 +436,7 @@ def conv2d_forward_into(const floating[:, :, :, ::1] x, const floating[:, :, :, 
     if y.size == 0:
         return
     with nogil:
-        rc = _forward(&x[0, 0, 0, 0], &kernel[0, 0, 0, 0], bp, &y[0, 0, 0, 0], &g)
+        rc = _forward(&x[0, 0, 0, 0], &kernel[0, 0, 0, 0], bp, &y[0, 0, 0, 0], g)
     if rc != 0:
         raise MemoryError("conv2d_forward: could not allocate scratch memory")
 
@@ -401,7 +454,7 @@ def conv2d_backward_input_into(const floating[:, :, :, ::1] dy, const floating[:
         dx[...] = 0
         return
     with nogil:
-        rc = _backward_input(&dy[0, 0, 0, 0], &kernel[0, 0, 0, 0], &dx[0, 0, 0, 0], &g)
+        rc = _backward_input(&dy[0, 0, 0, 0], &kernel[0, 0, 0, 0], &dx[0, 0, 0, 0], g)
     if rc != 0:
         raise MemoryError("conv2d_backward_input: could not allocate scratch memory")
 
@@ -419,31 +472,36 @@ def conv2d_backward_kernel_into(const floating[:, :, :, ::1] x, const floating[:
         dk[...] = 0
         return
     with nogil:
-        rc = _backward_kernel(&x[0, 0, 0, 0], &dy[0, 0, 0, 0], &dk[0, 0, 0, 0], &g)
+        rc = _backward_kernel(&x[0, 0, 0, 0], &dy[0, 0, 0, 0], &dk[0, 0, 0, 0], g)
     if rc != 0:
         raise MemoryError("conv2d_backward_kernel: could not allocate scratch memory")
 
 
 def bias_grad_into(const floating[:, ::1] dy, floating[::1] db):
-    """db (OUT, (F,)) = dy (IN, (M, F)) summed over rows in double; blocks of 16 filters across threads."""
-    cdef Py_ssize_t M = dy.shape[0], F = dy.shape[1], fb, f, r, f0, f1, nblocks = (F + 15) // 16
+    """db (OUT, (F,)) = dy (IN, (M, F)) summed over rows in double, one pass over dy.
+
+    Threads take contiguous filter ranges, so each db element has one summation order.
+    """
+    cdef Py_ssize_t M = dy.shape[0], F = dy.shape[1], part, f, r, f0, f1
     cdef double *acc = NULL
-    cdef int nt = clamp_threads(nblocks if M >= 256 else 1), failed = 0
+    cdef const floating *row
+    cdef int nt = clamp_threads(F // 16 if M * F >= 65536 else 1), failed = 0
     with nogil, parallel(num_threads=nt):
-        acc = <double *>malloc(16 * sizeof(double))
-        for fb in prange(nblocks, schedule="static"):
+        acc = <double *>malloc(F * sizeof(double))
+        for part in prange(nt, schedule="static", chunksize=1):
             if acc == NULL:
                 failed |= 1
                 continue
-            f0 = fb * 16
-            f1 = f0 + 16 if f0 + 16 < F else F
-            for f in range(16):
+            f0 = F * part // nt
+            f1 = F * (part + 1) // nt
+            for f in range(f0, f1):
                 acc[f] = 0
             for r in range(M):
+                row = &dy[r, 0]
                 for f in range(f0, f1):
-                    acc[f - f0] += dy[r, f]
+                    acc[f] += row[f]
             for f in range(f0, f1):
-                db[f] = <floating>acc[f - f0]
+                db[f] = <floating>acc[f]
         free(acc)
     if failed:
         raise MemoryError("bias gradient: could not allocate scratch memory")
