@@ -387,3 +387,16 @@ def test_axis_ops_property(shape_axis, name, seed):
     np.testing.assert_allclose(got.data, getattr(ref, name)(x, **kwargs), rtol=1e-10, atol=1e-12)
     if name not in ("softmax", "log_softmax") or shape[axis] > 1:  # length-1 axis: flat, zero grads
         assert minicnn.gradcheck(lambda t: getattr(ops, name)(t, **kwargs), [x])
+
+
+def test_gelu_without_scipy_uses_math_erf(monkeypatch):
+    import sys
+
+    from minicnn.ops import activations
+
+    monkeypatch.setitem(sys.modules, "scipy.special", None)  # import fails
+    monkeypatch.setattr(activations, "_ERF", None)
+    x = np.linspace(-4, 4, 17)
+    np.testing.assert_allclose(ops.gelu(x).data, ref.gelu(x), rtol=1e-14, atol=1e-15)
+    assert ops.gelu(x.astype(np.float32)).dtype == np.float32
+    assert minicnn.gradcheck(ops.gelu, [x[:5]])

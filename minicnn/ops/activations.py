@@ -12,13 +12,20 @@ __all__ = ["relu", "leaky_relu", "elu", "gelu", "sigmoid", "tanh", "softplus", "
            "SigmoidFunction", "TanhFunction", "SoftplusFunction", "SoftmaxFunction",
            "LogSoftmaxFunction"]
 
-try:  # scipy is optional: its erf is vectorised; math.erf is exact but per element.
-    from scipy.special import erf as _erf
-except ImportError:  # pragma: no cover - depends on the environment
-    _erf_scalar = np.frompyfunc(math.erf, 1, 1)
+_ERF = None
 
-    def _erf(x):
-        return _erf_scalar(x).astype(x.dtype)
+
+def _erf(x):
+    """erf, elementwise and exact to rounding: scipy's vectorised one when scipy is installed
+    (looked up on first use so ``import minicnn`` never touches scipy), else math.erf."""
+    global _ERF
+    if _ERF is None:
+        try:
+            from scipy.special import erf as _ERF
+        except ImportError:
+            scalar = np.frompyfunc(math.erf, 1, 1)
+            _ERF = lambda v: np.asarray(scalar(v), dtype=v.dtype)  # noqa: E731
+    return _ERF(x)
 
 
 class ReluFunction(Function):
