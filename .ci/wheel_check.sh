@@ -6,8 +6,9 @@
 #   2. both listings checked: no build junk in the wheel, sources and tests in the sdist
 #   3. auditwheel repair: the OpenMP runtime (libgomp) vendored into minicnn.libs/
 #   4. the repaired wheel + its test extra in a fresh venv; show_config() must report OpenMP on
-#      and the vendored runtime; the full suite runs from a temporary directory (tests/ copied
-#      there) against the installed wheel, with MINICNN_EXPECT_VENDORED_OPENMP=1
+#      and the vendored runtime; the full suite runs from a temporary directory (tests/ and
+#      examples/ copied there, as cibuildwheel does) against the installed wheel, with
+#      MINICNN_EXPECT_VENDORED_OPENMP=1
 #   5. the sdist installs in another fresh venv (import + show_config)
 #   6. cibuildwheel --print-build-identifiers for linux, macos, windows (validates the config),
 #      validate-pyproject, and the workflow files against the GitHub workflow schema (offline)
@@ -184,7 +185,9 @@ new_venv "$WORK/venv-wheel"
 W="$WORK/venv-wheel/bin"
 logged "$WORK/install-wheel.log" "$W/python" -m pip install "${REPAIRED}[test]"
 mkdir -p "$WORK/run"
+# what cibuildwheel's test-sources copies: tests/, examples/ (run by tests/test_examples.py), pyproject.toml
 cp -r "$SRC/tests" "$SRC/pyproject.toml" "$WORK/run/"
+if [ -d "$SRC/examples" ]; then cp -r "$SRC/examples" "$WORK/run/"; fi
 cd "$WORK/run"
 "$W/python" -c "import minicnn; minicnn.show_config()" | sed 's/^/  /'
 "$W/python" - <<'PY'
