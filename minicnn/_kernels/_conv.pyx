@@ -15,8 +15,8 @@ chosen so that every output element is computed by one thread in a fixed order, 
 not depend on the thread count:
   forward          rows (output pixels) are independent: blocks of rows across threads;
   backward input   col2im overlaps within an image: whole images across threads;
-  backward kernel  a sum over all pixels: the rows of dkernel (kernel taps) across threads,
-                   each summing the same fixed row blocks in order.
+  backward kernel  a sum over all pixels: ranges of dkernel rows (im2col columns) across
+                   threads, each summing the same fixed row blocks in order.
 When there are fewer work chunks than threads the loop runs serially and the GEMM gets the threads.
 """
 
@@ -96,56 +96,66 @@ cdef inline void _add(floating *dst, const floating *src, Py_ssize_t n) noexcept
 
 
 cdef void _im2col(const floating *x, floating *cols, Geom g, Py_ssize_t grp,
-                  Py_ssize_t r0, Py_ssize_t r1, Py_ssize_t t0, Py_ssize_t t1) noexcept nogil:
-    """cols (OUT, (r1 - r0) x (t1 - t0) * Cg) = the taps [t0, t1) of output pixels [r0, r1), group grp.
+                  Py_ssize_t r0, Py_ssize_t r1, Py_ssize_t k0, Py_ssize_t k1) noexcept nogil:
+    """cols (OUT, (r1 - r0) x (k1 - k0)) = columns [k0, k1) of the im2col rows [r0, r1), group grp.
 
-    x (IN) is (N, H, W, C).  Cells in the padding are zeros.  When dilation along W is 1 and
-    there is one group, the taps of a kernel row are one contiguous run of the input row.
+    Column k of a row is tap (a, b) = divmod(k // Cg, kw), channel k % Cg.  x (IN) is (N, H, W, C);
+    cells in the padding are zeros.  With one group and dilation 1 along W, the columns of one
+    kernel row are a single contiguous run of the input row, copied at once.
     """
-    cdef Py_ssize_t Cg = g.Cg, ld = (t1 - t0) * Cg, plane = g.OH * g.OW
-    cdef Py_ssize_t r, n, oh, ow, a, b, b0, b1, ih, iw, iw0, a0, a1
+    cdef Py_ssize_t Cg = g.Cg, C = g.C, W = g.W, H = g.H, kw = g.kw, OW = g.OW, OH = g.OH
+    cdef Py_ssize_t ld = k1 - k0, plane = OH * OW, rowlen = kw * Cg
+    cdef Py_ssize_t r, n, oh, ow, a, b, b0, b1, q0, q1, c0, c1, ih, iw, iw0, a0, a1
     cdef floating *dst
     cdef const floating *src
     cdef bint runs = g.dw == 1 and g.groups == 1
-    a0 = t0 // g.kw
-    a1 = (t1 - 1) // g.kw + 1
+    a0 = k0 // rowlen
+    a1 = (k1 - 1) // rowlen + 1
     n = r0 // plane
-    oh = (r0 % plane) // g.OW
-    ow = r0 % g.OW - 1
+    oh = (r0 % plane) // OW
+    ow = r0 % OW - 1
     for r in range(r0, r1):
         ow += 1  # walk (n, oh, ow) instead of dividing per row
-        if ow == g.OW:
+        if ow == OW:
             ow = 0
             oh += 1
-            if oh == g.OH:
+            if oh == OH:
                 oh = 0
                 n += 1
         dst = cols + (r - r0) * ld
         for a in range(a0, a1):
-            b0 = t0 - a * g.kw
-            if b0 < 0:
-                b0 = 0
-            b1 = t1 - a * g.kw
-            if b1 > g.kw:
-                b1 = g.kw
+            q0 = k0 - a * rowlen  # this kernel row's columns [q0, q1)
+            if q0 < 0:
+                q0 = 0
+            q1 = k1 - a * rowlen
+            if q1 > rowlen:
+                q1 = rowlen
             ih = oh * g.sh + a * g.dh - g.pt
-            if ih < 0 or ih >= g.H:
-                memset(dst, 0, (b1 - b0) * Cg * sizeof(floating))
-                dst += (b1 - b0) * Cg
+            if ih < 0 or ih >= H:
+                memset(dst, 0, (q1 - q0) * sizeof(floating))
+                dst += q1 - q0
                 continue
-            iw0 = ow * g.sw + b0 * g.dw - g.pl
-            src = x + ((n * g.H + ih) * g.W) * g.C + grp * Cg
-            if runs and iw0 >= 0 and iw0 + (b1 - b0) <= g.W:
-                _copy(dst, src + iw0 * g.C, (b1 - b0) * Cg)
-                dst += (b1 - b0) * Cg
+            b0 = q0 // Cg
+            b1 = (q1 - 1) // Cg + 1
+            iw0 = ow * g.sw - g.pl
+            src = x + ((n * H + ih) * W) * C + grp * Cg
+            if runs and iw0 + b0 >= 0 and iw0 + b1 <= W:
+                _copy(dst, src + iw0 * C + q0, q1 - q0)
+                dst += q1 - q0
                 continue
             for b in range(b0, b1):
-                iw = iw0 + (b - b0) * g.dw
-                if 0 <= iw < g.W:
-                    _copy(dst, src + iw * g.C, Cg)
+                c0 = q0 - b * Cg
+                if c0 < 0:
+                    c0 = 0
+                c1 = q1 - b * Cg
+                if c1 > Cg:
+                    c1 = Cg
+                iw = iw0 + b * g.dw
+                if 0 <= iw < W:
+                    _copy(dst, src + iw * C + c0, c1 - c0)
                 else:
-                    memset(dst, 0, Cg * sizeof(floating))
-                dst += Cg
+                    memset(dst, 0, (c1 - c0) * sizeof(floating))
+                dst += c1 - c0
 
 
 cdef void _col2im(const floating *cols, floating *dx, Geom g, Py_ssize_t grp,
@@ -207,7 +217,7 @@ cdef int _forward_block(const floating *x, const floating *k, const floating *bi
             a = x + r0 * g.C + grp * g.Cg
             lda = g.C
         else:
-            _im2col(x, cols, g, grp, r0, r1, 0, g.kh * g.kw)
+            _im2col(x, cols, g, grp, r0, r1, 0, g.K)
             a = cols
             lda = g.K
         if g.Fg <= SMALL_F:
@@ -329,16 +339,16 @@ cdef int _backward_input(const floating *dy, const floating *k, floating *dx, Ge
 
 # ------------------------------------------------------------------ backward w.r.t. the kernel
 
-cdef int _backward_kernel_taps(const floating *x, const floating *dy, floating *dk, floating *cols,
-                               floating *tbuf, Geom g, Py_ssize_t t0, Py_ssize_t t1, Py_ssize_t f0,
+cdef int _backward_kernel_cols(const floating *x, const floating *dy, floating *dk, floating *cols,
+                               floating *tbuf, Geom g, Py_ssize_t k0, Py_ssize_t k1, Py_ssize_t f0,
                                Py_ssize_t f1, Py_ssize_t rows, int nt) noexcept nogil:
-    """dk rows of taps [t0, t1), columns [f0, f1) of each group (OUT) = sum over fixed row blocks
-    of im2col(x)[:, taps]^T @ dy[:, group's filters], accumulated block after block.
+    """dk rows [k0, k1), columns [f0, f1) of each group (OUT) = the sum over fixed row blocks of
+    im2col(x)[:, k0:k1]^T @ dy[:, the group's filters f0:f1], accumulated block after block.
 
     With few filters the transposed product dy^T @ cols is accumulated in tbuf (nf x kt) and
     copied into dk at the end (see _forward_block).
     """
-    cdef Py_ssize_t M = g.N * g.OH * g.OW, r0, r1, grp, kt = (t1 - t0) * g.Cg, nf = f1 - f0, i, f
+    cdef Py_ssize_t M = g.N * g.OH * g.OW, r0, r1, grp, kt = k1 - k0, nf = f1 - f0, i, f
     cdef int rc = 0
     cdef const floating *a
     cdef Py_ssize_t lda
@@ -349,10 +359,10 @@ cdef int _backward_kernel_taps(const floating *x, const floating *dy, floating *
         while r0 < M:
             r1 = r0 + rows if r0 + rows < M else M
             if g.pointwise:
-                a = x + r0 * g.C + grp * g.Cg
+                a = x + r0 * g.C + grp * g.Cg + k0
                 lda = g.C
             else:
-                _im2col(x, cols, g, grp, r0, r1, t0, t1)
+                _im2col(x, cols, g, grp, r0, r1, k0, k1)
                 a = cols
                 lda = kt
             beta = 0 if r0 == 0 else 1
@@ -361,50 +371,53 @@ cdef int _backward_kernel_taps(const floating *x, const floating *dy, floating *
                             beta, tbuf, kt, nt)
             else:
                 rc |= _gemm(True, False, kt, nf, r1 - r0, a, lda, dy + r0 * g.F + grp * g.Fg + f0, g.F,
-                            beta, dk + t0 * g.Cg * g.F + grp * g.Fg + f0, g.F, nt)
+                            beta, dk + k0 * g.F + grp * g.Fg + f0, g.F, nt)
             r0 = r1
         if small:
             for i in range(kt):
                 for f in range(nf):
-                    dk[(t0 * g.Cg + i) * g.F + grp * g.Fg + f0 + f] = tbuf[f * kt + i]
+                    dk[(k0 + i) * g.F + grp * g.Fg + f0 + f] = tbuf[f * kt + i]
     return rc
 
 
 cdef int _backward_kernel(const floating *x, const floating *dy, floating *dk, Geom g) noexcept nogil:
-    cdef Py_ssize_t M = g.N * g.OH * g.OW, taps = g.kh * g.kw, rows, part, t0, t1, f0, f1, fb
+    cdef Py_ssize_t M = g.N * g.OH * g.OW, K = g.K, rows, part, k0, k1, f0, f1
     cdef int nt = max_threads(), rc = 0
     cdef floating *cols = NULL
     if M == 0:
-        memset(dk, 0, taps * g.Cg * g.F * sizeof(floating))
+        memset(dk, 0, K * g.F * sizeof(floating))
         return 0
     # Fixed by the geometry alone, never by the thread count: the summation order of every
     # dkernel element is then the same for any number of threads.
-    rows = _block_rows(g.K + g.F, sizeof(floating))
-    if nt > 1 and taps >= nt:
-        nt = clamp_threads(taps)
+    rows = _block_rows(K + g.F, sizeof(floating))
+    if nt > 1 and K >= 4 * nt:
+        # Threads own equal ranges of dkernel rows (im2col columns) and build only those columns.
+        nt = clamp_threads(K // 4)
         with parallel(num_threads=nt):
-            cols = <floating *>malloc(rows * g.K * sizeof(floating) + g.Fg * g.K * sizeof(floating))
+            cols = <floating *>malloc((rows + g.Fg) * K * sizeof(floating))
             for part in prange(nt, schedule="static", chunksize=1):
-                t0 = taps * part // nt
-                t1 = taps * (part + 1) // nt
-                rc |= -1 if cols == NULL else _backward_kernel_taps(x, dy, dk, cols, cols + rows * g.K, g, t0, t1, 0, g.Fg, rows, 1)
+                k0 = K * part // nt
+                k1 = K * (part + 1) // nt
+                rc |= -1 if cols == NULL else _backward_kernel_cols(x, dy, dk, cols, cols + rows * K, g, k0, k1,
+                                                                    0, g.Fg, rows, 1)
             free(cols)
         return rc
     if nt > 1 and g.Fg >= 2 * nt:
-        # Few taps (1x1 kernels): split the filters instead; each thread builds its own im2col.
+        # Few columns: split the filters instead; each thread builds the whole im2col block.
         nt = clamp_threads(g.Fg // 2)
         with parallel(num_threads=nt):
-            cols = <floating *>malloc(rows * g.K * sizeof(floating) + g.Fg * g.K * sizeof(floating))
+            cols = <floating *>malloc((rows + g.Fg) * K * sizeof(floating))
             for part in prange(nt, schedule="static", chunksize=1):
                 f0 = g.Fg * part // nt
                 f1 = g.Fg * (part + 1) // nt
-                rc |= -1 if cols == NULL else _backward_kernel_taps(x, dy, dk, cols, cols + rows * g.K, g, 0, taps, f0, f1, rows, 1)
+                rc |= -1 if cols == NULL else _backward_kernel_cols(x, dy, dk, cols, cols + rows * K, g, 0, K,
+                                                                    f0, f1, rows, 1)
             free(cols)
         return rc
-    cols = <floating *>malloc((rows + g.Fg) * g.K * sizeof(floating))
+    cols = <floating *>malloc((rows + g.Fg) * K * sizeof(floating))
     if cols == NULL:
         return -1
-    rc = _backward_kernel_taps(x, dy, dk, cols, cols + rows * g.K, g, 0, taps, 0, g.Fg, rows, nt)
+    rc = _backward_kernel_cols(x, dy, dk, cols, cols + rows * K, g, 0, K, 0, g.Fg, rows, nt)
     free(cols)
     return rc
 
