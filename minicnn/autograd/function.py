@@ -13,7 +13,7 @@ import numpy as np
 
 from minicnn.autograd import grad_mode
 
-__all__ = ["Context", "Function"]
+__all__ = ["Context", "Function", "sum_to_shape"]
 
 
 class Context:
@@ -83,6 +83,13 @@ class Function:
 
     @classmethod
     def apply(cls, *inputs, **attrs):
+        """Run ``forward`` on the inputs' arrays and return Tensor output(s).
+
+        Tensor inputs are unwrapped to their ``.data``; anything else (arrays, scalars, None)
+        reaches ``forward`` unchanged and never receives a gradient.  Keyword ``attrs`` are
+        passed to ``forward`` as they are.  A graph node is recorded only when grad mode is on
+        and at least one Tensor input requires a gradient.
+        """
         tensor_cls = _TENSOR
         recording = _grad_state.enabled
         arrays = []
