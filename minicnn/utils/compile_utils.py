@@ -189,10 +189,24 @@ def _per_output(spec, names, what, nested_lists):
     return [spec] * n
 
 
+def _spec_leaves(spec):
+    if spec is None:
+        return []
+    if isinstance(spec, dict):
+        return [leaf for v in spec.values() for leaf in _spec_leaves(v)]
+    if isinstance(spec, (list, tuple)):
+        return [leaf for v in spec for leaf in _spec_leaves(v)]
+    return [spec]
+
+
 class CompileLoss:
     """The compiled loss: per-output losses, weights, and per-output loss trackers."""
 
     def __init__(self, loss, loss_weights=None):
+        from minicnn import losses
+
+        for leaf in _spec_leaves(loss):
+            losses.get(leaf)  # an unknown name fails at compile(), not at the first batch
         self.loss = loss
         self.loss_weights = loss_weights
         self._built_for = None
@@ -246,6 +260,11 @@ class CompileMetrics:
         for arg, value in (("metrics", metrics), ("weighted_metrics", weighted_metrics)):
             if value is not None and not isinstance(value, (list, tuple, dict)):
                 raise TypeError(f"compile: {arg} must be a list or a dict, got {type(value).__name__}")
+        from minicnn import metrics as M
+
+        for leaf in _spec_leaves(metrics) + _spec_leaves(weighted_metrics):
+            if not (isinstance(leaf, str) and leaf.lower() in ("accuracy", "acc")):
+                M.get(leaf)
         self._spec = metrics
         self._weighted_spec = weighted_metrics
         self._built_for = None
