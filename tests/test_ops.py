@@ -183,6 +183,26 @@ def test_forward_matches_reference(name, case):
     np.testing.assert_allclose(got32.data, expected, rtol=case.rtol32, atol=2e-6)
 
 
+
+@pytest.mark.parametrize("name,case", PARAMS)
+def test_backward_float32_matches_float64(name, case):
+    """float32 in -> float32 gradients (the engine rejects any other dtype), close to float64."""
+    grads = {}
+    for dtype in (np.float64, np.float32):
+        leaves = [Tensor(x.astype(dtype), requires_grad=True)
+                  if isinstance(x, np.ndarray) and x.dtype.kind == "f" else x for x in case.inputs]
+        out = _call(OPNS, name, case, leaves)
+        r = np.random.default_rng(0).uniform(-1, 1, out.shape).astype(out.dtype)
+        out.backward(r)
+        grads[dtype] = [t.grad for t in leaves if isinstance(t, Tensor)]
+    for g64, g32 in zip(grads[np.float64], grads[np.float32]):
+        assert (g64 is None) == (g32 is None)
+        if g64 is not None:
+            if name != "cast":
+                assert g32.dtype == np.float32
+            if name != "dropout":  # float32 masks come from a different random stream
+                np.testing.assert_allclose(g32, g64, rtol=2e-3, atol=2e-4)
+
 # -- behaviour beyond the table ----------------------------------------------------------------
 def leaf(a, dtype=np.float64):
     return Tensor(np.asarray(a, dtype=dtype), requires_grad=True)
