@@ -293,3 +293,19 @@ def test_bad_arguments_raise_value_error_naming_them(call, match):
 def test_wrong_types_raise_type_error(call):
     with pytest.raises(TypeError):
         call()
+
+
+@pytest.mark.parametrize("opts", [dict(padding="same"), dict(padding="valid", dilation_rate=(2, 1)),
+                                  dict(padding=((2, 0), (0, 1)))])
+def test_wide_input_backward_paths(opts):
+    # >= 96 input channels at stride 1 takes the flipped-kernel conv for dx; compare both dtypes.
+    rng = np.random.default_rng(8)
+    x = rng.standard_normal((2, 6, 5, 100))
+    k = rng.standard_normal((3, 3, 100, 5))
+    y = conv.conv2d_forward(x, k, **opts)
+    dy = rng.standard_normal(y.shape)
+    expected = ref.conv2d_backward_input(dy, k, x.shape, **opts)
+    for dtype in (np.float64, np.float32):
+        for threads in (1, 2):
+            with minicnn.num_threads(threads):
+                close(conv.conv2d_backward_input(dy.astype(dtype), k.astype(dtype), x.shape, **opts), expected, dtype)

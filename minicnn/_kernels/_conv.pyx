@@ -53,7 +53,7 @@ cdef struct Geom:
 
 cdef Geom _geom(Py_ssize_t N, Py_ssize_t H, Py_ssize_t W, Py_ssize_t C, Py_ssize_t OH, Py_ssize_t OW,
                 Py_ssize_t kh, Py_ssize_t kw, Py_ssize_t Cg, Py_ssize_t F, Py_ssize_t groups,
-                Py_ssize_t sh, Py_ssize_t sw, Py_ssize_t dh, Py_ssize_t dw, Py_ssize_t pt, Py_ssize_t pl):
+                Py_ssize_t sh, Py_ssize_t sw, Py_ssize_t dh, Py_ssize_t dw, Py_ssize_t pt, Py_ssize_t pl) noexcept nogil:
     cdef Geom g
     g.N, g.H, g.W, g.C, g.OH, g.OW, g.F = N, H, W, C, OH, OW, F
     g.kh, g.kw, g.Cg, g.groups = kh, kw, Cg, groups
@@ -300,6 +300,51 @@ cdef int _pointwise_input_block(const floating *dy, const floating *k, floating 
     return rc
 
 
+cdef bint FLIPPED_BWD_INPUT = True
+
+
+def _set_flipped_backward_input(bint on):
+    """Benchmark hook: choose between the two backward-input algorithms."""
+    global FLIPPED_BWD_INPUT
+    FLIPPED_BWD_INPUT = on
+
+
+cdef inline bint _use_flipped_conv(Geom g) noexcept nogil:
+    """Stride 1, one group, not pointwise, padding within the kernel's reach: dx is a conv of dy.
+
+    Chosen only with many input channels (they are that conv's GEMM width): measured on the
+    bench_layers shapes it was ~0.6-0.9x the col2im time for C=128, a toss-up for C=64 and
+    several times slower for C <= 32.
+    """
+    return (FLIPPED_BWD_INPUT and g.sh == 1 and g.sw == 1 and g.groups == 1 and not g.pointwise
+            and g.C >= 96 and g.pt <= (g.kh - 1) * g.dh and g.pl <= (g.kw - 1) * g.dw)
+
+
+cdef int _backward_input_as_conv(const floating *dy, const floating *k, floating *dx, Geom g) noexcept nogil:
+    """dx (OUT) for stride 1: the "full" correlation of dy with the kernel flipped in space and
+    with its in/out channels swapped, k'[a, b, f, c] = k[kh-1-a, kw-1-b, c, f].  It reuses the
+    forward path (im2col copies + a GEMM with k = kh*kw*F) instead of GEMM + col2im adds."""
+    cdef Geom h = _geom(g.N, g.OH, g.OW, g.F, g.H, g.W, g.kh, g.kw, g.F, g.C, 1,
+                        1, 1, g.dh, g.dw, (g.kh - 1) * g.dh - g.pt, (g.kw - 1) * g.dw - g.pl)
+    cdef Py_ssize_t a, b, c, f, C = g.C, F = g.F
+    cdef floating *kf = <floating *>malloc(g.kh * g.kw * C * F * sizeof(floating))
+    cdef const floating *src
+    cdef floating *dst
+    cdef int rc
+    if kf == NULL:
+        return -1
+    for a in range(g.kh):
+        for b in range(g.kw):
+            src = k + ((g.kh - 1 - a) * g.kw + (g.kw - 1 - b)) * C * F
+            dst = kf + (a * g.kw + b) * F * C
+            for c in range(C):
+                for f in range(F):
+                    dst[f * C + c] = src[c * F + f]
+    rc = _forward(dy, kf, NULL, dx, h)
+    free(kf)
+    return rc
+
+
 cdef int _backward_input(const floating *dy, const floating *k, floating *dx, Geom g) noexcept nogil:
     cdef Py_ssize_t M = g.N * g.OH * g.OW, rows, nblocks, blk, n, r0, r1
     cdef int nt = max_threads(), rc = 0
@@ -309,6 +354,8 @@ cdef int _backward_input(const floating *dy, const floating *k, floating *dx, Ge
     if M == 0:
         memset(dx, 0, g.N * g.H * g.W * g.C * sizeof(floating))
         return 0
+    if _use_flipped_conv(g):
+        return _backward_input_as_conv(dy, k, dx, g)
     rows = _block_rows(g.K + g.F, sizeof(floating))
     if g.pointwise:
         if rows * nt > M:
