@@ -345,8 +345,12 @@ def test_dense_through_minicnn_gemm_path(monkeypatch):
     from minicnn.ops import nn
 
     monkeypatch.setattr(nn, "GEMM_MIN_MACS", 0)  # force linalg.gemm for every product
+    monkeypatch.setattr(nn, "get_num_threads", lambda: 2)
+    calls = []
+    monkeypatch.setattr(nn, "gemm", lambda *a, **k: calls.append(k) or minicnn.linalg.gemm(*a, **k))
     x, w, b = rnd(2, 3, 4), rnd(4, 5, seed=1), rnd(5, seed=2)
     assert minicnn.gradcheck(lambda *t: ops.dense(*t, activation="relu"), [x, w, b])
+    assert {"trans_a": True, "trans_b": False} in calls and {"trans_a": False, "trans_b": True} in calls
     np.testing.assert_allclose(ops.dense(x, w, b).data, ref.dense(x, w, b), rtol=1e-12)
 
 
