@@ -341,17 +341,21 @@ def test_ops_accept_arrays_and_lists_and_keep_float32():
     assert y.dtype == np.float32
 
 
-def test_dense_through_minicnn_gemm_path(monkeypatch):
-    from minicnn.ops import nn
+def test_dense_and_matmul_through_minicnn_gemm_path(monkeypatch):
+    from minicnn.autograd import basic_ops
 
-    monkeypatch.setattr(nn, "GEMM_MIN_MACS", 0)  # force linalg.gemm for every product
-    monkeypatch.setattr(nn, "get_num_threads", lambda: 2)
+    real_gemm = minicnn.linalg.gemm
     calls = []
-    monkeypatch.setattr(nn, "gemm", lambda *a, **k: calls.append(k) or minicnn.linalg.gemm(*a, **k))
+    monkeypatch.setattr(basic_ops, "GEMM_MIN_MACS", 0)  # force linalg.gemm for every product
+    monkeypatch.setattr(basic_ops._threads, "get_num_threads", lambda: 2)
+    monkeypatch.setattr(basic_ops._linalg, "gemm", lambda *a, **k: calls.append(k) or real_gemm(*a, **k))
     x, w, b = rnd(2, 3, 4), rnd(4, 5, seed=1), rnd(5, seed=2)
     assert minicnn.gradcheck(lambda *t: ops.dense(*t, activation="relu"), [x, w, b])
     assert {"trans_a": True, "trans_b": False} in calls and {"trans_a": False, "trans_b": True} in calls
     np.testing.assert_allclose(ops.dense(x, w, b).data, ref.dense(x, w, b), rtol=1e-12)
+    calls.clear()
+    assert minicnn.gradcheck(lambda p, q: p @ q, [rnd(3, 4), rnd(4, 2, seed=1)])
+    assert len(calls) >= 3
 
 
 def test_small_convnet_trains_with_plain_sgd():

@@ -6,12 +6,33 @@ They live next to Tensor (autograd must not import the ops layer above it);
 
 import numpy as np
 
+from minicnn import _threads, linalg as _linalg
 from minicnn.autograd.function import Function, sum_to_shape
 
 __all__ = [
-    "Add", "Sub", "Mul", "Div", "Neg", "Pow", "MatMul", "Exp", "Log", "Sqrt", "Abs", "Clip",
+    "matmul2d", "Add", "Sub", "Mul", "Div", "Neg", "Pow", "MatMul", "Exp", "Log", "Sqrt", "Abs", "Clip",
     "Sum", "Mean", "Max", "Reshape", "Transpose", "GetItem", "Cast", "Concatenate", "Stack",
 ]
+
+
+# Products with fewer multiply-adds than this go to numpy's ``@`` (lowest fixed cost, and
+# OpenBLAS does not thread them); larger ones to minicnn's GEMM, which runs on the same OpenMP
+# pool as the conv kernels.  Measured on the 2-core dev machine (benchmarks/bench_autograd.py,
+# "GEMMs of this layer"): with 2 threads OpenBLAS's own thread pool, competing with that pool,
+# was 2-20x slower than minicnn's GEMM on Dense-sized products (64x1600x128 after a conv:
+# 95 ms vs 4.6 ms); with 1 thread OpenBLAS was 1.1-1.4x faster, so a single-threaded
+# minicnn keeps numpy.
+GEMM_MIN_MACS = 1 << 18
+
+
+def matmul2d(a, b, trans_a=False, trans_b=False):
+    """op(a) @ op(b) for 2-D a, b of one float dtype."""
+    m, k = (a.shape[1], a.shape[0]) if trans_a else a.shape
+    n = b.shape[0] if trans_b else b.shape[1]
+    if (m * n * k < GEMM_MIN_MACS or _threads.get_num_threads() == 1
+            or not (a.flags.c_contiguous and b.flags.c_contiguous)):
+        return (a.T if trans_a else a) @ (b.T if trans_b else b)
+    return _linalg.gemm(a, b, trans_a=trans_a, trans_b=trans_b)
 
 
 def _shape_dtype(x):
@@ -117,12 +138,18 @@ class MatMul(Function):
     @staticmethod
     def forward(ctx, a, b):
         ctx.save_for_backward(a, b)
+        if a.ndim == 2 and b.ndim == 2 and a.dtype == b.dtype and a.dtype.kind == "f":
+            return matmul2d(a, b)
         return np.matmul(a, b)
 
     @staticmethod
     def backward(ctx, g):
         a, b = ctx.saved_tensors
         na, nb = ctx.needs_input_grad
+        if a.ndim == 2 and b.ndim == 2 and a.dtype == b.dtype == g.dtype and a.dtype.kind == "f":
+            g = g if g.flags.c_contiguous else np.ascontiguousarray(g)
+            return (matmul2d(g, b, trans_b=True) if na else None,
+                    matmul2d(a, g, trans_a=True) if nb else None)
         a2 = a[None, :] if a.ndim == 1 else a
         b2 = b[:, None] if b.ndim == 1 else b
         g2 = g

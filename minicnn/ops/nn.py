@@ -3,33 +3,12 @@
 import numpy as np
 
 from minicnn._random import global_rng
-from minicnn._threads import get_num_threads
-from minicnn.linalg import gemm
+from minicnn.autograd.basic_ops import matmul2d as _mm
 from minicnn.autograd import Function, Tensor
 from minicnn.ops._util import as_tensor, check_float, norm_axis, raw
 
 __all__ = ["dense", "dropout", "batch_normalization", "zero_padding2d", "DenseFunction",
            "DropoutFunction", "BatchNormFunction", "ZeroPadding2DFunction"]
-
-
-# Products with fewer multiply-adds than this go to numpy's ``@`` (lowest fixed cost, and
-# OpenBLAS does not thread them); larger ones to minicnn's GEMM, which runs on the same OpenMP
-# pool as the conv kernels.  Measured on the 2-core dev machine (benchmarks/bench_autograd.py,
-# "GEMMs of this layer"): with 2 threads OpenBLAS's own thread pool, competing with that pool,
-# was 2-20x slower than minicnn's GEMM on Dense-sized products (64x1600x128 after a conv:
-# 95 ms vs 4.6 ms); with 1 thread OpenBLAS was 1.1-1.4x faster, so a single-threaded
-# minicnn keeps numpy.
-GEMM_MIN_MACS = 1 << 18
-
-
-def _mm(a, b, trans_a=False, trans_b=False):
-    """op(a) @ op(b) for 2-D a, b of one float dtype."""
-    m, k = (a.shape[1], a.shape[0]) if trans_a else a.shape
-    n = b.shape[0] if trans_b else b.shape[1]
-    if (m * n * k < GEMM_MIN_MACS or get_num_threads() == 1
-            or not (a.flags.c_contiguous and b.flags.c_contiguous)):
-        return (a.T if trans_a else a) @ (b.T if trans_b else b)
-    return gemm(a, b, trans_a=trans_a, trans_b=trans_b)
 
 
 class DenseFunction(Function):
