@@ -245,6 +245,9 @@ cdef int _forward(const floating *x, const floating *k, const floating *bias, fl
     cdef floating *cols = NULL
     if M == 0:
         return 0
+    if g.groups > 1 and g.Cg == 1:
+        _depthwise_forward(x, k, bias, y, g)
+        return 0
     rows = _block_rows(g.K + g.F, sizeof(floating))
     if rows * nt > M:  # spread small problems over all threads (rows are independent)
         rows = (M + nt - 1) // nt
@@ -354,6 +357,9 @@ cdef int _backward_input(const floating *dy, const floating *k, floating *dx, Ge
     if M == 0:
         memset(dx, 0, g.N * g.H * g.W * g.C * sizeof(floating))
         return 0
+    if g.groups > 1 and g.Cg == 1:
+        _depthwise_backward_input(dy, k, dx, g)
+        return 0
     if _use_flipped_conv(g):
         return _backward_input_as_conv(dy, k, dx, g)
     rows = _block_rows(g.K + g.F, sizeof(floating))
@@ -434,6 +440,9 @@ cdef int _backward_kernel(const floating *x, const floating *dy, floating *dk, G
     if M == 0:
         memset(dk, 0, K * g.F * sizeof(floating))
         return 0
+    if g.groups > 1 and g.Cg == 1:
+        _depthwise_backward_kernel(x, dy, dk, g)
+        return 0
     # Fixed by the geometry alone, never by the thread count: the summation order of every
     # dkernel element is then the same for any number of threads.
     rows = _block_rows(K + g.F, sizeof(floating))
@@ -467,6 +476,118 @@ cdef int _backward_kernel(const floating *x, const floating *dy, floating *dk, G
     rc = _backward_kernel_cols(x, dy, dk, cols, cols + rows * K, g, 0, K, 0, g.Fg, rows, nt)
     free(cols)
     return rc
+
+
+# ------------------------------------------------------------------ depthwise (one input channel per group)
+# im2col would build blocks one column wide per group; these direct loops run over the filters
+# f = c * mult + m instead, contiguous in memory, so they vectorise over channels.
+
+cdef void _depthwise_forward(const floating *x, const floating *k, const floating *bias, floating *y,
+                             Geom g) noexcept nogil:
+    """y (OUT) = depthwise conv of x (IN) with k (IN, (kh, kw, 1, F)) + bias (IN or NULL); (n, oh) rows across threads."""
+    cdef Py_ssize_t F = g.F, mult = g.Fg, C = g.C, t, n, oh, ow, a, b, ih, iw, c, m, f
+    cdef floating *yr
+    cdef const floating *xr
+    cdef const floating *kr
+    cdef int nt = clamp_threads(g.N * g.OH)
+    for t in prange(g.N * g.OH, nogil=True, num_threads=nt, schedule="static"):
+        n = t // g.OH
+        oh = t % g.OH
+        for ow in range(g.OW):
+            yr = y + ((n * g.OH + oh) * g.OW + ow) * F
+            for f in range(F):
+                yr[f] = bias[f] if bias != NULL else 0
+            for a in range(g.kh):
+                ih = oh * g.sh + a * g.dh - g.pt
+                if ih < 0 or ih >= g.H:
+                    continue
+                for b in range(g.kw):
+                    iw = ow * g.sw + b * g.dw - g.pl
+                    if iw < 0 or iw >= g.W:
+                        continue
+                    xr = x + ((n * g.H + ih) * g.W + iw) * C
+                    kr = k + (a * g.kw + b) * F
+                    if mult == 1:
+                        for f in range(F):
+                            yr[f] = yr[f] + xr[f] * kr[f]
+                    else:
+                        for c in range(C):
+                            for m in range(mult):
+                                yr[c * mult + m] = yr[c * mult + m] + xr[c] * kr[c * mult + m]
+
+
+cdef void _depthwise_backward_input(const floating *dy, const floating *k, floating *dx, Geom g) noexcept nogil:
+    """dx (OUT) gathered per input cell from the output cells that read it; (n, ih) rows across threads."""
+    cdef Py_ssize_t F = g.F, mult = g.Fg, C = g.C, t, n, ih, iw, a, b, oh, ow, th, tw, c, m
+    cdef floating *dxr
+    cdef const floating *gr
+    cdef const floating *kr
+    cdef floating acc
+    cdef int nt = clamp_threads(g.N * g.H)
+    for t in prange(g.N * g.H, nogil=True, num_threads=nt, schedule="static"):
+        n = t // g.H
+        ih = t % g.H
+        for iw in range(g.W):
+            dxr = dx + ((n * g.H + ih) * g.W + iw) * C
+            for c in range(C):
+                dxr[c] = 0
+            for a in range(g.kh):
+                th = ih + g.pt - a * g.dh  # = oh * sh for the output row that read (ih) with tap a
+                if th < 0 or th % g.sh != 0 or th // g.sh >= g.OH:
+                    continue
+                oh = th // g.sh
+                for b in range(g.kw):
+                    tw = iw + g.pl - b * g.dw
+                    if tw < 0 or tw % g.sw != 0 or tw // g.sw >= g.OW:
+                        continue
+                    ow = tw // g.sw
+                    gr = dy + ((n * g.OH + oh) * g.OW + ow) * F
+                    kr = k + (a * g.kw + b) * F
+                    if mult == 1:
+                        for c in range(C):
+                            dxr[c] = dxr[c] + gr[c] * kr[c]
+                    else:
+                        for c in range(C):
+                            acc = 0
+                            for m in range(mult):
+                                acc = acc + gr[c * mult + m] * kr[c * mult + m]
+                            dxr[c] = dxr[c] + acc
+
+
+cdef void _depthwise_backward_kernel(const floating *x, const floating *dy, floating *dk, Geom g) noexcept nogil:
+    """dk (OUT, (kh, kw, 1, F)) = sum over output cells; threads own contiguous filter ranges and
+    sum every pixel in the same order, so the result does not depend on the thread count."""
+    cdef Py_ssize_t F = g.F, mult = g.Fg, C = g.C, part, f0, f1, n, oh, ow, a, b, ih, iw, f
+    cdef floating *kr
+    cdef const floating *xr
+    cdef const floating *gr
+    cdef int nt = clamp_threads(F // 16 if F >= 32 else 1)
+    for part in prange(nt, nogil=True, num_threads=nt, schedule="static", chunksize=1):
+        f0 = F * part // nt
+        f1 = F * (part + 1) // nt
+        for a in range(g.kh * g.kw):
+            for f in range(f0, f1):
+                dk[a * F + f] = 0
+        for n in range(g.N):
+            for oh in range(g.OH):
+                for ow in range(g.OW):
+                    gr = dy + ((n * g.OH + oh) * g.OW + ow) * F
+                    for a in range(g.kh):
+                        ih = oh * g.sh + a * g.dh - g.pt
+                        if ih < 0 or ih >= g.H:
+                            continue
+                        for b in range(g.kw):
+                            iw = ow * g.sw + b * g.dw - g.pl
+                            if iw < 0 or iw >= g.W:
+                                continue
+                            xr = x + ((n * g.H + ih) * g.W + iw) * C
+                            kr = dk + (a * g.kw + b) * F
+                            if mult == 1:
+                                for f in range(f0, f1):
+                                    kr[f] = kr[f] + xr[f] * gr[f]
+                            else:
+                                for f in range(f0, f1):
+                                    kr[f] = kr[f] + xr[f // mult] * gr[f]
 
 
 # ------------------------------------------------------------------ array-level entry points
