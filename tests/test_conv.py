@@ -310,3 +310,20 @@ def test_wide_input_backward_paths(opts):
         for threads in (1, 2):
             with minicnn.num_threads(threads):
                 close(conv.conv2d_backward_input(dy.astype(dtype), k.astype(dtype), x.shape, **opts), expected, dtype)
+
+
+def test_numpy_fallback_matches_reference(monkeypatch):
+    # The pure-NumPy path used when the extension is missing must stay correct too.
+    monkeypatch.setattr(conv, "_HAVE_COMPILED", False)
+    rng = np.random.default_rng(9)
+    for x_shape, k_shape, opts in [((2, 7, 6, 4), (3, 2, 2, 6), dict(strides=(2, 1), padding="same", groups=2)),
+                                   ((1, 5, 5, 3), (2, 2, 3, 2), dict(dilation_rate=2, padding=((1, 0), (0, 1))))]:
+        x, k, b = rng.standard_normal(x_shape), rng.standard_normal(k_shape), rng.standard_normal(k_shape[3])
+        y = conv.conv2d_forward(x, k, b, **opts)
+        close(y, ref.conv2d_forward(x, k, b, **opts), np.float64)
+        dy = rng.standard_normal(y.shape)
+        close(conv.conv2d_backward_input(dy, k, x_shape, **opts), ref.conv2d_backward_input(dy, k, x_shape, **opts),
+              np.float64)
+        for got, want in zip(conv.conv2d_backward_kernel(x, dy, k_shape, **opts),
+                             ref.conv2d_backward_kernel(x, dy, k_shape, **opts)):
+            close(got, want, np.float64)
