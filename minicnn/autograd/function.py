@@ -9,8 +9,6 @@ see ``ctx.needs_input_grad``), each with the shape and dtype of that input.  It 
 write into ``grad_out``: the same array may be handed to several consumers.
 """
 
-import numpy as np
-
 from minicnn.autograd import grad_mode
 
 __all__ = ["Context", "Function", "sum_to_shape"]

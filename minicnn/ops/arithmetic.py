@@ -2,17 +2,14 @@
 
 import numpy as np
 
-from minicnn.autograd.basic_ops import (Abs, Add, Cast, Clip, Concatenate, Div, Exp, GetItem,
-                                        Log, MatMul, Max, Mean, Mul, Neg, Pow, Reshape, Sqrt,
-                                        Stack, Sub, Sum, Transpose)
+from minicnn.autograd.basic_ops import (Abs, Add, Clip, Concatenate, Div, Exp, Log, MatMul, Max,
+                                        Mean, Mul, Neg, Pow, Reshape, Sqrt, Stack, Sub, Sum,
+                                        Transpose)
 from minicnn.ops._util import as_tensor
 
 __all__ = ["add", "subtract", "multiply", "divide", "negative", "power", "matmul", "exp", "log",
            "sqrt", "abs", "clip", "sum", "mean", "max", "reshape", "transpose", "concatenate",
            "stack", "flatten", "cast"]
-
-_builtin_abs, _builtin_sum, _builtin_max = abs, sum, max
-
 
 def _pairwise(fn, args, name):
     """``op(a, b)`` or ``op([t1, t2, ...])`` (a Keras merge layer's list)."""

@@ -10,7 +10,7 @@ import numpy as np
 
 from minicnn.autograd import Function, Tensor
 from minicnn.ops._util import as_tensor, check_float, norm_axis, raw
-from minicnn.ops.activations import _log_softmax, _sigmoid, _softmax
+from minicnn.ops.activations import _log_softmax, _sigmoid
 
 __all__ = ["sparse_categorical_crossentropy", "categorical_crossentropy", "binary_crossentropy",
            "mean_squared_error", "mean_absolute_error", "SoftmaxCrossentropyFunction",

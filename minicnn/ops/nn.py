@@ -4,7 +4,7 @@ import numpy as np
 
 from minicnn._random import global_rng
 from minicnn.autograd.basic_ops import matmul2d as _mm
-from minicnn.autograd import Function, Tensor
+from minicnn.autograd import Function
 from minicnn.ops._util import as_tensor, check_float, norm_axis, raw
 
 __all__ = ["dense", "dropout", "batch_normalization", "zero_padding2d", "DenseFunction",
