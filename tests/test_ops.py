@@ -121,6 +121,8 @@ CASES = {
         Case([LABELS, rnd(3, 3)], call=lambda m, y, z: m.sparse_categorical_crossentropy(y, m.softmax(z)),
              id="fused_softmax"),
         Case([LABELS[:, None], rnd(3, 3)], {"from_logits": True}, id="trailing_1"),
+        Case([np.array([2, -1, 1]), rnd(3, 3)], {"from_logits": True, "ignore_class": -1}, id="ignore_class"),
+        Case([np.array([[0, 9], [1, 2]]), pos(2, 2, 3)], {"ignore_class": 9}, id="ignore_class_probs"),
     ],
     "categorical_crossentropy": [
         Case([ONEHOT, rnd(3, 3)], {"from_logits": True}, id="logits"),

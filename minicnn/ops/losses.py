@@ -210,10 +210,11 @@ def _crossentropy(t, y_pred, from_logits, ax):
     return SoftmaxCrossentropyFunction.apply(t, y_pred, axis=ax)
 
 
-def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, axis=-1):
+def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, ignore_class=None, axis=-1):
     """Cross-entropy against integer class labels, one value per sample.
 
     ``y_true`` has y_pred's shape without ``axis`` (a trailing 1 is accepted, as in Keras).
+    Samples labelled ``ignore_class`` get loss 0 and no gradient.
 
     >>> import numpy as np, minicnn
     >>> p = minicnn.ops.softmax(np.array([[0.0, 0.0]], np.float32))
@@ -236,10 +237,17 @@ def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, axis=-1):
     elif labels.dtype.kind not in "iu":
         raise TypeError(f"sparse_categorical_crossentropy: y_true must be integer labels, got dtype {labels.dtype}")
     n_classes = y_pred.shape[ax]
+    ignored = None
+    if ignore_class is not None:
+        ignored = labels == int(ignore_class)
+        labels = np.where(ignored, 0, labels)
     if labels.size and (labels.min() < 0 or labels.max() >= n_classes):
         raise ValueError(f"sparse_categorical_crossentropy: labels must be in [0, {n_classes}), got "
                          f"min {labels.min()} max {labels.max()}")
-    onehot = np.moveaxis(np.eye(n_classes, dtype=y_pred.dtype)[labels], -1, ax)
+    onehot = np.eye(n_classes, dtype=y_pred.dtype)[labels]
+    if ignored is not None:
+        onehot[ignored] = 0  # an all-zero target: loss 0 and a zero gradient
+    onehot = np.moveaxis(onehot, -1, ax)
     return _crossentropy(onehot, y_pred, from_logits, ax)
 
 

@@ -243,12 +243,14 @@ def categorical_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=
     return -(y_true * np.log(p)).sum(axis=axis)
 
 
-def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, axis=-1):
+def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, ignore_class=None, axis=-1):
     y_pred = np.asarray(y_pred)
     labels = np.asarray(y_true).astype(np.int64)
     if labels.ndim == y_pred.ndim:  # Keras accepts labels with a trailing axis of 1
         labels = labels.squeeze(-1)
-    onehot = np.moveaxis(np.eye(y_pred.shape[axis])[labels], -1, axis % y_pred.ndim)
+    keep = np.ones(labels.shape) if ignore_class is None else (labels != ignore_class)
+    onehot = np.eye(y_pred.shape[axis])[np.where(keep, labels, 0)] * keep[..., None]
+    onehot = np.moveaxis(onehot, -1, axis % y_pred.ndim)
     return categorical_crossentropy(onehot, y_pred, from_logits=from_logits, axis=axis)
 
 
