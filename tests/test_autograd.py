@@ -407,3 +407,39 @@ def test_broadcast_gradients_property(shapes, op):
     np.testing.assert_allclose(a.grad, reduce(da, a_np.shape), rtol=1e-12)
     np.testing.assert_allclose(b.grad, reduce(db, b_np.shape), rtol=1e-12)
     assert a.grad.shape == a_np.shape and b.grad.shape == b_np.shape
+
+
+def test_wrong_number_or_type_of_gradients_names_the_op():
+    class TwoForOne(Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x + 1
+
+        @staticmethod
+        def backward(ctx, g):
+            return g, g
+
+    class ReturnsList(Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x + 1
+
+        @staticmethod
+        def backward(ctx, g):
+            return [1.0, 1.0]
+
+    x = leaf([1.0, 2.0])
+    with pytest.raises(RuntimeError, match="TwoForOne.backward returned 2 gradients for 1 inputs"):
+        TwoForOne.apply(x).sum().backward()
+    with pytest.raises(RuntimeError, match="ReturnsList.backward returned a list"):
+        ReturnsList.apply(x).sum().backward()
+
+
+def test_python_scalar_and_numpy_scalar_inputs_do_not_upcast():
+    x = leaf([1.0, 2.0], np.float32)
+    assert (x * 2).dtype == np.float32 and (3.5 - x).dtype == np.float32
+    assert (x ** 2).dtype == np.float32 and (x / 4).dtype == np.float32
+    s = x.sum()
+    assert s.shape == () and s.dtype == np.float32
+    s.backward()
+    assert x.grad.dtype == np.float32
