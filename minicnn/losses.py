@@ -62,19 +62,15 @@ def _regression_pair(y_true, y_pred):
 
 
 # ------------------------------------------------------------------ per-sample functions
-def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, axis=-1):
-    """Per-sample cross-entropy from integer labels (shape (N,) or (N, 1)) -> (N,) Tensor."""
+def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, ignore_class=None, axis=-1):
+    """Per-sample cross-entropy from integer labels (shape (N,) or (N, 1)) -> (N,) Tensor.
+
+    Samples labelled ``ignore_class`` contribute 0 (they still count in the batch size).
+    """
     y_pred = _as_tensor(y_pred)
     y = np.asarray(y_true.data if isinstance(y_true, Tensor) else y_true)
-    if y.ndim == y_pred.ndim and y.shape[-1] == 1:
-        y = y[..., 0]
-    if y.shape != y_pred.shape[:-1]:
-        raise ValueError(f"sparse_categorical_crossentropy: y_true shape {y.shape} does not match "
-                         f"y_pred shape {tuple(y_pred.shape)} (expected labels of shape "
-                         f"{tuple(y_pred.shape[:-1])})")
-    if y.dtype.kind == "f":
-        y = y.astype(np.int64)
-    return _ops().sparse_categorical_crossentropy(y, y_pred, from_logits=from_logits, axis=axis)
+    return _ops().sparse_categorical_crossentropy(y, y_pred, from_logits=from_logits,
+                                                  ignore_class=ignore_class, axis=axis)
 
 
 def categorical_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0, axis=-1):
@@ -201,6 +197,8 @@ class LossFunctionWrapper(Loss):
 class SparseCategoricalCrossentropy(LossFunctionWrapper):
     """Cross-entropy between integer labels and predicted probabilities (or logits).
 
+    ``ignore_class``: samples with this label are left out (of the sum and of the mean).
+
     >>> import numpy as np
     >>> loss = SparseCategoricalCrossentropy(from_logits=True)
     >>> round(float(loss(np.array([0]), np.array([[0.0, 0.0]], dtype=np.float32))), 4)
@@ -209,11 +207,19 @@ class SparseCategoricalCrossentropy(LossFunctionWrapper):
 
     def __init__(self, from_logits=False, ignore_class=None, reduction="sum_over_batch_size",
                  name="sparse_categorical_crossentropy", dtype=None):
-        if ignore_class is not None:
-            raise ValueError("SparseCategoricalCrossentropy: ignore_class is not supported")
         super().__init__(sparse_categorical_crossentropy, reduction=reduction, name=name, dtype=dtype,
-                         from_logits=from_logits)
+                         from_logits=from_logits, ignore_class=ignore_class)
         self.from_logits = from_logits
+        self.ignore_class = ignore_class
+
+    def __call__(self, y_true, y_pred, sample_weight=None):
+        value = super().__call__(y_true, y_pred, sample_weight=sample_weight)
+        if self.ignore_class is None or self.reduction != "sum_over_batch_size":
+            return value
+        # Keras masks ignored samples out of the mean: divide by the valid count, not the batch.
+        labels = np.asarray(y_true.data if isinstance(y_true, Tensor) else y_true)
+        valid = int(np.count_nonzero(labels != self.ignore_class))
+        return value * (labels.size / valid) if valid else value
 
 
 class CategoricalCrossentropy(LossFunctionWrapper):
