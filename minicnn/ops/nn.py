@@ -111,7 +111,13 @@ def dropout(x, rate, rng=None, seed=None, training=True):
 
 class BatchNormFunction(Function):
     """Normalise over every axis but ``axis``.  Training: batch statistics (biased variance,
-    as Keras), and the moving statistics are updated in place.  Inference: moving statistics."""
+    as Keras), and the moving statistics are updated in place.  Inference: moving statistics.
+
+    Memory-bound on CNN activations, so the passes are counted: the forward allocates
+    ``xhat`` and ``y`` only; the backward reads ``sum(g)`` and ``sum(g * xhat)`` once and
+    reuses them for the gamma/beta gradients and the input gradient
+    ``gamma * inv_std * (g - mean(g) - xhat * mean(g * xhat))``.
+    """
 
     @staticmethod
     def forward(ctx, x, gamma, beta, moving_mean, moving_variance, *, training, momentum,
@@ -121,18 +127,18 @@ class BatchNormFunction(Function):
         reduce_axes = tuple(i for i in range(x.ndim) if i != axis)
         if training:
             mean = x.mean(axis=reduce_axes, keepdims=True)
-            centered = x - mean
-            var = np.mean(centered * centered, axis=reduce_axes, keepdims=True)
+            xhat = x - mean
+            var = np.mean(np.square(xhat), axis=reduce_axes, keepdims=True)
             m = 1.0 - momentum
             moving_mean *= momentum
             moving_mean += (mean.reshape(-1) * m).astype(moving_mean.dtype, copy=False)
             moving_variance *= momentum
             moving_variance += (var.reshape(-1) * m).astype(moving_variance.dtype, copy=False)
         else:
-            centered = x - moving_mean.reshape(bshape).astype(x.dtype, copy=False)
+            xhat = x - moving_mean.reshape(bshape).astype(x.dtype, copy=False)
             var = moving_variance.reshape(bshape).astype(x.dtype, copy=False)
         inv_std = (1.0 / np.sqrt(var + epsilon)).astype(x.dtype, copy=False)
-        xhat = centered * inv_std
+        xhat *= inv_std  # xhat is a fresh array: normalise in place
         y = xhat * gamma.reshape(bshape) if gamma is not None else xhat.copy()
         if beta is not None:
             y += beta.reshape(bshape)
@@ -146,18 +152,23 @@ class BatchNormFunction(Function):
         nx, ng, nb = ctx.needs_input_grad[:3]
         axes = ctx.reduce_axes
         gx = gg = gb = None
+        train_x = nx and ctx.training
+        g_sum = g.sum(axis=axes, keepdims=True) if (nb or train_x) else None
+        gxhat_sum = (g * xhat).sum(axis=axes, keepdims=True) if (ng or train_x) else None
         if ng:
-            gg = (g * xhat).sum(axis=axes)
+            gg = gxhat_sum.reshape(-1)
         if nb:
-            gb = g.sum(axis=axes)
+            gb = g_sum.reshape(-1)
         if nx:
-            gxhat = g * gamma.reshape(ctx.bshape) if gamma is not None else g
+            scale = inv_std * gamma.reshape(ctx.bshape) if gamma is not None else inv_std
             if ctx.training:
-                s1 = gxhat.mean(axis=axes, keepdims=True)
-                s2 = (gxhat * xhat).mean(axis=axes, keepdims=True)
-                gx = (gxhat - s1 - xhat * s2) * inv_std
+                n = xhat.size // inv_std.size
+                gx = xhat * (gxhat_sum / n)
+                np.subtract(g, gx, out=gx)
+                gx -= g_sum / n
+                gx *= scale
             else:
-                gx = gxhat * inv_std
+                gx = g * scale
         return gx, gg, gb, None, None
 
 
