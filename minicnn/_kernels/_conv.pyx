@@ -5,10 +5,18 @@ C-contiguous arrays of one dtype and the geometry as plain ints.  The rows of th
 are output pixels (n, oh, ow) and its columns (kh, kw, c) -- the order of the kernel's rows, so
 ``cols @ kernel.reshape(K, F)`` writes NHWC output directly.
 
-Scratch memory: each thread holds one im2col block of at most ``COLS_BUDGET`` bytes (plus 8
-rows), so the batch is never materialised: about 256 KiB per thread, half an L2 here, so the
-block is still in cache when the GEMM reads it.  glibc recycles these blocks across calls
-(they are below its adaptive mmap threshold), which is the reuse we rely on.
+Algorithms, chosen per call from the geometry:
+  * im2col block + GEMM (forward, backward-kernel) and GEMM + col2im (backward-input);
+  * pointwise (1x1, stride 1, no padding): the input is its own im2col matrix, no copy;
+  * few filters per group (<= SMALL_F): the GEMMs are formed transposed so the filters run
+    along the GEMM micro-tile's short side (a 6 x 16 tile would otherwise be mostly idle);
+  * wide inputs (C >= 96) at stride 1: backward-input as a conv of dy with the flipped kernel;
+  * depthwise (one input channel per group): direct loops vectorised over channels.
+
+Scratch memory: each thread holds one block of at most ``COLS_BUDGET`` = 1 MiB (im2col rows plus
+the matching output rows; at least 8 rows), so the batch is never materialised: 1 MiB per thread
+whatever the batch size.  glibc keeps blocks of this size in its arenas once one has been freed
+(its mmap threshold adapts upwards), so later calls reuse the memory without page faults.
 
 Threads: one parallel level per call, serial GEMMs inside (num_threads=1).  Work partitions are
 chosen so that every output element is computed by one thread in a fixed order, hence results do
@@ -16,8 +24,11 @@ not depend on the thread count:
   forward          rows (output pixels) are independent: blocks of rows across threads;
   backward input   col2im overlaps within an image: whole images across threads;
   backward kernel  a sum over all pixels: ranges of dkernel rows (im2col columns) across
-                   threads, each summing the same fixed row blocks in order.
+                   threads, each summing the same fixed row blocks in order (block size
+                   depends on the geometry only).
 When there are fewer work chunks than threads the loop runs serially and the GEMM gets the threads.
+Row blocks and images are handed out dynamically (a core taken by another process then does not
+hold the others up); that changes who computes a block, never how.
 """
 
 from cython.parallel cimport prange, parallel
@@ -265,7 +276,7 @@ cdef int _forward(const floating *x, const floating *k, const floating *bias, fl
         return rc
     with parallel(num_threads=nt):
         cols = <floating *>malloc(rows * (g.K + g.Fg) * sizeof(floating))
-        for blk in prange(nblocks, schedule="static"):
+        for blk in prange(nblocks, schedule="dynamic"):
             r0 = blk * rows
             r1 = r0 + rows if r0 + rows < M else M
             rc |= -1 if cols == NULL else _forward_block(x, k, bias, y, cols, cols + rows * g.K, g, r0, r1, 1)
@@ -368,7 +379,7 @@ cdef int _backward_input(const floating *dy, const floating *k, floating *dx, Ge
             rows = (M + nt - 1) // nt
         nblocks = (M + rows - 1) // rows
         nt = clamp_threads(nblocks)
-        for blk in prange(nblocks, nogil=True, num_threads=nt, schedule="static"):
+        for blk in prange(nblocks, nogil=True, num_threads=nt, schedule="dynamic"):
             r0 = blk * rows
             r1 = r0 + rows if r0 + rows < M else M
             rc |= _pointwise_input_block(dy, k, dx, g, r0, r1, 1)
@@ -384,7 +395,7 @@ cdef int _backward_input(const floating *dy, const floating *k, floating *dx, Ge
         return rc
     with parallel(num_threads=nt):
         cols = <floating *>malloc(rows * g.K * sizeof(floating))
-        for n in prange(g.N, schedule="static"):
+        for n in prange(g.N, schedule="dynamic"):
             rc |= -1 if cols == NULL else _backward_input_image(dy, k, dx, cols, g, n, rows, 1)
         free(cols)
     return rc
