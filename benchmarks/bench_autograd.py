@@ -15,6 +15,8 @@ machine, and OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 for the single-thread figu
 """
 
 import argparse
+import cProfile
+import pstats
 import statistics
 import time
 
@@ -68,6 +70,7 @@ def main():
     p.add_argument("--repeats", type=int, default=7)
     p.add_argument("--min-time", type=float, default=0.1)
     p.add_argument("--threads", type=int, default=None, help="minicnn.set_num_threads (default: as is)")
+    p.add_argument("--no-cnn", action="store_true", help="skip the reference-CNN step breakdown")
     args = p.parse_args()
     if args.threads:
         minicnn.set_num_threads(args.threads)
@@ -138,6 +141,53 @@ def main():
     t_tiny, t_np_tiny, _ = compare(tiny, lambda: (one * 2.0, one * 2.0), args.min_time, args.repeats)
     print(f"\nfixed cost of one op, fwd+bwd on 1 element: {t_tiny * 1e6:.1f} us "
           f"(numpy arithmetic alone {t_np_tiny * 1e6:.1f} us)")
+    if not args.no_cnn:
+        cnn_step_breakdown()
+
+
+def cnn_step_breakdown(steps=10):
+    """Where a training step of the reference CNN goes: autograd bookkeeping vs ops vs kernels."""
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((64, 28, 28, 1), dtype=np.float32)
+    y = rng.integers(0, 10, 64)
+
+    def param(*shape):
+        return Tensor((rng.standard_normal(shape) * 0.1).astype(np.float32), requires_grad=True)
+
+    k1, b1, k2, b2 = param(3, 3, 1, 32), param(32), param(3, 3, 32, 64), param(64)
+    w1, c1, w2, c2 = param(1600, 128), param(128), param(128, 10), param(10)
+    params = [k1, b1, k2, b2, w1, c1, w2, c2]
+
+    def step():
+        for p in params:
+            p.grad = None
+        h = ops.max_pool2d(ops.conv2d(x, k1, b1, activation="relu"))
+        h = ops.max_pool2d(ops.conv2d(h, k2, b2, activation="relu"))
+        h = ops.dense(ops.flatten(h), w1, c1, activation="relu")
+        out = ops.softmax(ops.dense(h, w2, c2))
+        ops.sparse_categorical_crossentropy(y, out).mean().backward()
+
+    step()
+    times = []
+    for _ in range(steps):
+        t0 = time.perf_counter()
+        step()
+        times.append(time.perf_counter() - t0)
+    prof = cProfile.Profile()
+    prof.enable()
+    for _ in range(steps):
+        step()
+    prof.disable()
+    st = pstats.Stats(prof)
+
+    def share(*parts, exclude=("matmul2d",), include=()):
+        return sum(v[2] for k, v in st.stats.items()
+                   if (any(p in k[0] for p in parts) and k[2] not in exclude) or k[2] in include) / st.total_tt
+
+    print(f"\nreference CNN training step (batch 64, 28x28x1, conv32-pool-conv64-pool-dense128-dense10): "
+          f"{statistics.median(times) * 1e3:.1f} ms; self time (cProfile): autograd bookkeeping "
+          f"{share('minicnn/autograd'):.1%}, ops layer (incl. its numpy work) {share('minicnn/ops'):.1%}, "
+          f"kernels + GEMM {share('minicnn/_kernels', 'minicnn/linalg', include=('matmul2d',)):.1%}")
 
 
 if __name__ == "__main__":
