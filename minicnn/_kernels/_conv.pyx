@@ -256,7 +256,7 @@ cdef int _forward(const floating *x, const floating *k, const floating *bias, fl
     cdef floating *cols = NULL
     if M == 0:
         return 0
-    if g.groups > 1 and g.Cg == 1:
+    if _use_direct(g):
         _depthwise_forward(x, k, bias, y, g)
         return 0
     rows = _block_rows(g.K + g.F, sizeof(floating))
@@ -368,7 +368,7 @@ cdef int _backward_input(const floating *dy, const floating *k, floating *dx, Ge
     if M == 0:
         memset(dx, 0, g.N * g.H * g.W * g.C * sizeof(floating))
         return 0
-    if g.groups > 1 and g.Cg == 1:
+    if _use_direct(g):
         _depthwise_backward_input(dy, k, dx, g)
         return 0
     if _use_flipped_conv(g):
@@ -451,7 +451,7 @@ cdef int _backward_kernel(const floating *x, const floating *dy, floating *dk, G
     if M == 0:
         memset(dk, 0, K * g.F * sizeof(floating))
         return 0
-    if g.groups > 1 and g.Cg == 1:
+    if _use_direct(g):
         _depthwise_backward_kernel(x, dy, dk, g)
         return 0
     # Fixed by the geometry alone, never by the thread count: the summation order of every
@@ -487,6 +487,21 @@ cdef int _backward_kernel(const floating *x, const floating *dy, floating *dk, G
     rc = _backward_kernel_cols(x, dy, dk, cols, cols + rows * K, g, 0, K, 0, g.Fg, rows, nt)
     free(cols)
     return rc
+
+
+cdef int DIRECT_MODE = 1  # bit 0: depthwise (groups == C > 1); bit 1: C == 1 too (measured 3-6x slower than im2col + GEMM)
+
+
+def _set_direct_mode(int mode):
+    """Benchmark hook: which convolutions take the direct (no im2col) loops."""
+    global DIRECT_MODE
+    DIRECT_MODE = mode
+
+
+cdef inline bint _use_direct(Geom g) noexcept nogil:
+    if g.Cg != 1 or g.groups != g.C:
+        return False
+    return (DIRECT_MODE & 1 and g.groups > 1) or (DIRECT_MODE & 2 and g.C == 1)
 
 
 # ------------------------------------------------------------------ depthwise (one input channel per group)
@@ -596,6 +611,9 @@ cdef void _depthwise_backward_kernel(const floating *x, const floating *dy, floa
                             if mult == 1:
                                 for f in range(f0, f1):
                                     kr[f] = kr[f] + xr[f] * gr[f]
+                            elif C == 1:
+                                for f in range(f0, f1):
+                                    kr[f] = kr[f] + xr[0] * gr[f]
                             else:
                                 for f in range(f0, f1):
                                     kr[f] = kr[f] + xr[f // mult] * gr[f]
