@@ -101,6 +101,8 @@ def max_pool2d_forward(x, pool_size=2, strides=None, padding="valid"):
     """
     x = _array(x, "x")
     N, H, W, C, ph, pw, sh, sw, top, left, OH, OW = _geometry(x.shape, pool_size, strides, padding)
+    if H * W >= 2**31:
+        raise ValueError(f"x shape {x.shape}: H * W must be < 2**31 for int32 argmax indices")
     y = np.empty((N, OH, OW, C), x.dtype)
     arg = np.empty((N, OH, OW, C), np.int32)
     if _HAVE_COMPILED:
