@@ -299,7 +299,7 @@ def test_wrong_types_raise_type_error(call):
 @pytest.mark.parametrize("opts", [dict(padding="same"), dict(padding="valid", dilation_rate=(2, 1)),
                                   dict(padding=((2, 0), (0, 1)))])
 def test_wide_input_backward_paths(opts):
-    # >= 96 input channels at stride 1 takes the flipped-kernel conv for dx; compare both dtypes.
+    # >= 64 input channels at stride 1 takes the flipped-kernel conv for dx; compare both dtypes.
     rng = np.random.default_rng(8)
     x = rng.standard_normal((2, 6, 5, 100))
     k = rng.standard_normal((3, 3, 100, 5))

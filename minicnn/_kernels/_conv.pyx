@@ -10,7 +10,7 @@ Algorithms, chosen per call from the geometry:
   * pointwise (1x1, stride 1, no padding): the input is its own im2col matrix, no copy;
   * few filters per group (<= SMALL_F): the GEMMs are formed transposed so the filters run
     along the GEMM micro-tile's short side (a 6 x 16 tile would otherwise be mostly idle);
-  * wide inputs (C >= 96) at stride 1: backward-input as a conv of dy with the flipped kernel;
+  * wide inputs (C >= 64) at stride 1: backward-input as a conv of dy with the flipped kernel;
   * depthwise (one input channel per group): direct loops vectorised over channels.
 
 Scratch memory: each thread holds one block of at most ``COLS_BUDGET`` = 1 MiB (im2col rows plus
@@ -315,23 +315,25 @@ cdef int _pointwise_input_block(const floating *dy, const floating *k, floating 
 
 
 cdef bint FLIPPED_BWD_INPUT = True
+cdef Py_ssize_t FLIPPED_MIN_C = 64
 
 
-def _set_flipped_backward_input(bint on):
+def _set_flipped_backward_input(bint on, Py_ssize_t min_channels=64):
     """Benchmark hook: choose between the two backward-input algorithms."""
-    global FLIPPED_BWD_INPUT
+    global FLIPPED_BWD_INPUT, FLIPPED_MIN_C
     FLIPPED_BWD_INPUT = on
+    FLIPPED_MIN_C = min_channels
 
 
 cdef inline bint _use_flipped_conv(Geom g) noexcept nogil:
     """Stride 1, one group, not pointwise, padding within the kernel's reach: dx is a conv of dy.
 
-    Chosen only with many input channels (they are that conv's GEMM width): measured on the
-    bench_layers shapes it was ~0.6-0.9x the col2im time for C=128, a toss-up for C=64 and
-    several times slower for C <= 32.
+    Chosen only with many input channels (they are that conv's GEMM width): on the bench_layers
+    shapes it took 0.90-0.96x the col2im time for C = 64 and 128, but 1.2x for C = 32 and 4-8x
+    for C <= 6.
     """
     return (FLIPPED_BWD_INPUT and g.sh == 1 and g.sw == 1 and g.groups == 1 and not g.pointwise
-            and g.C >= 96 and g.pt <= (g.kh - 1) * g.dh and g.pl <= (g.kw - 1) * g.dw)
+            and g.C >= FLIPPED_MIN_C and g.pt <= (g.kh - 1) * g.dh and g.pl <= (g.kw - 1) * g.dw)
 
 
 cdef int _backward_input_as_conv(const floating *dy, const floating *k, floating *dx, Geom g) noexcept nogil:
