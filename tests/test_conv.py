@@ -327,3 +327,32 @@ def test_numpy_fallback_matches_reference(monkeypatch):
         for got, want in zip(conv.conv2d_backward_kernel(x, dy, k_shape, **opts),
                              ref.conv2d_backward_kernel(x, dy, k_shape, **opts)):
             close(got, want, np.float64)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_alternative_algorithms_match_reference(dtype):
+    # The algorithm switches kept for benchmarking (transposed forward GEMM, col2im for wide inputs,
+    # direct loops for single-channel inputs) must stay correct when turned on.
+    from minicnn._kernels import _conv
+    rng = np.random.default_rng(11)
+    cases = [((2, 9, 8, 1), (3, 3, 1, 5), dict(strides=(1, 2), padding="same")),
+             ((2, 6, 7, 70), (3, 2, 70, 4), dict(padding="same", dilation_rate=(1, 2))),
+             ((3, 8, 8, 6), (5, 5, 6, 7), {})]
+    try:
+        _conv._set_small_f(8, 8)
+        _conv._set_flipped_backward_input(False)
+        _conv._set_direct_mode(3)
+        for x_shape, k_shape, opts in cases:
+            x, k = rng.standard_normal(x_shape), rng.standard_normal(k_shape)
+            b = rng.standard_normal(k_shape[3])
+            y = conv.conv2d_forward(x.astype(dtype), k.astype(dtype), b.astype(dtype), **opts)
+            close(y, ref.conv2d_forward(x, k, b, **opts), dtype)
+            dy = rng.standard_normal(y.shape)
+            close(conv.conv2d_backward_input(dy.astype(dtype), k.astype(dtype), x_shape, **opts),
+                  ref.conv2d_backward_input(dy, k, x_shape, **opts), dtype)
+            dk, _ = conv.conv2d_backward_kernel(x.astype(dtype), dy.astype(dtype), k_shape, **opts)
+            close(dk, ref.conv2d_backward_kernel(x, dy, k_shape, **opts)[0], dtype)
+    finally:
+        _conv._set_small_f(8, 0)
+        _conv._set_flipped_backward_input(True)
+        _conv._set_direct_mode(1)

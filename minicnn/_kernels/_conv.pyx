@@ -8,8 +8,8 @@ are output pixels (n, oh, ow) and its columns (kh, kw, c) -- the order of the ke
 Algorithms, chosen per call from the geometry:
   * im2col block + GEMM (forward, backward-kernel) and GEMM + col2im (backward-input);
   * pointwise (1x1, stride 1, no padding): the input is its own im2col matrix, no copy;
-  * few filters per group (<= SMALL_F): the GEMMs are formed transposed so the filters run
-    along the GEMM micro-tile's short side (a 6 x 16 tile would otherwise be mostly idle);
+  * few filters per group (<= SMALL_F) in the kernel gradient: the GEMM is formed transposed so
+    the filters run along the GEMM micro-tile's short side;
   * wide inputs (C >= 64) at stride 1: backward-input as a conv of dy with the flipped kernel;
   * depthwise (one input channel per group): direct loops vectorised over channels.
 
@@ -44,8 +44,19 @@ ctypedef fused floating:
 
 cdef Py_ssize_t COLS_BUDGET = 1 << 20  # bytes of im2col scratch per thread (see the module docstring)
 
-cdef enum:
-    SMALL_F = 8  # up to this many filters per group the GEMMs are formed transposed
+# Up to this many filters per group a GEMM is formed transposed (filters along the micro-tile's
+# short side).  Measured on N=64 first layers (C = 1..6, F = 6..16): it pays for the
+# kernel gradient with F <= 8 (0.76-0.87x the time) but never for the forward pass, where the
+# normal orientation reads im2col rows in place without packing (0.5-0.9x the transposed time).
+cdef Py_ssize_t SMALL_F_FORWARD = 0
+cdef Py_ssize_t SMALL_F = 8
+
+
+def _set_small_f(Py_ssize_t n, Py_ssize_t n_forward=0):
+    """Benchmark hook: the filter counts up to which GEMMs are formed transposed."""
+    global SMALL_F, SMALL_F_FORWARD
+    SMALL_F = n
+    SMALL_F_FORWARD = n_forward
 
 
 def _set_cols_budget(Py_ssize_t nbytes):
@@ -231,7 +242,7 @@ cdef int _forward_block(const floating *x, const floating *k, const floating *bi
             _im2col(x, cols, g, grp, r0, r1, 0, g.K)
             a = cols
             lda = g.K
-        if g.Fg <= SMALL_F:
+        if g.Fg <= SMALL_F_FORWARD:
             rc |= _gemm(True, True, g.Fg, m, g.K, k + grp * g.Fg, g.F, a, lda, <floating>0, tbuf, m, nt)
             for f in range(Fg):
                 bf = bias[grp * Fg + f] if bias != NULL else 0
