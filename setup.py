@@ -119,6 +119,11 @@ OPENMP_PROBE = textwrap.dedent(
 class BuildExt(build_ext):
     """Chooses flags per compiler, probes OpenMP, compiles per-ISA translation units."""
 
+    def finalize_options(self):
+        super().finalize_options()
+        if self.parallel is None:  # build the extension modules side by side
+            self.parallel = os.cpu_count() or 1
+
     def _flags(self):
         ctype = self.compiler.compiler_type
         if ctype == "msvc":

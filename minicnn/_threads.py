@@ -23,9 +23,9 @@ def set_num_threads(n):
     """Use ``n`` threads in every kernel from now on (from any Python thread).
 
     Until this is called the kernels follow OpenMP's default, so ``OMP_NUM_THREADS`` and
-    ``threadpoolctl.threadpool_limits`` are honoured.
+    ``threadpoolctl.threadpool_limits`` are honoured; ``set_num_threads(None)`` returns to it.
     """
-    _openmp.set_num_threads(_check(n))
+    _openmp.set_num_threads(0 if n is None else _check(n))
 
 
 def get_num_threads():
@@ -35,13 +35,13 @@ def get_num_threads():
 
 @contextlib.contextmanager
 def num_threads(n):
-    """Temporarily use ``n`` threads::
+    """Temporarily use ``n`` threads (``None``: OpenMP's default)::
 
         with minicnn.num_threads(1):
             model.predict(x)
     """
     previous = _openmp.get_user_threads()
-    _openmp.set_num_threads(_check(n))
+    _openmp.set_num_threads(0 if n is None else _check(n))
     try:
         yield
     finally:
