@@ -3,13 +3,18 @@
     python examples/fashion_mnist_cnn.py                  # 3 epochs, batch 64 (>= 0.90 test accuracy)
     python examples/fashion_mnist_cnn.py --threads 2 --epochs 5
     python examples/fashion_mnist_cnn.py --subset 2000 --epochs 1   # a quick smoke run
+    python examples/fashion_mnist_cnn.py --padding valid   # the benchmark's exact recipe
 
 The model is the classic Keras tutorial network
 
     Conv2D(32, 3, relu) -> MaxPooling2D -> Conv2D(64, 3, relu) -> MaxPooling2D -> Flatten
     -> Dense(128, relu) -> Dense(10)   (logits; SparseCategoricalCrossentropy(from_logits=True))
 
-trained with Adam (learning rate 1e-3).  The script prints the summary, a progress bar per
+trained with Adam (learning rate 1e-3) on standardized inputs (zero mean, unit variance).  The
+convolutions use padding="same" by default: with 'valid' padding and inputs in [0, 1] (the
+benchmarks' recipe, 225,034 parameters) PyTorch reaches only 0.887-0.896 after 3 epochs here;
+'same' padding plus standardized inputs (421,642 parameters) reached 0.913-0.917 in the same
+PyTorch runs, clearing the 0.90 bar.  The script prints the summary, a progress bar per
 epoch, the test accuracy and the training speed in images/second, saves the trained model
 (``fashion_mnist_cnn.minicnn``, written atomically, reloaded with ``minicnn.saving.load_model``)
 and, when matplotlib is installed, a PNG of the training curves.
@@ -27,12 +32,12 @@ import minicnn as keras  # noqa: E402
 from minicnn import layers  # noqa: E402
 
 
-def build_model():
+def build_model(padding="same"):
     return keras.Sequential([
         keras.Input(shape=(28, 28, 1)),
-        layers.Conv2D(32, 3, activation="relu"),
+        layers.Conv2D(32, 3, activation="relu", padding=padding),
         layers.MaxPooling2D(),
-        layers.Conv2D(64, 3, activation="relu"),
+        layers.Conv2D(64, 3, activation="relu", padding=padding),
         layers.MaxPooling2D(),
         layers.Flatten(),
         layers.Dense(128, activation="relu"),
@@ -41,12 +46,17 @@ def build_model():
 
 
 def main(argv=None):
-    args = _common.add_common_args(_common.parser(__doc__), epochs=3).parse_args(argv)
+    p = _common.add_common_args(_common.parser(__doc__), epochs=3)
+    p.add_argument("--padding", choices=("same", "valid"), default="same",
+                   help="conv padding (default same); 'valid' with --no-standardize is the benchmarks' recipe")
+    p.add_argument("--no-standardize", action="store_true", help="inputs in [0, 1] instead of standardized")
+    args = p.parse_args(argv)
     keras.utils.set_random_seed(args.seed)
-    (x_train, y_train), (x_test, y_test) = _common.load_images("fashion_mnist", args.subset)
+    (x_train, y_train), (x_test, y_test) = _common.load_images("fashion_mnist", args.subset,
+                                                               standardize=not args.no_standardize)
     print(f"Fashion-MNIST: {len(x_train)} training and {len(x_test)} test images")
 
-    model = build_model()
+    model = build_model(args.padding)
     model.compile(optimizer=keras.optimizers.Adam(learning_rate=1e-3),
                   loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
                   metrics=["accuracy"])

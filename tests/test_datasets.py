@@ -328,7 +328,9 @@ def test_lookup_order(env, mirror, monkeypatch, tmp_path):
     # An incomplete directory is skipped as a whole, never mixed with another copy.
     os.remove(dirs["cache"] / "t10k-labels-idx1-ubyte.gz")
     assert_same(fashion_mnist.load_data(), copies["system"])
-    assert mirror.log == []
+    assert fashion_mnist.is_available() and fashion_mnist.is_available(path=dirs["path"])
+    assert not fashion_mnist.is_available(path=tmp_path / "nowhere")
+    assert mirror.log == []  # neither loading local copies nor is_available() downloads
 
 
 def test_local_copies_are_not_checksummed_but_are_validated(env, monkeypatch, tmp_path):

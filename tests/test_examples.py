@@ -99,7 +99,7 @@ def check_curves(result, out):
 def test_fashion_mnist_cnn(data_env, capsys):
     out_dir = data_env / "out"
     result, out = run_example("fashion_mnist_cnn", FAST + ["--output-dir", str(out_dir), "--threads", "1"], capsys)
-    assert re.search(r"225,?034", out), "summary with the reference model's parameter count"
+    assert re.search(r"421,?642", out), "summary with the reference model's parameter count"
     assert "test accuracy:" in out and "images/second" in out and "training on 1 thread(s)" in out
     assert 0.0 <= result["test_accuracy"] <= 1.0 and result["images_per_second"] > 0
     assert len(result["history"]["loss"]) == 1 and "val_accuracy" in result["history"]
@@ -109,6 +109,12 @@ def test_fashion_mnist_cnn(data_env, capsys):
     if HAVE_REAL_DATA:
         assert result["test_accuracy"] > 0.4  # 8 Adam steps on real data already beat chance by far
     check_curves(result, out)
+
+
+def test_fashion_mnist_cnn_valid_padding_recipe(data_env, capsys):
+    result, out = run_example("fashion_mnist_cnn", FAST + ["--padding", "valid", "--no-standardize",
+                                                           "--output-dir", str(data_env / "out")], capsys)
+    assert re.search(r"225,?034", out), "the benchmarks' model: 225,034 parameters"
 
 
 def test_fashion_mnist_cnn_as_a_script(data_env):
@@ -151,11 +157,12 @@ def test_visualize_features_without_matplotlib(data_env, capsys, monkeypatch):
     monkeypatch.setitem(sys.modules, "matplotlib", None)  # import matplotlib -> ImportError
     result, out = run_example("visualize_features",
                               ["--subset", "256", "--output-dir", str(data_env / "viz")], capsys)
+    assert "feature maps" in out
     assert "matplotlib, which is not installed" in out and result["pngs"] is None
     arrays = np.load(result["npz"])
     assert arrays["filters"].shape == (32, 3, 3)
     shapes = [m.shape for _, m in result["feature_maps"]]
-    assert shapes == [(26, 26, 32), (11, 11, 64)]
+    assert shapes == [(28, 28, 32), (14, 14, 64)]  # padding="same"
     assert all(m.min() >= 0 for _, m in result["feature_maps"])  # ReLU outputs
 
 
