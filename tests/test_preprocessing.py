@@ -303,3 +303,16 @@ def test_bad_arguments(make, exc, match):
 def test_bad_input_rank_names_the_shape():
     with pytest.raises(ValueError, match=r"RandomFlip expects images of rank 3 .* got shape \(4, 5\)"):
         RandomFlip(seed=0)(np.zeros((4, 5), np.float32), training=True)
+
+
+def test_serialize_through_json_by_name():
+    import json
+
+    from minicnn import serialization
+    for layer in (RandomFlip("horizontal", seed=2), RandomTranslation(0.1, (0.0, 0.2), seed=3),
+                  RandomCrop(5, 4, seed=1)):
+        cfg = json.loads(json.dumps(serialization.serialize(layer)))
+        assert cfg["module"] == "minicnn.layers" and cfg["class_name"] == type(layer).__name__
+        clone = serialization.deserialize(cfg)
+        x = images(n=4, h=8, w=8)
+        np.testing.assert_array_equal(arr(clone(x, training=True)), arr(type(layer)(**layer.get_config())(x, training=True)))

@@ -18,6 +18,9 @@ import numpy as np
 from minicnn._random import make_rng
 from minicnn.autograd import Tensor
 from minicnn.layers.base import Layer
+from minicnn.serialization import register_builtin
+
+_MOD = "minicnn.layers"  # serialised as minicnn.layers.<Class>, like every built-in layer
 
 __all__ = ["RandomFlip", "RandomTranslation", "RandomCrop"]
 
@@ -172,6 +175,7 @@ class _RandomImageLayer(Layer):
 
 # ------------------------------------------------------------------------------ the layers
 
+@register_builtin(_MOD)
 class RandomFlip(_RandomImageLayer):
     """Flip each image horizontally and/or vertically with probability 1/2 (training only).
 
@@ -215,6 +219,7 @@ class RandomFlip(_RandomImageLayer):
         return config
 
 
+@register_builtin(_MOD)
 class RandomTranslation(_RandomImageLayer):
     """Shift each image by a random fraction of its height and width (training only).
 
@@ -267,6 +272,7 @@ class RandomTranslation(_RandomImageLayer):
         return config
 
 
+@register_builtin(_MOD)
 class RandomCrop(_RandomImageLayer):
     """Crop a random ``height x width`` window from each image (training).
 
