@@ -11,6 +11,15 @@ import time
 import numpy as np
 
 import minicnn as keras
+# Make sure the Keras-style namespaces exist as attributes (keras.losses, keras.saving, ...)
+# whether or not the top-level package imports them eagerly.
+import minicnn.callbacks  # noqa: E402,F401
+import minicnn.datasets  # noqa: E402,F401
+import minicnn.losses  # noqa: E402,F401
+import minicnn.optimizers  # noqa: E402,F401
+import minicnn.optimizers.schedules  # noqa: E402,F401
+import minicnn.saving  # noqa: E402,F401
+import minicnn.utils  # noqa: E402,F401
 
 # Fashion-MNIST's per-pixel statistics over the training set (pixels scaled to [0, 1]).
 FASHION_MEAN, FASHION_STD = 0.2860, 0.3530

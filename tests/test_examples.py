@@ -20,6 +20,7 @@ import numpy as np
 import pytest
 
 import minicnn
+import minicnn.saving
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 DEBIAN_DIR = "/usr/share/datasets/fashion-mnist"
