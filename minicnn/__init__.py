@@ -14,3 +14,8 @@ from minicnn import datasets
 __all__ += ["datasets"]
 from minicnn import callbacks, losses, metrics, optimizers, saving, utils
 __all__ += ["optimizers", "losses", "metrics", "callbacks", "utils", "saving"]
+from minicnn import activations, initializers, regularizers, serialization, layers, models
+from minicnn.layers import Input
+from minicnn.models import Model, Sequential
+__all__ += ["activations", "initializers", "regularizers", "serialization", "layers", "models",
+            "Input", "Model", "Sequential"]

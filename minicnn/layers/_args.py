@@ -1,0 +1,85 @@
+"""Argument normalisation shared by the layers (Keras' rules and error messages)."""
+
+import numpy as np
+
+from minicnn import activations, initializers, regularizers
+from minicnn.serialization import serialize as _serialize, deserialize as _deserialize
+
+
+def int_tuple(value, n, name):
+    """An int or a length-``n`` sequence of positive ints -> tuple."""
+    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+        value = (int(value),) * n
+    try:
+        value = tuple(value)
+    except TypeError:
+        raise TypeError(f"{name} must be an int or a tuple of {n} ints, got {value!r}") from None
+    if len(value) != n or not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool)
+                                  and v > 0 for v in value):
+        raise ValueError(f"{name} must be a positive int or a tuple of {n} positive ints, got {value!r}")
+    return tuple(int(v) for v in value)
+
+
+def padding_arg(padding, allowed=("valid", "same")):
+    if not isinstance(padding, str) or padding.lower() not in allowed:
+        raise ValueError(f"padding must be one of {allowed}, got {padding!r}")
+    return padding.lower()
+
+
+def data_format_arg(data_format):
+    if data_format is None:
+        return "channels_last"
+    if data_format not in ("channels_last", "channels_first"):
+        raise ValueError(
+            f"data_format must be 'channels_last' or 'channels_first', got {data_format!r}")
+    return data_format
+
+
+def conv_output_length(length, kernel, padding, stride, dilation=1):
+    """Keras' output length of a convolution/pooling window along one axis (None stays None)."""
+    if length is None:
+        return None
+    dk = kernel + (kernel - 1) * (dilation - 1)
+    if padding == "same":
+        return (length + stride - 1) // stride
+    return (length - dk) // stride + 1 if length >= dk else -1
+
+
+def deconv_output_length(length, kernel, padding, output_padding, stride, dilation=1):
+    """Keras' output length of a transposed convolution along one axis."""
+    if length is None:
+        return None
+    dk = kernel + (kernel - 1) * (dilation - 1)
+    if output_padding is None:
+        if padding == "valid":
+            return length * stride + max(dk - stride, 0)
+        return length * stride
+    pad = dk // 2 if padding == "same" else 0
+    return (length - 1) * stride + dk - 2 * pad + output_padding
+
+
+def activation_config(fn):
+    return activations.serialize(fn)
+
+
+def initializer_config(init):
+    return _serialize(init)
+
+
+def regularizer_config(reg):
+    return _serialize(reg)
+
+
+def constraint_arg(value, name):
+    if value is None:
+        return None
+    if isinstance(value, (str, dict)):
+        value = _deserialize(value, module="minicnn.constraints")
+    if not callable(value):
+        raise TypeError(f"{name} must be a callable (weight -> weight) or None, got {value!r}")
+    return value
+
+
+get_activation = activations.get
+get_initializer = initializers.get
+get_regularizer = regularizers.get

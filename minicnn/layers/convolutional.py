@@ -1,0 +1,355 @@
+"""Convolution layers: ``BaseConv`` and the thin Conv2D / Conv2DTranspose / DepthwiseConv2D /
+SeparableConv2D on top of it.  Kernels are stored (kh, kw, in, out) as in Keras, whatever the
+``data_format``; "channels_first" inputs are transposed to NHWC around the op."""
+
+from minicnn import activations as _activations
+from minicnn.layers import _args as A
+from minicnn.layers._context import ops
+from minicnn.layers.base import Layer
+from minicnn.serialization import register_builtin
+
+__all__ = ["BaseConv", "Conv2D", "Conv2DTranspose", "DepthwiseConv2D", "SeparableConv2D"]
+_MOD = "minicnn.layers"
+
+
+def to_nhwc(x, data_format):
+    return x.transpose((0, 2, 3, 1)) if data_format == "channels_first" else x
+
+
+def from_nhwc(x, data_format):
+    return x.transpose((0, 3, 1, 2)) if data_format == "channels_first" else x
+
+
+def spatial_and_channels(layer, input_shape):
+    """(H, W, C) of a 4-D input shape in the layer's data_format, with a clear error."""
+    if len(input_shape) != 4:
+        raise ValueError(f"{type(layer).__name__} expects 4-D inputs (batch, "
+                         f"{'channels, rows, cols' if layer.data_format == 'channels_first' else 'rows, cols, channels'}"
+                         f"), got shape {tuple(input_shape)}")
+    if layer.data_format == "channels_first":
+        return input_shape[2], input_shape[3], input_shape[1]
+    return input_shape[1], input_shape[2], input_shape[3]
+
+
+def make_shape(layer, n, h, w, c):
+    return (n, c, h, w) if layer.data_format == "channels_first" else (n, h, w, c)
+
+
+class BaseConv(Layer):
+    """Shared arguments, weight creation, shape inference and config of the 2-D convolutions.
+
+    Subclasses set ``kernel_shape(in_channels)`` and ``output_hw(h, w)`` and ``conv(x)``.
+    """
+
+    rank = 2
+
+    def __init__(self, filters, kernel_size, strides=1, padding="valid", data_format=None,
+                 dilation_rate=1, groups=1, activation=None, use_bias=True,
+                 kernel_initializer="glorot_uniform", bias_initializer="zeros",
+                 kernel_regularizer=None, bias_regularizer=None, activity_regularizer=None,
+                 kernel_constraint=None, bias_constraint=None, **kwargs):
+        super().__init__(**kwargs)
+        name = type(self).__name__
+        if filters is not None and (not isinstance(filters, int) or isinstance(filters, bool)
+                                    or filters <= 0):
+            raise ValueError(f"{name}: filters must be a positive int, got {filters!r}")
+        self.filters = filters
+        self.kernel_size = A.int_tuple(kernel_size, 2, f"{name} kernel_size")
+        self.strides = A.int_tuple(strides, 2, f"{name} strides")
+        self.padding = A.padding_arg(padding)
+        self.data_format = A.data_format_arg(data_format)
+        self.dilation_rate = A.int_tuple(dilation_rate, 2, f"{name} dilation_rate")
+        if max(self.strides) > 1 and max(self.dilation_rate) > 1:
+            raise ValueError(f"{name}: strides > 1 cannot be combined with dilation_rate > 1 "
+                             f"(got strides={self.strides}, dilation_rate={self.dilation_rate})")
+        if not isinstance(groups, int) or groups <= 0:
+            raise ValueError(f"{name}: groups must be a positive int, got {groups!r}")
+        if filters is not None and filters % groups:
+            raise ValueError(f"{name}: filters ({filters}) must be divisible by groups ({groups})")
+        self.groups = groups
+        self.activation = A.get_activation(activation)
+        self.use_bias = bool(use_bias)
+        self.kernel_initializer = A.get_initializer(kernel_initializer)
+        self.bias_initializer = A.get_initializer(bias_initializer)
+        self.kernel_regularizer = A.get_regularizer(kernel_regularizer)
+        self.bias_regularizer = A.get_regularizer(bias_regularizer)
+        self.activity_regularizer = A.get_regularizer(activity_regularizer)
+        self.kernel_constraint = A.constraint_arg(kernel_constraint, "kernel_constraint")
+        self.bias_constraint = A.constraint_arg(bias_constraint, "bias_constraint")
+
+    # -- what differs between the convolutions --------------------------------------------
+    def kernel_shape(self, in_channels):
+        if in_channels % self.groups:
+            raise ValueError(f"the number of input channels ({in_channels}) must be divisible "
+                             f"by groups ({self.groups})")
+        return self.kernel_size + (in_channels // self.groups, self.filters)
+
+    def out_channels(self):
+        return self.filters
+
+    def output_hw(self, h, w):
+        return tuple(A.conv_output_length(L, k, self.padding, s, d) for L, k, s, d in
+                     zip((h, w), self.kernel_size, self.strides, self.dilation_rate))
+
+    def conv(self, x, fuse_relu):
+        return ops.conv2d(x, self.kernel, self.bias, strides=self.strides, padding=self.padding,
+                          dilation_rate=self.dilation_rate, groups=self.groups,
+                          activation="relu" if fuse_relu else None)
+
+    # -- shared machinery -----------------------------------------------------------------
+    def build(self, input_shape):
+        _, _, c = spatial_and_channels(self, input_shape)
+        if c is None:
+            raise ValueError(f"the channel dimension of the inputs must be known, got shape {input_shape}")
+        self._in_channels = c
+        self.kernel = self.add_weight(shape=self.kernel_shape(c), name="kernel",
+                                      initializer=self.kernel_initializer,
+                                      regularizer=self.kernel_regularizer,
+                                      constraint=self.kernel_constraint)
+        self.bias = None
+        if self.use_bias:
+            self.bias = self.add_weight(shape=(self.out_channels(),), name="bias",
+                                        initializer=self.bias_initializer,
+                                        regularizer=self.bias_regularizer,
+                                        constraint=self.bias_constraint)
+
+    def compute_output_shape(self, input_shape):
+        h, w, c = spatial_and_channels(self, input_shape)
+        if self.built and c is not None and c != self._in_channels:
+            raise ValueError(f"expected {self._in_channels} input channels (kernel shape "
+                             f"{tuple(self.kernel.shape)}), got shape {tuple(input_shape)}")
+        oh, ow = self.output_hw(h, w)
+        if (oh is not None and oh <= 0) or (ow is not None and ow <= 0):
+            raise ValueError(f"the output would be empty: input rows/cols ({h}, {w}) are smaller than "
+                             f"the (dilated) kernel {self.kernel_size} with padding='{self.padding}'")
+        return make_shape(self, input_shape[0], oh, ow, self.out_channels())
+
+    def call(self, inputs):
+        x = to_nhwc(inputs, self.data_format)
+        fuse = self.activation is _activations.relu
+        y = self.conv(x, fuse)
+        if not fuse and self.activation is not _activations.linear:
+            y = self.activation(y)
+        return from_nhwc(y, self.data_format)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({
+            "filters": self.filters,
+            "kernel_size": self.kernel_size,
+            "strides": self.strides,
+            "padding": self.padding,
+            "data_format": self.data_format,
+            "dilation_rate": self.dilation_rate,
+            "groups": self.groups,
+            "activation": A.activation_config(self.activation),
+            "use_bias": self.use_bias,
+            "kernel_initializer": A.initializer_config(self.kernel_initializer),
+            "bias_initializer": A.initializer_config(self.bias_initializer),
+            "kernel_regularizer": A.regularizer_config(self.kernel_regularizer),
+            "bias_regularizer": A.regularizer_config(self.bias_regularizer),
+            "activity_regularizer": A.regularizer_config(self.activity_regularizer),
+            "kernel_constraint": A.regularizer_config(self.kernel_constraint),
+            "bias_constraint": A.regularizer_config(self.bias_constraint),
+        })
+        return config
+
+
+@register_builtin(_MOD)
+class Conv2D(BaseConv):
+    """2-D convolution: kernel (kh, kw, in_channels // groups, filters).
+
+    >>> import numpy as np
+    >>> from minicnn.layers import Conv2D
+    >>> layer = Conv2D(8, 3, activation="relu")
+    >>> layer(np.zeros((2, 28, 28, 1))).shape, layer.kernel.shape
+    ((2, 26, 26, 8), (3, 3, 1, 8))
+    """
+
+    def __init__(self, filters, kernel_size, strides=(1, 1), padding="valid", data_format=None,
+                 dilation_rate=(1, 1), groups=1, activation=None, use_bias=True,
+                 kernel_initializer="glorot_uniform", bias_initializer="zeros",
+                 kernel_regularizer=None, bias_regularizer=None, activity_regularizer=None,
+                 kernel_constraint=None, bias_constraint=None, **kwargs):
+        super().__init__(filters, kernel_size, strides, padding, data_format, dilation_rate,
+                         groups, activation, use_bias, kernel_initializer, bias_initializer,
+                         kernel_regularizer, bias_regularizer, activity_regularizer,
+                         kernel_constraint, bias_constraint, **kwargs)
+
+
+@register_builtin(_MOD)
+class Conv2DTranspose(BaseConv):
+    """Transposed 2-D convolution: kernel (kh, kw, filters, in_channels).
+
+    >>> import numpy as np
+    >>> from minicnn.layers import Conv2DTranspose
+    >>> Conv2DTranspose(4, 3, strides=2)(np.zeros((1, 5, 5, 2))).shape
+    (1, 11, 11, 4)
+    """
+
+    def __init__(self, filters, kernel_size, strides=(1, 1), padding="valid", output_padding=None,
+                 data_format=None, dilation_rate=(1, 1), activation=None, use_bias=True,
+                 kernel_initializer="glorot_uniform", bias_initializer="zeros",
+                 kernel_regularizer=None, bias_regularizer=None, activity_regularizer=None,
+                 kernel_constraint=None, bias_constraint=None, **kwargs):
+        super().__init__(filters, kernel_size, strides, padding, data_format, dilation_rate, 1,
+                         activation, use_bias, kernel_initializer, bias_initializer,
+                         kernel_regularizer, bias_regularizer, activity_regularizer,
+                         kernel_constraint, bias_constraint, **kwargs)
+        if output_padding is not None:
+            if isinstance(output_padding, int):
+                output_padding = (output_padding,) * 2
+            output_padding = tuple(output_padding)
+            if len(output_padding) != 2 or not all(isinstance(p, int) and p >= 0
+                                                   for p in output_padding):
+                raise ValueError(f"Conv2DTranspose: output_padding must be None, an int or 2 "
+                                 f"non-negative ints, got {output_padding!r}")
+            for p, s in zip(output_padding, self.strides):
+                if p >= s:
+                    raise ValueError(f"Conv2DTranspose: output_padding {output_padding} must be "
+                                     f"smaller than strides {self.strides}")
+        self.output_padding = output_padding
+
+    def kernel_shape(self, in_channels):
+        return self.kernel_size + (self.filters, in_channels)
+
+    def output_hw(self, h, w):
+        op = self.output_padding or (None, None)
+        return tuple(A.deconv_output_length(L, k, self.padding, p, s, d) for L, k, p, s, d in
+                     zip((h, w), self.kernel_size, op, self.strides, self.dilation_rate))
+
+    def conv(self, x, fuse_relu):
+        y = ops.conv2d_transpose(x, self.kernel, self.bias, strides=self.strides,
+                                 padding=self.padding, output_padding=self.output_padding,
+                                 dilation_rate=self.dilation_rate)
+        return ops.relu(y) if fuse_relu else y
+
+    def get_config(self):
+        config = super().get_config()
+        del config["groups"]
+        config["output_padding"] = self.output_padding
+        return config
+
+
+@register_builtin(_MOD)
+class DepthwiseConv2D(BaseConv):
+    """Depthwise 2-D convolution: weight ``kernel`` of shape (kh, kw, in_channels, depth_multiplier).
+
+    >>> import numpy as np
+    >>> from minicnn.layers import DepthwiseConv2D
+    >>> layer = DepthwiseConv2D(3, depth_multiplier=2)
+    >>> layer(np.zeros((1, 8, 8, 3))).shape, layer.kernel.shape
+    ((1, 6, 6, 6), (3, 3, 3, 2))
+    """
+
+    def __init__(self, kernel_size, strides=(1, 1), padding="valid", depth_multiplier=1,
+                 data_format=None, dilation_rate=(1, 1), activation=None, use_bias=True,
+                 depthwise_initializer="glorot_uniform", bias_initializer="zeros",
+                 depthwise_regularizer=None, bias_regularizer=None, activity_regularizer=None,
+                 depthwise_constraint=None, bias_constraint=None, **kwargs):
+        super().__init__(None, kernel_size, strides, padding, data_format, dilation_rate, 1,
+                         activation, use_bias, depthwise_initializer, bias_initializer,
+                         depthwise_regularizer, bias_regularizer, activity_regularizer,
+                         depthwise_constraint, bias_constraint, **kwargs)
+        if not isinstance(depth_multiplier, int) or depth_multiplier <= 0:
+            raise ValueError(f"DepthwiseConv2D: depth_multiplier must be a positive int, "
+                             f"got {depth_multiplier!r}")
+        self.depth_multiplier = depth_multiplier
+
+    def kernel_shape(self, in_channels):
+        return self.kernel_size + (in_channels, self.depth_multiplier)
+
+    def out_channels(self):
+        return self._in_channels * self.depth_multiplier
+
+    def compute_output_shape(self, input_shape):
+        if not self.built:
+            _, _, c = spatial_and_channels(self, input_shape)
+            self._in_channels = c
+        return super().compute_output_shape(input_shape)
+
+    def conv(self, x, fuse_relu):
+        y = ops.depthwise_conv2d(x, self.kernel, self.bias, strides=self.strides,
+                                 padding=self.padding, dilation_rate=self.dilation_rate)
+        return ops.relu(y) if fuse_relu else y
+
+    def get_config(self):
+        config = super().get_config()
+        for k in ("filters", "groups"):
+            del config[k]
+        for k in ("initializer", "regularizer", "constraint"):
+            config[f"depthwise_{k}"] = config.pop(f"kernel_{k}")
+        config["depth_multiplier"] = self.depth_multiplier
+        return config
+
+
+@register_builtin(_MOD)
+class SeparableConv2D(BaseConv):
+    """Depthwise then pointwise (1x1) convolution; weights ``depthwise_kernel``
+    (kh, kw, in, depth_multiplier), ``pointwise_kernel`` (1, 1, in * depth_multiplier, filters),
+    ``bias`` (filters,).
+
+    >>> import numpy as np
+    >>> from minicnn.layers import SeparableConv2D
+    >>> layer = SeparableConv2D(4, 3, padding="same")
+    >>> layer(np.zeros((1, 8, 8, 3))).shape, layer.pointwise_kernel.shape
+    ((1, 8, 8, 4), (1, 1, 3, 4))
+    """
+
+    def __init__(self, filters, kernel_size, strides=(1, 1), padding="valid", data_format=None,
+                 dilation_rate=(1, 1), depth_multiplier=1, activation=None, use_bias=True,
+                 depthwise_initializer="glorot_uniform", pointwise_initializer="glorot_uniform",
+                 bias_initializer="zeros", depthwise_regularizer=None, pointwise_regularizer=None,
+                 bias_regularizer=None, activity_regularizer=None, depthwise_constraint=None,
+                 pointwise_constraint=None, bias_constraint=None, **kwargs):
+        super().__init__(filters, kernel_size, strides, padding, data_format, dilation_rate, 1,
+                         activation, use_bias, depthwise_initializer, bias_initializer,
+                         depthwise_regularizer, bias_regularizer, activity_regularizer,
+                         depthwise_constraint, bias_constraint, **kwargs)
+        if not isinstance(depth_multiplier, int) or depth_multiplier <= 0:
+            raise ValueError(f"SeparableConv2D: depth_multiplier must be a positive int, "
+                             f"got {depth_multiplier!r}")
+        self.depth_multiplier = depth_multiplier
+        self.pointwise_initializer = A.get_initializer(pointwise_initializer)
+        self.pointwise_regularizer = A.get_regularizer(pointwise_regularizer)
+        self.pointwise_constraint = A.constraint_arg(pointwise_constraint, "pointwise_constraint")
+
+    def build(self, input_shape):
+        _, _, c = spatial_and_channels(self, input_shape)
+        if c is None:
+            raise ValueError(f"the channel dimension of the inputs must be known, got shape {input_shape}")
+        self._in_channels = c
+        self.depthwise_kernel = self.add_weight(
+            shape=self.kernel_size + (c, self.depth_multiplier), name="depthwise_kernel",
+            initializer=self.kernel_initializer, regularizer=self.kernel_regularizer,
+            constraint=self.kernel_constraint)
+        self.pointwise_kernel = self.add_weight(
+            shape=(1, 1, c * self.depth_multiplier, self.filters), name="pointwise_kernel",
+            initializer=self.pointwise_initializer, regularizer=self.pointwise_regularizer,
+            constraint=self.pointwise_constraint)
+        self.bias = None
+        if self.use_bias:
+            self.bias = self.add_weight(shape=(self.filters,), name="bias",
+                                        initializer=self.bias_initializer,
+                                        regularizer=self.bias_regularizer,
+                                        constraint=self.bias_constraint)
+        self.kernel = self.depthwise_kernel  # for BaseConv's shape checks
+
+    def conv(self, x, fuse_relu):
+        y = ops.depthwise_conv2d(x, self.depthwise_kernel, None, strides=self.strides,
+                                 padding=self.padding, dilation_rate=self.dilation_rate)
+        return ops.conv2d(y, self.pointwise_kernel, self.bias,
+                          activation="relu" if fuse_relu else None)
+
+    def get_config(self):
+        config = super().get_config()
+        del config["groups"]
+        for k in ("initializer", "regularizer", "constraint"):
+            config[f"depthwise_{k}"] = config.pop(f"kernel_{k}")
+        config.update({
+            "depth_multiplier": self.depth_multiplier,
+            "pointwise_initializer": A.initializer_config(self.pointwise_initializer),
+            "pointwise_regularizer": A.regularizer_config(self.pointwise_regularizer),
+            "pointwise_constraint": A.regularizer_config(self.pointwise_constraint),
+        })
+        return config

@@ -1,0 +1,119 @@
+"""Merge layers: ``Merge`` (checks a list of >= 2 inputs) -> Add, Multiply, Concatenate."""
+
+from minicnn.layers._context import ops
+from minicnn.layers.base import Layer
+from minicnn.serialization import register_builtin
+
+__all__ = ["Merge", "Add", "Multiply", "Concatenate"]
+_MOD = "minicnn.layers"
+
+
+def _shape_list(layer, input_shape):
+    ok = isinstance(input_shape, (list, tuple)) and len(input_shape) >= 2 and all(
+        isinstance(s, tuple) for s in input_shape)
+    if not ok:
+        raise ValueError(f"{type(layer).__name__} must be called on a list of at least 2 inputs, "
+                         f"got input shape {input_shape}")
+    return list(input_shape)
+
+
+class Merge(Layer):
+    """Elementwise merge of several same-shaped inputs (size-1 dimensions broadcast)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.built = True
+
+    def compute_output_shape(self, input_shape):
+        shapes = _shape_list(self, input_shape)
+        rank = len(shapes[0])
+        if any(len(s) != rank for s in shapes):
+            raise ValueError(f"all inputs must have the same rank, got shapes {shapes}")
+        out = []
+        for dims in zip(*shapes):
+            known = {d for d in dims if d is not None and d != 1}
+            if len(known) > 1:
+                raise ValueError(f"inputs must have the same shape (or 1 to broadcast), got shapes {shapes}")
+            if known:
+                out.append(known.pop())
+            elif any(d is None for d in dims):
+                out.append(None)
+            else:
+                out.append(1)
+        return tuple(out)
+
+    def call(self, inputs):
+        if not isinstance(inputs, (list, tuple)) or len(inputs) < 2:
+            raise ValueError(f"{type(self).__name__} must be called on a list of at least 2 inputs")
+        self.compute_output_shape([tuple(t.shape) for t in inputs])
+        return self._merge(list(inputs))
+
+
+@register_builtin(_MOD)
+class Add(Merge):
+    """Sum of the inputs: ``Add()([x, y])``.
+
+    >>> import numpy as np
+    >>> from minicnn.layers import Add
+    >>> Add()([np.ones((1, 2)), np.ones((1, 2))]).data
+    array([[2., 2.]], dtype=float32)
+    """
+
+    def _merge(self, inputs):
+        return ops.add(*inputs)
+
+
+@register_builtin(_MOD)
+class Multiply(Merge):
+    """Elementwise product of the inputs."""
+
+    def _merge(self, inputs):
+        return ops.multiply(*inputs)
+
+
+@register_builtin(_MOD)
+class Concatenate(Layer):
+    """Concatenate the inputs along ``axis`` (other dimensions must agree).
+
+    >>> import numpy as np
+    >>> from minicnn.layers import Concatenate
+    >>> Concatenate()([np.ones((2, 3)), np.ones((2, 4))]).shape
+    (2, 7)
+    """
+
+    def __init__(self, axis=-1, **kwargs):
+        super().__init__(**kwargs)
+        if not isinstance(axis, int):
+            raise TypeError(f"Concatenate: axis must be an int, got {axis!r}")
+        self.axis = axis
+        self.built = True
+
+    def compute_output_shape(self, input_shape):
+        shapes = _shape_list(self, input_shape)
+        rank = len(shapes[0])
+        if any(len(s) != rank for s in shapes):
+            raise ValueError(f"all inputs must have the same rank, got shapes {shapes}")
+        if not -rank <= self.axis < rank:
+            raise ValueError(f"axis={self.axis} is out of range for shapes {shapes}")
+        ax = self.axis % rank
+        out = []
+        for i, dims in enumerate(zip(*shapes)):
+            if i == ax:
+                out.append(None if any(d is None for d in dims) else sum(dims))
+                continue
+            known = {d for d in dims if d is not None}
+            if len(known) > 1:
+                raise ValueError(f"inputs must match except along axis {self.axis}, got shapes {shapes}")
+            out.append(known.pop() if known else None)
+        return tuple(out)
+
+    def call(self, inputs):
+        if not isinstance(inputs, (list, tuple)) or len(inputs) < 2:
+            raise ValueError("Concatenate must be called on a list of at least 2 inputs")
+        self.compute_output_shape([tuple(t.shape) for t in inputs])
+        return ops.concatenate(list(inputs), axis=self.axis)
+
+    def get_config(self):
+        config = super().get_config()
+        config["axis"] = self.axis
+        return config

@@ -1,0 +1,266 @@
+"""The one registry of serialisable objects: layers, models, initializers, regularizers,
+activations, optimizers, losses, metrics, callbacks.
+
+An object serialises to a plain dict (JSON-safe when its config is)::
+
+    {"module": "minicnn.layers", "class_name": "Dense",
+     "config": {...}, "registered_name": None}
+
+``registered_name`` is ``None`` for minicnn's own objects and ``"Package>Name"`` for user classes
+registered with :func:`register_serializable`.  :func:`deserialize` looks a name up in
+``custom_objects``, then the user registry, then minicnn's built-ins.
+
+>>> import minicnn
+>>> from minicnn import serialization
+>>> d = serialization.serialize(minicnn.layers.Dense(3, name="d"))
+>>> d["class_name"], d["config"]["units"]
+('Dense', 3)
+>>> layer = serialization.deserialize(d)
+>>> type(layer).__name__, layer.name, layer.units
+('Dense', 'd', 3)
+"""
+
+import contextlib
+import importlib
+import inspect
+import threading
+
+__all__ = [
+    "register_serializable", "register_builtin", "serialize", "deserialize",
+    "get_registered_name", "get_registered_object", "custom_object_scope",
+    "get_custom_objects", "get_builtin_objects",
+]
+
+# "Package>Name" -> class or function registered by users.
+_CUSTOM = {}
+# class/function -> "Package>Name" (the reverse map).
+_CUSTOM_NAMES = {}
+# minicnn's own objects: (module, name) -> object, and name -> object for short lookups.
+_BUILTINS = {}
+_BUILTIN_BY_NAME = {}
+# Modules that register built-ins on import; deserialize imports them on demand so that
+# a config naming "minicnn.optimizers" works even if the caller never imported it.
+_BUILTIN_MODULES = (
+    "minicnn.activations", "minicnn.initializers", "minicnn.regularizers", "minicnn.layers",
+    "minicnn.models", "minicnn.optimizers", "minicnn.losses", "minicnn.metrics",
+    "minicnn.callbacks",
+)
+
+
+class _Scope(threading.local):
+    def __init__(self):
+        self.stack = []
+
+
+_scope = _Scope()
+
+
+def register_serializable(package="Custom", name=None):
+    """Decorator registering a user class or function as ``"package>name"``.
+
+    Registered objects deserialise without ``custom_objects``.  The class needs
+    ``get_config()`` (its ``from_config`` defaults to ``cls(**config)``).
+
+    >>> from minicnn import serialization, layers
+    >>> @serialization.register_serializable(package="Doc")
+    ... class Twice(layers.Layer):
+    ...     def call(self, x):
+    ...         return x * 2
+    >>> serialization.get_registered_name(Twice)
+    'Doc>Twice'
+    """
+    if not isinstance(package, str) or ">" in package:
+        raise ValueError(f"package must be a string without '>', got {package!r}")
+
+    def decorator(obj):
+        reg_name = f"{package}>{name or obj.__name__}"
+        if inspect.isclass(obj) and not hasattr(obj, "get_config"):
+            raise ValueError(
+                f"cannot register {obj.__name__}: a serialisable class needs a get_config() method")
+        _CUSTOM[reg_name] = obj
+        _CUSTOM_NAMES[obj] = reg_name
+        return obj
+
+    return decorator
+
+
+def register_builtin(module, name=None):
+    """Decorator registering one of minicnn's own classes/functions under ``module``.
+
+    Used by the optimizers, losses, metrics and callbacks packages::
+
+        @register_builtin("minicnn.optimizers")
+        class Adam(Optimizer): ...
+
+    ``deserialize({"class_name": "Adam", ...})`` then finds it, and ``serialize`` writes
+    ``"module": "minicnn.optimizers"``.  ``name`` adds an alias (e.g. a snake_case string name).
+    """
+
+    def decorator(obj):
+        key = name or obj.__name__
+        _BUILTINS[(module, key)] = obj
+        _BUILTIN_BY_NAME.setdefault(key, obj)
+        if name is None:
+            obj._minicnn_module = module
+        return obj
+
+    return decorator
+
+
+def get_registered_name(obj):
+    """``"Package>Name"`` for a registered user object, else its class/function name."""
+    if obj in _CUSTOM_NAMES:
+        return _CUSTOM_NAMES[obj]
+    return obj.__name__
+
+
+def get_custom_objects():
+    """The live dict of user-registered objects ("Package>Name" -> object)."""
+    return _CUSTOM
+
+
+def get_builtin_objects(module=None):
+    """minicnn's registered built-ins, optionally only those of one module (name -> object)."""
+    _import_builtin_modules()
+    return {k[1]: v for k, v in _BUILTINS.items() if module is None or k[0] == module}
+
+
+@contextlib.contextmanager
+def custom_object_scope(custom_objects):
+    """Make ``custom_objects`` (name -> object) visible to :func:`deserialize` inside a block."""
+    _scope.stack.append(dict(custom_objects or {}))
+    try:
+        yield
+    finally:
+        _scope.stack.pop()
+
+
+def get_registered_object(name, custom_objects=None, module=None):
+    """Look ``name`` up: ``custom_objects``, active scopes, user registry, built-ins."""
+    if custom_objects and name in custom_objects:
+        return custom_objects[name]
+    for scope in reversed(_scope.stack):
+        if name in scope:
+            return scope[name]
+    if name in _CUSTOM:
+        return _CUSTOM[name]
+    _import_builtin_modules()
+    if module is not None and (module, name) in _BUILTINS:
+        return _BUILTINS[(module, name)]
+    return _BUILTIN_BY_NAME.get(name)
+
+
+def _import_builtin_modules():
+    for mod in _BUILTIN_MODULES:
+        try:
+            importlib.import_module(mod)
+        except ImportError:
+            pass
+
+
+def _module_of(obj):
+    mod = getattr(obj, "_minicnn_module", None)
+    if mod is not None and type(obj).__dict__.get("_minicnn_module", mod) == mod:
+        return mod
+    return type(obj).__module__ if not inspect.isclass(obj) else obj.__module__
+
+
+def serialize(obj):
+    """Turn a serialisable object into its config dict (``None`` stays ``None``).
+
+    Plain Python values (numbers, strings, lists, dicts) pass through unchanged.
+    Functions serialise by name.
+    """
+    if obj is None or isinstance(obj, (bool, int, float, str)):
+        return obj
+    if isinstance(obj, (list, tuple)):
+        return [serialize(o) for o in obj]
+    if isinstance(obj, dict):
+        return {k: serialize(v) for k, v in obj.items()}
+    if inspect.isfunction(obj) or inspect.isbuiltin(obj):
+        registered = _CUSTOM_NAMES.get(obj)
+        return {
+            "module": getattr(obj, "_minicnn_module", obj.__module__),
+            "class_name": "function",
+            "config": obj.__name__,
+            "registered_name": registered or "function",
+        }
+    if inspect.isclass(obj):
+        raise TypeError(f"cannot serialize the class {obj.__name__}; serialize an instance")
+    if not hasattr(obj, "get_config"):
+        raise TypeError(
+            f"cannot serialize {obj!r} of type {type(obj).__name__}: it has no get_config()")
+    cls = type(obj)
+    out = {
+        "module": _class_module(cls),
+        "class_name": cls.__name__,
+        "config": obj.get_config(),
+        "registered_name": _CUSTOM_NAMES.get(cls),
+    }
+    build_config = getattr(obj, "get_build_config", None)
+    if build_config is not None:
+        bc = build_config()
+        if bc is not None:
+            out["build_config"] = bc
+    return out
+
+
+def _class_module(cls):
+    mod = cls.__dict__.get("_minicnn_module")
+    if mod is not None:
+        return mod
+    return cls.__module__
+
+
+def deserialize(config, custom_objects=None, module=None):
+    """Rebuild an object from :func:`serialize`'s dict (or a registered name string).
+
+    ``module`` narrows string look-ups (e.g. ``"minicnn.initializers"`` so that ``"zeros"``
+    means the initializer).  Unknown names raise ``ValueError`` naming what was asked for.
+    """
+    if config is None:
+        return None
+    if isinstance(config, (bool, int, float)):
+        return config
+    if isinstance(config, str):
+        obj = get_registered_object(config, custom_objects, module)
+        if obj is None:
+            raise ValueError(f"unknown object name {config!r}"
+                             + (f" in {module}" if module else "")
+                             + "; register it with register_serializable or pass custom_objects")
+        return obj() if inspect.isclass(obj) else obj
+    if isinstance(config, (list, tuple)):
+        return [deserialize(c, custom_objects, module) for c in config]
+    if not isinstance(config, dict) or "class_name" not in config:
+        raise TypeError(f"config must be a dict with 'class_name' (from serialize()), got {config!r}")
+    class_name = config["class_name"]
+    inner = config.get("config", {})
+    if class_name == "function":
+        name = config.get("registered_name")
+        if not name or name == "function":
+            name = inner
+        fn = get_registered_object(name, custom_objects, config.get("module"))
+        if fn is None:
+            fn = get_registered_object(inner, custom_objects, config.get("module"))
+        if fn is None:
+            raise ValueError(f"unknown function {inner!r} (module {config.get('module')!r})")
+        return fn
+    reg = config.get("registered_name")
+    cls = None
+    if reg:
+        cls = get_registered_object(reg, custom_objects)
+    if cls is None:
+        cls = get_registered_object(class_name, custom_objects, config.get("module") or module)
+    if cls is None:
+        raise ValueError(
+            f"unknown class {class_name!r} (registered_name={reg!r}, module={config.get('module')!r}); "
+            "register it with minicnn.serialization.register_serializable or pass custom_objects")
+    with custom_object_scope(custom_objects or {}):
+        if hasattr(cls, "from_config"):
+            obj = cls.from_config(inner)
+        else:
+            obj = cls(**inner)
+        bc = config.get("build_config")
+        if bc is not None and hasattr(obj, "build_from_config"):
+            obj.build_from_config(bc)
+    return obj
