@@ -290,9 +290,8 @@ class Layer:
     def compute_output_shape(self, input_shape):
         """Output shape for ``input_shape``; the default runs ``call`` on zeros to find out."""
         from minicnn.autograd import no_grad
-        concrete = map_structure(lambda s: tuple(1 if d is None else d for d in s),
-                                 _shape_tree(input_shape))
-        dummy = map_structure(lambda s: np.zeros(s, dtype=self.dtype), concrete)
+        dummy = map_shapes(lambda s: np.zeros(tuple(1 if d is None else d for d in s),
+                                              dtype=self.dtype), _shape_tree(input_shape))
         with no_grad():
             out = self(dummy, training=False)
         batch_unknown = any(s[0] is None for s in flatten_shapes_list(input_shape) if s)
@@ -386,6 +385,15 @@ def _shape_tree(s):
     if isinstance(s, dict):
         return {k: _shape_tree(v) for k, v in s.items()}
     return [_shape_tree(x) for x in s]
+
+
+def map_shapes(fn, s):
+    """Apply ``fn`` to every shape (a tuple of ints/None) of a nested structure of shapes."""
+    if _is_shape(s):
+        return fn(s)
+    if isinstance(s, dict):
+        return {k: map_shapes(fn, v) for k, v in s.items()}
+    return [map_shapes(fn, v) for v in s]
 
 
 def flatten_shapes_list(s):

@@ -1,6 +1,7 @@
 """``Functional``: a model defined by a graph of layer calls, ``Model(inputs, outputs)``.
 
 >>> import minicnn
+>>> minicnn.layers.clear_session()
 >>> from minicnn import layers
 >>> inp = minicnn.Input((8,))
 >>> h = layers.Dense(8, activation="relu")(inp)

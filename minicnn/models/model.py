@@ -5,6 +5,7 @@
 
 >>> import numpy as np
 >>> import minicnn
+>>> minicnn.layers.clear_session()
 >>> class TwoLayer(minicnn.Model):
 ...     def __init__(self, **kwargs):
 ...         super().__init__(**kwargs)
@@ -21,7 +22,7 @@
 
 import numpy as np
 
-from minicnn.layers.base import Layer, _shape_tree
+from minicnn.layers.base import Layer, _shape_tree, map_shapes
 from minicnn.layers.node import KerasTensor, flatten, is_symbolic, map_structure
 from minicnn.models.trainer import Trainer
 from minicnn.serialization import register_builtin
@@ -83,8 +84,8 @@ class Model(Trainer, Layer):
             raise ValueError(f"{self.name}.build() needs input_shape")
         from minicnn.autograd import no_grad
         shapes = _shape_tree(input_shape)
-        dummy = map_structure(lambda s: np.zeros(tuple(1 if d is None else d for d in s),
-                                                 dtype=self.dtype), shapes)
+        dummy = map_shapes(lambda s: np.zeros(tuple(1 if d is None else d for d in s),
+                                              dtype=self.dtype), shapes)
         with no_grad():
             self(dummy, training=False)
         object.__setattr__(self, "_build_input_shape", shapes)
@@ -140,7 +141,7 @@ class Model(Trainer, Layer):
             out = layer.compute_output_shape(shape)
         except Exception:
             return None
-        return map_structure(lambda s: s, out)
+        return out
 
     @classmethod
     def from_config(cls, config, custom_objects=None):

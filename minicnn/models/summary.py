@@ -7,11 +7,11 @@ wrapping as Keras' rich table (without depending on rich).
 >>> model = minicnn.Sequential([minicnn.Input((4,)), layers.Dense(2)])
 >>> model.summary(line_length=60)
 Model: "sequential"
-┏━━━━━━━━━━━━━━━━━━━━━━━━┳━━━━━━━━━━━━━━━━━━━━┳━━━━━━━━━━━━┓
-┃ Layer (type)           ┃ Output Shape       ┃    Param # ┃
-┡━━━━━━━━━━━━━━━━━━━━━━━━╇━━━━━━━━━━━━━━━━━━━━╇━━━━━━━━━━━━┩
-│ dense (Dense)          │ (None, 2)          │         10 │
-└────────────────────────┴────────────────────┴────────────┘
+┏━━━━━━━━━━━━━━━━━━━━━━━━━━┳━━━━━━━━━━━━━━━━━━━┳━━━━━━━━━━━┓
+┃ Layer (type)             ┃ Output Shape      ┃   Param # ┃
+┡━━━━━━━━━━━━━━━━━━━━━━━━━━╇━━━━━━━━━━━━━━━━━━━╇━━━━━━━━━━━┩
+│ dense (Dense)            │ (None, 2)         │        10 │
+└──────────────────────────┴───────────────────┴───────────┘
  Total params: 10 (40.00 B)
  Trainable params: 10 (40.00 B)
  Non-trainable params: 0 (0.00 B)
