@@ -217,7 +217,8 @@ def test_results_do_not_depend_on_thread_count(dtype):
              ((3, 40, 40, 3), (5, 5, 3, 8), dict(strides=2)),
              ((4, 9, 9, 16), (1, 1, 16, 24), {}),
              ((2, 12, 12, 8), (3, 3, 1, 8), dict(groups=8, padding="same")),
-             ((2, 11, 10, 32), (3, 3, 1, 64), dict(groups=32, strides=2, padding="same"))]  # depthwise x2
+             ((2, 11, 10, 32), (3, 3, 1, 64), dict(groups=32, strides=2, padding="same")),  # depthwise x2
+             ((3, 9, 8, 64), (3, 3, 64, 8), dict(padding="same"))]  # dx by the flipped-kernel conv
     for x_shape, k_shape, opts in cases:
         x = rng.standard_normal(x_shape).astype(dtype)
         k = rng.standard_normal(k_shape).astype(dtype)
