@@ -4,7 +4,7 @@ import os
 
 import numpy as np
 
-from minicnn.saving.file_format import ArchiveReader, SavedModelError, write_archive
+from minicnn.saving.file_format import ArchiveReader, write_archive
 
 __all__ = ["save_model", "load_model", "save_weights", "load_weights"]
 
