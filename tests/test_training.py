@@ -385,3 +385,23 @@ def test_clear_errors():
     with pytest.raises(ValueError, match="class_weight has no entry"):
         model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
         model.fit(x, y, class_weight={0: 1.0}, verbose=0)
+
+
+def test_subclassed_model_builds_its_weights_during_the_first_step():
+    class TwoLayer(minicnn.Model):
+        def __init__(self):
+            super().__init__()
+            self.hidden = layers.Dense(8, activation="relu")
+            self.out = layers.Dense(3, activation="softmax")
+
+        def call(self, x, training=False):
+            return self.out(self.hidden(x))
+
+    x, y = toy(64)
+    minicnn.utils.set_random_seed(0)
+    model = TwoLayer()
+    model.compile(optimizer=minicnn.optimizers.Adam(0.05), loss="sparse_categorical_crossentropy",
+                  metrics=["accuracy"])
+    history = model.fit(x, y, batch_size=16, epochs=5, verbose=0)
+    assert len(model.trainable_weights) == 4 and model.optimizer.iterations == 20
+    assert history.history["loss"][-1] < history.history["loss"][0]
