@@ -158,13 +158,6 @@ def _import_builtin_modules():
             pass
 
 
-def _module_of(obj):
-    mod = getattr(obj, "_minicnn_module", None)
-    if mod is not None and type(obj).__dict__.get("_minicnn_module", mod) == mod:
-        return mod
-    return type(obj).__module__ if not inspect.isclass(obj) else obj.__module__
-
-
 def serialize(obj):
     """Turn a serialisable object into its config dict (``None`` stays ``None``).
 

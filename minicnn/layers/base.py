@@ -28,24 +28,16 @@ from minicnn.layers import _context
 from minicnn.layers._context import call_state, standardize_dtype, to_snake_case, unique_name
 from minicnn.layers.node import (KerasTensor, Node, flatten, is_symbolic, map_structure,
                                  standardize_shape)
+from minicnn.layers._shapes import (_accepts, _flatten_shapes, _is_basic, _is_single_shape,
+                                    _pack_shapes, _shape_str, _shape_tree, _to_lists, _unique,
+                                    flatten_shapes_list, map_shapes)
 
 __all__ = ["Layer"]
-
-_BASIC = (type(None), bool, int, float, str)
 
 
 def _tensor_cls():
     from minicnn.autograd import Tensor
     return Tensor
-
-
-def _is_basic(v):
-    if isinstance(v, (list, tuple)):
-        return all(_is_basic(x) for x in v)
-    if isinstance(v, dict):
-        return all(isinstance(k, str) and _is_basic(x) for k, x in v.items())
-    return isinstance(v, _BASIC)
-
 
 class Layer:
     """Base class of all layers (and, through ``Model``, of all models)."""
@@ -347,88 +339,6 @@ class Layer:
 
     def __repr__(self):
         return f"<{type(self).__name__} name={self.name}, built={self.built}>"
-
-
-# -- helpers over shapes --------------------------------------------------------------------
-def _unique(ws):
-    seen, out = set(), []
-    for w in ws:
-        if id(w) not in seen:
-            seen.add(id(w))
-            out.append(w)
-    return out
-
-
-_ACCEPTS = {}
-
-
-def _accepts(fn, arg):
-    key = (fn, arg)
-    if key not in _ACCEPTS:
-        params = inspect.signature(fn).parameters
-        _ACCEPTS[key] = arg in params or any(p.kind == p.VAR_KEYWORD for p in params.values())
-    return _ACCEPTS[key]
-
-
-def _is_shape(s):
-    return isinstance(s, tuple) and all(d is None or isinstance(d, (int, np.integer)) for d in s)
-
-
-def _is_single_shape(s):
-    return _is_shape(s)
-
-
-def _shape_tree(s):
-    """Lists from JSON back to tuples: a shape is a list of ints/None."""
-    if isinstance(s, (list, tuple)) and all(d is None or isinstance(d, (int, np.integer)) for d in s):
-        return tuple(s)
-    if isinstance(s, dict):
-        return {k: _shape_tree(v) for k, v in s.items()}
-    return [_shape_tree(x) for x in s]
-
-
-def map_shapes(fn, s):
-    """Apply ``fn`` to every shape (a tuple of ints/None) of a nested structure of shapes."""
-    if _is_shape(s):
-        return fn(s)
-    if isinstance(s, dict):
-        return {k: map_shapes(fn, v) for k, v in s.items()}
-    return [map_shapes(fn, v) for v in s]
-
-
-def flatten_shapes_list(s):
-    if _is_shape(s):
-        return [s]
-    if isinstance(s, dict):
-        return [x for v in s.values() for x in flatten_shapes_list(v)]
-    return [x for v in s for x in flatten_shapes_list(v)]
-
-
-_flatten_shapes = flatten_shapes_list
-
-
-def _pack_shapes(structure, flat):
-    it = iter(flat)
-
-    def rec(s):
-        if _is_shape(s):
-            return next(it)
-        if isinstance(s, dict):
-            return {k: rec(v) for k, v in s.items()}
-        return [rec(v) for v in s]
-    return rec(structure)
-
-
-def _to_lists(s):
-    if _is_shape(s):
-        return list(s)
-    if isinstance(s, dict):
-        return {k: _to_lists(v) for k, v in s.items()}
-    return [_to_lists(v) for v in s]
-
-
-def _shape_str(s):
-    return str(s)
 
 
 clear_session = _context.clear_session

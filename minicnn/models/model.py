@@ -23,7 +23,7 @@
 import numpy as np
 
 from minicnn.layers.base import Layer, _shape_tree, map_shapes
-from minicnn.layers.node import KerasTensor, flatten, is_symbolic, map_structure
+from minicnn.layers.node import KerasTensor, flatten, is_symbolic
 from minicnn.models.trainer import Trainer
 from minicnn.serialization import register_builtin
 

@@ -23,7 +23,7 @@ import shutil
 
 import numpy as np
 
-from minicnn.layers.node import flatten, format_shape
+from minicnn.layers.node import format_shape
 
 __all__ = ["print_summary", "summary_text", "readable_memory_size", "column_widths"]
 
