@@ -348,3 +348,37 @@ def test_custom_layer_registry_and_auto_config():
 def test_unknown_class_in_config_raises():
     with pytest.raises(ValueError, match="unknown class 'NoSuchLayer'"):
         serialization.deserialize({"class_name": "NoSuchLayer", "config": {}, "module": "x"})
+
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+
+@settings(max_examples=40, deadline=None)
+@given(kind=st.sampled_from(["conv", "conv_t", "depthwise", "maxpool", "avgpool"]),
+       h=st.integers(3, 9), w=st.integers(3, 9), k=st.integers(1, 3), s=st.integers(1, 3),
+       d=st.integers(1, 2), padding=st.sampled_from(["valid", "same"]),
+       channels_first=st.booleans())
+def test_eager_shapes_agree_with_compute_output_shape(kind, h, w, k, s, d, padding, channels_first):
+    """The layers' shape formulas (used for graphs and summaries) match what the ops compute."""
+    if d > 1:
+        s = 1  # Keras forbids strides > 1 with dilation > 1
+    fmt = "channels_first" if channels_first else "channels_last"
+    if kind == "conv":
+        layer = L.Conv2D(2, k, strides=s, padding=padding, dilation_rate=d, data_format=fmt)
+    elif kind == "conv_t":
+        layer = L.Conv2DTranspose(2, k, strides=s, padding=padding, dilation_rate=d, data_format=fmt)
+    elif kind == "depthwise":
+        layer = L.DepthwiseConv2D(k, strides=s, padding=padding, dilation_rate=d, data_format=fmt)
+    elif kind == "maxpool":
+        layer = L.MaxPooling2D(k, strides=s, padding=padding, data_format=fmt)
+    else:
+        layer = L.AveragePooling2D(k, strides=s, padding=padding, data_format=fmt)
+    shape = (2, 3, h, w) if channels_first else (2, h, w, 3)
+    try:
+        expected = layer.compute_output_shape(shape)
+    except ValueError:
+        # An empty output is refused symbolically; eagerly it must fail too, not return garbage.
+        with pytest.raises(ValueError):
+            layer(np.zeros(shape, np.float32))
+        return
+    assert tuple(layer(np.zeros(shape, np.float32)).shape) == tuple(expected)
