@@ -335,3 +335,14 @@ def test_model_rejects_non_symbolic_inputs():
     with pytest.raises(TypeError, match="only name"):
         minicnn.Model(3)
     assert isinstance(Tensor(np.zeros(1)), Tensor)
+
+
+def test_symbolic_plus_adds_an_add_layer():
+    inp = minicnn.Input((4,))
+    h = L.Dense(4)(inp)
+    model = minicnn.Model(inp, h + inp)
+    assert [type(l).__name__ for l in model.layers] == ["InputLayer", "Dense", "Add"]
+    x = np.ones((2, 4), np.float32)
+    np.testing.assert_allclose(model(x).data, model.layers[1](x).data + 1, rtol=1e-6)
+    with pytest.raises(TypeError, match="symbolic"):
+        h + 1.0

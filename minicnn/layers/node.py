@@ -40,6 +40,23 @@ class KerasTensor:
     def __bool__(self):
         raise TypeError("a symbolic KerasTensor has no truth value")
 
+    # ``x + y`` / ``x * y`` between symbolic tensors add Add / Multiply layers to the graph
+    # (the summary then shows ``add (Add)`` as Keras does).
+    def _merge(self, other, cls_name):
+        if not isinstance(other, KerasTensor):
+            raise TypeError(f"symbolic tensors combine only with symbolic tensors in a graph; got "
+                            f"{type(other).__name__}. Wrap the computation in a Layer.")
+        from minicnn.layers import merging
+        return getattr(merging, cls_name)()([self, other])
+
+    def __add__(self, other):
+        return self._merge(other, "Add")
+
+    def __mul__(self, other):
+        return self._merge(other, "Multiply")
+
+    __radd__, __rmul__ = __add__, __mul__
+
     __hash__ = object.__hash__
 
 
