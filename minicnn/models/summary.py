@@ -82,6 +82,15 @@ def _wrap(text, width):
     return [l if len(l) <= width else l[:width - 1] + "…" for l in lines]
 
 
+def _align(text, width, how):
+    if how == "right":
+        return text.rjust(width)
+    if how == "center":  # rich: the odd space goes to the right
+        left = (width - len(text)) // 2
+        return " " * left + text + " " * (width - len(text) - left)
+    return text.ljust(width)
+
+
 def _render(header, rows, widths, align):
     def cells_to_lines(cells, sep):
         wrapped = [_wrap(c, w - 2) for c, w in zip(cells, widths)]
@@ -91,7 +100,7 @@ def _render(header, rows, widths, align):
             parts = []
             for lines, w, a in zip(wrapped, widths, align):
                 t = lines[i] if i < len(lines) else ""
-                parts.append(" " + (t.rjust(w - 2) if a == "right" else t.ljust(w - 2)) + " ")
+                parts.append(" " + _align(t, w - 2, a) + " ")
             out.append(sep + sep.join(parts) + sep)
         return out
 
@@ -199,8 +208,6 @@ def summary_text(model, line_length=None, positions=None, show_trainable=False, 
         if show_trainable:
             row.append(("Y" if layer.trainable else "N") if layer.weights else "-")
         rows.append(row)
-    if show_trainable:
-        align[-1] = "left"
 
     trainable, non_trainable = model.trainable_weights, model.non_trainable_weights
     lines = [f'Model: "{model.name}"'] + _render(header, rows, widths, align)
