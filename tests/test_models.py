@@ -346,3 +346,17 @@ def test_symbolic_plus_adds_an_add_layer():
     np.testing.assert_allclose(model(x).data, model.layers[1](x).data + 1, rtol=1e-6)
     with pytest.raises(TypeError, match="symbolic"):
         h + 1.0
+
+
+def test_subclass_passing_a_graph_to_super_init():
+    class Tiny(minicnn.Model):
+        def __init__(self, units=3, **kwargs):
+            inp = minicnn.Input((4,))
+            super().__init__(inp, L.Dense(units)(inp), **kwargs)
+            self.units = units
+
+    model = Tiny(units=2, name="tiny")
+    assert isinstance(model, Tiny) and isinstance(model, models.Functional)
+    assert model.name == "tiny" and model.outputs[0].shape == (None, 2)
+    assert model(np.ones((5, 4), np.float32)).shape == (5, 2)
+    assert [type(l).__name__ for l in model.layers] == ["InputLayer", "Dense"]

@@ -48,6 +48,13 @@ class Model(Trainer, Layer):
         return super().__new__(cls, *args, **kwargs)
 
     def __init__(self, *args, **kwargs):
+        from minicnn.models.functional import Functional
+        if _is_functional_args(args, kwargs) and not isinstance(self, Functional):
+            # A subclass that builds a graph in __init__ and hands it to super().__init__:
+            # become a functional subclass of itself (what Keras 3 does).
+            object.__setattr__(self, "__class__", _functional_subclass(type(self)))
+            Functional.__init__(self, *args, **kwargs)
+            return
         if args or set(kwargs) - {"name", "trainable", "dtype"}:
             raise TypeError(
                 f"{type(self).__name__}(): a subclassed Model takes only name=, trainable=, dtype= "
@@ -152,6 +159,18 @@ class Model(Trainer, Layer):
 
     def __repr__(self):
         return f"<{type(self).__name__} name={self.name}, built={self.built}>"
+
+
+_FUNCTIONAL_SUBCLASSES = {}
+
+
+def _functional_subclass(cls):
+    if cls not in _FUNCTIONAL_SUBCLASSES:
+        from minicnn.models.functional import Functional
+        _FUNCTIONAL_SUBCLASSES[cls] = type(cls.__name__, (cls, Functional),
+                                           {"__module__": cls.__module__,
+                                            "__qualname__": cls.__qualname__})
+    return _FUNCTIONAL_SUBCLASSES[cls]
 
 
 def is_keras_tensor(x):
