@@ -37,6 +37,12 @@ cdef extern from "gemm_kernels.h" nogil:
     ctypedef void (*minicnn_dukr_t)(ptrdiff_t k, double alpha, const double *a, const double *b,
                                     double beta, double *c, ptrdiff_t ldc, ptrdiff_t m,
                                     ptrdiff_t n) noexcept nogil
+    ctypedef void (*minicnn_sukr_rowa_t)(ptrdiff_t k, float alpha, const float *a, ptrdiff_t lda,
+                                         const float *b, float beta, float *c, ptrdiff_t ldc,
+                                         ptrdiff_t n) noexcept nogil
+    ctypedef void (*minicnn_dukr_rowa_t)(ptrdiff_t k, double alpha, const double *a, ptrdiff_t lda,
+                                         const double *b, double beta, double *c, ptrdiff_t ldc,
+                                         ptrdiff_t n) noexcept nogil
     ctypedef struct minicnn_gemm_kernel:
         const char *arch
         const char *sname
@@ -45,6 +51,8 @@ cdef extern from "gemm_kernels.h" nogil:
         int dmr, dnr, dmc, dkc, dnc
         minicnn_sukr_t sukr
         minicnn_dukr_t dukr
+        minicnn_sukr_rowa_t sukr_rowa
+        minicnn_dukr_rowa_t dukr_rowa
         int (*runnable)() noexcept nogil
     int minicnn_gemm_kernel_count()
     const minicnn_gemm_kernel *minicnn_gemm_kernel_at(int i)
@@ -59,6 +67,10 @@ ctypedef fused floating:
 # costs more than the work saves.
 cdef double PARALLEL_MIN_WORK = 96.0 * 96.0 * 96.0
 
+# Row-major A is read in place (no packing) when n is at most this: each A element then feeds
+# only 2n flops, and packing it would cost as much as the arithmetic (see gemm_kernels.h).
+cdef Py_ssize_t _rowa_max_n = 256
+
 cdef const minicnn_gemm_kernel *_active = NULL
 
 
@@ -67,30 +79,35 @@ cdef const minicnn_gemm_kernel *_active = NULL
 
 cdef void _pack_a(bint trans, Py_ssize_t mb, Py_ssize_t kb, const floating *a, Py_ssize_t lda,
                   floating *dst, Py_ssize_t mr) noexcept nogil:
-    """op(A)[0:mb, 0:kb] (IN; a points at its (0, 0) element) -> MR-row panels, k-major (OUT)."""
-    cdef Py_ssize_t ir, i, p, rows, panel
+    """op(A)[0:mb, 0:kb] (IN; a points at its (0, 0) element) -> MR-row panels, k-major (OUT).
+
+    Loops run so that the writes are contiguous (a store stream with a stride stalls)."""
+    cdef Py_ssize_t ir, i, p, rows, panel, npanels = (mb + mr - 1) // mr
     cdef const floating *src
     cdef floating *d
-    for panel in range((mb + mr - 1) // mr):
-        ir = panel * mr
-        rows = min(mr, mb - ir)
-        if trans:  # op(A)[i, p] = a[p*lda + i]: a panel's rows are contiguous in memory
-            src = a + ir
-            for p in range(kb):
-                d = dst + p * mr
+    if trans:  # op(A)[i, p] = a[p*lda + i]: one contiguous source row per p, cut into panels
+        for p in range(kb):
+            src = a + p * lda
+            for panel in range(npanels):
+                ir = panel * mr
+                rows = min(mr, mb - ir)
+                d = dst + panel * mr * kb + p * mr
                 for i in range(rows):
-                    d[i] = src[p * lda + i]
+                    d[i] = src[ir + i]
                 for i in range(rows, mr):
                     d[i] = 0
-        else:  # op(A)[i, p] = a[i*lda + p]: read each row contiguously, scatter with stride mr
-            src = a + ir * lda
+        return
+    for panel in range(npanels):  # op(A)[i, p] = a[i*lda + p]: mr source rows read side by side
+        ir = panel * mr
+        rows = min(mr, mb - ir)
+        src = a + ir * lda
+        d = dst + panel * mr * kb
+        for p in range(kb):
             for i in range(rows):
-                for p in range(kb):
-                    dst[p * mr + i] = src[i * lda + p]
+                d[i] = src[i * lda + p]
             for i in range(rows, mr):
-                for p in range(kb):
-                    dst[p * mr + i] = 0
-        dst += mr * kb
+                d[i] = 0
+            d += mr
 
 
 cdef void _pack_b(bint trans, Py_ssize_t kb, Py_ssize_t nb, const floating *b, Py_ssize_t ldb,
@@ -102,38 +119,41 @@ cdef void _pack_b(bint trans, Py_ssize_t kb, Py_ssize_t nb, const floating *b, P
     for panel in range((nb + nr - 1) // nr):
         jr = panel * nr
         cols = min(nr, nb - jr)
+        d = dst + panel * nr * kb
         if not trans:  # op(B)[p, j] = b[p*ldb + j]: each panel row is a contiguous copy
             src = b + jr
             for p in range(kb):
-                d = dst + p * nr
                 for j in range(cols):
                     d[j] = src[p * ldb + j]
                 for j in range(cols, nr):
                     d[j] = 0
-        else:  # op(B)[p, j] = b[j*ldb + p]
+                d += nr
+        else:  # op(B)[p, j] = b[j*ldb + p]: nr source rows read side by side
             src = b + jr * ldb
-            for j in range(cols):
-                for p in range(kb):
-                    dst[p * nr + j] = src[j * ldb + p]
-            for j in range(cols, nr):
-                for p in range(kb):
-                    dst[p * nr + j] = 0
-        dst += nr * kb
+            for p in range(kb):
+                for j in range(cols):
+                    d[j] = src[j * ldb + p]
+                for j in range(cols, nr):
+                    d[j] = 0
+                d += nr
 
 
 # ----------------------------------------------------------------------------------------------
 # The five loops, serial, on one rectangle of C.
 
-cdef int _gemm_rect(const minicnn_gemm_kernel *ker, bint ta, bint tb,
+cdef int _gemm_rect(const minicnn_gemm_kernel *ker, bint ta, bint tb, bint rowa,
                     Py_ssize_t m, Py_ssize_t n, Py_ssize_t k,
                     floating alpha, const floating *a, Py_ssize_t lda,
                     const floating *b, Py_ssize_t ldb,
                     floating beta, floating *c, Py_ssize_t ldc) noexcept nogil:
     """C[0:m, 0:n] (IN/OUT) = alpha * op(A) @ op(B) + beta * C with its own packing buffers.
 
-    a, b (IN) point at op(A)[0, 0] and op(B)[0, 0].  Returns 0, or 1 when out of memory.
+    a, b (IN) point at op(A)[0, 0] and op(B)[0, 0].  rowa: A is row-major (not ta) and is read
+    in place by the kernel's rowa variant; only a partial last row panel is packed.
+    Returns 0, or 1 when out of memory.
     """
-    cdef Py_ssize_t mr, nr, mc, kc, nc, jc, pc, ic, jr, ir, nb, kb, mb, jb, pb, ib, jt, it
+    cdef Py_ssize_t mr, nr, mc, kc, nc, jc, pc, ic, jr, ir, nb, kb, mb, jb, pb, ib, jt, it, tail
+    cdef floating *cij
     cdef floating beta_p
     cdef floating *abuf
     cdef floating *bbuf
@@ -162,25 +182,35 @@ cdef int _gemm_rect(const minicnn_gemm_kernel *ker, bint ta, bint tb,
             for ib in range((m + mc - 1) // mc):
                 ic = ib * mc
                 mb = min(mc, m - ic)
-                _pack_a(ta, mb, kb, (a + pc * lda + ic) if ta else (a + ic * lda + pc), lda, abuf, mr)
+                tail = mb // mr * mr  # first row of a partial panel (== mb when there is none)
+                if not rowa:
+                    _pack_a(ta, mb, kb, (a + pc * lda + ic) if ta else (a + ic * lda + pc), lda, abuf, mr)
+                elif tail < mb:
+                    _pack_a(False, mb - tail, kb, a + (ic + tail) * lda + pc, lda, abuf + tail * kb, mr)
                 for jt in range((nb + nr - 1) // nr):
                     jr = jt * nr
                     for it in range((mb + mr - 1) // mr):
                         ir = it * mr
-                        if floating is float:
-                            ker.sukr(kb, alpha, abuf + ir * kb, bbuf + jr * kb, beta_p,
-                                     c + (ic + ir) * ldc + jc + jr, ldc,
+                        cij = c + (ic + ir) * ldc + jc + jr
+                        if rowa and ir < tail:
+                            if floating is float:
+                                ker.sukr_rowa(kb, alpha, a + (ic + ir) * lda + pc, lda, bbuf + jr * kb,
+                                              beta_p, cij, ldc, min(nr, nb - jr))
+                            else:
+                                ker.dukr_rowa(kb, alpha, a + (ic + ir) * lda + pc, lda, bbuf + jr * kb,
+                                              beta_p, cij, ldc, min(nr, nb - jr))
+                        elif floating is float:
+                            ker.sukr(kb, alpha, abuf + ir * kb, bbuf + jr * kb, beta_p, cij, ldc,
                                      min(mr, mb - ir), min(nr, nb - jr))
                         else:
-                            ker.dukr(kb, alpha, abuf + ir * kb, bbuf + jr * kb, beta_p,
-                                     c + (ic + ir) * ldc + jc + jr, ldc,
+                            ker.dukr(kb, alpha, abuf + ir * kb, bbuf + jr * kb, beta_p, cij, ldc,
                                      min(mr, mb - ir), min(nr, nb - jr))
     minicnn_aligned_free(abuf)
     minicnn_aligned_free(bbuf)
     return 0
 
 
-cdef int _gemm_part(const minicnn_gemm_kernel *ker, bint ta, bint tb,
+cdef int _gemm_part(const minicnn_gemm_kernel *ker, bint ta, bint tb, bint rowa,
                     Py_ssize_t m, Py_ssize_t n, Py_ssize_t k,
                     floating alpha, const floating *a, Py_ssize_t lda,
                     const floating *b, Py_ssize_t ldb,
@@ -189,7 +219,7 @@ cdef int _gemm_part(const minicnn_gemm_kernel *ker, bint ta, bint tb,
     """The rectangle C[r0:r1, c0:c1] of the whole product (one thread's share)."""
     if r1 <= r0 or c1 <= c0:
         return 0
-    return _gemm_rect(ker, ta, tb, r1 - r0, c1 - c0, k, alpha,
+    return _gemm_rect(ker, ta, tb, rowa, r1 - r0, c1 - c0, k, alpha,
                       (a + r0) if ta else (a + r0 * lda), lda,
                       (b + c0 * ldb) if tb else (b + c0), ldb,
                       beta, c + r0 * ldc + c0, ldc)
@@ -213,6 +243,7 @@ cdef int _gemm(const minicnn_gemm_kernel *ker, bint ta, bint tb,
                floating beta, floating *c, Py_ssize_t ldc, int num_threads) noexcept nogil:
     cdef Py_ssize_t mr, nr, m_tiles, n_tiles, t, tm, tn, cand_m, cand_n, best_cost, cost, rows, cols
     cdef int nt, failures = 0
+    cdef bint rowa
     if m <= 0 or n <= 0:
         return 0
     if k <= 0 or alpha == 0:  # BLAS convention: A and B are not read
@@ -222,6 +253,12 @@ cdef int _gemm(const minicnn_gemm_kernel *ker, bint ta, bint tb,
         mr = ker.smr; nr = ker.snr
     else:
         mr = ker.dmr; nr = ker.dnr
+    # The choice depends on the whole problem only, never on the thread partition (and the
+    # rowa and packed kernels do the same arithmetic per element anyway).
+    if floating is float:
+        rowa = not ta and n <= _rowa_max_n and ker.sukr_rowa != NULL
+    else:
+        rowa = not ta and n <= _rowa_max_n and ker.dukr_rowa != NULL
     m_tiles = (m + mr - 1) // mr
     n_tiles = (n + nr - 1) // nr
     nt = num_threads
@@ -230,7 +267,7 @@ cdef int _gemm(const minicnn_gemm_kernel *ker, bint ta, bint tb,
     if nt > m_tiles * n_tiles:
         nt = <int>(m_tiles * n_tiles)
     if nt <= 1:
-        if _gemm_rect(ker, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc):
+        if _gemm_rect(ker, ta, tb, rowa, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc):
             return -1
         return 0
     # Grid of tm x tn rectangles (tm * tn == nt): the least padded area per thread plus a
@@ -258,7 +295,7 @@ cdef int _gemm(const minicnn_gemm_kernel *ker, bint ta, bint tb,
             tm = 1; tn = min(<Py_ssize_t>nt, n_tiles)
         nt = <int>(tm * tn)
     for t in prange(nt, nogil=True, num_threads=nt, schedule="static", chunksize=1):
-        failures += _gemm_part(ker, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc,
+        failures += _gemm_part(ker, ta, tb, rowa, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc,
                                (t // tn) * m_tiles // tm * mr,
                                min(m, ((t // tn) + 1) * m_tiles // tm * mr),
                                (t % tn) * n_tiles // tn * nr,
@@ -348,6 +385,14 @@ def kernel_blocking(dtype=None, kernel=None):
     if np.dtype(np.float32 if dtype is None else dtype) == np.float32:
         return dict(mr=ker.smr, nr=ker.snr, mc=ker.smc, kc=ker.skc, nc=ker.snc)
     return dict(mr=ker.dmr, nr=ker.dnr, mc=ker.dmc, kc=ker.dkc, nc=ker.dnc)
+
+
+def _set_rowa_max_n(Py_ssize_t value):
+    """Tuning knob for benchmarks: largest n for which row-major A is not packed; returns the old value."""
+    global _rowa_max_n
+    old = _rowa_max_n
+    _rowa_max_n = value
+    return old
 
 
 def set_kernel(name):

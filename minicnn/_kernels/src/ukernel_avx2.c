@@ -22,6 +22,11 @@
 #define VZERO _mm256_setzero_ps
 #include "ukernel_x86_common.h"
 
+#define PACKED_AEL(i, P) (a + (P) * MR + (i))
+#define PACKED_ADV(s) (a += (s) * MR)
+#define ROWA_AEL(i, P) (a + (i) * lda + (P))
+#define ROWA_ADV(s) (a += (s))
+
 #define STEP6(P)                                                                         \
     b0 = VLOADU(b + (P) * 2 * W);                                                        \
     b1 = VLOADU(b + (P) * 2 * W + W);                                                    \
@@ -39,20 +44,35 @@
     UKR_PROLOGUE()                                                                       \
     for (p = 0; p + 4 <= k; p += 4) {                                                    \
         STEP6(0) STEP6(1) STEP6(2) STEP6(3)                                              \
-        a += 4 * MR;                                                                     \
+        ADV(4);                                                                          \
         b += 4 * 2 * W;                                                                  \
     }                                                                                    \
     for (; p < k; ++p) {                                                                 \
         STEP6(0)                                                                         \
-        a += MR;                                                                         \
+        ADV(1);                                                                          \
         b += 2 * W;                                                                      \
     }                                                                                    \
     UKR_EPILOGUE(STORE6);
 
 void minicnn_sgemm_ukr_avx2_6x16(ptrdiff_t k, float alpha, const float *a, const float *b,
-                                 float beta, float *c, ptrdiff_t ldc, ptrdiff_t m, ptrdiff_t n)
+        float beta, float *c, ptrdiff_t ldc, ptrdiff_t m, ptrdiff_t n)
 {
+#define AEL PACKED_AEL
+#define ADV PACKED_ADV
     KERNEL_BODY6
+#undef AEL
+#undef ADV
+}
+
+void minicnn_sgemm_ukr_rowa_avx2_6x16(ptrdiff_t k, float alpha, const float *a, ptrdiff_t lda,
+        const float *b, float beta, float *c, ptrdiff_t ldc, ptrdiff_t n)
+{
+    const ptrdiff_t m = MR;
+#define AEL ROWA_AEL
+#define ADV ROWA_ADV
+    KERNEL_BODY6
+#undef AEL
+#undef ADV
 }
 
 #undef T
@@ -79,7 +99,22 @@ void minicnn_sgemm_ukr_avx2_6x16(ptrdiff_t k, float alpha, const float *a, const
 #define VZERO _mm256_setzero_pd
 
 void minicnn_dgemm_ukr_avx2_6x8(ptrdiff_t k, double alpha, const double *a, const double *b,
-                                double beta, double *c, ptrdiff_t ldc, ptrdiff_t m, ptrdiff_t n)
+        double beta, double *c, ptrdiff_t ldc, ptrdiff_t m, ptrdiff_t n)
 {
+#define AEL PACKED_AEL
+#define ADV PACKED_ADV
     KERNEL_BODY6
+#undef AEL
+#undef ADV
+}
+
+void minicnn_dgemm_ukr_rowa_avx2_6x8(ptrdiff_t k, double alpha, const double *a, ptrdiff_t lda,
+        const double *b, double beta, double *c, ptrdiff_t ldc, ptrdiff_t n)
+{
+    const ptrdiff_t m = MR;
+#define AEL ROWA_AEL
+#define ADV ROWA_ADV
+    KERNEL_BODY6
+#undef AEL
+#undef ADV
 }

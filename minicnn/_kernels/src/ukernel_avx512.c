@@ -21,6 +21,11 @@
 #define VZERO _mm512_setzero_ps
 #include "ukernel_x86_common.h"
 
+#define PACKED_AEL(i, P) (a + (P) * MR + (i))
+#define PACKED_ADV(s) (a += (s) * MR)
+#define ROWA_AEL(i, P) (a + (i) * lda + (P))
+#define ROWA_ADV(s) (a += (s))
+
 #define STEP12(P)                                                                        \
     b0 = VLOADU(b + (P) * 2 * W);                                                        \
     b1 = VLOADU(b + (P) * 2 * W + W);                                                    \
@@ -42,20 +47,35 @@
     UKR_PROLOGUE()                                                                       \
     for (p = 0; p + 4 <= k; p += 4) {                                                    \
         STEP12(0) STEP12(1) STEP12(2) STEP12(3)                                          \
-        a += 4 * MR;                                                                     \
+        ADV(4);                                                                          \
         b += 4 * 2 * W;                                                                  \
     }                                                                                    \
     for (; p < k; ++p) {                                                                 \
         STEP12(0)                                                                        \
-        a += MR;                                                                         \
+        ADV(1);                                                                          \
         b += 2 * W;                                                                      \
     }                                                                                    \
     UKR_EPILOGUE(STORE12);
 
 void minicnn_sgemm_ukr_avx512_12x32(ptrdiff_t k, float alpha, const float *a, const float *b,
-                                    float beta, float *c, ptrdiff_t ldc, ptrdiff_t m, ptrdiff_t n)
+        float beta, float *c, ptrdiff_t ldc, ptrdiff_t m, ptrdiff_t n)
 {
+#define AEL PACKED_AEL
+#define ADV PACKED_ADV
     KERNEL_BODY12
+#undef AEL
+#undef ADV
+}
+
+void minicnn_sgemm_ukr_rowa_avx512_12x32(ptrdiff_t k, float alpha, const float *a, ptrdiff_t lda,
+        const float *b, float beta, float *c, ptrdiff_t ldc, ptrdiff_t n)
+{
+    const ptrdiff_t m = MR;
+#define AEL ROWA_AEL
+#define ADV ROWA_ADV
+    KERNEL_BODY12
+#undef AEL
+#undef ADV
 }
 
 #undef T
@@ -81,7 +101,22 @@ void minicnn_sgemm_ukr_avx512_12x32(ptrdiff_t k, float alpha, const float *a, co
 #define VZERO _mm512_setzero_pd
 
 void minicnn_dgemm_ukr_avx512_12x16(ptrdiff_t k, double alpha, const double *a, const double *b,
-                                    double beta, double *c, ptrdiff_t ldc, ptrdiff_t m, ptrdiff_t n)
+        double beta, double *c, ptrdiff_t ldc, ptrdiff_t m, ptrdiff_t n)
 {
+#define AEL PACKED_AEL
+#define ADV PACKED_ADV
     KERNEL_BODY12
+#undef AEL
+#undef ADV
+}
+
+void minicnn_dgemm_ukr_rowa_avx512_12x16(ptrdiff_t k, double alpha, const double *a, ptrdiff_t lda,
+        const double *b, double beta, double *c, ptrdiff_t ldc, ptrdiff_t n)
+{
+    const ptrdiff_t m = MR;
+#define AEL ROWA_AEL
+#define ADV ROWA_ADV
+    KERNEL_BODY12
+#undef AEL
+#undef ADV
 }

@@ -3,9 +3,8 @@
  * stay obvious: accumulate the MR x NR tile over k, then apply alpha/beta element by element. */
 #include "gemm_kernels.h"
 
-#define REF_KERNEL(NAME, T, MR, NR)                                                        \
-    void NAME(ptrdiff_t k, T alpha, const T *a, const T *b, T beta, T *c, ptrdiff_t ldc,  \
-              ptrdiff_t m, ptrdiff_t n)                                                    \
+/* AIDX(i, p): where A's (i, p) element is -- packed panel or row-major in place. */
+#define REF_KERNEL_BODY(T, MR, NR, AIDX)                                                   \
     {                                                                                      \
         T acc[MR][NR];                                                                     \
         ptrdiff_t i, j, p;                                                                 \
@@ -14,7 +13,7 @@
                 acc[i][j] = 0;                                                             \
         for (p = 0; p < k; ++p) {                                                          \
             for (i = 0; i < MR; ++i) {                                                     \
-                const T ai = a[p * MR + i];                                                \
+                const T ai = a[AIDX(i, p)];                                                \
                 for (j = 0; j < NR; ++j)                                                   \
                     acc[i][j] += ai * b[p * NR + j];                                       \
             }                                                                              \
@@ -31,5 +30,28 @@
         }                                                                                  \
     }
 
-REF_KERNEL(minicnn_sgemm_ukr_reference, float, MINICNN_REF_SMR, MINICNN_REF_SNR)
-REF_KERNEL(minicnn_dgemm_ukr_reference, double, MINICNN_REF_DMR, MINICNN_REF_DNR)
+#define SIDX(i, p) ((p) * MINICNN_REF_SMR + (i))
+#define DIDX(i, p) ((p) * MINICNN_REF_DMR + (i))
+#define ROWA(i, p) ((i) * lda + (p))
+
+void minicnn_sgemm_ukr_reference(ptrdiff_t k, float alpha, const float *a, const float *b,
+                                 float beta, float *c, ptrdiff_t ldc, ptrdiff_t m, ptrdiff_t n)
+REF_KERNEL_BODY(float, MINICNN_REF_SMR, MINICNN_REF_SNR, SIDX)
+
+void minicnn_dgemm_ukr_reference(ptrdiff_t k, double alpha, const double *a, const double *b,
+                                 double beta, double *c, ptrdiff_t ldc, ptrdiff_t m, ptrdiff_t n)
+REF_KERNEL_BODY(double, MINICNN_REF_DMR, MINICNN_REF_DNR, DIDX)
+
+void minicnn_sgemm_ukr_rowa_reference(ptrdiff_t k, float alpha, const float *a, ptrdiff_t lda,
+                                      const float *b, float beta, float *c, ptrdiff_t ldc, ptrdiff_t n)
+{
+    const ptrdiff_t m = MINICNN_REF_SMR;
+    REF_KERNEL_BODY(float, MINICNN_REF_SMR, MINICNN_REF_SNR, ROWA)
+}
+
+void minicnn_dgemm_ukr_rowa_reference(ptrdiff_t k, double alpha, const double *a, ptrdiff_t lda,
+                                      const double *b, double beta, double *c, ptrdiff_t ldc, ptrdiff_t n)
+{
+    const ptrdiff_t m = MINICNN_REF_DMR;
+    REF_KERNEL_BODY(double, MINICNN_REF_DMR, MINICNN_REF_DNR, ROWA)
+}

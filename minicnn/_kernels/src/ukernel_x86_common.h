@@ -1,7 +1,11 @@
 /* Shared shape of the x86 micro-kernels (AVX2 and AVX-512): MR rows, two vectors of C per row
  * held in registers, B rows loaded as two vectors, one broadcast of A per row and k step.
  * Included by ukernel_avx2.c / ukernel_avx512.c with the vector type and intrinsics defined;
- * the including TU is the one compiled with the ISA's -m flags. */
+ * the including TU is the one compiled with the ISA's -m flags.
+ *
+ * AEL(i, P) is the address of A's (row i, step P) element and ADV(s) moves A on by s steps; the
+ * including file defines them before each kernel body: packed panels (a + P*MR + i) or A read
+ * in place from row-major storage (a + i*lda + P). */
 
 /* The C update of one row: t = alpha*acc; beta == 0 -> C = t (C never read), else C = beta*C + t.
  * Edge tiles run the very same code on a scratch tile, so every element sees one arithmetic. */
@@ -20,7 +24,7 @@
 
 #define UKR_FMA_ROW(i, P)                                                                \
     do {                                                                                 \
-        V a_ = VBCAST(a + (P) * MR + (i));                                               \
+        V a_ = VBCAST(AEL(i, P));                                               \
         c##i##0 = VFMADD(a_, b0, c##i##0);                                               \
         c##i##1 = VFMADD(a_, b1, c##i##1);                                               \
     } while (0)
