@@ -76,10 +76,19 @@ def test_set_num_threads_rejects_non_positive(bad):
     assert minicnn.get_num_threads() == 2  # unchanged by the failed call
 
 
-@pytest.mark.parametrize("bad", [1.5, "2", None, 2.0])
+@pytest.mark.parametrize("bad", [1.5, "2", 2.0])
 def test_set_num_threads_rejects_non_integers(bad):
     with pytest.raises(TypeError, match="num_threads"):
         minicnn.set_num_threads(bad)
+
+
+def test_set_num_threads_none_returns_to_the_openmp_default():
+    minicnn.set_num_threads(1)
+    assert minicnn.get_num_threads() == 1
+    minicnn.set_num_threads(None)
+    assert _openmp.get_user_threads() == 0
+    with minicnn.num_threads(None):  # also accepted by the context manager
+        assert _openmp.get_user_threads() == 0
 
 
 def test_set_num_threads_accepts_numpy_integers():
