@@ -28,6 +28,7 @@ import warnings
 
 from cython.parallel cimport prange
 from libc.stddef cimport ptrdiff_t
+from libc.string cimport memcpy
 from minicnn._kernels._openmp cimport clamp_threads
 
 cdef extern from "gemm_kernels.h" nogil:
@@ -77,6 +78,25 @@ cdef const minicnn_gemm_kernel *_active = NULL
 # ----------------------------------------------------------------------------------------------
 # Packing.  Both write zero-padded panels so the micro-kernel never sees a partial panel.
 
+cdef inline void _copy_short(floating *d, const floating *s, Py_ssize_t count) noexcept nogil:
+    """d[0:count] = s[0:count] for one panel row: the usual MR/NR widths get a constant-size
+    memcpy (inlined as a few vector moves) instead of a scalar loop with a runtime bound."""
+    if count == 16:
+        memcpy(d, s, 16 * sizeof(floating))
+    elif count == 8:
+        memcpy(d, s, 8 * sizeof(floating))
+    elif count == 6:
+        memcpy(d, s, 6 * sizeof(floating))
+    elif count == 12:
+        memcpy(d, s, 12 * sizeof(floating))
+    elif count == 32:
+        memcpy(d, s, 32 * sizeof(floating))
+    elif count == 4:
+        memcpy(d, s, 4 * sizeof(floating))
+    else:
+        memcpy(d, s, count * sizeof(floating))
+
+
 cdef void _pack_a(bint trans, Py_ssize_t mb, Py_ssize_t kb, const floating *a, Py_ssize_t lda,
                   floating *dst, Py_ssize_t mr) noexcept nogil:
     """op(A)[0:mb, 0:kb] (IN; a points at its (0, 0) element) -> MR-row panels, k-major (OUT).
@@ -92,16 +112,29 @@ cdef void _pack_a(bint trans, Py_ssize_t mb, Py_ssize_t kb, const floating *a, P
                 ir = panel * mr
                 rows = min(mr, mb - ir)
                 d = dst + panel * mr * kb + p * mr
-                for i in range(rows):
-                    d[i] = src[ir + i]
-                for i in range(rows, mr):
-                    d[i] = 0
+                if rows == mr:
+                    _copy_short(d, src + ir, mr)
+                else:
+                    for i in range(rows):
+                        d[i] = src[ir + i]
+                    for i in range(rows, mr):
+                        d[i] = 0
         return
     for panel in range(npanels):  # op(A)[i, p] = a[i*lda + p]: mr source rows read side by side
         ir = panel * mr
         rows = min(mr, mb - ir)
         src = a + ir * lda
         d = dst + panel * mr * kb
+        if rows == mr == 6:  # the AVX2 panel height, unrolled
+            for p in range(kb):
+                d[0] = src[p]
+                d[1] = src[lda + p]
+                d[2] = src[2 * lda + p]
+                d[3] = src[3 * lda + p]
+                d[4] = src[4 * lda + p]
+                d[5] = src[5 * lda + p]
+                d += 6
+            continue
         for p in range(kb):
             for i in range(rows):
                 d[i] = src[i * lda + p]
@@ -123,10 +156,13 @@ cdef void _pack_b(bint trans, Py_ssize_t kb, Py_ssize_t nb, const floating *b, P
         if not trans:  # op(B)[p, j] = b[p*ldb + j]: each panel row is a contiguous copy
             src = b + jr
             for p in range(kb):
-                for j in range(cols):
-                    d[j] = src[p * ldb + j]
-                for j in range(cols, nr):
-                    d[j] = 0
+                if cols == nr:
+                    _copy_short(d, src + p * ldb, nr)
+                else:
+                    for j in range(cols):
+                        d[j] = src[p * ldb + j]
+                    for j in range(cols, nr):
+                        d[j] = 0
                 d += nr
         else:  # op(B)[p, j] = b[j*ldb + p]: nr source rows read side by side
             src = b + jr * ldb

@@ -30,8 +30,12 @@
     } while (0)
 
 /* Set up before the k loop, and the edge/alpha/beta handling after it. */
+/* alpha and beta go through the stack (volatile): kept in registers across the k loop they
+ * push gcc into spilling accumulators, since 12 (24) accumulators + 2 B + 1 A use 15 (27) of
+ * the 16 (32) vector registers. */
 #define UKR_PROLOGUE()                                                                   \
     T tile[MR * 2 * W] __attribute__((aligned(64)));                                     \
+    volatile T alpha_v = alpha, beta_v = beta;                                           \
     const int beta_zero = (beta == 0);                                                   \
     const int edge = (m < MR || n < 2 * W);                                              \
     T *cc = c;                                                                           \
@@ -44,7 +48,7 @@
 
 #define UKR_EPILOGUE(STORE_ALL)                                                          \
     do {                                                                                 \
-        const V va = VSET1(alpha), vb = VSET1(beta);                                     \
+        const V va = VSET1(alpha_v), vb = VSET1(beta_v);                                 \
         if (edge) {                                                                      \
             ptrdiff_t q_;                                                                \
             for (q_ = 0; q_ < MR * 2 * W; ++q_)                                          \
