@@ -58,6 +58,8 @@ def parse_args(argv=None):
     p.add_argument("--dtype", default="float32", choices=("float32", "float64"))
     p.add_argument("--repeats", type=int, default=9, help="paired samples per shape (default 9)")
     p.add_argument("--min-time", type=float, default=0.03, help="seconds per sample (default 0.03)")
+    p.add_argument("--unpacked-a", default="", metavar="ROWA,COLA",
+                   help="tuning: largest n for which minicnn reads row-major / transposed A unpacked (-1: never)")
     p.add_argument("--json", help="append one JSON line with every number to this file")
     p.add_argument("--child", help=argparse.SUPPRESS)
     return p.parse_args(argv)
@@ -107,6 +109,10 @@ def run_child(args):
     pause = 0.2 if threads > 1 else 0.0
     with threadpool_limits(limits=threads):
         minicnn.set_num_threads(threads)
+        if args.unpacked_a:
+            from minicnn._kernels import _gemm
+
+            _gemm._set_unpacked_a_max_n(*map(int, args.unpacked_a.split(",")))
         for name, m, k, n, trans_a, _ in shape_list(args):
             a = rng.standard_normal((k, m)).astype(dtype).T if trans_a else rng.standard_normal((m, k)).astype(dtype)
             b = rng.standard_normal((k, n)).astype(dtype)
@@ -145,7 +151,7 @@ def main():
     for t in threads:
         env = dict(os.environ, OMP_NUM_THREADS=str(t), OPENBLAS_NUM_THREADS=str(t), MKL_NUM_THREADS=str(t))
         cmd = [sys.executable, here, "--child", str(t), "--sizes", args.sizes, "--dtype", args.dtype,
-               "--repeats", str(args.repeats), "--min-time", str(args.min_time), "--only", args.only]
+               "--repeats", str(args.repeats), "--min-time", str(args.min_time), "--only", args.only, "--unpacked-a", args.unpacked_a]
         cmd += ["--no-conv"] if args.no_conv else []
         res = json.loads(subprocess.run(cmd, env=env, check=True, stdout=subprocess.PIPE,
                                         text=True).stdout.strip().splitlines()[-1])

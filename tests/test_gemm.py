@@ -312,3 +312,26 @@ def test_minicnn_arch_bad_value_falls_back(arch):
         return
     assert "RuntimeWarning" in out.stderr and "MINICNN_ARCH" in out.stderr
     assert out.stdout.strip() == _gemm.kernel_name(np.float32, kernel=KERNELS[-1])
+
+
+@pytest.mark.parametrize("kernel", KERNELS)
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("trans_a,trans_b", TRANS)
+def test_packed_and_in_place_a_agree(kernel, dtype, trans_a, trans_b):
+    """A read in place (small n) and A packed give the same bits: the same k order per element."""
+    rng = np.random.default_rng(8)
+    m, n, k = 2 * _gemm.kernel_blocking(dtype, kernel=kernel)["mc"] + 5, 40, 300
+    a, b = _operands(rng, m, n, k, dtype, trans_a, trans_b)
+    c0 = rng.standard_normal((m, n)).astype(dtype)
+    outs = []
+    old = _gemm._set_unpacked_a_max_n(-1, -1)
+    try:
+        for limits in ((-1, -1), (10**9, 10**9)):
+            _gemm._set_unpacked_a_max_n(*limits)
+            c = c0.copy()
+            _gemm.gemm_into(a, b, c, 1.5, -0.5, trans_a, trans_b, kernel=kernel, num_threads=2)
+            outs.append(c)
+    finally:
+        _gemm._set_unpacked_a_max_n(*old)
+    assert np.array_equal(outs[0], outs[1])
+    _check(outs[0], _reference(a, b, c0, 1.5, -0.5, trans_a, trans_b), dtype, k)

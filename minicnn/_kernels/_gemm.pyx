@@ -38,10 +38,10 @@ cdef extern from "gemm_kernels.h" nogil:
     ctypedef void (*minicnn_dukr_t)(ptrdiff_t k, double alpha, const double *a, const double *b,
                                     double beta, double *c, ptrdiff_t ldc, ptrdiff_t m,
                                     ptrdiff_t n) noexcept nogil
-    ctypedef void (*minicnn_sukr_rowa_t)(ptrdiff_t k, float alpha, const float *a, ptrdiff_t lda,
+    ctypedef void (*minicnn_sukr_rowa_t)(ptrdiff_t k, float alpha, const float *a, ptrdiff_t rs_a, ptrdiff_t cs_a,
                                          const float *b, float beta, float *c, ptrdiff_t ldc,
                                          ptrdiff_t n) noexcept nogil
-    ctypedef void (*minicnn_dukr_rowa_t)(ptrdiff_t k, double alpha, const double *a, ptrdiff_t lda,
+    ctypedef void (*minicnn_dukr_rowa_t)(ptrdiff_t k, double alpha, const double *a, ptrdiff_t rs_a, ptrdiff_t cs_a,
                                          const double *b, double beta, double *c, ptrdiff_t ldc,
                                          ptrdiff_t n) noexcept nogil
     ctypedef struct minicnn_gemm_kernel:
@@ -71,6 +71,7 @@ cdef double PARALLEL_MIN_WORK = 96.0 * 96.0 * 96.0
 # Row-major A is read in place (no packing) when n is at most this: each A element then feeds
 # only 2n flops, and packing it would cost as much as the arithmetic (see gemm_kernels.h).
 cdef Py_ssize_t _rowa_max_n = 256
+cdef Py_ssize_t _cola_max_n = 256  # the same for a transposed A (unit stride down a column)
 
 cdef const minicnn_gemm_kernel *_active = NULL
 
@@ -184,12 +185,14 @@ cdef int _gemm_rect(const minicnn_gemm_kernel *ker, bint ta, bint tb, bint rowa,
                     floating beta, floating *c, Py_ssize_t ldc) noexcept nogil:
     """C[0:m, 0:n] (IN/OUT) = alpha * op(A) @ op(B) + beta * C with its own packing buffers.
 
-    a, b (IN) point at op(A)[0, 0] and op(B)[0, 0].  rowa: A is row-major (not ta) and is read
-    in place by the kernel's rowa variant; only a partial last row panel is packed.
+    a, b (IN) point at op(A)[0, 0] and op(B)[0, 0].  rowa: A is read in place by the kernel's
+    strided-A variant (either storage order); only a partial last row panel is packed.
     Returns 0, or 1 when out of memory.
     """
     cdef Py_ssize_t mr, nr, mc, kc, nc, jc, pc, ic, jr, ir, nb, kb, mb, jb, pb, ib, jt, it, tail
     cdef floating *cij
+    cdef const floating *arow
+    cdef Py_ssize_t rs_a = 1 if ta else lda, cs_a = lda if ta else 1
     cdef floating beta_p
     cdef floating *abuf
     cdef floating *bbuf
@@ -222,18 +225,20 @@ cdef int _gemm_rect(const minicnn_gemm_kernel *ker, bint ta, bint tb, bint rowa,
                 if not rowa:
                     _pack_a(ta, mb, kb, (a + pc * lda + ic) if ta else (a + ic * lda + pc), lda, abuf, mr)
                 elif tail < mb:
-                    _pack_a(False, mb - tail, kb, a + (ic + tail) * lda + pc, lda, abuf + tail * kb, mr)
+                    _pack_a(ta, mb - tail, kb, (a + pc * lda + ic + tail) if ta else (a + (ic + tail) * lda + pc),
+                            lda, abuf + tail * kb, mr)
                 for jt in range((nb + nr - 1) // nr):
                     jr = jt * nr
                     for it in range((mb + mr - 1) // mr):
                         ir = it * mr
                         cij = c + (ic + ir) * ldc + jc + jr
                         if rowa and ir < tail:
+                            arow = (a + pc * lda + ic + ir) if ta else (a + (ic + ir) * lda + pc)
                             if floating is float:
-                                ker.sukr_rowa(kb, alpha, a + (ic + ir) * lda + pc, lda, bbuf + jr * kb,
+                                ker.sukr_rowa(kb, alpha, arow, rs_a, cs_a, bbuf + jr * kb,
                                               beta_p, cij, ldc, min(nr, nb - jr))
                             else:
-                                ker.dukr_rowa(kb, alpha, a + (ic + ir) * lda + pc, lda, bbuf + jr * kb,
+                                ker.dukr_rowa(kb, alpha, arow, rs_a, cs_a, bbuf + jr * kb,
                                               beta_p, cij, ldc, min(nr, nb - jr))
                         elif floating is float:
                             ker.sukr(kb, alpha, abuf + ir * kb, bbuf + jr * kb, beta_p, cij, ldc,
@@ -292,9 +297,9 @@ cdef int _gemm(const minicnn_gemm_kernel *ker, bint ta, bint tb,
     # The choice depends on the whole problem only, never on the thread partition (and the
     # rowa and packed kernels do the same arithmetic per element anyway).
     if floating is float:
-        rowa = not ta and n <= _rowa_max_n and ker.sukr_rowa != NULL
+        rowa = n <= (_cola_max_n if ta else _rowa_max_n) and ker.sukr_rowa != NULL
     else:
-        rowa = not ta and n <= _rowa_max_n and ker.dukr_rowa != NULL
+        rowa = n <= (_cola_max_n if ta else _rowa_max_n) and ker.dukr_rowa != NULL
     m_tiles = (m + mr - 1) // mr
     n_tiles = (n + nr - 1) // nr
     nt = num_threads
@@ -423,11 +428,13 @@ def kernel_blocking(dtype=None, kernel=None):
     return dict(mr=ker.dmr, nr=ker.dnr, mc=ker.dmc, kc=ker.dkc, nc=ker.dnc)
 
 
-def _set_rowa_max_n(Py_ssize_t value):
-    """Tuning knob for benchmarks: largest n for which row-major A is not packed; returns the old value."""
-    global _rowa_max_n
-    old = _rowa_max_n
-    _rowa_max_n = value
+def _set_unpacked_a_max_n(Py_ssize_t rowa, Py_ssize_t cola):
+    """Tuning knob for tests/benchmarks: the largest n for which A is read in place (not packed),
+    for row-major and for transposed A (-1: never); returns the old pair."""
+    global _rowa_max_n, _cola_max_n
+    old = (_rowa_max_n, _cola_max_n)
+    _rowa_max_n = rowa
+    _cola_max_n = cola
     return old
 
 

@@ -30,13 +30,14 @@ typedef void (*minicnn_sukr_t)(ptrdiff_t k, float alpha, const float *a, const f
 typedef void (*minicnn_dukr_t)(ptrdiff_t k, double alpha, const double *a, const double *b,
                                double beta, double *c, ptrdiff_t ldc, ptrdiff_t m, ptrdiff_t n);
 
-/* The same tile with A read in place from row-major storage (A[i*lda + p], all MR rows must
- * exist: the driver packs a partial last row panel instead).  Packing A costs as much as the
+/* The same tile with A read in place from its own storage: A's (i, p) element at
+ * a[i*rs_a + p*cs_a] (row-major A: rs_a = lda, cs_a = 1; transposed A: rs_a = 1, cs_a = lda).
+ * All MR rows must exist: the driver packs a partial last row panel instead.  Packing A costs as much as the
  * arithmetic when n is small (each A element then feeds only 2n flops), and a broadcast
  * kernel does not need A contiguous -- BLIS' "sup" kernels make the same trade. */
-typedef void (*minicnn_sukr_rowa_t)(ptrdiff_t k, float alpha, const float *a, ptrdiff_t lda,
+typedef void (*minicnn_sukr_rowa_t)(ptrdiff_t k, float alpha, const float *a, ptrdiff_t rs_a, ptrdiff_t cs_a,
                                     const float *b, float beta, float *c, ptrdiff_t ldc, ptrdiff_t n);
-typedef void (*minicnn_dukr_rowa_t)(ptrdiff_t k, double alpha, const double *a, ptrdiff_t lda,
+typedef void (*minicnn_dukr_rowa_t)(ptrdiff_t k, double alpha, const double *a, ptrdiff_t rs_a, ptrdiff_t cs_a,
                                     const double *b, double beta, double *c, ptrdiff_t ldc, ptrdiff_t n);
 
 /* One ISA's kernels and the cache blocking that suits them (BLIS calls this a context).
@@ -89,17 +90,17 @@ void minicnn_sgemm_ukr_neon_8x12(ptrdiff_t k, float alpha, const float *a, const
 void minicnn_dgemm_ukr_neon_8x6(ptrdiff_t k, double alpha, const double *a, const double *b,
                                 double beta, double *c, ptrdiff_t ldc, ptrdiff_t m, ptrdiff_t n);
 
-void minicnn_sgemm_ukr_rowa_reference(ptrdiff_t k, float alpha, const float *a, ptrdiff_t lda,
+void minicnn_sgemm_ukr_rowa_reference(ptrdiff_t k, float alpha, const float *a, ptrdiff_t rs_a, ptrdiff_t cs_a,
                                       const float *b, float beta, float *c, ptrdiff_t ldc, ptrdiff_t n);
-void minicnn_dgemm_ukr_rowa_reference(ptrdiff_t k, double alpha, const double *a, ptrdiff_t lda,
+void minicnn_dgemm_ukr_rowa_reference(ptrdiff_t k, double alpha, const double *a, ptrdiff_t rs_a, ptrdiff_t cs_a,
                                       const double *b, double beta, double *c, ptrdiff_t ldc, ptrdiff_t n);
-void minicnn_sgemm_ukr_rowa_avx2_6x16(ptrdiff_t k, float alpha, const float *a, ptrdiff_t lda,
+void minicnn_sgemm_ukr_rowa_avx2_6x16(ptrdiff_t k, float alpha, const float *a, ptrdiff_t rs_a, ptrdiff_t cs_a,
                                       const float *b, float beta, float *c, ptrdiff_t ldc, ptrdiff_t n);
-void minicnn_dgemm_ukr_rowa_avx2_6x8(ptrdiff_t k, double alpha, const double *a, ptrdiff_t lda,
+void minicnn_dgemm_ukr_rowa_avx2_6x8(ptrdiff_t k, double alpha, const double *a, ptrdiff_t rs_a, ptrdiff_t cs_a,
                                      const double *b, double beta, double *c, ptrdiff_t ldc, ptrdiff_t n);
-void minicnn_sgemm_ukr_rowa_avx512_12x32(ptrdiff_t k, float alpha, const float *a, ptrdiff_t lda,
+void minicnn_sgemm_ukr_rowa_avx512_12x32(ptrdiff_t k, float alpha, const float *a, ptrdiff_t rs_a, ptrdiff_t cs_a,
                                          const float *b, float beta, float *c, ptrdiff_t ldc, ptrdiff_t n);
-void minicnn_dgemm_ukr_rowa_avx512_12x16(ptrdiff_t k, double alpha, const double *a, ptrdiff_t lda,
+void minicnn_dgemm_ukr_rowa_avx512_12x16(ptrdiff_t k, double alpha, const double *a, ptrdiff_t rs_a, ptrdiff_t cs_a,
                                          const double *b, double beta, double *c, ptrdiff_t ldc, ptrdiff_t n);
 
 /* 64-byte aligned scratch for packed panels.  Plain malloc plus manual alignment (the offset is

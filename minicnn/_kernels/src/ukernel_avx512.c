@@ -23,8 +23,8 @@
 
 #define PACKED_AEL(i, P) (a + (P) * MR + (i))
 #define PACKED_ADV(s) (a += (s) * MR)
-#define ROWA_AEL(i, P) (a + (i) * lda + (P))
-#define ROWA_ADV(s) (a += (s))
+#define ROWA_AEL(i, P) (a + (i) * rs_a + (P) * cs_a)
+#define ROWA_ADV(s) (a += (s) * cs_a)
 
 #define STEP12(P)                                                                        \
     b0 = VLOADU(b + (P) * 2 * W);                                                        \
@@ -67,7 +67,7 @@ void minicnn_sgemm_ukr_avx512_12x32(ptrdiff_t k, float alpha, const float *a, co
 #undef ADV
 }
 
-void minicnn_sgemm_ukr_rowa_avx512_12x32(ptrdiff_t k, float alpha, const float *a, ptrdiff_t lda,
+void minicnn_sgemm_ukr_rowa_avx512_12x32(ptrdiff_t k, float alpha, const float *a, ptrdiff_t rs_a, ptrdiff_t cs_a,
         const float *b, float beta, float *c, ptrdiff_t ldc, ptrdiff_t n)
 {
     const ptrdiff_t m = MR;
@@ -110,7 +110,7 @@ void minicnn_dgemm_ukr_avx512_12x16(ptrdiff_t k, double alpha, const double *a, 
 #undef ADV
 }
 
-void minicnn_dgemm_ukr_rowa_avx512_12x16(ptrdiff_t k, double alpha, const double *a, ptrdiff_t lda,
+void minicnn_dgemm_ukr_rowa_avx512_12x16(ptrdiff_t k, double alpha, const double *a, ptrdiff_t rs_a, ptrdiff_t cs_a,
         const double *b, double beta, double *c, ptrdiff_t ldc, ptrdiff_t n)
 {
     const ptrdiff_t m = MR;

@@ -32,7 +32,7 @@
 
 #define SIDX(i, p) ((p) * MINICNN_REF_SMR + (i))
 #define DIDX(i, p) ((p) * MINICNN_REF_DMR + (i))
-#define ROWA(i, p) ((i) * lda + (p))
+#define ROWA(i, p) ((i) * rs_a + (p) * cs_a)
 
 void minicnn_sgemm_ukr_reference(ptrdiff_t k, float alpha, const float *a, const float *b,
                                  float beta, float *c, ptrdiff_t ldc, ptrdiff_t m, ptrdiff_t n)
@@ -42,14 +42,14 @@ void minicnn_dgemm_ukr_reference(ptrdiff_t k, double alpha, const double *a, con
                                  double beta, double *c, ptrdiff_t ldc, ptrdiff_t m, ptrdiff_t n)
 REF_KERNEL_BODY(double, MINICNN_REF_DMR, MINICNN_REF_DNR, DIDX)
 
-void minicnn_sgemm_ukr_rowa_reference(ptrdiff_t k, float alpha, const float *a, ptrdiff_t lda,
+void minicnn_sgemm_ukr_rowa_reference(ptrdiff_t k, float alpha, const float *a, ptrdiff_t rs_a, ptrdiff_t cs_a,
                                       const float *b, float beta, float *c, ptrdiff_t ldc, ptrdiff_t n)
 {
     const ptrdiff_t m = MINICNN_REF_SMR;
     REF_KERNEL_BODY(float, MINICNN_REF_SMR, MINICNN_REF_SNR, ROWA)
 }
 
-void minicnn_dgemm_ukr_rowa_reference(ptrdiff_t k, double alpha, const double *a, ptrdiff_t lda,
+void minicnn_dgemm_ukr_rowa_reference(ptrdiff_t k, double alpha, const double *a, ptrdiff_t rs_a, ptrdiff_t cs_a,
                                       const double *b, double beta, double *c, ptrdiff_t ldc, ptrdiff_t n)
 {
     const ptrdiff_t m = MINICNN_REF_DMR;

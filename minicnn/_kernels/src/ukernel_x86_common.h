@@ -5,7 +5,7 @@
  *
  * AEL(i, P) is the address of A's (row i, step P) element and ADV(s) moves A on by s steps; the
  * including file defines them before each kernel body: packed panels (a + P*MR + i) or A read
- * in place from row-major storage (a + i*lda + P). */
+ * in place from A's own storage (a + i*rs_a + P*cs_a). */
 
 /* The C update of one row: t = alpha*acc; beta == 0 -> C = t (C never read), else C = beta*C + t.
  * Edge tiles run the very same code on a scratch tile, so every element sees one arithmetic. */
