@@ -38,6 +38,11 @@ from libc.string cimport memcpy, memset
 from minicnn._kernels._gemm cimport sgemm, dgemm
 from minicnn._kernels._openmp cimport clamp_threads, max_threads
 
+cdef extern from "fpenv.h" nogil:
+    # denormals flushed on this call's threads, restored on exit (see fpenv.h)
+    int minicnn_fpenv_enter(int nt)
+    void minicnn_fpenv_exit(int nt)
+
 ctypedef fused floating:
     float
     double
@@ -652,14 +657,16 @@ def conv2d_forward_into(const floating[:, :, :, ::1] x, const floating[:, :, :, 
                            sh, sw, dh, dw, pt, pl)
     cdef const floating[::1] b
     cdef const floating *bp = NULL
-    cdef int rc
+    cdef int rc, fp
     if bias is not None:
         b = bias
         bp = &b[0]
     if y.size == 0:
         return
     with nogil:
+        fp = minicnn_fpenv_enter(max_threads())
         rc = _forward(&x[0, 0, 0, 0], &kernel[0, 0, 0, 0], bp, &y[0, 0, 0, 0], g)
+        minicnn_fpenv_exit(fp)
     if rc != 0:
         raise MemoryError("conv2d_forward: could not allocate scratch memory")
 
@@ -670,14 +677,16 @@ def conv2d_backward_input_into(const floating[:, :, :, ::1] dy, const floating[:
     """dx (OUT, fully written) = the input gradient of conv for output gradient dy (IN)."""
     cdef Geom g = _geom_of(_shape4(dx), _shape4(kernel), _shape4(dy), groups,
                            sh, sw, dh, dw, pt, pl)
-    cdef int rc
+    cdef int rc, fp
     if dx.size == 0:
         return
     if dy.size == 0:
         dx[...] = 0
         return
     with nogil:
+        fp = minicnn_fpenv_enter(max_threads())
         rc = _backward_input(&dy[0, 0, 0, 0], &kernel[0, 0, 0, 0], &dx[0, 0, 0, 0], g)
+        minicnn_fpenv_exit(fp)
     if rc != 0:
         raise MemoryError("conv2d_backward_input: could not allocate scratch memory")
 
@@ -688,14 +697,16 @@ def conv2d_backward_kernel_into(const floating[:, :, :, ::1] x, const floating[:
     """dk (OUT, fully written) = the kernel gradient of conv for input x and output gradient dy (IN)."""
     cdef Geom g = _geom_of(_shape4(x), _shape4(dk), _shape4(dy), groups,
                            sh, sw, dh, dw, pt, pl)
-    cdef int rc
+    cdef int rc, fp
     if dk.size == 0:
         return
     if x.size == 0 or dy.size == 0:
         dk[...] = 0
         return
     with nogil:
+        fp = minicnn_fpenv_enter(max_threads())
         rc = _backward_kernel(&x[0, 0, 0, 0], &dy[0, 0, 0, 0], &dk[0, 0, 0, 0], g)
+        minicnn_fpenv_exit(fp)
     if rc != 0:
         raise MemoryError("conv2d_backward_kernel: could not allocate scratch memory")
 

@@ -12,6 +12,11 @@ from libc.stdint cimport int32_t, int64_t
 
 from minicnn._kernels._openmp cimport clamp_threads
 
+cdef extern from "fpenv.h" nogil:
+    # denormals flushed on this call's threads, restored on exit (see fpenv.h)
+    int minicnn_fpenv_enter(int nt)
+    void minicnn_fpenv_exit(int nt)
+
 ctypedef fused floating:
     float
     double
@@ -119,6 +124,7 @@ def avg_pool_forward_into(const floating[:, :, :, ::1] x, floating[:, :, :, ::1]
     cdef int nt = clamp_threads(N * OH)
     if y.size == 0:
         return
+    minicnn_fpenv_enter(nt)
     for t in prange(N * OH, nogil=True, num_threads=nt, schedule="static"):
         n = t // OH
         i = t % OH
@@ -138,6 +144,7 @@ def avg_pool_forward_into(const floating[:, :, :, ::1] x, floating[:, :, :, ::1]
             inv = 1.0 / ((r1 - r0) * (c1 - c0))
             for ch in range(C):
                 yb[ch] = yb[ch] * inv
+    minicnn_fpenv_exit(nt)
 
 
 def avg_pool_backward_into(const floating[:, :, :, ::1] dy, floating[:, :, :, ::1] dx,
@@ -152,6 +159,7 @@ def avg_pool_backward_into(const floating[:, :, :, ::1] dy, floating[:, :, :, ::
     cdef int nt = clamp_threads(N)
     if dy.size == 0:
         return
+    minicnn_fpenv_enter(nt)
     for n in prange(N, nogil=True, num_threads=nt, schedule="static"):
         for i in range(OH):
             r0 = _lo(i, sh, top)
@@ -166,6 +174,7 @@ def avg_pool_backward_into(const floating[:, :, :, ::1] dy, floating[:, :, :, ::
                         dxb = &dx[n, r, c, 0]
                         for ch in range(C):
                             dxb[ch] = dxb[ch] + g[ch] * inv
+    minicnn_fpenv_exit(nt)
 
 
 def global_avg_forward_into(const floating[:, :, ::1] x, floating[:, ::1] y):

@@ -8,6 +8,8 @@ depth-first search so a 10,000-op chain needs no recursion.
 
 import numpy as np
 
+from minicnn import debugging as _debugging
+
 __all__ = ["backward"]
 
 
@@ -93,6 +95,8 @@ def backward(tensor, grad=None, retain_graph=False):
             raise ValueError(
                 f"backward(grad): grad has shape {grad.shape} but the tensor has shape {tensor.shape}"
             )
+    if _debugging._state.enabled:
+        _debugging.check_root_grad(grad)
     root = tensor._ctx
     if root is None:
         _accumulate_leaf(tensor, grad)
@@ -126,6 +130,8 @@ def backward(tensor, grad=None, retain_graph=False):
                 f"{fn.__name__}.backward returned {len(in_grads)} gradients for "
                 f"{len(parents)} inputs"
             )
+        if _debugging._state.enabled:
+            _debugging.after_backward(ctx, in_grads)
         for i, (p, g, need) in enumerate(zip(parents, in_grads, ctx.needs_input_grad)):
             if not need or g is None:
                 continue

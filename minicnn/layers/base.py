@@ -24,6 +24,7 @@ import math
 import numpy as np
 
 from minicnn import initializers as _initializers, regularizers as _regularizers
+from minicnn import debugging as _debugging
 from minicnn.layers import _context
 from minicnn.layers._context import call_state, standardize_dtype, to_snake_case, unique_name
 from minicnn.layers.node import (KerasTensor, Node, flatten, is_symbolic, map_structure,
@@ -238,6 +239,8 @@ class Layer:
             if _accepts(type(self).call, "training"):
                 kwargs["training"] = bool(training)
             outputs = self.call(inputs, *args, **kwargs)
+            if _debugging._state.enabled:
+                _debugging.after_forward(self, inputs, outputs)
             reg = getattr(self, "activity_regularizer", None)
             if reg is not None:
                 for out in flatten(outputs):
