@@ -285,8 +285,10 @@ def _in_subprocess(code, arch):
     env = dict(os.environ, MINICNN_ARCH=arch)
     pkg_parent = os.path.dirname(os.path.dirname(os.path.abspath(minicnn.__file__)))
     env["PYTHONPATH"] = pkg_parent + os.pathsep + env.get("PYTHONPATH", "")
+    # cwd: `python -c` puts the working directory first on sys.path, and from a source checkout
+    # that would import the uncompiled tree instead of this very (installed or built) minicnn.
     return subprocess.run([sys.executable, "-W", "always", "-c", code], env=env, capture_output=True,
-                          text=True, timeout=120)
+                          text=True, timeout=120, cwd=pkg_parent)
 
 
 PROBE = ("import numpy as np, minicnn; from minicnn._kernels import _gemm\n"
