@@ -29,8 +29,9 @@ def config():
         "openmp": _openmp.openmp_enabled(),
         "openmp_version": _openmp.openmp_version(),
         "openmp_runtimes": _openmp_runtimes(),
-        "gemm_kernel": _gemm.kernel_name(),
-        "gemm_kernels_available": list(getattr(_gemm, "available_kernels", lambda: [_gemm.kernel_name()])()),
+        "gemm_kernel": _gemm.kernel_name(np.float32),
+        "gemm_kernel_float64": _gemm.kernel_name(np.float64),
+        "gemm_kernels_available": list(_gemm.available_kernels()),
         "num_threads": _openmp.get_num_threads(),
     }
 
@@ -46,8 +47,8 @@ def show_config(file=None):
         f"  compiler      {c['compiler']}",
         f"  openmp        {omp}",
         f"  omp runtime   {', '.join(c['openmp_runtimes']) or 'not loaded / unknown'}",
-        f"  gemm kernel   {c['gemm_kernel']}",
-        f"  available     {', '.join(c['gemm_kernels_available'])}",
+        f"  gemm kernel   {c['gemm_kernel']} (float32), {c['gemm_kernel_float64']} (float64)",
+        f"  available     {', '.join(c['gemm_kernels_available'])} (MINICNN_ARCH choices this CPU runs)",
         f"  threads       {c['num_threads']}",
     ]
     print("\n".join(lines), file=file if file is not None else sys.stdout)

@@ -37,6 +37,7 @@ CONFIG_KEYS = {
     "openmp_version": int,
     "openmp_runtimes": list,
     "gemm_kernel": str,
+    "gemm_kernel_float64": str,
     "gemm_kernels_available": list,
     "num_threads": int,
 }
