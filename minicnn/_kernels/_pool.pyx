@@ -76,9 +76,11 @@ def max_pool_forward_into(const floating[:, :, :, ::1] x, floating[:, :, :, ::1]
                     where = <int32_t>(r * W + c)
                     for ch in range(C):
                         v = xb[ch]
-                        # strictly greater keeps the first maximum; written as selects so it vectorises
-                        ab[ch] = where if v > yb[ch] else ab[ch]
-                        yb[ch] = v if v > yb[ch] else yb[ch]
+                        # strictly greater keeps the first maximum; written as selects so it vectorises.
+                        # A NaN wins over numbers and the first NaN stays (as numpy/PyTorch): without
+                        # the v != v term a NaN would be dropped unless it came first in its window.
+                        ab[ch] = where if (v > yb[ch]) | ((v != v) & (yb[ch] == yb[ch])) else ab[ch]
+                        yb[ch] = v if (v > yb[ch]) | ((v != v) & (yb[ch] == yb[ch])) else yb[ch]
 
 
 def max_pool_backward_into(const floating[:, :, :, ::1] dy, const index_t[:, :, :, ::1] arg,
