@@ -256,7 +256,10 @@ class Layer:
             if x is None or isinstance(x, (str, bool)):
                 return x
             x = np.asarray(x)
-            if x.dtype.kind in "fc" or x.dtype == object:
+            if x.dtype.kind == "c":  # a cast to float would silently drop the imaginary part
+                raise TypeError(f'layer "{self.name}" ({type(self).__name__}): complex input '
+                                f"(dtype {x.dtype}, shape {x.shape}) is not supported")
+            if x.dtype.kind == "f" or x.dtype == object:
                 x = x.astype(self.dtype if self._autocast else x.dtype, copy=False)
             return Tensor(x)
         if self._autocast and x.dtype.kind == "f" and str(x.dtype) != self.dtype:
