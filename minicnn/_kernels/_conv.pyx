@@ -227,8 +227,11 @@ cdef void _col2im(const floating *cols, floating *dx, Geom g, Py_ssize_t grp,
 
 cdef int _forward_block(const floating *x, const floating *k, const floating *bias, floating *y,
                         floating *cols, floating *tbuf, Geom g, Py_ssize_t r0, Py_ssize_t r1,
-                        int nt) noexcept nogil:
-    """y rows [r0, r1) (OUT) = im2col(x) @ kernel + bias, group by group.
+                        int nt, bint relu) noexcept nogil:
+    """y rows [r0, r1) (OUT) = im2col(x) @ kernel + bias (then max(., 0) with relu), group by group.
+
+    Bias and ReLU are applied here, on rows the GEMM has just written (still in cache), instead
+    of in separate passes over the whole output.
 
     With few filters the product is formed transposed, kernel^T @ cols^T into tbuf (Fg x rows),
     so that the filters fill the GEMM's long micro-tile side instead of a fraction of it.
@@ -254,6 +257,8 @@ cdef int _forward_block(const floating *x, const floating *k, const floating *bi
                 yr = y + r0 * F + grp * Fg + f
                 for r in range(m):
                     yr[r * F] = tbuf[f * m + r] + bf
+                    if relu:
+                        yr[r * F] = _relu(yr[r * F])
         else:
             rc |= _gemm(False, False, m, g.Fg, g.K, a, lda, k + grp * g.Fg, g.F, <floating>0,
                         y + r0 * g.F + grp * g.Fg, g.F, nt)
@@ -262,11 +267,25 @@ cdef int _forward_block(const floating *x, const floating *k, const floating *bi
                     yr = y + (r0 + r) * F + grp * Fg
                     for f in range(Fg):
                         yr[f] = yr[f] + bias[grp * Fg + f]
+            if relu:
+                for r in range(m):
+                    _relu_inplace(y + (r0 + r) * F + grp * Fg, Fg)
     return rc
 
 
+cdef inline floating _relu(floating v) noexcept nogil:
+    # "v < 0" (not "v > 0") so that NaN passes through, as np.maximum(v, 0) does.
+    return 0 if v < 0 else v
+
+
+cdef inline void _relu_inplace(floating *y, Py_ssize_t n) noexcept nogil:
+    cdef Py_ssize_t i
+    for i in range(n):
+        y[i] = 0 if y[i] < 0 else y[i]
+
+
 cdef int _forward(const floating *x, const floating *k, const floating *bias, floating *y,
-                  Geom g) noexcept nogil:
+                  Geom g, bint relu=False) noexcept nogil:
     cdef Py_ssize_t M = g.N * g.OH * g.OW, rows, nblocks, blk, r0, r1
     cdef int nt = max_threads(), rc = 0
     cdef floating *cols = NULL
@@ -274,6 +293,8 @@ cdef int _forward(const floating *x, const floating *k, const floating *bias, fl
         return 0
     if _use_direct(g):
         _depthwise_forward(x, k, bias, y, g)
+        if relu:
+            _relu_inplace(y, M * g.F)
         return 0
     rows = _block_rows(g.K + g.F, sizeof(floating))
     if rows * nt > M:  # spread small problems over all threads (rows are independent)
@@ -287,7 +308,7 @@ cdef int _forward(const floating *x, const floating *k, const floating *bias, fl
         for blk in range(nblocks):
             r0 = blk * rows
             r1 = r0 + rows if r0 + rows < M else M
-            rc |= _forward_block(x, k, bias, y, cols, cols + rows * g.K, g, r0, r1, 1)
+            rc |= _forward_block(x, k, bias, y, cols, cols + rows * g.K, g, r0, r1, 1, relu)
         free(cols)
         return rc
     with parallel(num_threads=nt):
@@ -295,7 +316,7 @@ cdef int _forward(const floating *x, const floating *k, const floating *bias, fl
         for blk in prange(nblocks, schedule="dynamic"):
             r0 = blk * rows
             r1 = r0 + rows if r0 + rows < M else M
-            rc |= -1 if cols == NULL else _forward_block(x, k, bias, y, cols, cols + rows * g.K, g, r0, r1, 1)
+            rc |= -1 if cols == NULL else _forward_block(x, k, bias, y, cols, cols + rows * g.K, g, r0, r1, 1, relu)
         free(cols)
     return rc
 
@@ -651,8 +672,9 @@ cdef Geom _geom_of(xshape, kshape, yshape, Py_ssize_t groups, Py_ssize_t sh, Py_
 
 def conv2d_forward_into(const floating[:, :, :, ::1] x, const floating[:, :, :, ::1] kernel, bias,
                         floating[:, :, :, ::1] y, Py_ssize_t sh, Py_ssize_t sw, Py_ssize_t dh, Py_ssize_t dw,
-                        Py_ssize_t pt, Py_ssize_t pl, Py_ssize_t groups):
-    """y (OUT) = conv(x, kernel) + bias.  x, kernel, bias (IN; bias may be None).  Arguments checked in conv.py."""
+                        Py_ssize_t pt, Py_ssize_t pl, Py_ssize_t groups, bint relu=False):
+    """y (OUT) = conv(x, kernel) + bias, then max(y, 0) when relu.  x, kernel, bias (IN; bias may be
+    None).  Arguments checked in conv.py."""
     cdef Geom g = _geom_of(_shape4(x), _shape4(kernel), _shape4(y), groups,
                            sh, sw, dh, dw, pt, pl)
     cdef const floating[::1] b
@@ -665,7 +687,7 @@ def conv2d_forward_into(const floating[:, :, :, ::1] x, const floating[:, :, :, 
         return
     with nogil:
         fp = minicnn_fpenv_enter(max_threads())
-        rc = _forward(&x[0, 0, 0, 0], &kernel[0, 0, 0, 0], bp, &y[0, 0, 0, 0], g)
+        rc = _forward(&x[0, 0, 0, 0], &kernel[0, 0, 0, 0], bp, &y[0, 0, 0, 0], g, relu)
         minicnn_fpenv_exit(fp)
     if rc != 0:
         raise MemoryError("conv2d_forward: could not allocate scratch memory")
@@ -739,3 +761,65 @@ def bias_grad_into(const floating[:, ::1] dy, floating[::1] db):
         free(acc)
     if failed:
         raise MemoryError("bias gradient: could not allocate scratch memory")
+
+
+cdef Py_ssize_t RELU_BLOCK_ROWS = 256  # rows per partial bias sum: fixed, so the sum order never depends on threads
+
+
+def relu_mask_bias_grad_into(const floating[:, ::1] dy, const floating[:, ::1] y, floating[:, ::1] out, db):
+    """out (OUT, (M, F)) = dy * (y > 0) for a ReLU output y (IN); db (OUT, (F,), or None) = out
+    summed over rows.  dy (IN) is not modified.
+
+    One pass over dy and y instead of a mask pass, a multiply pass and a reduction pass.  The
+    rows are cut into fixed blocks of RELU_BLOCK_ROWS; each block's column sums (in double) go to
+    its own slot and the slots are added in block order, so db does not depend on the thread
+    count.  The mask multiplies (not selects) so NaN/sign behaviour equals ``dy * (y > 0)``.
+    """
+    cdef Py_ssize_t M = dy.shape[0], F = dy.shape[1], nblk, blk, r, f, r0, r1
+    cdef floating[::1] dbv
+    cdef bint want = db is not None
+    cdef double *part = NULL
+    cdef double *acc
+    cdef double s
+    cdef const floating *dr
+    cdef const floating *yr
+    cdef floating *orow
+    cdef floating v
+    cdef int nt
+    if want:
+        dbv = db
+    if M == 0 or F == 0:
+        if want:
+            dbv[:] = 0
+        return
+    nblk = (M + RELU_BLOCK_ROWS - 1) // RELU_BLOCK_ROWS
+    if want:
+        part = <double *>malloc(nblk * F * sizeof(double))
+        if part == NULL:
+            raise MemoryError("relu_mask_bias_grad: could not allocate scratch memory")
+    nt = clamp_threads(nblk if M * F >= 65536 else 1)
+    with nogil:
+        for blk in prange(nblk, num_threads=nt, schedule="static"):
+            r0 = blk * RELU_BLOCK_ROWS
+            r1 = r0 + RELU_BLOCK_ROWS if r0 + RELU_BLOCK_ROWS < M else M
+            for r in range(r0, r1):
+                dr = &dy[r, 0]
+                yr = &y[r, 0]
+                orow = &out[r, 0]
+                for f in range(F):
+                    orow[f] = dr[f] * (1 if yr[f] > 0 else 0)
+            if want:
+                acc = part + blk * F
+                for f in range(F):
+                    acc[f] = 0
+                for r in range(r0, r1):
+                    orow = &out[r, 0]
+                    for f in range(F):
+                        acc[f] = acc[f] + orow[f]
+        if want:
+            for f in range(F):
+                s = 0
+                for blk in range(nblk):
+                    s = s + part[blk * F + f]
+                dbv[f] = <floating>s
+    free(part)

@@ -29,7 +29,7 @@ import numpy as np
 __all__ = [
     "conv2d_output_shape", "conv2d_forward", "conv2d_backward_input", "conv2d_backward_kernel",
     "conv2d_transpose_output_shape", "conv2d_transpose_forward", "conv2d_transpose_backward_input",
-    "conv2d_transpose_backward_kernel",
+    "conv2d_transpose_backward_kernel", "relu_mask_bias_grad",
 ]
 
 try:
@@ -241,11 +241,13 @@ def _bias(bias, F, dtype):
     return b
 
 
-def _run_forward(x, kernel, bias, y, sh, sw, dh, dw, pt, pl, groups):
+def _run_forward(x, kernel, bias, y, sh, sw, dh, dw, pt, pl, groups, relu=False):
     if _HAVE_COMPILED:
-        _conv.conv2d_forward_into(x, kernel, bias, y, sh, sw, dh, dw, pt, pl, groups)
+        _conv.conv2d_forward_into(x, kernel, bias, y, sh, sw, dh, dw, pt, pl, groups, relu)
     else:
         _naive_forward(x, kernel, bias, y, sh, sw, dh, dw, pt, pl, groups)
+        if relu:
+            np.maximum(y, 0, out=y)
 
 
 def _run_backward_input(dy, kernel, dx, sh, sw, dh, dw, pt, pl, groups):
@@ -271,8 +273,35 @@ def _bias_grad(dy):
     return dy.reshape(-1, F).sum(axis=0)
 
 
-def conv2d_forward(x, kernel, bias=None, *, strides=1, padding="valid", dilation_rate=1, groups=1):
-    """Convolution (cross-correlation, as in Keras): y (N, OH, OW, F).
+def relu_mask_bias_grad(dy, y, bias=True):
+    """(dy * (y > 0), its sum over all but the last axis or None) in one pass: the gradient
+    through a ReLU whose output is ``y``, and the bias gradient of the layer before it.
+
+    >>> import numpy as np
+    >>> g, db = relu_mask_bias_grad(np.ones((2, 3)), np.array([[1., 0., 2.], [-1., 3., 4.]]))
+    >>> g.tolist(), db.tolist()
+    ([[1.0, 0.0, 1.0], [0.0, 1.0, 1.0]], [1.0, 1.0, 2.0])
+    """
+    if not isinstance(dy, np.ndarray) or not isinstance(y, np.ndarray):
+        raise TypeError(f"dy and y must be numpy arrays, got {type(dy).__name__} and {type(y).__name__}")
+    if dy.shape != y.shape or dy.ndim < 1:
+        raise ValueError(f"dy and y must have the same shape (at least 1-D), got {dy.shape} and {y.shape}")
+    if dy.dtype not in _FLOATS or dy.dtype != y.dtype:
+        raise DTypeError(f"dy and y must share a float32/float64 dtype, got {dy.dtype} and {y.dtype}")
+    F = dy.shape[-1]
+    if not _HAVE_COMPILED:
+        g = dy * (y > 0)
+        return g, (g.reshape(-1, F).sum(axis=0) if bias else None)
+    dy2 = np.ascontiguousarray(dy).reshape(-1, F)
+    out = np.empty(dy2.shape, dy.dtype)
+    db = np.empty(F, dy.dtype) if bias else None
+    _conv.relu_mask_bias_grad_into(dy2, np.ascontiguousarray(y).reshape(-1, F), out, db)
+    return out.reshape(dy.shape), db
+
+
+def conv2d_forward(x, kernel, bias=None, *, strides=1, padding="valid", dilation_rate=1, groups=1, relu=False):
+    """Convolution (cross-correlation, as in Keras): y (N, OH, OW, F); ``relu=True`` returns
+    max(y, 0), applied in the kernel's epilogue.
 
     >>> import numpy as np
     >>> x = np.arange(2 * 4 * 4 * 2, dtype=np.float64).reshape(2, 4, 4, 2)
@@ -286,7 +315,7 @@ def conv2d_forward(x, kernel, bias=None, *, strides=1, padding="valid", dilation
         x.shape, kernel.shape, strides, padding, dilation_rate, groups)
     bias = _bias(bias, F, x.dtype)
     y = np.empty((N, OH, OW, F), x.dtype)
-    _run_forward(x, kernel, bias, y, sh, sw, dh, dw, pt, pl, groups)
+    _run_forward(x, kernel, bias, y, sh, sw, dh, dw, pt, pl, groups, relu)
     return y
 
 

@@ -4,8 +4,6 @@ The kernels validate shapes/dtypes and own all geometry (padding, output sizes);
 only decides which gradients to compute and never implements a convolution itself.
 """
 
-import numpy as np
-
 from minicnn._kernels import conv as K
 from minicnn._kernels import pool as P
 from minicnn.autograd import Function
@@ -17,10 +15,6 @@ __all__ = ["conv2d", "conv2d_transpose", "depthwise_conv2d", "max_pool2d", "avg_
            "GlobalAvgPool2dFunction", "GlobalMaxPool2dFunction"]
 
 
-def _relu_mask(g, y):
-    return g * (y > 0) if y is not None else g
-
-
 class Conv2dFunction(Function):
     """y = conv(x, kernel) + bias, optionally with a fused ReLU (applied in place to the
     kernel's output: no extra node, no extra pass)."""
@@ -29,9 +23,7 @@ class Conv2dFunction(Function):
     def forward(ctx, x, kernel, bias=None, *, strides=1, padding="valid", dilation_rate=1,
                 groups=1, relu=False):
         opts = dict(strides=strides, padding=padding, dilation_rate=dilation_rate, groups=groups)
-        y = K.conv2d_forward(x, kernel, bias, **opts)
-        if relu:
-            np.maximum(y, 0, out=y)
+        y = K.conv2d_forward(x, kernel, bias, relu=relu, **opts)
         ctx.save_for_backward(x, kernel, y if relu else None)
         ctx.opts, ctx.has_bias = opts, bias is not None
         return y
@@ -40,13 +32,18 @@ class Conv2dFunction(Function):
     def backward(ctx, g):
         x, kernel, y = ctx.saved_tensors
         nx, nk, nb = ctx.needs_input_grad
-        g = contiguous(_relu_mask(g, y))
         gx = gk = gb = None
+        if y is not None:
+            # ReLU mask and bias gradient in one pass over g (the kernel gradient then skips its own).
+            g, gb = K.relu_mask_bias_grad(contiguous(g), y, bias=bool(nb))
+        else:
+            g = contiguous(g)
         if nx:
             gx = K.conv2d_backward_input(g, kernel, x.shape, **ctx.opts)
         if nk:
-            gk, gb = K.conv2d_backward_kernel(x, g, kernel.shape, bias=bool(nb), **ctx.opts)
-        elif nb:
+            gk, gb_k = K.conv2d_backward_kernel(x, g, kernel.shape, bias=bool(nb) and gb is None, **ctx.opts)
+            gb = gb if gb is not None else gb_k
+        elif nb and gb is None:
             gb = g.sum(axis=(0, 1, 2))
         return gx, gk, gb if nb else None
 
