@@ -2,10 +2,13 @@
 
 import numpy as np
 
+from minicnn._kernels.conv import relu_mask_bias_grad as _relu_mask_bias_grad
 from minicnn._random import global_rng
 from minicnn.autograd.basic_ops import matmul2d as _mm
 from minicnn.autograd import Function
 from minicnn.ops._util import as_tensor, check_float, norm_axis, raw
+
+_KERNEL_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 
 __all__ = ["dense", "dropout", "batch_normalization", "zero_padding2d", "DenseFunction",
            "DropoutFunction", "BatchNormFunction", "ZeroPadding2DFunction"]
@@ -32,13 +35,18 @@ class DenseFunction(Function):
         x, kernel, y = ctx.saved_tensors
         nx, nk, nb = ctx.needs_input_grad
         g2 = g.reshape(-1, g.shape[-1])
-        if y is not None:
+        gb = None
+        if y is not None and g2.dtype in _KERNEL_FLOATS and g2.dtype == y.dtype:
+            # ReLU mask and bias gradient in one compiled pass.
+            g2, gb = _relu_mask_bias_grad(g2, y, bias=bool(nb))
+        elif y is not None:
             g2 = g2 * (y > 0)
         g2 = g2 if g2.flags.c_contiguous else np.ascontiguousarray(g2)
         gx = _mm(g2, kernel, trans_b=True).reshape(x.shape) if nx else None
         gk = _mm(x.reshape(-1, x.shape[-1]), g2, trans_a=True) if nk else None
-        gb = g2.sum(axis=0) if nb else None
-        return gx, gk, gb
+        if nb and gb is None:
+            gb = g2.sum(axis=0)
+        return gx, gk, gb if nb else None
 
 
 def dense(x, kernel, bias=None, activation=None):
