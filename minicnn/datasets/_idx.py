@@ -83,6 +83,17 @@ def read_idx(path, *, expected_ndim=None, expected_shape=None, dtype=np.uint8):
                 e is not None and e != s for e, s in zip(expected_shape, shape)
             ):
                 raise ValueError(f"{path}: expected IDX dimensions {tuple(expected_shape)}, got {shape}")
+        # The header may claim anything: refuse before allocating what the file cannot hold
+        # (deflate expands at most 1032:1, so a gzip file bounds its payload too).
+        claimed = file_dtype.itemsize
+        for d in shape:
+            claimed *= d
+        bound = os.path.getsize(path) * (1032 if isinstance(f, gzip.GzipFile) else 1)
+        if claimed > bound:
+            raise ValueError(
+                f"{path}: truncated IDX file: dimensions {shape} need {claimed} bytes of data, "
+                f"a file of this size holds at most {bound}"
+            )
         out = np.empty(shape, dtype=file_dtype)
         nbytes = out.nbytes
         # readinto fills the result directly: no intermediate bytes object for 47 MB of images.

@@ -156,6 +156,8 @@ class ArchiveReader:
             return json.loads(self._read(member).decode("utf-8"))
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise self.error(f"member {member!r} is not valid JSON ({exc})") from None
+        except RecursionError:  # a crafted member nested deeper than the parser can go
+            raise self.error(f"member {member!r} is nested too deeply to be a minicnn file") from None
 
     def read_arrays(self, prefix):
         """The arrays of group ``prefix``, each checked against ``<prefix>/arrays.json``."""
