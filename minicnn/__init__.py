@@ -1,21 +1,29 @@
-"""minicnn: a CPU-first deep-learning framework for convolutional networks."""
+"""minicnn: a CPU-first deep-learning framework for convolutional networks.
+
+Keras' names where Keras has them, so ``import minicnn as keras`` runs Keras programs:
+
+>>> import minicnn as keras
+>>> model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)])
+>>> model.count_params()
+10
+"""
 
 from minicnn._version import __version__
 from minicnn._threads import get_num_threads, num_threads, set_num_threads
 from minicnn._config import show_config
 from minicnn import linalg
-
-__all__ = ["__version__", "linalg", "set_num_threads", "get_num_threads", "num_threads", "show_config"]
 from minicnn.autograd import Tensor, enable_grad, gradcheck, is_grad_enabled, no_grad
-__all__ += ["Tensor", "no_grad", "enable_grad", "is_grad_enabled", "gradcheck"]
 from minicnn import ops
-__all__ += ["ops"]
-from minicnn import datasets
-__all__ += ["datasets"]
-from minicnn import callbacks, losses, metrics, optimizers, saving, utils
-__all__ += ["optimizers", "losses", "metrics", "callbacks", "utils", "saving"]
 from minicnn import activations, initializers, regularizers, serialization, layers, models
+from minicnn import callbacks, losses, metrics, optimizers, saving, utils
+from minicnn import datasets, debugging
 from minicnn.layers import Input
 from minicnn.models import Model, Sequential
-__all__ += ["activations", "initializers", "regularizers", "serialization", "layers", "models",
-            "Input", "Model", "Sequential"]
+
+__all__ = [
+    "__version__", "show_config", "set_num_threads", "get_num_threads", "num_threads",
+    "linalg", "Tensor", "no_grad", "enable_grad", "is_grad_enabled", "gradcheck", "ops",
+    "activations", "initializers", "regularizers", "serialization", "layers", "models",
+    "callbacks", "losses", "metrics", "optimizers", "saving", "utils", "datasets", "debugging",
+    "Input", "Model", "Sequential",
+]
