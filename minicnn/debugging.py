@@ -20,7 +20,6 @@ FloatingPointError: check_numerics: layer "dense..." (Dense) produced inf in its
 """
 
 import contextlib
-import threading
 
 import numpy as np
 
@@ -31,8 +30,6 @@ __all__ = ["enable_check_numerics", "disable_check_numerics", "check_numerics",
 class _State:
     # A plain attribute read is the whole cost of the hooks when the mode is off.
     enabled = False
-    lock = threading.Lock()
-    depth = 0
 
 
 _state = _State()
@@ -153,8 +150,7 @@ def after_forward(layer, inputs, outputs):
 
 def _weights(layer):
     for w in getattr(layer, "weights", ()) or ():
-        data = getattr(w, "data", getattr(w, "value", w))
-        data = getattr(data, "data", data)
+        data = w if isinstance(w, np.ndarray) else getattr(w, "data", None)  # Tensor -> array
         if isinstance(data, np.ndarray) and data.dtype.kind in "fc":
             yield data
 
