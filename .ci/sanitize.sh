@@ -39,7 +39,9 @@ echo "== build with MINICNN_SANITIZE=address,undefined ($CC, in $WORK)"
    >"$WORK/build.log" 2>&1) || { tail -n 60 "$WORK/build.log"; echo "sanitize.sh: build FAILED" >&2; exit 1; }
 for so in "$WORK"/minicnn/_kernels/_*.so; do
   # a module that did not link against the sanitizer runtime would make the run meaningless
-  if ! (ldd "$so" | grep -q libasan); then echo "sanitize.sh: $so is not instrumented" >&2; exit 1; fi
+  # (not `ldd | grep -q`: under pipefail grep's early exit can SIGPIPE ldd and fail the test)
+  deps=$(ldd "$so")
+  case "$deps" in *libasan*) ;; *) echo "sanitize.sh: $so is not instrumented" >&2; exit 1 ;; esac
 done
 echo "built: $(cd "$WORK" && ls minicnn/_kernels/*.so | xargs -n1 basename | tr '\n' ' ')"
 
