@@ -34,12 +34,14 @@ def test_importing_minicnn_leaves_subnormals_alone():
 @pytest.mark.skipif(not FLUSHING_CPU, reason="flushing is implemented for x86 and AArch64 only")
 @pytest.mark.parametrize("threads", [1, 2, 4])
 def test_kernels_flush_subnormals_and_restore_the_caller(threads):
-    x = np.full((3, 5, 5, 4), TINY, np.float32)
-    k = np.ones((1, 1, 4, 2), np.float32)
+    # big enough to flush: calls under 2**22 multiply-adds skip it (see fpenv.h)
+    x = np.full((16, 32, 32, 16), TINY, np.float32)
+    k = np.ones((1, 1, 16, 16), np.float32)
+    xp = np.full((16, 64, 64, 64), TINY, np.float32)
     with minicnn.num_threads(threads):
         y = minicnn.ops.conv2d(x, k).data
-        p = minicnn.ops.avg_pool2d(x, 2).data
-    # DAZ: subnormal inputs read as 0 inside the kernels (4 * 1e-39 would otherwise be 4e-39)
+        p = minicnn.ops.avg_pool2d(xp, 2).data
+    # DAZ: subnormal inputs read as 0 inside the kernels (16 * 1e-39 would otherwise be 1.6e-38)
     assert not y.any() and not p.any()
     assert _ieee_subnormals_work(), "the kernel left FTZ/DAZ on in the calling thread"
 
@@ -54,6 +56,16 @@ def test_worker_threads_are_restored_after_the_kernel():
         db = np.empty(64, np.float32)
         _conv.bias_grad_into(dy, db)
     np.testing.assert_allclose(db, np.float32(4096 * 1e-39), rtol=1e-5)
+
+
+def test_small_calls_do_not_flush_at_any_thread_count():
+    """Whether a call flushes depends on its size only, so tiny calls keep subnormals exactly,
+    identically at every thread count."""
+    x = np.full((2, 4, 4, 3), TINY, np.float32)
+    k = np.ones((1, 1, 3, 2), np.float32)
+    for t in (1, 2, 3):
+        with minicnn.num_threads(t):
+            np.testing.assert_array_equal(minicnn.ops.conv2d(x, k).data, np.float32(3) * TINY)
 
 
 def test_flush_does_not_change_normal_results():

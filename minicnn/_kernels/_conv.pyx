@@ -40,7 +40,7 @@ from minicnn._kernels._openmp cimport clamp_threads, max_threads
 
 cdef extern from "fpenv.h" nogil:
     # denormals flushed on this call's threads, restored on exit (see fpenv.h)
-    int minicnn_fpenv_enter(int nt)
+    int minicnn_fpenv_enter_work(int nt, long long work)
     void minicnn_fpenv_exit(int nt)
 
 ctypedef fused floating:
@@ -686,7 +686,7 @@ def conv2d_forward_into(const floating[:, :, :, ::1] x, const floating[:, :, :, 
     if y.size == 0:
         return
     with nogil:
-        fp = minicnn_fpenv_enter(max_threads())
+        fp = minicnn_fpenv_enter_work(max_threads(), g.N * g.OH * g.OW * g.kh * g.kw * g.Cg * g.F)
         rc = _forward(&x[0, 0, 0, 0], &kernel[0, 0, 0, 0], bp, &y[0, 0, 0, 0], g, relu)
         minicnn_fpenv_exit(fp)
     if rc != 0:
@@ -706,7 +706,7 @@ def conv2d_backward_input_into(const floating[:, :, :, ::1] dy, const floating[:
         dx[...] = 0
         return
     with nogil:
-        fp = minicnn_fpenv_enter(max_threads())
+        fp = minicnn_fpenv_enter_work(max_threads(), g.N * g.OH * g.OW * g.kh * g.kw * g.Cg * g.F)
         rc = _backward_input(&dy[0, 0, 0, 0], &kernel[0, 0, 0, 0], &dx[0, 0, 0, 0], g)
         minicnn_fpenv_exit(fp)
     if rc != 0:
@@ -726,7 +726,7 @@ def conv2d_backward_kernel_into(const floating[:, :, :, ::1] x, const floating[:
         dk[...] = 0
         return
     with nogil:
-        fp = minicnn_fpenv_enter(max_threads())
+        fp = minicnn_fpenv_enter_work(max_threads(), g.N * g.OH * g.OW * g.kh * g.kw * g.Cg * g.F)
         rc = _backward_kernel(&x[0, 0, 0, 0], &dy[0, 0, 0, 0], &dk[0, 0, 0, 0], g)
         minicnn_fpenv_exit(fp)
     if rc != 0:

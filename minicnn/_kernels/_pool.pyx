@@ -14,7 +14,7 @@ from minicnn._kernels._openmp cimport clamp_threads
 
 cdef extern from "fpenv.h" nogil:
     # denormals flushed on this call's threads, restored on exit (see fpenv.h)
-    int minicnn_fpenv_enter(int nt)
+    int minicnn_fpenv_enter_work(int nt, long long work)
     void minicnn_fpenv_exit(int nt)
 
 ctypedef fused floating:
@@ -126,7 +126,7 @@ def avg_pool_forward_into(const floating[:, :, :, ::1] x, floating[:, :, :, ::1]
     cdef int nt = clamp_threads(N * OH)
     if y.size == 0:
         return
-    minicnn_fpenv_enter(nt)
+    cdef int fp = minicnn_fpenv_enter_work(nt, N * OH * OW * C * ph * pw)
     for t in prange(N * OH, nogil=True, num_threads=nt, schedule="static"):
         n = t // OH
         i = t % OH
@@ -146,7 +146,7 @@ def avg_pool_forward_into(const floating[:, :, :, ::1] x, floating[:, :, :, ::1]
             inv = 1.0 / ((r1 - r0) * (c1 - c0))
             for ch in range(C):
                 yb[ch] = yb[ch] * inv
-    minicnn_fpenv_exit(nt)
+    minicnn_fpenv_exit(fp)
 
 
 def avg_pool_backward_into(const floating[:, :, :, ::1] dy, floating[:, :, :, ::1] dx,
@@ -161,7 +161,7 @@ def avg_pool_backward_into(const floating[:, :, :, ::1] dy, floating[:, :, :, ::
     cdef int nt = clamp_threads(N)
     if dy.size == 0:
         return
-    minicnn_fpenv_enter(nt)
+    cdef int fp = minicnn_fpenv_enter_work(nt, N * OH * OW * C * ph * pw)
     for n in prange(N, nogil=True, num_threads=nt, schedule="static"):
         for i in range(OH):
             r0 = _lo(i, sh, top)
@@ -176,7 +176,7 @@ def avg_pool_backward_into(const floating[:, :, :, ::1] dy, floating[:, :, :, ::
                         dxb = &dx[n, r, c, 0]
                         for ch in range(C):
                             dxb[ch] = dxb[ch] + g[ch] * inv
-    minicnn_fpenv_exit(nt)
+    minicnn_fpenv_exit(fp)
 
 
 def global_avg_forward_into(const floating[:, :, ::1] x, floating[:, ::1] y):
