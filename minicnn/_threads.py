@@ -3,19 +3,35 @@
 import contextlib
 import os
 import operator
+import warnings
 
 from minicnn._kernels import _openmp
 
 __all__ = ["set_num_threads", "get_num_threads", "num_threads"]
 
 
+_forked_child = False  # set in a child created by fork(): its kernels must stay serial
+
+
 def _check(n):
+    """The validated setting for ``n`` (0 = OpenMP's default)."""
+    if n is None:
+        return 1 if _forked_child else 0
     try:
         n = operator.index(n)
     except TypeError:
         raise TypeError(f"num_threads must be an int, got {type(n).__name__}") from None
     if n < 1:
         raise ValueError(f"num_threads must be >= 1, got {n}")
+    if n > 1 and _forked_child:
+        warnings.warn(
+            f"minicnn: num_threads({n}) ignored in a process created by fork(): OpenMP's thread pool "
+            "does not survive fork, so the kernels stay on 1 thread here (use the 'spawn' start "
+            "method for parallel children)",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+        return 1
     return n
 
 
@@ -25,7 +41,7 @@ def set_num_threads(n):
     Until this is called the kernels follow OpenMP's default, so ``OMP_NUM_THREADS`` and
     ``threadpoolctl.threadpool_limits`` are honoured; ``set_num_threads(None)`` returns to it.
     """
-    _openmp.set_num_threads(0 if n is None else _check(n))
+    _openmp.set_num_threads(_check(n))
 
 
 def get_num_threads():
@@ -41,7 +57,7 @@ def num_threads(n):
             model.predict(x)
     """
     previous = _openmp.get_user_threads()
-    _openmp.set_num_threads(0 if n is None else _check(n))
+    _openmp.set_num_threads(_check(n))
     try:
         yield
     finally:
@@ -51,6 +67,8 @@ def num_threads(n):
 def _after_fork_in_child():
     # libgomp's thread pool does not survive fork(): a child that opens a parallel region
     # after the parent has used one can hang.  Children run the kernels serially instead.
+    global _forked_child
+    _forked_child = True
     _openmp.set_num_threads(1)
 
 

@@ -269,3 +269,38 @@ def test_fork_after_parallel_work_does_not_hang():
     assert child.exitcode == 0, f"forked child exited with {child.exitcode}"
     err = queue.get(timeout=10)
     assert err < 1e-2 * n**0.5, f"forked child's gemm is wrong: max abs error {err}"
+
+
+def _child_asks_for_two_threads(n, queue):
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        minicnn.set_num_threads(2)
+    threads = minicnn.get_num_threads()
+    _child_gemm(n, queue)
+    queue.put((threads, [str(w.message) for w in caught]))
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="os.fork does not exist on this platform")
+@pytest.mark.filterwarnings("ignore:This process .* is multi-threaded:DeprecationWarning")
+def test_forked_child_asking_for_more_threads_warns_and_stays_serial():
+    n = 256
+    a = np.random.default_rng(4).standard_normal((n, n)).astype(np.float32)
+    with minicnn.num_threads(2):
+        minicnn.linalg.gemm(a, a)
+        ctx = multiprocessing.get_context("fork")
+        queue = ctx.Queue()
+        child = ctx.Process(target=_child_asks_for_two_threads, args=(n, queue))
+        child.start()
+        child.join(timeout=90)
+        if child.is_alive():
+            child.kill()
+            child.join(10)
+            pytest.fail("a forked child that asked for 2 threads hung")
+    assert child.exitcode == 0, f"forked child exited with {child.exitcode}"
+    err = queue.get(timeout=10)
+    threads, messages = queue.get(timeout=10)
+    assert err < 1e-2 * n**0.5
+    assert threads == 1
+    assert any("fork" in m and "spawn" in m for m in messages), messages
