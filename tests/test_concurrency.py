@@ -118,11 +118,13 @@ _FORK = textwrap.dedent("""
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="os.fork is POSIX-only")
-def test_fork_after_parallel_work_does_not_hang():
+def test_fork_after_parallel_work_does_not_hang(tmp_path):
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p), OMP_NUM_THREADS="2")
     try:
+        # cwd: `python -c` puts the working directory first on sys.path; from a source checkout
+        # that would import the uncompiled tree instead of the minicnn under test.
         out = subprocess.run([sys.executable, "-c", _FORK], env=env, capture_output=True, text=True,
-                             timeout=120)
+                             timeout=120, cwd=tmp_path)
     except subprocess.TimeoutExpired:
         pytest.fail("a child forked after OpenMP work hung")
     assert out.returncode == 0, out.stderr

@@ -222,7 +222,9 @@ def test_sigkill_during_save_leaves_previous_file_loadable(tmp_path, saved):
     path.write_bytes(saved[0])
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
     for delay in (0.15, 0.4):
-        proc = subprocess.Popen([sys.executable, "-c", _SAVER, str(path)], stdout=subprocess.PIPE, env=env)
+        # cwd outside the source tree, which `python -c` would otherwise import first
+        proc = subprocess.Popen([sys.executable, "-c", _SAVER, str(path)], stdout=subprocess.PIPE, env=env,
+                                cwd=tmp_path)
         try:
             assert proc.stdout.readline().strip() == b"ready"
             time.sleep(delay)
