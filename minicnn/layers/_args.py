@@ -83,3 +83,18 @@ def constraint_arg(value, name):
 get_activation = activations.get
 get_initializer = initializers.get
 get_regularizer = regularizers.get
+
+
+def kernel_bias_config(layer):
+    """The config entries every kernel-and-bias layer (Dense, BaseConv) shares, in Keras' order."""
+    return {
+        "activation": activation_config(layer.activation),
+        "use_bias": layer.use_bias,
+        "kernel_initializer": initializer_config(layer.kernel_initializer),
+        "bias_initializer": initializer_config(layer.bias_initializer),
+        "kernel_regularizer": regularizer_config(layer.kernel_regularizer),
+        "bias_regularizer": regularizer_config(layer.bias_regularizer),
+        "activity_regularizer": regularizer_config(layer.activity_regularizer),
+        "kernel_constraint": regularizer_config(layer.kernel_constraint),
+        "bias_constraint": regularizer_config(layer.bias_constraint),
+    }

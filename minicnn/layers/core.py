@@ -80,16 +80,8 @@ class Dense(Layer):
         config = super().get_config()
         config.update({
             "units": self.units,
-            "activation": A.activation_config(self.activation),
-            "use_bias": self.use_bias,
-            "kernel_initializer": A.initializer_config(self.kernel_initializer),
-            "bias_initializer": A.initializer_config(self.bias_initializer),
-            "kernel_regularizer": A.regularizer_config(self.kernel_regularizer),
-            "bias_regularizer": A.regularizer_config(self.bias_regularizer),
-            "activity_regularizer": A.regularizer_config(self.activity_regularizer),
-            "kernel_constraint": A.regularizer_config(self.kernel_constraint),
-            "bias_constraint": A.regularizer_config(self.bias_constraint),
         })
+        config.update(A.kernel_bias_config(self))
         return config
 
 
