@@ -85,6 +85,21 @@ get_initializer = initializers.get
 get_regularizer = regularizers.get
 
 
+def set_kernel_bias_args(layer, activation, use_bias, kernel_initializer, bias_initializer,
+                         kernel_regularizer, bias_regularizer, activity_regularizer,
+                         kernel_constraint, bias_constraint):
+    """Parse and store the arguments every kernel-and-bias layer (Dense, BaseConv) shares."""
+    layer.activation = get_activation(activation)
+    layer.use_bias = bool(use_bias)
+    layer.kernel_initializer = get_initializer(kernel_initializer)
+    layer.bias_initializer = get_initializer(bias_initializer)
+    layer.kernel_regularizer = get_regularizer(kernel_regularizer)
+    layer.bias_regularizer = get_regularizer(bias_regularizer)
+    layer.activity_regularizer = get_regularizer(activity_regularizer)
+    layer.kernel_constraint = constraint_arg(kernel_constraint, "kernel_constraint")
+    layer.bias_constraint = constraint_arg(bias_constraint, "bias_constraint")
+
+
 def kernel_bias_config(layer):
     """The config entries every kernel-and-bias layer (Dense, BaseConv) shares, in Keras' order."""
     return {

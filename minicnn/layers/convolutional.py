@@ -67,15 +67,9 @@ class BaseConv(Layer):
         if filters is not None and filters % groups:
             raise ValueError(f"{name}: filters ({filters}) must be divisible by groups ({groups})")
         self.groups = groups
-        self.activation = A.get_activation(activation)
-        self.use_bias = bool(use_bias)
-        self.kernel_initializer = A.get_initializer(kernel_initializer)
-        self.bias_initializer = A.get_initializer(bias_initializer)
-        self.kernel_regularizer = A.get_regularizer(kernel_regularizer)
-        self.bias_regularizer = A.get_regularizer(bias_regularizer)
-        self.activity_regularizer = A.get_regularizer(activity_regularizer)
-        self.kernel_constraint = A.constraint_arg(kernel_constraint, "kernel_constraint")
-        self.bias_constraint = A.constraint_arg(bias_constraint, "bias_constraint")
+        A.set_kernel_bias_args(self, activation, use_bias, kernel_initializer, bias_initializer,
+                               kernel_regularizer, bias_regularizer, activity_regularizer,
+                               kernel_constraint, bias_constraint)
 
     # -- what differs between the convolutions --------------------------------------------
     def kernel_shape(self, in_channels):

@@ -39,15 +39,9 @@ class Dense(Layer):
         if lora_rank is not None:
             raise ValueError("Dense: lora_rank is not supported")
         self.units = units
-        self.activation = A.get_activation(activation)
-        self.use_bias = bool(use_bias)
-        self.kernel_initializer = A.get_initializer(kernel_initializer)
-        self.bias_initializer = A.get_initializer(bias_initializer)
-        self.kernel_regularizer = A.get_regularizer(kernel_regularizer)
-        self.bias_regularizer = A.get_regularizer(bias_regularizer)
-        self.activity_regularizer = A.get_regularizer(activity_regularizer)
-        self.kernel_constraint = A.constraint_arg(kernel_constraint, "kernel_constraint")
-        self.bias_constraint = A.constraint_arg(bias_constraint, "bias_constraint")
+        A.set_kernel_bias_args(self, activation, use_bias, kernel_initializer, bias_initializer,
+                               kernel_regularizer, bias_regularizer, activity_regularizer,
+                               kernel_constraint, bias_constraint)
 
     def build(self, input_shape):
         if len(input_shape) < 2 or input_shape[-1] is None:
