@@ -188,9 +188,17 @@ def test_leading_dimensions(kernel, dtype, trans_a, trans_b):
     assert np.array_equal(c_big[mask], c_before[mask])
 
 
+@pytest.fixture
+def parallel_always():
+    """Small products use threads too (the default bar depends on OMP_WAIT_POLICY)."""
+    old = _gemm._set_parallel_min_work(0)
+    yield
+    _gemm._set_parallel_min_work(old)
+
+
 @pytest.mark.parametrize("kernel", KERNELS)
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_thread_count_does_not_change_results(kernel, dtype):
+def test_thread_count_does_not_change_results(kernel, dtype, parallel_always):
     """Bitwise identical for 1, 2 and 3 threads (results must not depend on the partition)."""
     rng = np.random.default_rng(5)
     for (m, n, k), (ta, tb) in zip([(301, 67, 530), (64, 700, 300), (129, 129, 257), (1000, 33, 100)], TRANS):
@@ -203,6 +211,26 @@ def test_thread_count_does_not_change_results(kernel, dtype):
             outs.append(c)
         assert np.array_equal(outs[0], outs[1]) and np.array_equal(outs[0], outs[2])
         _check(outs[0], _reference(a, b, c0, 0.75, 0.5, ta, tb), dtype, k)
+
+
+@pytest.mark.parametrize("kernel", KERNELS)
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_shared_b_path_is_exact_across_threads(kernel, dtype, parallel_always):
+    """The parallel path that packs B once for all threads: deep K (the B block then holds
+    fewer columns than n, so several column blocks), many K blocks, partial panels and row
+    chunks, A read in place (n <= 256) and packed; identical bits for 1 to 4 threads."""
+    rng = np.random.default_rng(6)
+    for (m, n, k), (ta, tb) in zip([(200, 300, 4000), (131, 40, 3000), (97, 270, 513), (61, 19, 2100)], TRANS):
+        a, b = _operands(rng, m, n, k, dtype, ta, tb)
+        c0 = rng.standard_normal((m, n)).astype(dtype)
+        outs = []
+        for threads in (1, 2, 3, 4):
+            c = c0.copy()
+            _gemm.gemm_into(a, b, c, -1.5, 0.25, ta, tb, kernel=kernel, num_threads=threads)
+            outs.append(c)
+        for other in outs[1:]:
+            assert np.array_equal(outs[0], other)
+        _check(outs[0], _reference(a, b, c0, -1.5, 0.25, ta, tb), dtype, k)
 
 
 @settings(max_examples=40, deadline=None)

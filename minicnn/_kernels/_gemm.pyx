@@ -60,18 +60,32 @@ cdef extern from "gemm_kernels.h" nogil:
     void *minicnn_aligned_alloc(size_t nbytes)
     void minicnn_aligned_free(void *p)
 
+cdef extern from "atomics.h" nogil:
+    long minicnn_atomic_fetch_add(long *p, long v)
+    long minicnn_atomic_load(long *p)
+    void minicnn_cpu_relax()
+
 ctypedef fused floating:
     float
     double
 
 # Below this many multiply-adds (m*n*k) a call stays on one thread: waking a second thread
-# costs more than the work saves.
+# costs more than the work saves.  OpenMP workers that spin between regions (the default wait
+# policy) join within microseconds; with OMP_WAIT_POLICY=PASSIVE they sleep, and waking one
+# took 50-100 us on the 2-core VM we measure on (a 160^3 product ran slower on 2 threads than
+# on 1; 256^3 ran faster), so the bar is higher there.
 cdef double PARALLEL_MIN_WORK = 96.0 * 96.0 * 96.0
+if os.environ.get("OMP_WAIT_POLICY", "").strip().lower() == "passive":
+    PARALLEL_MIN_WORK = 200.0 * 200.0 * 200.0
 
 # Row-major A is read in place (no packing) when n is at most this: each A element then feeds
 # only 2n flops, and packing it would cost as much as the arithmetic (see gemm_kernels.h).
 cdef Py_ssize_t _rowa_max_n = 256
 cdef Py_ssize_t _cola_max_n = 256  # the same for a transposed A (unit stride down a column)
+
+# Row chunks handed out per thread by the shared-B parallel path (more: better balance when a
+# thread starts late; fewer: taller A blocks, less B traffic per flop).
+cdef Py_ssize_t CHUNKS_PER_THREAD = 4
 
 cdef const minicnn_gemm_kernel *_active = NULL
 
@@ -178,22 +192,60 @@ cdef void _pack_b(bint trans, Py_ssize_t kb, Py_ssize_t nb, const floating *b, P
 # ----------------------------------------------------------------------------------------------
 # The five loops, serial, on one rectangle of C.
 
+cdef void _macro(const minicnn_gemm_kernel *ker, bint ta, bint rowa,
+                 Py_ssize_t mb, Py_ssize_t nb, Py_ssize_t kb,
+                 floating alpha, const floating *a, Py_ssize_t lda, const floating *bpacked,
+                 floating beta, floating *c, Py_ssize_t ldc, floating *abuf) noexcept nogil:
+    """C[0:mb, 0:nb] (IN/OUT) = alpha * op(A)[0:mb, 0:kb] @ Bp + beta * C: one A block against
+    one packed B block (Bp: nb columns in NR-wide panels, kb deep).
+
+    a (IN) points at this block's op(A)[0, 0]; it is packed into abuf (mb x kb, OUT scratch),
+    or with rowa read in place by the strided-A kernel (only a partial last row panel is packed).
+    The micro-panel of B stays in L1 while the A panels stream past it (BLIS' jr/ir loops)."""
+    cdef Py_ssize_t mr, nr, jr, ir, jt, it, tail
+    cdef Py_ssize_t rs_a = 1 if ta else lda, cs_a = lda if ta else 1
+    cdef floating *cij
+    cdef const floating *arow
+    if floating is float:
+        mr = ker.smr; nr = ker.snr
+    else:
+        mr = ker.dmr; nr = ker.dnr
+    tail = mb // mr * mr  # first row of a partial panel (== mb when there is none)
+    if not rowa:
+        _pack_a(ta, mb, kb, a, lda, abuf, mr)
+    elif tail < mb:
+        _pack_a(ta, mb - tail, kb, (a + tail) if ta else (a + tail * lda), lda, abuf + tail * kb, mr)
+    for jt in range((nb + nr - 1) // nr):
+        jr = jt * nr
+        for it in range((mb + mr - 1) // mr):
+            ir = it * mr
+            cij = c + ir * ldc + jr
+            if rowa and ir < tail:
+                arow = (a + ir) if ta else (a + ir * lda)
+                if floating is float:
+                    ker.sukr_rowa(kb, alpha, arow, rs_a, cs_a, bpacked + jr * kb, beta, cij, ldc,
+                                  min(nr, nb - jr))
+                else:
+                    ker.dukr_rowa(kb, alpha, arow, rs_a, cs_a, bpacked + jr * kb, beta, cij, ldc,
+                                  min(nr, nb - jr))
+            elif floating is float:
+                ker.sukr(kb, alpha, abuf + ir * kb, bpacked + jr * kb, beta, cij, ldc,
+                         min(mr, mb - ir), min(nr, nb - jr))
+            else:
+                ker.dukr(kb, alpha, abuf + ir * kb, bpacked + jr * kb, beta, cij, ldc,
+                         min(mr, mb - ir), min(nr, nb - jr))
+
+
 cdef int _gemm_rect(const minicnn_gemm_kernel *ker, bint ta, bint tb, bint rowa,
                     Py_ssize_t m, Py_ssize_t n, Py_ssize_t k,
                     floating alpha, const floating *a, Py_ssize_t lda,
                     const floating *b, Py_ssize_t ldb,
                     floating beta, floating *c, Py_ssize_t ldc) noexcept nogil:
-    """C[0:m, 0:n] (IN/OUT) = alpha * op(A) @ op(B) + beta * C with its own packing buffers.
-
-    a, b (IN) point at op(A)[0, 0] and op(B)[0, 0].  rowa: A is read in place by the kernel's
-    strided-A variant (either storage order); only a partial last row panel is packed.
+    """C[0:m, 0:n] (IN/OUT) = alpha * op(A) @ op(B) + beta * C, serial, with its own packing
+    buffers.  a, b (IN) point at op(A)[0, 0] and op(B)[0, 0].  rowa: see _macro.
     Returns 0, or 1 when out of memory.
     """
-    cdef Py_ssize_t mr, nr, mc, kc, nc, jc, pc, ic, jr, ir, nb, kb, mb, jb, pb, ib, jt, it, tail
-    cdef floating *cij
-    cdef const floating *arow
-    cdef Py_ssize_t rs_a = 1 if ta else lda, cs_a = lda if ta else 1
-    cdef floating beta_p
+    cdef Py_ssize_t mr, nr, mc, kc, nc, jc, pc, ic, nb, kb, mb, jb, pb, ib
     cdef floating *abuf
     cdef floating *bbuf
     if floating is float:
@@ -216,39 +268,122 @@ cdef int _gemm_rect(const minicnn_gemm_kernel *ker, bint ta, bint tb, bint rowa,
         for pb in range((k + kc - 1) // kc):
             pc = pb * kc
             kb = min(kc, k - pc)
-            beta_p = beta if pc == 0 else 1  # later K blocks accumulate onto the first
             _pack_b(tb, kb, nb, (b + jc * ldb + pc) if tb else (b + pc * ldb + jc), ldb, bbuf, nr)
             for ib in range((m + mc - 1) // mc):
                 ic = ib * mc
                 mb = min(mc, m - ic)
-                tail = mb // mr * mr  # first row of a partial panel (== mb when there is none)
-                if not rowa:
-                    _pack_a(ta, mb, kb, (a + pc * lda + ic) if ta else (a + ic * lda + pc), lda, abuf, mr)
-                elif tail < mb:
-                    _pack_a(ta, mb - tail, kb, (a + pc * lda + ic + tail) if ta else (a + (ic + tail) * lda + pc),
-                            lda, abuf + tail * kb, mr)
-                for jt in range((nb + nr - 1) // nr):
-                    jr = jt * nr
-                    for it in range((mb + mr - 1) // mr):
-                        ir = it * mr
-                        cij = c + (ic + ir) * ldc + jc + jr
-                        if rowa and ir < tail:
-                            arow = (a + pc * lda + ic + ir) if ta else (a + (ic + ir) * lda + pc)
-                            if floating is float:
-                                ker.sukr_rowa(kb, alpha, arow, rs_a, cs_a, bbuf + jr * kb,
-                                              beta_p, cij, ldc, min(nr, nb - jr))
-                            else:
-                                ker.dukr_rowa(kb, alpha, arow, rs_a, cs_a, bbuf + jr * kb,
-                                              beta_p, cij, ldc, min(nr, nb - jr))
-                        elif floating is float:
-                            ker.sukr(kb, alpha, abuf + ir * kb, bbuf + jr * kb, beta_p, cij, ldc,
-                                     min(mr, mb - ir), min(nr, nb - jr))
-                        else:
-                            ker.dukr(kb, alpha, abuf + ir * kb, bbuf + jr * kb, beta_p, cij, ldc,
-                                     min(mr, mb - ir), min(nr, nb - jr))
+                # later K blocks accumulate onto the first
+                _macro(ker, ta, rowa, mb, nb, kb, alpha,
+                       (a + pc * lda + ic) if ta else (a + ic * lda + pc), lda, bbuf,
+                       beta if pc == 0 else 1, c + ic * ldc + jc, ldc, abuf)
     minicnn_aligned_free(abuf)
     minicnn_aligned_free(bbuf)
     return 0
+
+
+# ----------------------------------------------------------------------------------------------
+# Many threads, one packed B: threads claim work from shared counters (atomics.h).
+
+cdef int _shared_b_worker(const minicnn_gemm_kernel *ker, bint ta, bint tb, bint rowa,
+                          Py_ssize_t m, Py_ssize_t nb, Py_ssize_t k, Py_ssize_t kc,
+                          Py_ssize_t chunk, floating alpha, const floating *a, Py_ssize_t lda,
+                          const floating *b, Py_ssize_t ldb, floating beta, floating *c,
+                          Py_ssize_t ldc, floating *bbuf, long *counters) noexcept nogil:
+    """One thread's part of C[0:m, 0:nb] (IN/OUT) = alpha * op(A) @ op(B)[:, 0:nb] + beta * C.
+
+    Phase 1: claim B panels (counters[0]) and pack them into the shared bbuf (OUT; all of K,
+    block pb at pb*kc*ncb, ncb = nb rounded up to NR), counting them done in counters[1]; then
+    wait until every panel is packed.  Phase 2: claim row chunks (counters[2]) and run them over
+    all of K with a private A buffer.  A thread that starts late (a sleeping OpenMP worker
+    wakes slowly) just claims less.  Returns 0, or 1 when out of memory."""
+    cdef Py_ssize_t mr, nr, npanels, ncb, nkb, item, pb, panel, jr, pc, kb, ic, mb
+    cdef long total
+    cdef floating *abuf = NULL
+    if floating is float:
+        mr = ker.smr; nr = ker.snr
+    else:
+        mr = ker.dmr; nr = ker.dnr
+    npanels = (nb + nr - 1) // nr
+    ncb = npanels * nr
+    nkb = (k + kc - 1) // kc
+    total = <long>(nkb * npanels)
+    while True:
+        item = minicnn_atomic_fetch_add(&counters[0], 1)
+        if item >= total:
+            break
+        pb = item // npanels
+        panel = item - pb * npanels
+        pc = pb * kc
+        kb = min(kc, k - pc)
+        jr = panel * nr
+        _pack_b(tb, kb, min(nr, nb - jr), (b + jr * ldb + pc) if tb else (b + pc * ldb + jr), ldb,
+                bbuf + pc * ncb + jr * kb, nr)
+        minicnn_atomic_fetch_add(&counters[1], 1)
+    while minicnn_atomic_load(&counters[1]) < total:
+        minicnn_cpu_relax()
+    while True:
+        item = minicnn_atomic_fetch_add(&counters[2], 1)
+        ic = item * chunk
+        if ic >= m:
+            break
+        mb = min(chunk, m - ic)
+        if abuf == NULL:
+            abuf = <floating *> minicnn_aligned_alloc(<size_t>(chunk * kc) * sizeof(floating))
+            if abuf == NULL:
+                return 1
+        for pb in range(nkb):
+            pc = pb * kc
+            kb = min(kc, k - pc)
+            _macro(ker, ta, rowa, mb, nb, kb, alpha,
+                   (a + pc * lda + ic) if ta else (a + ic * lda + pc), lda, bbuf + pc * ncb,
+                   beta if pb == 0 else 1, c + ic * ldc, ldc, abuf)
+    minicnn_aligned_free(abuf)
+    return 0
+
+
+cdef int _gemm_shared_b(const minicnn_gemm_kernel *ker, bint ta, bint tb, bint rowa,
+                        Py_ssize_t m, Py_ssize_t n, Py_ssize_t k,
+                        floating alpha, const floating *a, Py_ssize_t lda,
+                        const floating *b, Py_ssize_t ldb,
+                        floating beta, floating *c, Py_ssize_t ldc, int nt) noexcept nogil:
+    """C = alpha * op(A) @ op(B) + beta * C on nt threads that share one packed B block.
+
+    B is packed once per block of columns, all of K deep (the block holds about KC x NC
+    elements, BLIS' L3-resident B), by every thread at once; rows of C are then handed out
+    in chunks of a few MR panels.  The KC blocking and the micro-kernel arithmetic are those
+    of the serial path, so every element of C is the same bit for bit."""
+    cdef Py_ssize_t mr, nr, mc, kc, nc, ncb, chunk, jb, jc, nb, t
+    cdef long counters[3]
+    cdef int failures = 0
+    cdef floating *bbuf
+    if floating is float:
+        mr = ker.smr; nr = ker.snr; mc = ker.smc; kc = ker.skc; nc = ker.snc
+    else:
+        mr = ker.dmr; nr = ker.dnr; mc = ker.dmc; kc = ker.dkc; nc = ker.dnc
+    ncb = max(nr, kc * nc // k // nr * nr)  # all of K deep, about KC x NC elements in all
+    ncb = min(ncb, (n + nr - 1) // nr * nr)
+    kc = min(kc, k)
+    # About CHUNKS_PER_THREAD chunks per thread so that a late thread's share can be taken over,
+    # but no taller than MC (the packed A block must stay in L2).
+    chunk = (m + CHUNKS_PER_THREAD * nt - 1) // (CHUNKS_PER_THREAD * nt)
+    chunk = min(mc, max(mr, (chunk + mr - 1) // mr * mr))
+    bbuf = <floating *> minicnn_aligned_alloc(<size_t>(k * ncb) * sizeof(floating))
+    if bbuf == NULL:
+        return -1
+    for jb in range((n + ncb - 1) // ncb):
+        jc = jb * ncb
+        nb = min(ncb, n - jc)
+        counters[0] = 0
+        counters[1] = 0
+        counters[2] = 0
+        for t in prange(nt, nogil=True, num_threads=nt, schedule="static", chunksize=1):
+            failures += _shared_b_worker(ker, ta, tb, rowa, m, nb, k, kc, chunk, alpha, a, lda,
+                                         (b + jc * ldb) if tb else (b + jc), ldb, beta, c + jc, ldc,
+                                         bbuf, &counters[0])
+        if failures:
+            break
+    minicnn_aligned_free(bbuf)
+    return -1 if failures else 0
 
 
 cdef int _gemm_part(const minicnn_gemm_kernel *ker, bint ta, bint tb, bint rowa,
@@ -311,6 +446,8 @@ cdef int _gemm(const minicnn_gemm_kernel *ker, bint ta, bint tb,
         if _gemm_rect(ker, ta, tb, rowa, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc):
             return -1
         return 0
+    if m_tiles >= 2 * nt:  # rows enough for every thread: share one packed B
+        return _gemm_shared_b(ker, ta, tb, rowa, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, nt)
     # Grid of tm x tn rectangles (tm * tn == nt): the least padded area per thread plus a
     # packing term (each thread packs its rows of A and its columns of B); ties cut rows.
     tm = nt
@@ -435,6 +572,15 @@ def _set_unpacked_a_max_n(Py_ssize_t rowa, Py_ssize_t cola):
     old = (_rowa_max_n, _cola_max_n)
     _rowa_max_n = rowa
     _cola_max_n = cola
+    return old
+
+
+def _set_parallel_min_work(double work):
+    """Tuning knob for tests/benchmarks: the fewest multiply-adds a call needs before it uses
+    more than one thread (0: always); returns the old value."""
+    global PARALLEL_MIN_WORK
+    old = PARALLEL_MIN_WORK
+    PARALLEL_MIN_WORK = work
     return old
 
 
