@@ -1,5 +1,7 @@
 """Dense linear algebra on minicnn's own compiled GEMM."""
 
+import math
+
 import numpy as np
 
 from minicnn._kernels import _gemm
@@ -35,7 +37,7 @@ def _rows_usable(x):
 def _operand(x, trans):
     """(array, trans) for the kernel without copying when a view will do: a transposed view
     (Fortran order) is the same matrix stored the other way, so flip the flag instead."""
-    if _rows_usable(x):
+    if x.flags.c_contiguous or _rows_usable(x):
         return x, trans
     if _rows_usable(x.T):
         return x.T, not trans
@@ -70,7 +72,8 @@ def gemm(a, b, c=None, *, alpha=1.0, beta=0.0, trans_a=False, trans_b=False):
             f"gemm: inner dimensions differ: op(a) is {m}x{ka} (a.shape={a.shape}, trans_a={bool(trans_a)}) "
             f"but op(b) is {kb}x{n} (b.shape={b.shape}, trans_b={bool(trans_b)})"
         )
-    if c is None:
+    fresh = c is None
+    if fresh:
         c = np.empty((m, n), dtype=a.dtype)
         beta = 0.0
     else:
@@ -84,7 +87,7 @@ def gemm(a, b, c=None, *, alpha=1.0, beta=0.0, trans_a=False, trans_b=False):
             raise ValueError("gemm: c must be a writeable, C-contiguous array (it is written in place)")
     alpha = float(alpha)
     beta = float(beta)
-    if not (np.isfinite(alpha) and np.isfinite(beta)):
+    if not (math.isfinite(alpha) and math.isfinite(beta)):
         raise ValueError(f"gemm: alpha and beta must be finite, got alpha={alpha}, beta={beta}")
     if m == 0 or n == 0:
         return c
@@ -94,10 +97,11 @@ def gemm(a, b, c=None, *, alpha=1.0, beta=0.0, trans_a=False, trans_b=False):
         else:
             c *= beta
         return c
-    if np.may_share_memory(a, c) and np.shares_memory(a, c):
-        a = a.copy()  # c is written while a is still being read
-    if np.may_share_memory(b, c) and np.shares_memory(b, c):
-        b = b.copy()
+    if not fresh:  # c is written while a and b are still being read
+        if np.may_share_memory(a, c) and np.shares_memory(a, c):
+            a = a.copy()
+        if np.may_share_memory(b, c) and np.shares_memory(b, c):
+            b = b.copy()
     a, trans_a = _operand(a, bool(trans_a))
     b, trans_b = _operand(b, bool(trans_b))
     _gemm.gemm_into(a, b, c, alpha, beta, trans_a, trans_b)
