@@ -44,6 +44,7 @@ EXTENSIONS = {
     ),
     "_conv": ([f"{KERNELS}/_conv.pyx"], [], {}),
     "_pool": ([f"{KERNELS}/_pool.pyx"], [], {}),
+    "_norm": ([f"{KERNELS}/_norm.pyx"], [], {}),
 }
 
 # Per-ISA compiler flags: (gcc/clang, MSVC).  Only ISAs the target architecture can run are built.

@@ -2,6 +2,7 @@
 
 import numpy as np
 
+from minicnn._kernels import norm as _norm
 from minicnn._kernels.conv import relu_mask_bias_grad as _relu_mask_bias_grad
 from minicnn._random import global_rng
 from minicnn.autograd.basic_ops import matmul2d as _mm
@@ -121,15 +122,24 @@ class BatchNormFunction(Function):
     """Normalise over every axis but ``axis``.  Training: batch statistics (biased variance,
     as Keras), and the moving statistics are updated in place.  Inference: moving statistics.
 
-    Memory-bound on CNN activations, so the passes are counted: the forward allocates
-    ``xhat`` and ``y`` only; the backward reads ``sum(g)`` and ``sum(g * xhat)`` once and
-    reuses them for the gamma/beta gradients and the input gradient
+    Memory-bound on CNN activations, so the passes are counted.  Channels last (``axis`` the
+    last axis, float32/float64, gamma/beta of x's dtype): compiled kernels
+    (:mod:`minicnn._kernels.norm`) take the statistics in one read of x (in double), write y in
+    one pass, and the backward reads g and x twice (``sum(g)``, ``sum(g * xhat)``, then ``gx``);
+    xhat is recomputed from x instead of being stored.  Any other axis: NumPy, which allocates
+    ``xhat`` and ``y`` in the forward and reads ``sum(g)`` and ``sum(g * xhat)`` once in the
+    backward.  Both compute the input gradient
     ``gamma * inv_std * (g - mean(g) - xhat * mean(g * xhat))``.
     """
 
     @staticmethod
     def forward(ctx, x, gamma, beta, moving_mean, moving_variance, *, training, momentum,
                 epsilon, axis):
+        ctx.training = training
+        if _use_kernels(x, gamma, beta, axis):
+            return _bn_forward_kernels(ctx, x, gamma, beta, moving_mean, moving_variance,
+                                       training, momentum, epsilon)
+        ctx.kernels = False
         bshape = [1] * x.ndim
         bshape[axis] = x.shape[axis]
         reduce_axes = tuple(i for i in range(x.ndim) if i != axis)
@@ -137,11 +147,7 @@ class BatchNormFunction(Function):
             mean = x.mean(axis=reduce_axes, keepdims=True)
             xhat = x - mean
             var = np.mean(np.square(xhat), axis=reduce_axes, keepdims=True)
-            m = 1.0 - momentum
-            moving_mean *= momentum
-            moving_mean += (mean.reshape(-1) * m).astype(moving_mean.dtype, copy=False)
-            moving_variance *= momentum
-            moving_variance += (var.reshape(-1) * m).astype(moving_variance.dtype, copy=False)
+            _update_moving(moving_mean, moving_variance, mean.reshape(-1), var.reshape(-1), momentum)
         else:
             xhat = x - moving_mean.reshape(bshape).astype(x.dtype, copy=False)
             var = moving_variance.reshape(bshape).astype(x.dtype, copy=False)
@@ -151,11 +157,13 @@ class BatchNormFunction(Function):
         if beta is not None:
             y += beta.reshape(bshape)
         ctx.save_for_backward(xhat, inv_std, gamma)
-        ctx.bshape, ctx.reduce_axes, ctx.training = bshape, reduce_axes, training
+        ctx.bshape, ctx.reduce_axes = bshape, reduce_axes
         return y
 
     @staticmethod
     def backward(ctx, g):
+        if ctx.kernels:
+            return _bn_backward_kernels(ctx, g)
         xhat, inv_std, gamma = ctx.saved_tensors
         nx, ng, nb = ctx.needs_input_grad[:3]
         axes = ctx.reduce_axes
@@ -178,6 +186,55 @@ class BatchNormFunction(Function):
             else:
                 gx = g * scale
         return gx, gg, gb, None, None
+
+
+# The compiled channels-last path; False forces the NumPy path (for benchmarks comparing the two).
+_USE_NORM_KERNELS = True
+
+
+def _use_kernels(x, gamma, beta, axis):
+    """True where the compiled kernels give the NumPy path's result: channels last, a kernel
+    dtype shared by gamma and beta (else NumPy's type promotion decides y's dtype), and a
+    non-empty batch in training (NumPy returns NaN statistics for an empty one)."""
+    return (_USE_NORM_KERNELS and axis == x.ndim - 1 and x.dtype in _KERNEL_FLOATS and x.size > 0
+            and (gamma is None or gamma.dtype == x.dtype) and (beta is None or beta.dtype == x.dtype))
+
+
+def _update_moving(moving_mean, moving_variance, mean, var, momentum):
+    """moving = moving * momentum + batch * (1 - momentum), in place (Keras)."""
+    m = 1.0 - momentum
+    moving_mean *= momentum
+    moving_mean += (mean * m).astype(moving_mean.dtype, copy=False)
+    moving_variance *= momentum
+    moving_variance += (var * m).astype(moving_variance.dtype, copy=False)
+
+
+def _bn_forward_kernels(ctx, x, gamma, beta, moving_mean, moving_variance, training, momentum, epsilon):
+    if training:
+        mean, var = _norm.batch_norm_statistics(x)  # float64
+        _update_moving(moving_mean, moving_variance, mean, var, momentum)
+    else:
+        mean = moving_mean.astype(np.float64, copy=False)
+        var = moving_variance.astype(np.float64, copy=False)
+    # The statistics as the kernels use them (rounded to x's dtype once): backward recomputes
+    # xhat from x with exactly these.
+    mean = mean.astype(x.dtype)
+    inv_std = (1.0 / np.sqrt(var + epsilon)).astype(x.dtype)
+    y = _norm.batch_norm_forward(x, mean, inv_std, gamma, beta)
+    ctx.kernels = True
+    ctx.save_for_backward(x, mean, inv_std, gamma)
+    return y
+
+
+def _bn_backward_kernels(ctx, g):
+    x, mean, inv_std, gamma = ctx.saved_tensors
+    nx, ng, nb = ctx.needs_input_grad[:3]
+    if g.dtype != x.dtype:
+        g = g.astype(x.dtype)
+    gx, gg, gb = _norm.batch_norm_backward(g, x, mean, inv_std, gamma, training=ctx.training, need_x=nx)
+    gg = gg.astype(gamma.dtype) if ng else None
+    gb = gb.astype(x.dtype) if nb else None
+    return gx, gg, gb, None, None
 
 
 def batch_normalization(x, gamma, beta, moving_mean, moving_variance, training, momentum=0.99,

@@ -1,0 +1,525 @@
+"""Batch-normalisation kernels over an (M, C) view: C normalised channels, contiguous in each row.
+
+norm.py validates, reshapes and allocates; here every array is C-contiguous and of one dtype
+(per-channel statistics and sums in double).  The channels-last case (NHWC activations, or
+(batch, features)) is exactly this view, with M = N * H * W.
+
+Blocks: every kernel cuts the rows into fixed blocks of ``block_rows(C)`` rows (about
+BLOCK_ELEMS elements, so a block stays in L1 while it is read twice).  Blocks are independent:
+the reductions write one slot of double partial results per block and add (or merge) the slots
+serially in block order afterwards; the elementwise passes write disjoint rows.  The block size
+depends on C only, so results are bitwise identical at any thread count; threads take whole
+blocks (dynamically: a core taken by another process does not hold the others up).
+
+Row groups: with few channels (CNNs have 16-64) a loop over one row's C channels is too short to
+vectorise well.  The serial cores therefore walk a block as flat runs of ``L = group_len(C)``
+elements (a whole number of rows, >= GROUP_MIN elements), with the per-channel parameters
+repeated L / C times.  Reductions accumulate L lanes, eight at a time in local variables (held
+in registers), walking down the block; the lanes are folded into C channels at the end of the
+block (a fixed order too).
+
+Statistics are numerically sound for any offset: each block's mean and sum of squared deviations
+are computed two-pass from cache (one read of x from memory), in double, and the blocks are
+merged with Chan et al.'s pairwise update (never E[x^2] - E[x]^2).
+"""
+
+from cython.parallel cimport parallel, prange
+from libc.stdlib cimport malloc, free
+
+from minicnn._kernels._openmp cimport clamp_threads
+
+cdef extern from "fpenv.h" nogil:
+    # denormals flushed on this call's threads, restored on exit (see fpenv.h)
+    int minicnn_fpenv_enter_work(int nt, long long work)
+    void minicnn_fpenv_exit(int nt)
+
+ctypedef fused floating:
+    float
+    double
+
+# Elements per row block: 8 KiB of float32 (16 KiB of float64) per array, so that the two arrays
+# of the gradient sums stay in L1 while the lane loops walk down the block column by column (and
+# the statistics' second pass re-reads x from L1).  At least MIN_BLOCK_ROWS rows per block.
+# (2048, 4096 and 8192 measured within noise of each other on the ResNet shapes.)
+cdef Py_ssize_t BLOCK_ELEMS = 2048
+cdef Py_ssize_t MIN_BLOCK_ROWS = 16
+# Shortest flat run of the serial cores (a whole number of rows at least this long).  Measured on
+# 128x28x28x16 float32: per-row loops of 16 channels ran the normalisation at 4x a copy's time.
+cdef Py_ssize_t GROUP_MIN = 128
+# Below this many elements a call stays on one thread: waking an OpenMP team (~10-20 us under
+# OMP_WAIT_POLICY=PASSIVE) costs more than the pass.
+cdef Py_ssize_t PARALLEL_MIN_ELEMS = 65536
+
+
+cdef inline Py_ssize_t _block_rows(Py_ssize_t C) noexcept nogil:
+    cdef Py_ssize_t b = BLOCK_ELEMS // C if C > 0 else BLOCK_ELEMS
+    return b if b > MIN_BLOCK_ROWS else MIN_BLOCK_ROWS
+
+
+cdef inline Py_ssize_t _group_len(Py_ssize_t C) noexcept nogil:
+    if C >= GROUP_MIN:
+        return C
+    return C * ((GROUP_MIN + C - 1) // C)
+
+
+cdef inline int _threads(Py_ssize_t nblk, Py_ssize_t elems) noexcept nogil:
+    return clamp_threads(nblk if elems >= PARALLEL_MIN_ELEMS else 1)
+
+
+def block_rows(Py_ssize_t C):
+    """Rows per block for C channels (depends on C only; exposed for tests)."""
+    return _block_rows(C)
+
+
+def group_len(Py_ssize_t C):
+    """Length of the flat runs the serial cores walk for C channels (exposed for tests)."""
+    return _group_len(C)
+
+
+cdef floating *_repeat(const floating *v, Py_ssize_t C, Py_ssize_t L) noexcept nogil:
+    """A new array (malloc; NULL if out of memory) holding v (IN, (C,)) repeated to length L."""
+    cdef floating *out = <floating *>malloc(L * sizeof(floating))
+    cdef Py_ssize_t i
+    if out != NULL:
+        for i in range(L):
+            out[i] = v[i % C]
+    return out
+
+
+# ------------------------------------------------------------------ serial cores (one row block each)
+# Plain pointers as arguments: the compiler keeps them in registers and vectorises the flat loops
+# (read through an OpenMP region's shared data, every store might alias them).
+
+cdef inline void _fold(const double *lanes, Py_ssize_t L, Py_ssize_t C, double *out) noexcept nogil:
+    """out (OUT, (C,)) = the L lanes (IN) summed per channel, lane j * C + c into channel c."""
+    cdef Py_ssize_t j, c
+    for c in range(C):
+        out[c] = lanes[c]
+    j = C
+    while j < L:
+        for c in range(C):
+            out[c] += lanes[j + c]
+        j += C
+
+
+cdef inline void _lane_sums(const floating *x, Py_ssize_t n, Py_ssize_t L, const double *shift,
+                            double *out) noexcept nogil:
+    """out[i] (OUT, L lanes) = the sum over x[i], x[i + L], x[i + 2L], ... (IN, n elements) of
+    the values themselves when ``shift`` is NULL, else of ``(x - shift[i])^2`` (shift IN, L lanes).
+
+    Eight lanes at a time in local accumulators, so they stay in registers (an accumulator array
+    would be loaded and stored for every element); the order of each lane's sum is fixed by n and L.
+    """
+    cdef Py_ssize_t ng = n // L, rem = n - ng * L, i0, i, g
+    cdef const floating *p
+    cdef double a0, a1, a2, a3, a4, a5, a6, a7, d
+    cdef double m0 = 0, m1 = 0, m2 = 0, m3 = 0, m4 = 0, m5 = 0, m6 = 0, m7 = 0
+    i0 = 0
+    while i0 + 8 <= L:
+        a0 = a1 = a2 = a3 = a4 = a5 = a6 = a7 = 0
+        p = x + i0
+        if shift == NULL:
+            for g in range(ng):
+                a0 += p[0]
+                a1 += p[1]
+                a2 += p[2]
+                a3 += p[3]
+                a4 += p[4]
+                a5 += p[5]
+                a6 += p[6]
+                a7 += p[7]
+                p += L
+        else:
+            m0 = shift[i0]
+            m1 = shift[i0 + 1]
+            m2 = shift[i0 + 2]
+            m3 = shift[i0 + 3]
+            m4 = shift[i0 + 4]
+            m5 = shift[i0 + 5]
+            m6 = shift[i0 + 6]
+            m7 = shift[i0 + 7]
+            for g in range(ng):
+                a0 += (p[0] - m0) * (p[0] - m0)
+                a1 += (p[1] - m1) * (p[1] - m1)
+                a2 += (p[2] - m2) * (p[2] - m2)
+                a3 += (p[3] - m3) * (p[3] - m3)
+                a4 += (p[4] - m4) * (p[4] - m4)
+                a5 += (p[5] - m5) * (p[5] - m5)
+                a6 += (p[6] - m6) * (p[6] - m6)
+                a7 += (p[7] - m7) * (p[7] - m7)
+                p += L
+        out[i0] = a0
+        out[i0 + 1] = a1
+        out[i0 + 2] = a2
+        out[i0 + 3] = a3
+        out[i0 + 4] = a4
+        out[i0 + 5] = a5
+        out[i0 + 6] = a6
+        out[i0 + 7] = a7
+        i0 += 8
+    for i in range(i0, L):
+        a0 = 0
+        for g in range(ng):
+            if shift == NULL:
+                a0 += x[g * L + i]
+            else:
+                d = x[g * L + i] - shift[i]
+                a0 += d * d
+        out[i] = a0
+    p = x + ng * L  # the last, partial group: lanes i < rem
+    for i in range(rem):
+        if shift == NULL:
+            out[i] += p[i]
+        else:
+            d = p[i] - shift[i]
+            out[i] += d * d
+
+
+cdef inline void _stats_block(const floating *x, Py_ssize_t n, Py_ssize_t C, Py_ssize_t L,
+                              double *acc, double *am, double *aq) noexcept nogil:
+    """am (OUT, (C,)) = the mean of x (IN, n elements = whole rows of C), aq (OUT, (C,)) = the sum
+    of squared deviations from it.  acc: scratch of 2 L doubles."""
+    cdef Py_ssize_t i, c
+    cdef double *mrep = acc + L
+    cdef double rows = n // C
+    _lane_sums(x, n, L, NULL, acc)
+    _fold(acc, L, C, am)
+    for c in range(C):
+        am[c] /= rows  # a division: the mean of equal values is then exactly that value
+    for i in range(L):
+        mrep[i] = am[i % C]
+    _lane_sums(x, n, L, mrep, acc)
+    _fold(acc, L, C, aq)
+
+
+cdef inline void _normalize_flat(const floating *x, floating *y, Py_ssize_t n, Py_ssize_t L,
+                                 const floating *mean, const floating *scale, const floating *shift,
+                                 bint relu) noexcept nogil:
+    """y (OUT, n) = (x - mean) * scale + shift, then max(., 0) if relu; x (IN, n elements = whole
+    rows); mean, scale, shift (IN) repeated to L."""
+    cdef Py_ssize_t s, i, m
+    cdef floating v
+    s = 0
+    while s < n:
+        m = L if s + L <= n else n - s
+        for i in range(m):
+            y[s + i] = (x[s + i] - mean[i]) * scale[i] + shift[i]
+        if relu:
+            for i in range(m):
+                v = y[s + i]
+                # a select, so a NaN stays NaN as with np.maximum
+                y[s + i] = 0 if v < 0 else v
+        s += L
+
+
+cdef inline void _sums_block(const floating *g, const floating *x, Py_ssize_t n, Py_ssize_t C, Py_ssize_t L,
+                             const floating *mean, double *acc, double *a_s, double *a_x) noexcept nogil:
+    """a_s (OUT, (C,)) = the sum of g (IN, n elements = whole rows), a_x (OUT, (C,)) = the sum of
+    g * (x - mean) with x (IN, n) and mean (IN) repeated to L.  acc: scratch of 2 L doubles.
+
+    As in _lane_sums: eight lanes at a time in local accumulators, then the partial last group."""
+    cdef Py_ssize_t ng = n // L, rem = n - ng * L, i0, i, k
+    cdef double *ax = acc + L
+    cdef const floating *gp
+    cdef const floating *xp
+    cdef double s0, s1, s2, s3, s4, s5, s6, s7
+    cdef double t0, t1, t2, t3, t4, t5, t6, t7
+    cdef floating m0, m1, m2, m3, m4, m5, m6, m7
+    cdef floating xc
+    i0 = 0
+    while i0 + 8 <= L:
+        s0 = s1 = s2 = s3 = s4 = s5 = s6 = s7 = 0
+        t0 = t1 = t2 = t3 = t4 = t5 = t6 = t7 = 0
+        m0 = mean[i0 + 0]
+        m1 = mean[i0 + 1]
+        m2 = mean[i0 + 2]
+        m3 = mean[i0 + 3]
+        m4 = mean[i0 + 4]
+        m5 = mean[i0 + 5]
+        m6 = mean[i0 + 6]
+        m7 = mean[i0 + 7]
+        gp = g + i0
+        xp = x + i0
+        for k in range(ng):
+            s0 += gp[0]
+            s1 += gp[1]
+            s2 += gp[2]
+            s3 += gp[3]
+            s4 += gp[4]
+            s5 += gp[5]
+            s6 += gp[6]
+            s7 += gp[7]
+            # x - mean rounded to x's dtype, as the forward pass forms it
+            t0 += <double>gp[0] * <floating>(xp[0] - m0)
+            t1 += <double>gp[1] * <floating>(xp[1] - m1)
+            t2 += <double>gp[2] * <floating>(xp[2] - m2)
+            t3 += <double>gp[3] * <floating>(xp[3] - m3)
+            t4 += <double>gp[4] * <floating>(xp[4] - m4)
+            t5 += <double>gp[5] * <floating>(xp[5] - m5)
+            t6 += <double>gp[6] * <floating>(xp[6] - m6)
+            t7 += <double>gp[7] * <floating>(xp[7] - m7)
+            gp += L
+            xp += L
+        acc[i0 + 0] = s0
+        acc[i0 + 1] = s1
+        acc[i0 + 2] = s2
+        acc[i0 + 3] = s3
+        acc[i0 + 4] = s4
+        acc[i0 + 5] = s5
+        acc[i0 + 6] = s6
+        acc[i0 + 7] = s7
+        ax[i0 + 0] = t0
+        ax[i0 + 1] = t1
+        ax[i0 + 2] = t2
+        ax[i0 + 3] = t3
+        ax[i0 + 4] = t4
+        ax[i0 + 5] = t5
+        ax[i0 + 6] = t6
+        ax[i0 + 7] = t7
+        i0 += 8
+    for i in range(i0, L):
+        s0 = 0
+        t0 = 0
+        for k in range(ng):
+            s0 += g[k * L + i]
+            xc = x[k * L + i] - mean[i]
+            t0 += <double>g[k * L + i] * xc
+        acc[i] = s0
+        ax[i] = t0
+    gp = g + ng * L  # the last, partial group: lanes i < rem
+    xp = x + ng * L
+    for i in range(rem):
+        xc = xp[i] - mean[i]
+        acc[i] += gp[i]
+        ax[i] += <double>gp[i] * xc
+    _fold(acc, L, C, a_s)
+    _fold(ax, L, C, a_x)
+
+
+cdef inline void _input_grad_flat(const floating *g, const floating *x, floating *gx, Py_ssize_t n, Py_ssize_t L,
+                                  const floating *mean, const floating *a, const floating *b, const floating *k,
+                                  bint training) noexcept nogil:
+    """gx (OUT, n) = a * ((g - b) - (x - mean) * k) if training else a * g; g, x (IN, n elements =
+    whole rows); mean, a, b, k (IN) repeated to L."""
+    cdef Py_ssize_t s, i, m
+    s = 0
+    while s < n:
+        m = L if s + L <= n else n - s
+        if training:
+            for i in range(m):
+                gx[s + i] = a[i] * ((g[s + i] - b[i]) - (x[s + i] - mean[i]) * k[i])
+        else:
+            for i in range(m):
+                gx[s + i] = a[i] * g[s + i]
+        s += L
+
+
+# ------------------------------------------------------------------ the kernels
+
+def bn_stats_into(const floating[:, ::1] x, double[::1] mean, double[::1] var):
+    """mean, var (OUT, (C,) double) = per-channel mean and biased variance of x (IN, (M, C), M >= 1).
+
+    Per block: the block mean, then the sum of squared deviations from it (the block is still in
+    cache); then the blocks are merged in order:  delta = m_b - m,  m += delta * n_b / n',
+    M2 += M2_b + delta^2 * n * n_b / n'  with n' = n + n_b.
+    """
+    cdef Py_ssize_t M = x.shape[0], C = x.shape[1]
+    cdef Py_ssize_t B = _block_rows(C), L = _group_len(C), nblk, blk, c, r0, r1
+    cdef double *pm = NULL
+    cdef double *pq = NULL
+    cdef double *acc = NULL
+    cdef double *am
+    cdef double *aq
+    cdef double n, nb, tot, wm, wq, delta
+    cdef int nt, fp, failed = 0
+    if M == 0 or C == 0:
+        raise ValueError(f"bn_stats_into: x shape ({M}, {C}) has no elements")
+    nblk = (M + B - 1) // B
+    pm = <double *>malloc(nblk * C * sizeof(double))
+    pq = <double *>malloc(nblk * C * sizeof(double))
+    if pm == NULL or pq == NULL:
+        free(pm)
+        free(pq)
+        raise MemoryError("bn_stats_into: could not allocate scratch memory")
+    nt = _threads(nblk, M * C)
+    fp = minicnn_fpenv_enter_work(nt, M * C)
+    with nogil, parallel(num_threads=nt):
+        acc = <double *>malloc(2 * L * sizeof(double))
+        for blk in prange(nblk, schedule="dynamic"):
+            if acc == NULL:
+                failed |= 1
+                continue
+            r0 = blk * B
+            r1 = r0 + B if r0 + B < M else M
+            _stats_block(&x[r0, 0], (r1 - r0) * C, C, L, acc, pm + blk * C, pq + blk * C)
+        free(acc)
+    minicnn_fpenv_exit(fp)
+    if failed:
+        free(pm)
+        free(pq)
+        raise MemoryError("bn_stats_into: could not allocate scratch memory")
+    with nogil:
+        for c in range(C):
+            mean[c] = pm[c]
+            var[c] = pq[c]
+        n = B if B < M else M
+        for blk in range(1, nblk):
+            r0 = blk * B
+            nb = B if r0 + B < M else M - r0
+            tot = n + nb
+            wm = nb / tot
+            wq = n * nb / tot
+            am = pm + blk * C
+            aq = pq + blk * C
+            for c in range(C):
+                delta = am[c] - mean[c]
+                mean[c] = mean[c] + delta * wm
+                var[c] = var[c] + aq[c] + delta * delta * wq
+            n = tot
+        for c in range(C):
+            var[c] = var[c] / M
+    free(pm)
+    free(pq)
+
+
+def bn_normalize_into(const floating[:, ::1] x, const floating[::1] mean, const floating[::1] scale,
+                      const floating[::1] shift, floating[:, ::1] y, bint relu=False):
+    """y (OUT, (M, C)) = (x - mean) * scale + shift for x (IN, (M, C)) and per-channel mean,
+    scale, shift (IN, (C,)); then max(y, 0) when ``relu``.  One pass; y may not alias x.
+
+    ``scale = inv_std * gamma`` and ``shift = beta`` make batch normalisation's affine step.
+    """
+    cdef Py_ssize_t M = x.shape[0], C = x.shape[1]
+    cdef Py_ssize_t B = _block_rows(C), L = _group_len(C), nblk, blk, r0, r1
+    cdef floating *mr = NULL
+    cdef floating *sr = NULL
+    cdef floating *br = NULL
+    cdef int nt, fp
+    if M == 0 or C == 0:
+        return
+    mr = _repeat(&mean[0], C, L)
+    sr = _repeat(&scale[0], C, L)
+    br = _repeat(&shift[0], C, L)
+    if mr == NULL or sr == NULL or br == NULL:
+        free(mr)
+        free(sr)
+        free(br)
+        raise MemoryError("bn_normalize_into: could not allocate scratch memory")
+    nblk = (M + B - 1) // B
+    nt = _threads(nblk, M * C)
+    fp = minicnn_fpenv_enter_work(nt, M * C)
+    for blk in prange(nblk, nogil=True, num_threads=nt, schedule="dynamic"):
+        r0 = blk * B
+        r1 = r0 + B if r0 + B < M else M
+        _normalize_flat(&x[r0, 0], &y[r0, 0], (r1 - r0) * C, L, mr, sr, br, relu)
+    minicnn_fpenv_exit(fp)
+    free(mr)
+    free(sr)
+    free(br)
+
+
+def bn_backward_sums_into(const floating[:, ::1] g, const floating[:, ::1] x, const floating[::1] mean,
+                          double[::1] sum_g, double[::1] sum_gxc):
+    """sum_g (OUT, (C,)) = sum over rows of g (IN, (M, C));  sum_gxc (OUT, (C,)) = sum over rows of
+    g * (x - mean) with x (IN, (M, C)) and mean (IN, (C,)).  One pass over g and x, sums in double.
+
+    ``x - mean`` is rounded to x's dtype first, exactly as bn_normalize_into forms it, so that
+    ``sum_gxc * inv_std`` is the gradient of ``gamma`` for the xhat the forward pass used.
+    """
+    cdef Py_ssize_t M = g.shape[0], C = g.shape[1]
+    cdef Py_ssize_t B = _block_rows(C), L = _group_len(C), nblk, blk, c, r0, r1
+    cdef double *ps = NULL
+    cdef double *px = NULL
+    cdef double *acc = NULL
+    cdef floating *mr = NULL
+    cdef double *a_s
+    cdef double *a_x
+    cdef int nt, fp, failed = 0
+    if C == 0:
+        return
+    if M == 0:
+        sum_g[:] = 0
+        sum_gxc[:] = 0
+        return
+    nblk = (M + B - 1) // B
+    ps = <double *>malloc(nblk * C * sizeof(double))
+    px = <double *>malloc(nblk * C * sizeof(double))
+    mr = _repeat(&mean[0], C, L)
+    if ps == NULL or px == NULL or mr == NULL:
+        free(ps)
+        free(px)
+        free(mr)
+        raise MemoryError("bn_backward_sums_into: could not allocate scratch memory")
+    nt = _threads(nblk, M * C)
+    fp = minicnn_fpenv_enter_work(nt, M * C)
+    with nogil, parallel(num_threads=nt):
+        acc = <double *>malloc(2 * L * sizeof(double))
+        for blk in prange(nblk, schedule="dynamic"):
+            if acc == NULL:
+                failed |= 1
+                continue
+            r0 = blk * B
+            r1 = r0 + B if r0 + B < M else M
+            _sums_block(&g[r0, 0], &x[r0, 0], (r1 - r0) * C, C, L, mr, acc, ps + blk * C, px + blk * C)
+        free(acc)
+    minicnn_fpenv_exit(fp)
+    free(mr)
+    if failed:
+        free(ps)
+        free(px)
+        raise MemoryError("bn_backward_sums_into: could not allocate scratch memory")
+    with nogil:
+        for c in range(C):
+            sum_g[c] = 0
+            sum_gxc[c] = 0
+        for blk in range(nblk):
+            a_s = ps + blk * C
+            a_x = px + blk * C
+            for c in range(C):
+                sum_g[c] = sum_g[c] + a_s[c]
+                sum_gxc[c] = sum_gxc[c] + a_x[c]
+    free(ps)
+    free(px)
+
+
+def bn_backward_input_into(const floating[:, ::1] g, const floating[:, ::1] x, const floating[::1] mean,
+                           const floating[::1] a, const floating[::1] b, const floating[::1] k,
+                           floating[:, ::1] gx, bint training):
+    """gx (OUT, (M, C)) = a * ((g - b) - (x - mean) * k) when ``training``, else a * g;
+    g, x (IN, (M, C)); mean, a, b, k (IN, (C,)).  One pass; gx may not alias g or x.
+
+    With a = gamma * inv_std, b = mean(g), k = inv_std^2 * mean(g * (x - mean)) this is batch
+    normalisation's input gradient  gamma * inv_std * (g - mean(g) - xhat * mean(g * xhat)).
+    Inference: a = gamma * inv_std (the statistics are constants); x, mean, b, k are not read.
+    """
+    cdef Py_ssize_t M = g.shape[0], C = g.shape[1]
+    cdef Py_ssize_t B = _block_rows(C), L = _group_len(C), nblk, blk, r0, r1
+    cdef floating *mr = NULL
+    cdef floating *ar = NULL
+    cdef floating *br = NULL
+    cdef floating *kr = NULL
+    cdef int nt, fp
+    if M == 0 or C == 0:
+        return
+    mr = _repeat(&mean[0], C, L)
+    ar = _repeat(&a[0], C, L)
+    br = _repeat(&b[0], C, L)
+    kr = _repeat(&k[0], C, L)
+    if mr == NULL or ar == NULL or br == NULL or kr == NULL:
+        free(mr)
+        free(ar)
+        free(br)
+        free(kr)
+        raise MemoryError("bn_backward_input_into: could not allocate scratch memory")
+    nblk = (M + B - 1) // B
+    nt = _threads(nblk, M * C)
+    fp = minicnn_fpenv_enter_work(nt, M * C)
+    for blk in prange(nblk, nogil=True, num_threads=nt, schedule="dynamic"):
+        r0 = blk * B
+        r1 = r0 + B if r0 + B < M else M
+        _input_grad_flat(&g[r0, 0], &x[r0, 0], &gx[r0, 0], (r1 - r0) * C, L, mr, ar, br, kr, training)
+    minicnn_fpenv_exit(fp)
+    free(mr)
+    free(ar)
+    free(br)
+    free(kr)

@@ -1,0 +1,185 @@
+"""Batch-normalisation kernels, channels-last: validation and allocation here, the loops in ``_norm``.
+
+``x`` (and the gradient ``g``) is any float32/float64 array whose LAST axis holds the C
+normalised channels; every other axis is reduced (NHWC activations, or (batch, features)).
+Per-channel arrays have shape (C,).  Statistics and parameter sums come back in float64
+(accumulated in double whatever the dtype); activations and gradients keep x's dtype.
+
+The three steps of a training forward pass and of a backward pass:
+
+    mean, var = batch_norm_statistics(x)                     # one pass over x
+    inv_std = 1 / sqrt(var + epsilon)
+    y = batch_norm_forward(x, mean, inv_std, gamma, beta)    # one pass: (x - mean) * inv_std * gamma + beta
+    gx, dgamma, dbeta = batch_norm_backward(g, x, mean, inv_std, gamma)   # two passes over g and x
+
+``xhat = (x - mean) * inv_std`` is never stored: the backward pass recomputes it from x (two
+flops an element), which saves writing and keeping an activation-sized array.
+
+>>> import numpy as np
+>>> x = np.array([[0.0, 10.0], [2.0, 30.0]])
+>>> mean, var = batch_norm_statistics(x)
+>>> mean, var
+(array([ 1., 20.]), array([  1., 100.]))
+>>> batch_norm_forward(x, mean, 1 / np.sqrt(var))
+array([[-1., -1.],
+       [ 1.,  1.]])
+"""
+
+import numpy as np
+
+from minicnn._kernels.conv import DTypeError
+
+__all__ = ["batch_norm_statistics", "batch_norm_forward", "batch_norm_backward"]
+
+try:
+    from minicnn._kernels import _norm
+    _HAVE_COMPILED = hasattr(_norm, "bn_stats_into")
+except ImportError:  # pragma: no cover - only while the extension is not built
+    _norm = None
+    _HAVE_COMPILED = False
+
+_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+# ------------------------------------------------------------------ argument checking
+
+def _rows(a, name, dtype=None):
+    """a as a C-contiguous (M, C) view over its last axis."""
+    if not isinstance(a, np.ndarray):
+        raise TypeError(f"{name} must be a numpy array, got {type(a).__name__}")
+    if a.ndim < 1:
+        raise ValueError(f"{name} must have at least 1 dimension (channels last), got shape {a.shape}")
+    if a.dtype not in _FLOATS:
+        raise DTypeError(f"{name} must be float32 or float64, got {a.dtype} (shape {a.shape})")
+    if dtype is not None and a.dtype != dtype:
+        raise DTypeError(f"{name} has dtype {a.dtype} (shape {a.shape}) but x is {dtype}")
+    return np.ascontiguousarray(a).reshape(-1, a.shape[-1])
+
+
+def _channel(v, name, C, dtype, shape_of_x, optional=False):
+    """A per-channel vector (C,) of any real float dtype, as a contiguous array of ``dtype``."""
+    if v is None:
+        if optional:
+            return None
+        raise ValueError(f"{name} is required")
+    if not isinstance(v, np.ndarray):
+        raise TypeError(f"{name} must be a numpy array, got {type(v).__name__}")
+    if v.dtype.kind != "f":
+        raise DTypeError(f"{name} must be a float array, got {v.dtype}")
+    if v.shape != (C,):
+        raise ValueError(f"{name} must have shape ({C},) (the last axis of x, shape {shape_of_x}), got {v.shape}")
+    return np.ascontiguousarray(v, dtype=dtype)
+
+
+# ------------------------------------------------------------------ the three steps
+
+def batch_norm_statistics(x):
+    """(mean, var), float64 (C,): per-channel mean and biased variance over all but the last axis.
+
+    Numerically sound at any offset (blockwise two-pass in double, blocks merged pairwise), and
+    bitwise the same at any thread count.
+
+    >>> import numpy as np
+    >>> m, v = batch_norm_statistics(np.float32(1e4) + np.arange(8, dtype=np.float32).reshape(2, 2, 2))
+    >>> m.tolist(), v.tolist()
+    ([10003.0, 10004.0], [5.0, 5.0])
+    """
+    x2 = _rows(x, "x")
+    M, C = x2.shape
+    if M == 0:
+        raise ValueError(f"batch_norm_statistics: x shape {x.shape} has no rows to take statistics over")
+    mean = np.empty(C, np.float64)
+    var = np.empty(C, np.float64)
+    if C == 0:
+        return mean, var
+    if _HAVE_COMPILED:
+        _norm.bn_stats_into(x2, mean, var)
+    else:
+        mean[...] = x2.mean(axis=0, dtype=np.float64)
+        var[...] = np.square(x2 - mean).mean(axis=0)
+    return mean, var
+
+
+def batch_norm_forward(x, mean, inv_std, gamma=None, beta=None, relu=False):
+    """y = (x - mean) * inv_std * gamma + beta (x's shape and dtype) in one pass; ``relu=True``
+    returns max(y, 0).  ``gamma``/``beta`` None mean 1/0.
+
+    The per-channel ``mean``, ``inv_std``, ``gamma``, ``beta`` may be any float dtype: they are
+    combined in float64 (``scale = inv_std * gamma``) and rounded to x's dtype once.
+
+    >>> import numpy as np
+    >>> batch_norm_forward(np.array([[1.0, -4.0]]), np.zeros(2), np.full(2, 0.5), beta=np.ones(2), relu=True)
+    array([[1.5, 0. ]])
+    """
+    x2 = _rows(x, "x")
+    C, dt = x2.shape[1], x2.dtype
+    m = _channel(mean, "mean", C, dt, x.shape)
+    s64 = _channel(inv_std, "inv_std", C, np.float64, x.shape)
+    g64 = _channel(gamma, "gamma", C, np.float64, x.shape, optional=True)
+    shift = _channel(beta, "beta", C, dt, x.shape, optional=True)
+    scale = (s64 * g64 if g64 is not None else s64).astype(dt)
+    if shift is None:
+        shift = np.zeros(C, dt)
+    y = np.empty(x2.shape, dt)
+    if _HAVE_COMPILED:
+        _norm.bn_normalize_into(x2, m, scale, shift, y, bool(relu))
+    else:
+        np.subtract(x2, m, out=y)
+        y *= scale
+        y += shift
+        if relu:
+            np.maximum(y, 0, out=y)
+    return y.reshape(x.shape)
+
+
+def batch_norm_backward(g, x, mean, inv_std, gamma=None, training=True, need_x=True):
+    """(gx, dgamma, dbeta) of ``y = (x - mean) * inv_std * gamma + beta``, given dL/dy = ``g``.
+
+    ``dgamma = sum(g * xhat)`` and ``dbeta = sum(g)`` over all but the last axis (float64 (C,),
+    xhat = (x - mean) * inv_std recomputed from x); one pass over g and x.  ``gx`` (x's shape and
+    dtype; None unless ``need_x``) takes a second pass:
+      training   mean and inv_std are x's batch statistics, so they depend on x:
+                 gx = gamma * inv_std * (g - mean(g) - xhat * mean(g * xhat));
+      otherwise  they are constants (moving statistics): gx = gamma * inv_std * g.
+    g is not modified.
+
+    >>> import numpy as np
+    >>> x = np.array([[0.0], [2.0]]); g = np.array([[1.0], [3.0]])
+    >>> batch_norm_backward(g, x, np.ones(1), np.ones(1))
+    (array([[0.],
+           [0.]]), array([2.]), array([4.]))
+    """
+    x2 = _rows(x, "x")
+    g2 = _rows(g, "g", x2.dtype)
+    if g.shape != x.shape:
+        raise ValueError(f"g must have the shape of x {x.shape}, got {g.shape}")
+    M, C = x2.shape
+    dt = x2.dtype
+    m = _channel(mean, "mean", C, dt, x.shape)
+    s64 = _channel(inv_std, "inv_std", C, np.float64, x.shape)
+    g64 = _channel(gamma, "gamma", C, np.float64, x.shape, optional=True)
+    sum_g = np.empty(C, np.float64)
+    sum_gxc = np.empty(C, np.float64)
+    if _HAVE_COMPILED:
+        _norm.bn_backward_sums_into(g2, x2, m, sum_g, sum_gxc)
+    else:
+        sum_g[...] = g2.sum(axis=0, dtype=np.float64)
+        sum_gxc[...] = (g2.astype(np.float64) * (x2 - m)).sum(axis=0)
+    dgamma = sum_gxc * s64
+    if not need_x:
+        return None, dgamma, sum_g
+    a64 = s64 * g64 if g64 is not None else s64
+    n = max(M, 1)
+    a = a64.astype(dt)
+    b = (sum_g / n).astype(dt)
+    k = (s64 * s64 * sum_gxc / n).astype(dt)
+    gx = np.empty(x2.shape, dt)
+    if _HAVE_COMPILED:
+        _norm.bn_backward_input_into(g2, x2, m, a, b, k, gx, bool(training))
+    elif training:
+        np.subtract(g2, b, out=gx)
+        gx -= (x2 - m) * k
+        gx *= a
+    else:
+        np.multiply(g2, a, out=gx)
+    return gx.reshape(x.shape), dgamma, sum_g
