@@ -31,12 +31,34 @@ Row blocks and images are handed out dynamically (a core taken by another proces
 hold the others up); that changes who computes a block, never how.
 """
 
+import os as _os
+
 from cython.parallel cimport prange, parallel
 from libc.stdlib cimport malloc, free
 from libc.string cimport memcpy, memset
 
 from minicnn._kernels._gemm cimport sgemm, dgemm
 from minicnn._kernels._openmp cimport clamp_threads, max_threads
+
+cdef extern from "conv_small.h" nogil:
+    # direct loops for few input channels (see conv_small.h); isa 1 = AVX2+FMA, 0 = baseline
+    ctypedef struct mcs_geom:
+        Py_ssize_t N, H, W, C, OH, OW, F, kh, kw, sh, sw, dh, dw, pt, pl
+    int mcs_cpu_avx2()
+    Py_ssize_t mcs_forward_scratch(const mcs_geom *g)
+    Py_ssize_t mcs_backward_scratch(const mcs_geom *g)
+    void mcs_forward_rows_f32(int isa, const float *x, const float *k, const float *bias, float *y,
+                              const mcs_geom *g, Py_ssize_t t0, Py_ssize_t t1, int relu, float *scratch,
+                              const float **tp)
+    void mcs_forward_rows_f64(int isa, const double *x, const double *k, const double *bias, double *y,
+                              const mcs_geom *g, Py_ssize_t t0, Py_ssize_t t1, int relu, double *scratch,
+                              const double **tp)
+    void mcs_backward_kernel_images_f32(int isa, const float *x, const float *gy, const float *ry, double *dkp,
+                                        double *dbp, const mcs_geom *g, Py_ssize_t n0, Py_ssize_t n1,
+                                        float *scratch, const float **tp)
+    void mcs_backward_kernel_images_f64(int isa, const double *x, const double *gy, const double *ry, double *dkp,
+                                        double *dbp, const mcs_geom *g, Py_ssize_t n0, Py_ssize_t n1,
+                                        double *scratch, const double **tp)
 
 cdef extern from "fpenv.h" nogil:
     # denormals flushed on this call's threads, restored on exit (see fpenv.h)
@@ -291,6 +313,8 @@ cdef int _forward(const floating *x, const floating *k, const floating *bias, fl
     cdef floating *cols = NULL
     if M == 0:
         return 0
+    if _use_small(g):
+        return _small_forward(x, k, bias, y, g, relu)
     if _use_direct(g):
         _depthwise_forward(x, k, bias, y, g)
         if relu:
@@ -658,6 +682,146 @@ cdef void _depthwise_backward_kernel(const floating *x, const floating *dy, floa
                                     kr[f] = kr[f] + xr[f // mult] * gr[f]
 
 
+# ------------------------------------------------------------------ few input channels: direct loops
+# (conv_small.h).  Measured at batch 64 on LeNet's first layer (28x28x1, 5x5, 6 filters) and the
+# reference CNN's (28x28x1, 3x3, 32 filters) against im2col + GEMM: see _use_small.
+
+cdef Py_ssize_t SMALL_MAX_C = 1           # direct loops for up to this many input channels (one group)
+cdef Py_ssize_t SMALL_MAX_F = 64          # ... and up to this many filters
+cdef Py_ssize_t SMALL_BWD_SCRATCH = 1 << 18  # bytes of the kernel gradient's per-thread scratch, at most
+cdef long long SMALL_PAR_MIN = 1 << 20    # multiply-adds below which a call stays on one thread
+cdef int SMALL_ISA = 0                    # 1: the AVX2+FMA clones, 0: baseline (set at import)
+if mcs_cpu_avx2() and _os.environ.get("MINICNN_ARCH", "").strip().lower() != "reference":
+    SMALL_ISA = 1  # MINICNN_ARCH=reference (the GEMM's switch) keeps the baseline loops here too
+
+
+def _set_small_direct(Py_ssize_t max_c=1, Py_ssize_t max_f=64, long long par_min=1 << 20):
+    """Benchmark/test hook: which convolutions take the direct loops (max_c=0: none), and the
+    multiply-add count below which they stay serial."""
+    global SMALL_MAX_C, SMALL_MAX_F, SMALL_PAR_MIN
+    SMALL_MAX_C, SMALL_MAX_F, SMALL_PAR_MIN = max_c, max_f, par_min
+
+
+def _set_small_isa(int isa):
+    """Test hook: 1 runs the direct loops' AVX2+FMA build (only where the CPU has it), 0 the
+    baseline build.  Returns the previous setting."""
+    global SMALL_ISA
+    cdef int old = SMALL_ISA
+    if isa == 1 and not mcs_cpu_avx2():
+        raise ValueError("_set_small_isa(1): this CPU/OS cannot run AVX2+FMA code")
+    SMALL_ISA = 1 if isa == 1 else 0
+    return old
+
+
+def _small_isa():
+    """1 when the direct loops run their AVX2+FMA build, else 0."""
+    return SMALL_ISA
+
+
+cdef inline bint _use_small(Geom g) noexcept nogil:
+    return g.groups == 1 and not g.pointwise and g.C <= SMALL_MAX_C and g.F <= SMALL_MAX_F
+
+
+cdef inline bint _use_small_backward(Geom g, Py_ssize_t itemsize) noexcept nogil:
+    cdef mcs_geom m = _mcs(g)
+    return _use_small(g) and mcs_backward_scratch(&m) * itemsize <= SMALL_BWD_SCRATCH
+
+
+cdef inline mcs_geom _mcs(Geom g) noexcept nogil:
+    cdef mcs_geom m
+    m.N, m.H, m.W, m.C, m.OH, m.OW, m.F = g.N, g.H, g.W, g.C, g.OH, g.OW, g.F
+    m.kh, m.kw, m.sh, m.sw, m.dh, m.dw, m.pt, m.pl = g.kh, g.kw, g.sh, g.sw, g.dh, g.dw, g.pt, g.pl
+    return m
+
+
+cdef inline int _small_threads(Geom g, Py_ssize_t chunks) noexcept nogil:
+    if <long long>g.N * g.OH * g.OW * g.K * g.F < SMALL_PAR_MIN:
+        return 1
+    return clamp_threads(chunks)
+
+
+cdef int _small_forward(const floating *x, const floating *k, const floating *bias, floating *y,
+                        Geom g, bint relu) noexcept nogil:
+    """y (OUT) = conv(x, k) + bias (then ReLU): output rows (n, oh) in chunks across threads; each
+    row is computed whole by one thread, so the result does not depend on the thread count."""
+    cdef mcs_geom m = _mcs(g)
+    cdef Py_ssize_t T = g.N * g.OH, rows, nchunks, c, t0, t1
+    cdef Py_ssize_t scratch = mcs_forward_scratch(&m)
+    cdef int nt, failed = 0, isa = SMALL_ISA
+    cdef floating *buf = NULL
+    nt = _small_threads(g, T)
+    rows = (T + 4 * nt - 1) // (4 * nt)  # a few chunks per thread: a stalled core holds up less
+    nchunks = (T + rows - 1) // rows
+    with parallel(num_threads=nt):
+        buf = <floating *>malloc(scratch * sizeof(floating) + g.K * sizeof(void *))
+        for c in prange(nchunks, schedule="dynamic"):
+            t0 = c * rows
+            t1 = t0 + rows if t0 + rows < T else T
+            if buf == NULL:
+                failed |= 1
+            elif floating is float:
+                mcs_forward_rows_f32(isa, x, k, bias, y, &m, t0, t1, relu, buf, <const float **>(buf + scratch))
+            else:
+                mcs_forward_rows_f64(isa, x, k, bias, y, &m, t0, t1, relu, buf, <const double **>(buf + scratch))
+        free(buf)
+    return -1 if failed else 0
+
+
+cdef Py_ssize_t SMALL_BWD_BLOCKS = 16  # image blocks of the kernel gradient (fixed by N: thread-independent sums)
+
+
+cdef int _small_backward_kernel(const floating *x, const floating *dy, const floating *ry, floating *dk,
+                                floating *db, Geom g) noexcept nogil:
+    """dk (OUT, (kh, kw, C, F)) and db (OUT, (F,), or NULL) of the conv for input x and output
+    gradient dy, masked by (ry > 0) when ry (the ReLU output) is not NULL.
+
+    Images are cut into nblk fixed blocks (a function of N only); each block's sums go to their
+    own double slot and the slots are added in block order, so the result does not depend on
+    the thread count.
+    """
+    cdef mcs_geom m = _mcs(g)
+    cdef Py_ssize_t KF = g.K * g.F, F = g.F, OW = g.OW
+    cdef Py_ssize_t nblk = g.N if g.N < SMALL_BWD_BLOCKS else SMALL_BWD_BLOCKS
+    cdef Py_ssize_t per = (g.N + nblk - 1) // nblk, blk, n0, n1, j
+    cdef Py_ssize_t slot = KF + F, scratch = mcs_backward_scratch(&m)
+    cdef double *part
+    cdef double *dbp
+    cdef double s
+    cdef floating *buf = NULL
+    cdef int nt, failed = 0, isa = SMALL_ISA
+    nblk = (g.N + per - 1) // per
+    part = <double *>malloc(nblk * slot * sizeof(double))
+    if part == NULL:
+        return -1
+    nt = _small_threads(g, nblk)
+    with parallel(num_threads=nt):
+        buf = <floating *>malloc(scratch * sizeof(floating) + g.K * sizeof(void *))
+        for blk in prange(nblk, schedule="dynamic"):
+            n0 = blk * per
+            n1 = n0 + per if n0 + per < g.N else g.N
+            dbp = part + blk * slot + KF if db != NULL else NULL
+            if buf == NULL:
+                failed |= 1
+            elif floating is float:
+                mcs_backward_kernel_images_f32(isa, x, dy, ry, part + blk * slot, dbp, &m, n0, n1, buf,
+                                               <const float **>(buf + scratch))
+            else:
+                mcs_backward_kernel_images_f64(isa, x, dy, ry, part + blk * slot, dbp, &m, n0, n1, buf,
+                                               <const double **>(buf + scratch))
+        free(buf)
+    if not failed:
+        for j in range(KF + F if db != NULL else KF):
+            s = 0
+            for blk in range(nblk):
+                s = s + part[blk * slot + j]
+            if j < KF:
+                dk[j] = <floating>s
+            else:
+                db[j - KF] = <floating>s
+    free(part)
+    return -1 if failed else 0
+
+
 # ------------------------------------------------------------------ array-level entry points
 
 cdef inline tuple _shape4(const floating[:, :, :, ::1] a):
@@ -715,22 +879,54 @@ def conv2d_backward_input_into(const floating[:, :, :, ::1] dy, const floating[:
 
 def conv2d_backward_kernel_into(const floating[:, :, :, ::1] x, const floating[:, :, :, ::1] dy,
                                 floating[:, :, :, ::1] dk, Py_ssize_t sh, Py_ssize_t sw, Py_ssize_t dh,
-                                Py_ssize_t dw, Py_ssize_t pt, Py_ssize_t pl, Py_ssize_t groups):
-    """dk (OUT, fully written) = the kernel gradient of conv for input x and output gradient dy (IN)."""
+                                Py_ssize_t dw, Py_ssize_t pt, Py_ssize_t pl, Py_ssize_t groups,
+                                relu_y=None, db=None):
+    """dk (OUT, fully written) = the kernel gradient of conv for input x and output gradient dy (IN).
+
+    relu_y (IN, the shape of dy) and db (OUT, (F,)) are optional and only served by the direct
+    loops for few input channels: dy is then multiplied by (relu_y > 0) as it is read, and db
+    receives the bias gradient of that product.  When either is given and those loops do not
+    apply to this geometry, nothing is written and False is returned (the caller masks and sums
+    itself); otherwise True.
+    """
     cdef Geom g = _geom_of(_shape4(x), _shape4(dk), _shape4(dy), groups,
                            sh, sw, dh, dw, pt, pl)
+    cdef const floating[:, :, :, ::1] ry
+    cdef floating[::1] dbv
+    cdef const floating *ryp = NULL
+    cdef floating *dbp = NULL
+    cdef bint small = _use_small_backward(g, sizeof(floating))
     cdef int rc, fp
+    if (relu_y is not None or db is not None) and not small:
+        return False
+    if relu_y is not None:
+        ry = relu_y
+        if tuple(relu_y.shape) != _shape4(dy):
+            raise ValueError(f"relu_y shape {relu_y.shape} must equal dy shape {_shape4(dy)}")
+        if ry.size:
+            ryp = &ry[0, 0, 0, 0]
+    if db is not None:
+        dbv = db
+        if dbv.shape[0] != g.F:
+            raise ValueError(f"db must have shape ({g.F},), got {db.shape}")
+        dbp = &dbv[0] if g.F else NULL
     if dk.size == 0:
-        return
+        return True
     if x.size == 0 or dy.size == 0:
         dk[...] = 0
-        return
+        if db is not None:
+            dbv[:] = 0
+        return True
     with nogil:
         fp = minicnn_fpenv_enter_work(max_threads(), g.N * g.OH * g.OW * g.kh * g.kw * g.Cg * g.F)
-        rc = _backward_kernel(&x[0, 0, 0, 0], &dy[0, 0, 0, 0], &dk[0, 0, 0, 0], g)
+        if small:
+            rc = _small_backward_kernel(&x[0, 0, 0, 0], &dy[0, 0, 0, 0], ryp, &dk[0, 0, 0, 0], dbp, g)
+        else:
+            rc = _backward_kernel(&x[0, 0, 0, 0], &dy[0, 0, 0, 0], &dk[0, 0, 0, 0], g)
         minicnn_fpenv_exit(fp)
     if rc != 0:
         raise MemoryError("conv2d_backward_kernel: could not allocate scratch memory")
+    return True
 
 
 def bias_grad_into(const floating[:, ::1] dy, floating[::1] db):

@@ -264,6 +264,14 @@ def _run_backward_kernel(x, dy, dk, sh, sw, dh, dw, pt, pl, groups):
         _naive_backward_kernel(x, dy, dk, sh, sw, dh, dw, pt, pl, groups)
 
 
+def _run_backward_kernel_fused(x, dy, relu_y, dk, db, sh, sw, dh, dw, pt, pl, groups):
+    """The compiled kernel gradient that also masks dy by (relu_y > 0) and writes the bias
+    gradient db, where the direct few-channel loops serve this geometry; False where not (nothing
+    written)."""
+    return _HAVE_COMPILED and _conv.conv2d_backward_kernel_into(x, dy, dk, sh, sw, dh, dw, pt, pl, groups,
+                                                                relu_y=relu_y, db=db)
+
+
 def _bias_grad(dy):
     F = dy.shape[-1]
     if _HAVE_COMPILED:
@@ -342,14 +350,22 @@ def conv2d_backward_input(dy, kernel, input_shape, *, strides=1, padding="valid"
     return dx
 
 
-def conv2d_backward_kernel(x, dy, kernel_shape, *, strides=1, padding="valid", dilation_rate=1, groups=1, bias=True):
+def conv2d_backward_kernel(x, dy, kernel_shape, *, strides=1, padding="valid", dilation_rate=1, groups=1, bias=True,
+                           relu_output=None):
     """Gradients of sum(conv2d_forward(x, kernel, b) * dy) w.r.t. kernel and b: (dkernel, dbias or None).
+
+    ``relu_output``: the output y of a ``relu=True`` forward; dy is then the gradient of the
+    ReLU's output and is multiplied by (y > 0) first (in the same pass where the direct loops for
+    few input channels apply, else by ``relu_mask_bias_grad``).
 
     >>> import numpy as np
     >>> x = np.ones((2, 3, 3, 1)); dy = np.ones((2, 2, 2, 5))
     >>> dk, db = conv2d_backward_kernel(x, dy, (2, 2, 1, 5))
     >>> float(dk[0, 0, 0, 0]), float(db[0])
     (8.0, 8.0)
+    >>> dk, db = conv2d_backward_kernel(x, dy, (2, 2, 1, 5), relu_output=-np.ones((2, 2, 2, 5)))
+    >>> float(dk.max()), float(db.max())
+    (0.0, 0.0)
     """
     x = _array(x, "x")
     dy = _array(dy, "dy", x.dtype)
@@ -359,8 +375,20 @@ def conv2d_backward_kernel(x, dy, kernel_shape, *, strides=1, padding="valid", d
         raise ValueError(f"dy must have shape {(N, OH, OW, F)} for x shape {x.shape} and kernel_shape "
                          f"{tuple(kernel_shape)}, got {dy.shape}")
     dk = np.empty((kh, kw, C // groups, F), x.dtype)
+    if relu_output is not None:
+        relu_output = _array(relu_output, "relu_output", x.dtype)
+        if relu_output.shape != dy.shape:
+            raise ValueError(f"relu_output must have the shape of dy {dy.shape}, got {relu_output.shape}")
+    db = np.empty(F, x.dtype) if bias else None
+    if (relu_output is not None or bias) and _run_backward_kernel_fused(
+            x, dy, relu_output, dk, db, sh, sw, dh, dw, pt, pl, groups):
+        return dk, db
+    if relu_output is not None:
+        dy, db = relu_mask_bias_grad(dy, relu_output, bias=bias)
+    elif bias:
+        db = _bias_grad(dy)
     _run_backward_kernel(x, dy, dk, sh, sw, dh, dw, pt, pl, groups)
-    return dk, (_bias_grad(dy) if bias else None)
+    return dk, db
 
 
 # ------------------------------------------------------------------ transposed conv = the conv's adjoint

@@ -33,6 +33,12 @@ class Conv2dFunction(Function):
         x, kernel, y = ctx.saved_tensors
         nx, nk, nb = ctx.needs_input_grad
         gx = gk = gb = None
+        if y is not None and nk and not nx:
+            # A first layer: the kernel gradient masks g by the ReLU and sums the bias gradient itself
+            # (one pass over g where the direct few-channel loops apply).
+            gk, gb = K.conv2d_backward_kernel(x, contiguous(g), kernel.shape, bias=bool(nb), relu_output=y,
+                                              **ctx.opts)
+            return None, gk, gb
         if y is not None:
             # ReLU mask and bias gradient in one pass over g (the kernel gradient then skips its own).
             g, gb = K.relu_mask_bias_grad(contiguous(g), y, bias=bool(nb))

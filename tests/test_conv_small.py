@@ -1,0 +1,128 @@
+"""The direct loops for convolutions with one input channel (conv_small.h): the NumPy reference,
+both compiled builds (baseline and AVX2+FMA), thread-count independence, the fused ReLU-mask and
+bias gradient, and a float64 gradcheck of a first layer through the autograd Function."""
+
+import numpy as np
+import pytest
+
+import minicnn
+from minicnn._kernels import conv
+from minicnn.reference import kernels as ref
+
+_conv = pytest.importorskip("minicnn._kernels._conv")
+TOL = {np.float64: dict(rtol=1e-10, atol=1e-10), np.float32: dict(rtol=2e-4, atol=2e-4)}
+
+# (x shape, kernel shape, options): OW below, at and above the vector widths, padding and strides
+# that leave windows partly outside the input, and more images than the kernel gradient's blocks.
+CASES = [
+    ((3, 28, 28, 1), (5, 5, 1, 6), {}),
+    ((2, 12, 13, 1), (3, 3, 1, 32), dict(padding="same")),
+    ((2, 9, 7, 1), (3, 2, 1, 5), dict(padding="same", strides=2)),
+    ((2, 10, 11, 1), (3, 3, 1, 7), dict(strides=(1, 3), padding=((2, 0), (1, 3)))),
+    ((2, 10, 11, 1), (3, 3, 1, 9), dict(padding="same", dilation_rate=(2, 1))),
+    ((1, 5, 40, 1), (2, 4, 1, 3), {}),
+    ((19, 6, 6, 1), (3, 3, 1, 2), dict(padding="same")),
+    ((2, 4, 4, 1), (1, 3, 1, 1), {}),
+]
+
+
+def _isas():
+    isas = [0]
+    try:
+        old = _conv._set_small_isa(1)
+        _conv._set_small_isa(old)
+        isas.append(1)
+    except ValueError:  # no AVX2+FMA here: only the baseline build can run
+        pass
+    return isas
+
+
+@pytest.fixture(params=_isas(), ids=lambda i: ["baseline", "avx2"][i])
+def isa(request):
+    old = _conv._set_small_isa(request.param)
+    yield request.param
+    _conv._set_small_isa(old)
+
+
+def _close(a, b, dtype):
+    np.testing.assert_allclose(a, b, **TOL[dtype])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("x_shape,k_shape,opts", CASES)
+def test_matches_reference_and_thread_count(isa, dtype, x_shape, k_shape, opts):
+    rng = np.random.default_rng(sum(x_shape) + sum(k_shape))
+    x = rng.standard_normal(x_shape).astype(dtype)
+    k = rng.standard_normal(k_shape).astype(dtype)
+    b = rng.standard_normal(k_shape[3]).astype(dtype)
+    xd, kd, bd = x.astype(np.float64), k.astype(np.float64), b.astype(np.float64)
+    want = ref.conv2d_forward(xd, kd, bd, **opts)
+    runs = []
+    for threads in (1, 2):
+        with minicnn.num_threads(threads):
+            y = conv.conv2d_forward(x, k, b, **opts)
+            yr = conv.conv2d_forward(x, k, b, relu=True, **opts)
+            dy = rng.standard_normal(y.shape).astype(dtype) if not runs else runs[0][-1]
+            dk, db = conv.conv2d_backward_kernel(x, dy, k_shape, **opts)
+            dkr, dbr = conv.conv2d_backward_kernel(x, dy, k_shape, relu_output=yr, **opts)
+            runs.append((y, yr, dk, db, dkr, dbr, dy))
+    for a, c in zip(*runs):
+        assert np.array_equal(a, c)  # bitwise, whatever the thread count
+    y, yr, dk, db, dkr, dbr, dy = runs[0]
+    _close(y, want, dtype)
+    _close(yr, np.maximum(want, 0), dtype)
+    dyd = dy.astype(np.float64)
+    for got, exp in zip((dk, db), ref.conv2d_backward_kernel(xd, dyd, k_shape, **opts)):
+        _close(got, exp, dtype)
+    masked = dyd * (yr > 0)
+    for got, exp in zip((dkr, dbr), ref.conv2d_backward_kernel(xd, masked, k_shape, **opts)):
+        _close(got, exp, dtype)
+
+
+def test_relu_mask_multiplies_like_numpy(isa):
+    # dy * (y > 0): a NaN in dy where the ReLU is off still poisons the sums, as it does in NumPy.
+    x = np.ones((1, 4, 4, 1))
+    k = np.ones((2, 2, 1, 2))
+    y = conv.conv2d_forward(x, k, relu=True)
+    dy = np.ones_like(y)
+    relu_y = y.copy()
+    relu_y[0, 0, 0, 0] = 0.0
+    dy[0, 0, 0, 0] = np.nan
+    dk, db = conv.conv2d_backward_kernel(x, dy, k.shape, relu_output=relu_y)
+    assert np.isnan(dk[..., 0]).all() and np.isnan(db[0])
+    assert dk[..., 1].tolist() == [[[9.0], [9.0]], [[9.0], [9.0]]] and db[1] == 9.0
+
+
+def test_switch_off_gives_the_same_numbers_as_im2col():
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((4, 15, 17, 1))
+    k = rng.standard_normal((3, 5, 1, 6))
+    y1 = conv.conv2d_forward(x, k, padding="same")
+    dk1 = conv.conv2d_backward_kernel(x, y1, k.shape, padding="same")
+    try:
+        _conv._set_small_direct(0)
+        y0 = conv.conv2d_forward(x, k, padding="same")
+        dk0 = conv.conv2d_backward_kernel(x, y1, k.shape, padding="same")
+    finally:
+        _conv._set_small_direct()
+    _close(y1, y0, np.float64)
+    for a, b in zip(dk1, dk0):
+        _close(a, b, np.float64)
+
+
+def test_relu_output_shape_is_checked():
+    x = np.ones((1, 4, 4, 1))
+    with pytest.raises(ValueError, match="relu_output must have the shape of dy"):
+        conv.conv2d_backward_kernel(x, np.ones((1, 3, 3, 2)), (2, 2, 1, 2), relu_output=np.ones((1, 3, 3, 1)))
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_first_layer_gradcheck(threads):
+    # Conv2dFunction with a fused ReLU on an input that needs no gradient takes the fused path.
+    rng = np.random.default_rng(4)
+    x = minicnn.Tensor(rng.standard_normal((2, 7, 6, 1)))
+    k = rng.standard_normal((3, 3, 1, 4))
+    b = rng.standard_normal(4) * 0.1
+    with minicnn.num_threads(threads):
+        assert minicnn.gradcheck(lambda kk, bb: minicnn.ops.conv2d(x, kk, bb, padding="same", activation="relu"),
+                                 [k, b])
