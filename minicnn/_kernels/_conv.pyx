@@ -47,6 +47,7 @@ cdef extern from "conv_small.h" nogil:
     int mcs_cpu_avx2()
     Py_ssize_t mcs_forward_scratch(const mcs_geom *g)
     Py_ssize_t mcs_backward_scratch(const mcs_geom *g)
+    Py_ssize_t mcs_backward_pointers(const mcs_geom *g)
     void mcs_forward_rows_f32(int isa, const float *x, const float *k, const float *bias, float *y,
                               const mcs_geom *g, Py_ssize_t t0, Py_ssize_t t1, int relu, float *scratch,
                               const float **tp)
@@ -746,7 +747,7 @@ cdef int _small_forward(const floating *x, const floating *k, const floating *bi
     row is computed whole by one thread, so the result does not depend on the thread count."""
     cdef mcs_geom m = _mcs(g)
     cdef Py_ssize_t T = g.N * g.OH, rows, nchunks, c, t0, t1
-    cdef Py_ssize_t scratch = mcs_forward_scratch(&m)
+    cdef Py_ssize_t scratch = (mcs_forward_scratch(&m) + 1) & ~1  # even: the tap pointers after it stay aligned
     cdef int nt, failed = 0, isa = SMALL_ISA
     cdef floating *buf = NULL
     nt = _small_threads(g, T)
@@ -783,7 +784,7 @@ cdef int _small_backward_kernel(const floating *x, const floating *dy, const flo
     cdef Py_ssize_t KF = g.K * g.F, F = g.F, OW = g.OW
     cdef Py_ssize_t nblk = g.N if g.N < SMALL_BWD_BLOCKS else SMALL_BWD_BLOCKS
     cdef Py_ssize_t per = (g.N + nblk - 1) // nblk, blk, n0, n1, j
-    cdef Py_ssize_t slot = KF + F, scratch = mcs_backward_scratch(&m)
+    cdef Py_ssize_t slot = KF + F, scratch = (mcs_backward_scratch(&m) + 1) & ~1  # even, as in _small_forward
     cdef double *part
     cdef double *dbp
     cdef double s
@@ -795,7 +796,7 @@ cdef int _small_backward_kernel(const floating *x, const floating *dy, const flo
         return -1
     nt = _small_threads(g, nblk)
     with parallel(num_threads=nt):
-        buf = <floating *>malloc(scratch * sizeof(floating) + g.K * sizeof(void *))
+        buf = <floating *>malloc(scratch * sizeof(floating) + mcs_backward_pointers(&m) * sizeof(void *))
         for blk in prange(nblk, schedule="dynamic"):
             n0 = blk * per
             n1 = n0 + per if n0 + per < g.N else g.N

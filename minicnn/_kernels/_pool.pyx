@@ -9,6 +9,7 @@ order: results do not depend on the thread count.
 
 from cython.parallel cimport prange
 from libc.stdint cimport int32_t, int64_t
+from libc.string cimport memset
 
 from minicnn._kernels._openmp cimport clamp_threads
 
@@ -39,19 +40,92 @@ cdef inline Py_ssize_t _hi(Py_ssize_t i, Py_ssize_t size, Py_ssize_t stride, Py_
     return v if v < extent else extent
 
 
-def max_pool_forward_into(const floating[:, :, :, ::1] x, floating[:, :, :, ::1] y, int32_t[:, :, :, ::1] arg,
+cdef inline bint _wins(floating v, floating best) noexcept nogil:
+    # Strictly greater keeps the first maximum.  A NaN wins over numbers and the first NaN stays
+    # (as numpy/PyTorch): without the v != v term a NaN would be dropped unless it came first.
+    return (v > best) | ((v != v) & (best == best))
+
+
+cdef inline void _max_in(floating *m, const floating *v, Py_ssize_t C) noexcept nogil:
+    cdef Py_ssize_t ch
+    for ch in range(C):
+        m[ch] = v[ch] if _wins(v[ch], m[ch]) else m[ch]
+
+
+cdef inline void _max_arg_in(floating *m, int32_t *w, const floating *v, int32_t where, Py_ssize_t C) noexcept nogil:
+    # selects with unconditional stores: no data-dependent branch, and the loop vectorises
+    cdef Py_ssize_t ch
+    for ch in range(C):
+        w[ch] = where if _wins(v[ch], m[ch]) else w[ch]
+        m[ch] = v[ch] if _wins(v[ch], m[ch]) else m[ch]
+
+
+cdef void _max_2x2_row(const floating *r0, const floating *r1, floating *yb, int32_t *ab, Py_ssize_t OW,
+                       Py_ssize_t C, Py_ssize_t W, Py_ssize_t row) noexcept nogil:
+    """One output row of a 2x2, stride-2 window fully inside the input: yb (OUT, OW x C) = the
+    maxima of input rows r0, r1 (IN); ab (OUT, or NULL) = their flat indices h * W + w."""
+    cdef Py_ssize_t j, ch
+    cdef const floating *a
+    cdef const floating *b
+    cdef floating *m
+    cdef int32_t *w
+    cdef int32_t base
+    for j in range(OW):
+        a = r0 + 2 * j * C
+        b = r1 + 2 * j * C
+        m = yb + j * C
+        for ch in range(C):
+            m[ch] = a[ch]
+        if ab == NULL:
+            _max_in(m, a + C, C)
+            _max_in(m, b, C)
+            _max_in(m, b + C, C)
+        else:
+            base = <int32_t>(row * W + 2 * j)
+            w = ab + j * C
+            for ch in range(C):
+                w[ch] = base
+            _max_arg_in(m, w, a + C, base + 1, C)
+            _max_arg_in(m, w, b, base + <int32_t>W, C)
+            _max_arg_in(m, w, b + C, base + <int32_t>W + 1, C)
+
+
+cdef long long POOL_PAR_MIN = 1 << 16  # output elements below which a call stays on one thread
+
+
+def _set_pool_par_min(long long n):
+    """Benchmark hook: the output size below which pooling stays serial."""
+    global POOL_PAR_MIN
+    POOL_PAR_MIN = n
+
+
+def max_pool_forward_into(const floating[:, :, :, ::1] x, floating[:, :, :, ::1] y, arg,
                           Py_ssize_t ph, Py_ssize_t pw, Py_ssize_t sh, Py_ssize_t sw, Py_ssize_t top, Py_ssize_t left):
-    """y, arg (OUT): the max of each window of x (IN) and the flat index h*W+w of its first maximum."""
+    """y (OUT): the max of each window of x (IN); arg (OUT, int32 like y, or None at inference):
+    the flat index h*W+w of its first maximum."""
     cdef Py_ssize_t N = x.shape[0], H = x.shape[1], W = x.shape[2], C = x.shape[3]
     cdef Py_ssize_t OH = y.shape[1], OW = y.shape[2]
     cdef Py_ssize_t t, n, i, j, r, c, ch, r0, r1, c0, c1
     cdef floating *yb
     cdef int32_t *ab
+    cdef int32_t[:, :, :, ::1] argv
+    cdef int32_t *abase = NULL
     cdef const floating *xb
     cdef floating v
     cdef int32_t where
-    cdef int nt = clamp_threads(N * OH)
+    cdef bint fast = ph == 2 and pw == 2 and sh == 2 and sw == 2 and top == 0 and left == 0
+    cdef int nt = clamp_threads(N * OH) if y.size >= POOL_PAR_MIN else 1
     if y.size == 0:
+        return
+    if arg is not None:
+        argv = arg
+        abase = &argv[0, 0, 0, 0]
+    if fast and 2 * OH <= H and 2 * OW <= W:
+        for t in prange(N * OH, nogil=True, num_threads=nt, schedule="static"):
+            n = t // OH
+            i = t % OH
+            _max_2x2_row(&x[n, 2 * i, 0, 0], &x[n, 2 * i + 1, 0, 0], &y[n, i, 0, 0],
+                         NULL if abase == NULL else abase + t * OW * C, OW, C, W, 2 * i)
         return
     for t in prange(N * OH, nogil=True, num_threads=nt, schedule="static"):
         n = t // OH
@@ -62,55 +136,63 @@ def max_pool_forward_into(const floating[:, :, :, ::1] x, floating[:, :, :, ::1]
             c0 = _lo(j, sw, left)
             c1 = _hi(j, pw, sw, left, W)
             yb = &y[n, i, j, 0]
-            ab = &arg[n, i, j, 0]
+            ab = NULL if abase == NULL else abase + (t * OW + j) * C
             xb = &x[n, r0, c0, 0]
             where = <int32_t>(r0 * W + c0)
             for ch in range(C):
                 yb[ch] = xb[ch]
-                ab[ch] = where
+            if ab != NULL:
+                for ch in range(C):
+                    ab[ch] = where
             for r in range(r0, r1):
                 for c in range(c0, c1):
                     if r == r0 and c == c0:
                         continue
                     xb = &x[n, r, c, 0]
                     where = <int32_t>(r * W + c)
-                    for ch in range(C):
-                        v = xb[ch]
-                        # strictly greater keeps the first maximum; written as selects so it vectorises.
-                        # A NaN wins over numbers and the first NaN stays (as numpy/PyTorch): without
-                        # the v != v term a NaN would be dropped unless it came first in its window.
-                        ab[ch] = where if (v > yb[ch]) | ((v != v) & (yb[ch] == yb[ch])) else ab[ch]
-                        yb[ch] = v if (v > yb[ch]) | ((v != v) & (yb[ch] == yb[ch])) else yb[ch]
+                    if ab == NULL:
+                        for ch in range(C):
+                            v = xb[ch]
+                            yb[ch] = v if _wins(v, yb[ch]) else yb[ch]
+                    else:
+                        for ch in range(C):
+                            v = xb[ch]
+                            # written as selects so it vectorises
+                            ab[ch] = where if _wins(v, yb[ch]) else ab[ch]
+                            yb[ch] = v if _wins(v, yb[ch]) else yb[ch]
 
 
 def max_pool_backward_into(const floating[:, :, :, ::1] dy, const index_t[:, :, :, ::1] arg,
                            floating[:, :, :, ::1] dx):
-    """dx (IN/OUT, zeroed by the caller) += dy (IN) scattered to the cells arg (IN) names.
+    """dx (OUT, fully written) = dy (IN) scatter-added to the cells arg (IN) names, zero elsewhere.
 
-    Returns False (and leaves dx partly written) if an index is outside [0, H*W).
+    Each image is zeroed and then scattered by one thread, while it is in cache.  Returns False
+    (and leaves dx partly written) if an index is outside [0, H*W).
     """
     cdef Py_ssize_t N = dy.shape[0], OH = dy.shape[1], OW = dy.shape[2], C = dy.shape[3]
     cdef Py_ssize_t HW = dx.shape[1] * dx.shape[2]
-    cdef Py_ssize_t n, i, j, ch, p
+    cdef Py_ssize_t n, i, ch, p
     cdef floating *dxn
     cdef const floating *g
     cdef const index_t *a
     cdef int bad = 0
-    cdef int nt = clamp_threads(N)
-    if dy.size == 0:
+    cdef int nt = clamp_threads(N) if dx.size >= 4 * POOL_PAR_MIN else 1
+    if dx.size == 0:
         return True
     for n in prange(N, nogil=True, num_threads=nt, schedule="static"):
         dxn = &dx[n, 0, 0, 0]
-        for i in range(OH):
-            for j in range(OW):
-                g = &dy[n, i, j, 0]
-                a = &arg[n, i, j, 0]
-                for ch in range(C):
-                    p = a[ch]
-                    if p < 0 or p >= HW:
-                        bad += 1
-                    else:
-                        dxn[p * C + ch] += g[ch]
+        memset(dxn, 0, HW * C * sizeof(floating))
+        if OH * OW == 0:
+            continue
+        g = &dy[n, 0, 0, 0]
+        a = &arg[n, 0, 0, 0]
+        for i in range(OH * OW):
+            for ch in range(C):
+                p = a[i * C + ch]
+                if p < 0 or p >= HW:
+                    bad += 1
+                else:
+                    dxn[p * C + ch] += g[i * C + ch]
     return bad == 0
 
 

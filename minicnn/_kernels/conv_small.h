@@ -54,6 +54,23 @@ typedef double mcs_vd2u __attribute__((vector_size(16), aligned(8)));
 #define MCS_VMAX 1
 #endif
 
+#define MCS_BAND 16384 /* elements of a kernel-gradient band's taps and gradient (64 KiB of floats) */
+
+static ptrdiff_t mcs_owp(const mcs_geom *g)
+{
+    return (g->OW + MCS_VMAX - 1) / MCS_VMAX * MCS_VMAX;
+}
+
+/* Output rows per band of the kernel gradient: their taps and gradient fill MCS_BAND elements. */
+static ptrdiff_t mcs_band_rows(const mcs_geom *g)
+{
+    const ptrdiff_t per = (g->kh * g->kw * g->C + g->F) * mcs_owp(g);
+    ptrdiff_t r = MCS_BAND / per;
+    if (r < 1)
+        r = 1;
+    return r < g->OH ? r : (g->OH > 0 ? g->OH : 1);
+}
+
 #define MCS_T float
 #define MCS_FN(name) mcs_##name##_f32_base
 #define MCS_ATTR
@@ -142,11 +159,7 @@ typedef double mcs_vd2u __attribute__((vector_size(16), aligned(8)));
 #endif
 
 /* Elements of scratch one thread needs for forward_rows and for backward_kernel_images (whatever
- * the build and element type), besides kh * kw * C tap pointers. */
-static ptrdiff_t mcs_owp(const mcs_geom *g)
-{
-    return (g->OW + MCS_VMAX - 1) / MCS_VMAX * MCS_VMAX;
-}
+ * the build and element type), besides the tap pointers. */
 static ptrdiff_t mcs_forward_scratch(const mcs_geom *g)
 {
     return (g->kh * g->kw * g->C + g->F) * mcs_owp(g);
@@ -154,7 +167,12 @@ static ptrdiff_t mcs_forward_scratch(const mcs_geom *g)
 static ptrdiff_t mcs_backward_scratch(const mcs_geom *g)
 {
     const ptrdiff_t K = g->kh * g->kw * g->C;
-    return (K + g->F) * mcs_owp(g) + (K * g->F + g->F) * MCS_VMAX;
+    return (K * g->F + g->F) * MCS_VMAX + (K + g->F) * mcs_owp(g) * mcs_band_rows(g);
+}
+/* Tap pointers one thread needs: forward_rows uses the first kh * kw * C. */
+static ptrdiff_t mcs_backward_pointers(const mcs_geom *g)
+{
+    return g->kh * g->kw * g->C * mcs_band_rows(g);
 }
 
 /* 1 when the AVX2+FMA loops may run on this CPU, else 0. */

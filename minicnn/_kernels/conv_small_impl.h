@@ -151,28 +151,34 @@ MCS_ATTR static void MCS_FN(forward_rows)(const MCS_T *restrict x, const MCS_T *
 #define MCS_GB 2 /* ... times filters, one vector of column lanes each */
 
 /* lanes rows k0..k0+kb-1 x filters f0..f0+fb-1 (IN/OUT, K x F vectors) += xs[tap] * gt[f] over
- * the nv column vectors of one output row. */
+ * the R rows of a band and their nv column vectors; tp[r * K + k] is tap k of band row r, gt
+ * (F x R * OWp) the band's planar output gradient. */
 #if defined(__GNUC__) || defined(__clang__)
 __attribute__((always_inline))
 #endif
-MCS_ATTR static inline void MCS_FN(bwd_tile)(const MCS_T *const *tp, const MCS_T *restrict gt, ptrdiff_t OWp,
-                                             ptrdiff_t nv, ptrdiff_t F, ptrdiff_t k0, ptrdiff_t f0, const int kb,
-                                             const int fb, MCS_T *restrict lanes)
+MCS_ATTR static inline void MCS_FN(bwd_tile)(const MCS_T *const *tp, const MCS_T *restrict gt, ptrdiff_t R,
+                                             ptrdiff_t OWp, ptrdiff_t K, ptrdiff_t F, ptrdiff_t k0, ptrdiff_t f0,
+                                             const int kb, const int fb, MCS_T *restrict lanes)
 {
+    const ptrdiff_t nv = OWp / MCS_VL, plane = R * OWp;
     MCS_V s[MCS_KB][MCS_GB];
-    ptrdiff_t v;
+    ptrdiff_t r, v;
     int i, j;
     for (i = 0; i < kb; i++)
         for (j = 0; j < fb; j++)
             s[i][j] = MCS_LOAD(lanes + ((k0 + i) * F + f0 + j) * MCS_VL);
-    for (v = 0; v < nv; v++) {
-        MCS_V gv[MCS_GB];
-        for (j = 0; j < fb; j++)
-            gv[j] = MCS_LOAD(gt + (f0 + j) * OWp + v * MCS_VL);
-        for (i = 0; i < kb; i++) {
-            const MCS_V xv = MCS_LOAD(tp[k0 + i] + v * MCS_VL);
+    for (r = 0; r < R; r++) {
+        const MCS_T *const *tr = tp + r * K + k0;
+        const MCS_T *gr = gt + f0 * plane + r * OWp;
+        for (v = 0; v < nv; v++) {
+            MCS_V gv[MCS_GB];
             for (j = 0; j < fb; j++)
-                s[i][j] += xv * gv[j];
+                gv[j] = MCS_LOAD(gr + j * plane + v * MCS_VL);
+            for (i = 0; i < kb; i++) {
+                const MCS_V xv = MCS_LOAD(tr[i] + v * MCS_VL);
+                for (j = 0; j < fb; j++)
+                    s[i][j] += xv * gv[j];
+            }
         }
     }
     for (i = 0; i < kb; i++)
@@ -183,18 +189,21 @@ MCS_ATTR static inline void MCS_FN(bwd_tile)(const MCS_T *const *tp, const MCS_T
 /* Kernel (and bias) gradient summed over images n0..n1-1, in double: dkp (OUT, K * F with
  * K = kh * kw * C, the layout of k) and dbp (OUT, F, or NULL).  gy (IN) is the output gradient;
  * with ry (IN, the layer's ReLU output) non-NULL it is first multiplied by (ry > 0).
- * Scratch: (K + F) * OWp + (K * F + F) * VL values and K pointers (tp).  The order of every sum is fixed by the geometry and
- * [n0, n1): products per column lane in MCS_T over one image's rows, lanes and images in double. */
+ * An image's output rows go in bands of mcs_band_rows(g) rows: the band's taps (pointers, and
+ * copies where needed) and its planar gradient stay in L1/L2 while register tiles of
+ * (taps x filters) sum over all of the band's columns.  Scratch: mcs_backward_scratch(g) values
+ * and mcs_backward_pointers(g) pointers (tp).  The order of every sum is fixed by the geometry
+ * and [n0, n1): products per column lane in MCS_T over one image, lanes and images in double. */
 MCS_ATTR static void MCS_FN(backward_kernel_images)(const MCS_T *restrict x, const MCS_T *restrict gy,
                                                     const MCS_T *restrict ry, double *restrict dkp,
                                                     double *restrict dbp, const mcs_geom *g, ptrdiff_t n0,
                                                     ptrdiff_t n1, MCS_T *restrict scratch, const MCS_T **tp)
 {
     const ptrdiff_t OW = g->OW, F = g->F, K = g->kh * g->kw * g->C, KF = K * F;
-    const ptrdiff_t nv = (OW + MCS_VL - 1) / MCS_VL, OWp = nv * MCS_VL;
-    MCS_T *restrict xs = scratch, *restrict gt = xs + K * OWp, *restrict lanes = gt + F * OWp;
-    MCS_T *restrict glanes = lanes + KF * MCS_VL;
-    ptrdiff_t n, oh, f, i, j, k0, v;
+    const ptrdiff_t nv = (OW + MCS_VL - 1) / MCS_VL, OWp = nv * MCS_VL, RB = mcs_band_rows(g);
+    MCS_T *restrict lanes = scratch, *restrict glanes = lanes + KF * MCS_VL;
+    MCS_T *restrict gt = glanes + F * MCS_VL, *restrict xs = gt + F * RB * OWp;
+    ptrdiff_t n, r0, R, r, f, i, j, k0;
     for (j = 0; j < KF; j++)
         dkp[j] = 0;
     if (dbp != NULL)
@@ -203,62 +212,68 @@ MCS_ATTR static void MCS_FN(backward_kernel_images)(const MCS_T *restrict x, con
     for (n = n0; n < n1; n++) {
         for (j = 0; j < (KF + F) * MCS_VL; j++)
             lanes[j] = 0;
-        for (oh = 0; oh < g->OH; oh++) {
-            const MCS_T *restrict gr = gy + (n * g->OH + oh) * OW * F;
-            /* NHWC row (OW, F) -> planar (F, OWp), zero tail; the mask multiplies, as dy * (y > 0) does */
-            if (ry != NULL) {
-                const MCS_T *restrict yr = ry + (n * g->OH + oh) * OW * F;
-                for (f = 0; f < F; f++)
+        for (r0 = 0; r0 < g->OH; r0 += RB) {
+            R = g->OH - r0 < RB ? g->OH - r0 : RB;
+            for (r = 0; r < R; r++) {
+                const ptrdiff_t oh = r0 + r;
+                const MCS_T *restrict gr = gy + (n * g->OH + oh) * OW * F;
+                MCS_T *restrict gd = gt + r * OWp;
+                /* NHWC row (OW, F) -> planar (F, R * OWp), zero tail; the mask multiplies, as
+                 * dy * (y > 0) does */
+                if (ry != NULL) {
+                    const MCS_T *restrict yr = ry + (n * g->OH + oh) * OW * F;
                     for (i = 0; i < OW; i++)
-                        gt[f * OWp + i] = gr[i * F + f] * (MCS_T)(yr[i * F + f] > 0);
-            } else {
-                for (f = 0; f < F; f++)
+                        for (f = 0; f < F; f++)
+                            gd[f * R * OWp + i] = gr[i * F + f] * (MCS_T)(yr[i * F + f] > 0);
+                } else {
                     for (i = 0; i < OW; i++)
-                        gt[f * OWp + i] = gr[i * F + f];
+                        for (f = 0; f < F; f++)
+                            gd[f * R * OWp + i] = gr[i * F + f];
+                }
+                for (f = 0; f < F; f++)
+                    for (i = OW; i < OWp; i++)
+                        gd[f * R * OWp + i] = 0;
+                MCS_FN(tap_rows)(x, g, n, oh, OWp, 1, tp + r * K, xs + r * K * OWp);
             }
-            for (f = 0; f < F; f++)
-                for (i = OW; i < OWp; i++)
-                    gt[f * OWp + i] = 0;
             if (dbp != NULL)
                 for (f = 0; f < F; f++) {
                     MCS_V s = MCS_LOAD(glanes + f * MCS_VL);
-                    for (v = 0; v < nv; v++)
-                        s += MCS_LOAD(gt + f * OWp + v * MCS_VL);
+                    for (j = 0; j < R * nv; j++)
+                        s += MCS_LOAD(gt + f * R * OWp + j * MCS_VL);
                     MCS_STORE(glanes + f * MCS_VL, s);
                 }
-            MCS_FN(tap_rows)(x, g, n, oh, OWp, 1, tp, xs);
             for (k0 = 0; k0 < K; k0 += MCS_KB) {
                 const ptrdiff_t kb = K - k0 < MCS_KB ? K - k0 : MCS_KB;
                 for (f = 0; f + MCS_GB <= F; f += MCS_GB) {
                     switch (kb) {
-                    case 4: MCS_FN(bwd_tile)(tp, gt, OWp, nv, F, k0, f, 4, MCS_GB, lanes); break;
-                    case 3: MCS_FN(bwd_tile)(tp, gt, OWp, nv, F, k0, f, 3, MCS_GB, lanes); break;
-                    case 2: MCS_FN(bwd_tile)(tp, gt, OWp, nv, F, k0, f, 2, MCS_GB, lanes); break;
-                    default: MCS_FN(bwd_tile)(tp, gt, OWp, nv, F, k0, f, 1, MCS_GB, lanes); break;
+                    case 4: MCS_FN(bwd_tile)(tp, gt, R, OWp, K, F, k0, f, 4, MCS_GB, lanes); break;
+                    case 3: MCS_FN(bwd_tile)(tp, gt, R, OWp, K, F, k0, f, 3, MCS_GB, lanes); break;
+                    case 2: MCS_FN(bwd_tile)(tp, gt, R, OWp, K, F, k0, f, 2, MCS_GB, lanes); break;
+                    default: MCS_FN(bwd_tile)(tp, gt, R, OWp, K, F, k0, f, 1, MCS_GB, lanes); break;
                     }
                 }
                 for (; f < F; f++) {
                     switch (kb) {
-                    case 4: MCS_FN(bwd_tile)(tp, gt, OWp, nv, F, k0, f, 4, 1, lanes); break;
-                    case 3: MCS_FN(bwd_tile)(tp, gt, OWp, nv, F, k0, f, 3, 1, lanes); break;
-                    case 2: MCS_FN(bwd_tile)(tp, gt, OWp, nv, F, k0, f, 2, 1, lanes); break;
-                    default: MCS_FN(bwd_tile)(tp, gt, OWp, nv, F, k0, f, 1, 1, lanes); break;
+                    case 4: MCS_FN(bwd_tile)(tp, gt, R, OWp, K, F, k0, f, 4, 1, lanes); break;
+                    case 3: MCS_FN(bwd_tile)(tp, gt, R, OWp, K, F, k0, f, 3, 1, lanes); break;
+                    case 2: MCS_FN(bwd_tile)(tp, gt, R, OWp, K, F, k0, f, 2, 1, lanes); break;
+                    default: MCS_FN(bwd_tile)(tp, gt, R, OWp, K, F, k0, f, 1, 1, lanes); break;
                     }
                 }
             }
         }
         for (j = 0; j < KF; j++) {
-            double s = 0;
+            double sum = 0;
             for (i = 0; i < MCS_VL; i++)
-                s += lanes[j * MCS_VL + i];
-            dkp[j] += s;
+                sum += lanes[j * MCS_VL + i];
+            dkp[j] += sum;
         }
         if (dbp != NULL)
             for (f = 0; f < F; f++) {
-                double s = 0;
+                double sum = 0;
                 for (i = 0; i < MCS_VL; i++)
-                    s += glanes[f * MCS_VL + i];
-                dbp[f] += s;
+                    sum += glanes[f * MCS_VL + i];
+                dbp[f] += sum;
             }
     }
 }

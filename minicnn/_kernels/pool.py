@@ -91,24 +91,28 @@ def _check_argmax(argmax, shape):
     return np.ascontiguousarray(argmax)
 
 
-def max_pool2d_forward(x, pool_size=2, strides=None, padding="valid"):
-    """(y, argmax) of max pooling; see the module docstring for ``argmax``.
+def max_pool2d_forward(x, pool_size=2, strides=None, padding="valid", *, argmax=True):
+    """(y, argmax) of max pooling; see the module docstring for ``argmax``.  With
+    ``argmax=False`` (inference: no backward pass) the indices are neither computed nor
+    allocated and the second item is None.
 
     >>> import numpy as np
     >>> y, arg = max_pool2d_forward(np.ones((2, 5, 5, 3), np.float32), 2, padding="same")
     >>> y.shape, arg.dtype
     ((2, 3, 3, 3), dtype('int32'))
+    >>> max_pool2d_forward(np.ones((1, 2, 2, 1)), argmax=False)[1] is None
+    True
     """
     x = _array(x, "x")
     N, H, W, C, ph, pw, sh, sw, top, left, OH, OW = _geometry(x.shape, pool_size, strides, padding)
     if H * W >= 2**31:
         raise ValueError(f"x shape {x.shape}: H * W must be < 2**31 for int32 argmax indices")
     y = np.empty((N, OH, OW, C), x.dtype)
-    arg = np.empty((N, OH, OW, C), np.int32)
+    arg = np.empty((N, OH, OW, C), np.int32) if argmax else None
     if _HAVE_COMPILED:
         _pool.max_pool_forward_into(x, y, arg, ph, pw, sh, sw, top, left)
     else:
-        _naive_max(x, y, arg, ph, pw, sh, sw, top, left)
+        _naive_max(x, y, np.empty((N, OH, OW, C), np.int32) if arg is None else arg, ph, pw, sh, sw, top, left)
     return y, arg
 
 
@@ -129,11 +133,12 @@ def max_pool2d_backward(dy, argmax, input_shape):
     if dy.shape[0] != N or dy.shape[3] != C:
         raise ValueError(f"dy shape {dy.shape} does not match input_shape {tuple(input_shape)} in batch and channels")
     argmax = _check_argmax(argmax, dy.shape)
-    dx = np.zeros((N, H, W, C), dy.dtype)
     if _HAVE_COMPILED:
+        dx = np.empty((N, H, W, C), dy.dtype)  # zeroed image by image in the kernel
         if not _pool.max_pool_backward_into(dy, argmax, dx):
             raise ValueError(f"argmax holds indices outside [0, {H * W}) for input_shape {tuple(input_shape)}")
     else:
+        dx = np.zeros((N, H, W, C), dy.dtype)
         flat = argmax.reshape(N, -1, C).astype(np.int64)
         if flat.size and (flat.min() < 0 or flat.max() >= H * W):
             raise ValueError(f"argmax holds indices outside [0, {H * W}) for input_shape {tuple(input_shape)}")

@@ -141,8 +141,11 @@ def depthwise_conv2d(x, kernel, bias=None, strides=1, padding="valid", dilation_
 class MaxPool2dFunction(Function):
     @staticmethod
     def forward(ctx, x, *, pool_size=2, strides=None, padding="valid"):
-        y, argmax = P.max_pool2d_forward(x, pool_size, strides, padding)
-        ctx.argmax, ctx.shape = argmax, x.shape
+        # The indices are only needed by backward: none when no gradient is recorded (inference).
+        need = ctx.needs_input_grad[0]
+        y, argmax = P.max_pool2d_forward(x, pool_size, strides, padding, argmax=need)
+        if need:
+            ctx.argmax, ctx.shape = argmax, x.shape
         return y
 
     @staticmethod
