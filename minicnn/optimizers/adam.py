@@ -56,6 +56,71 @@ class Adam(Optimizer):
         tmp *= alpha
         variable -= tmp
 
+    def _update_all(self, pairs, lr):
+        """All variables in one pass of ~10 ufunc calls over flat buffers instead of 12 calls per
+        variable (a small CNN's step spends more time calling numpy than computing).
+
+        Taken when every built variable has a gradient and they share a dtype (the usual training
+        step); the slots then become views of one flat momentum and one flat velocity buffer, so
+        ``variables``/``load_variables`` and the per-variable path keep working on them.  The
+        elementwise operations and their order are those of ``update_step``: same numbers.
+        """
+        n = len(self._variables)
+        if self.amsgrad or len(pairs) != n:
+            return False
+        flat = self._flat_state(pairs)
+        if flat is None:
+            return False
+        g, m, v, tmp, tmp_views = flat
+        np.concatenate([p[1].reshape(-1) for p in pairs], out=g)
+        t = self.iterations + 1
+        alpha = lr * math.sqrt(1 - self.beta_2 ** t) / (1 - self.beta_1 ** t)
+        np.subtract(g, m, out=tmp)
+        tmp *= 1 - self.beta_1
+        m += tmp
+        np.square(g, out=tmp)
+        tmp -= v
+        tmp *= 1 - self.beta_2
+        v += tmp
+        np.sqrt(v, out=tmp)
+        tmp += self.epsilon
+        np.divide(m, tmp, out=tmp)
+        tmp *= alpha
+        for (_, _, _, data), step in zip(pairs, tmp_views):
+            data -= step
+        return True
+
+    def _flat_state(self, pairs):
+        """(g, m, v, tmp, tmp views shaped like the variables) for pairs in build order, or None
+        when the variables do not share one dtype.  Built once (and again if variables were
+        added); the existing momentum/velocity values are moved into the flat buffers."""
+        for i, p in enumerate(pairs):  # every built variable, in build order
+            if p[0] != i:
+                return None
+        cached = getattr(self, "_flat", None)
+        if cached is not None and cached[0] == len(pairs):
+            return cached[1]
+        dtype = pairs[0][3].dtype
+        if any(d.dtype != dtype for _, _, _, d in pairs):
+            return None
+        sizes = [d.size for _, _, _, d in pairs]
+        total = sum(sizes)
+        bufs = [np.empty(total, dtype) for _ in range(4)]
+        g, m, v, tmp = bufs
+        views, start = [], 0
+        for (i, _, _, data), size in zip(pairs, sizes):
+            sl = slice(start, start + size)
+            slots = self._slots[i]
+            for name, buf in (("momentum", m), ("velocity", v)):
+                view = buf[sl].reshape(data.shape)
+                view[...] = slots[name]
+                slots[name] = view
+            views.append(tmp[sl].reshape(data.shape))
+            start += size
+        state = (g, m, v, tmp, views)
+        self._flat = (len(pairs), state)
+        return state
+
     def get_config(self):
         config = super().get_config()
         config.update(beta_1=self.beta_1, beta_2=self.beta_2, epsilon=self.epsilon, amsgrad=self.amsgrad)

@@ -244,10 +244,17 @@ class Optimizer:
                     tmp = self._tmp[i]
                     np.multiply(data, self.weight_decay * lr, out=tmp)
                     data -= tmp
-        for i, g, _, data in pairs:
-            self.update_step(g, data, lr, self._slots[i], self._tmp[i])
+        if not self._update_all(pairs, lr):
+            for i, g, _, data in pairs:
+                self.update_step(g, data, lr, self._slots[i], self._tmp[i])
         self.iterations += 1
         return self.iterations
+
+    def _update_all(self, pairs, lr):
+        """Optional fast path: update every ``(index, gradient, variable, data)`` of ``pairs`` at
+        once and return True, with results identical to ``update_step`` on each; False (the
+        default) runs ``update_step`` variable by variable."""
+        return False
 
     def _grad_buffer(self, i, g):
         if self._gbuf[i] is None:
