@@ -45,6 +45,12 @@ typedef float mcs_vf4 __attribute__((vector_size(16)));
 typedef float mcs_vf4u __attribute__((vector_size(16), aligned(4)));
 typedef double mcs_vd2 __attribute__((vector_size(16)));
 typedef double mcs_vd2u __attribute__((vector_size(16), aligned(8)));
+typedef int mcs_vi8 __attribute__((vector_size(32)));
+typedef long long mcs_vl4 __attribute__((vector_size(32)));
+typedef int mcs_vi4 __attribute__((vector_size(16)));
+typedef long long mcs_vl2 __attribute__((vector_size(16)));
+/* 1 where v > 0, else 0 (NaN: 0), lane by lane: -(v > 0) turns the comparison's -1/0 into 1/0 */
+#define MCS_MASK01(V, VI, v, zero) __builtin_convertvector(-((VI)((v) > (zero))), V)
 #define MCS_LOADU(VU, p) (*(const VU *)(p))
 #define MCS_STOREU(VU, p, v) (*(VU *)(p) = (v))
 #define MCS_VMAX 8 /* the most lanes of any build: scratch is sized for it */
@@ -80,12 +86,14 @@ static ptrdiff_t mcs_band_rows(const mcs_geom *g)
 #define MCS_LOAD(p) MCS_LOADU(mcs_vf4u, p)
 #define MCS_STORE(p, v) MCS_STOREU(mcs_vf4u, p, v)
 #define MCS_BCAST(s) ((mcs_vf4){(s), (s), (s), (s)})
+#define MCS_POS(v) MCS_MASK01(mcs_vf4, mcs_vi4, v, MCS_BCAST((float)0))
 #else
 #define MCS_V float
 #define MCS_VL 1
 #define MCS_LOAD(p) (*(p))
 #define MCS_STORE(p, v) (*(p) = (v))
 #define MCS_BCAST(s) (s)
+#define MCS_POS(v) ((v) > 0 ? 1.0 : 0.0)
 #endif
 #include "conv_small_impl.h"
 #undef MCS_T
@@ -96,6 +104,7 @@ static ptrdiff_t mcs_band_rows(const mcs_geom *g)
 #undef MCS_LOAD
 #undef MCS_STORE
 #undef MCS_BCAST
+#undef MCS_POS
 
 #define MCS_T double
 #define MCS_FN(name) mcs_##name##_f64_base
@@ -106,12 +115,14 @@ static ptrdiff_t mcs_band_rows(const mcs_geom *g)
 #define MCS_LOAD(p) MCS_LOADU(mcs_vd2u, p)
 #define MCS_STORE(p, v) MCS_STOREU(mcs_vd2u, p, v)
 #define MCS_BCAST(s) ((mcs_vd2){(s), (s)})
+#define MCS_POS(v) MCS_MASK01(mcs_vd2, mcs_vl2, v, MCS_BCAST((double)0))
 #else
 #define MCS_V double
 #define MCS_VL 1
 #define MCS_LOAD(p) (*(p))
 #define MCS_STORE(p, v) (*(p) = (v))
 #define MCS_BCAST(s) (s)
+#define MCS_POS(v) ((v) > 0 ? 1.0 : 0.0)
 #endif
 #include "conv_small_impl.h"
 #undef MCS_T
@@ -122,6 +133,7 @@ static ptrdiff_t mcs_band_rows(const mcs_geom *g)
 #undef MCS_LOAD
 #undef MCS_STORE
 #undef MCS_BCAST
+#undef MCS_POS
 
 #if MCS_HAVE_AVX2
 #define MCS_ATTR __attribute__((target("avx2,fma")))
@@ -132,6 +144,7 @@ static ptrdiff_t mcs_band_rows(const mcs_geom *g)
 #define MCS_LOAD(p) MCS_LOADU(mcs_vf8u, p)
 #define MCS_STORE(p, v) MCS_STOREU(mcs_vf8u, p, v)
 #define MCS_BCAST(s) ((mcs_vf8){(s), (s), (s), (s), (s), (s), (s), (s)})
+#define MCS_POS(v) MCS_MASK01(mcs_vf8, mcs_vi8, v, MCS_BCAST((float)0))
 #include "conv_small_impl.h"
 #undef MCS_T
 #undef MCS_FN
@@ -140,6 +153,7 @@ static ptrdiff_t mcs_band_rows(const mcs_geom *g)
 #undef MCS_LOAD
 #undef MCS_STORE
 #undef MCS_BCAST
+#undef MCS_POS
 #define MCS_T double
 #define MCS_FN(name) mcs_##name##_f64_avx2
 #define MCS_V mcs_vd4
@@ -147,6 +161,7 @@ static ptrdiff_t mcs_band_rows(const mcs_geom *g)
 #define MCS_LOAD(p) MCS_LOADU(mcs_vd4u, p)
 #define MCS_STORE(p, v) MCS_STOREU(mcs_vd4u, p, v)
 #define MCS_BCAST(s) ((mcs_vd4){(s), (s), (s), (s)})
+#define MCS_POS(v) MCS_MASK01(mcs_vd4, mcs_vl4, v, MCS_BCAST((double)0))
 #include "conv_small_impl.h"
 #undef MCS_T
 #undef MCS_FN
@@ -155,6 +170,7 @@ static ptrdiff_t mcs_band_rows(const mcs_geom *g)
 #undef MCS_LOAD
 #undef MCS_STORE
 #undef MCS_BCAST
+#undef MCS_POS
 #undef MCS_ATTR
 #endif
 
@@ -167,7 +183,7 @@ static ptrdiff_t mcs_forward_scratch(const mcs_geom *g)
 static ptrdiff_t mcs_backward_scratch(const mcs_geom *g)
 {
     const ptrdiff_t K = g->kh * g->kw * g->C;
-    return (K * g->F + g->F) * MCS_VMAX + (K + g->F) * mcs_owp(g) * mcs_band_rows(g);
+    return (K * g->F + g->F) * MCS_VMAX + (K + g->F) * mcs_owp(g) * mcs_band_rows(g) + g->F * mcs_owp(g);
 }
 /* Tap pointers one thread needs: forward_rows uses the first kh * kw * C. */
 static ptrdiff_t mcs_backward_pointers(const mcs_geom *g)

@@ -4,6 +4,7 @@
  *   MCS_T      float or double
  *   MCS_V      a vector of MCS_VL elements of MCS_T (MCS_T itself, MCS_VL 1, without vector extensions)
  *   MCS_LOAD(p), MCS_STORE(p, v), MCS_BCAST(s)   unaligned load/store, broadcast of a scalar
+ *   MCS_POS(v) 1 in the lanes where v > 0, else 0
  *   MCS_FN(x)  the name of function x for this instantiation
  *   MCS_ATTR   a function attribute (a target ISA) or nothing
  *
@@ -202,7 +203,8 @@ MCS_ATTR static void MCS_FN(backward_kernel_images)(const MCS_T *restrict x, con
     const ptrdiff_t OW = g->OW, F = g->F, K = g->kh * g->kw * g->C, KF = K * F;
     const ptrdiff_t nv = (OW + MCS_VL - 1) / MCS_VL, OWp = nv * MCS_VL, RB = mcs_band_rows(g);
     MCS_T *restrict lanes = scratch, *restrict glanes = lanes + KF * MCS_VL;
-    MCS_T *restrict gt = glanes + F * MCS_VL, *restrict xs = gt + F * RB * OWp;
+    MCS_T *restrict gt = glanes + F * MCS_VL, *restrict grow = gt + F * RB * OWp;
+    MCS_T *restrict xs = grow + F * OWp;
     ptrdiff_t n, r0, R, r, f, i, j, k0;
     for (j = 0; j < KF; j++)
         dkp[j] = 0;
@@ -216,20 +218,21 @@ MCS_ATTR static void MCS_FN(backward_kernel_images)(const MCS_T *restrict x, con
             R = g->OH - r0 < RB ? g->OH - r0 : RB;
             for (r = 0; r < R; r++) {
                 const ptrdiff_t oh = r0 + r;
-                const MCS_T *restrict gr = gy + (n * g->OH + oh) * OW * F;
+                const MCS_T *gr = gy + (n * g->OH + oh) * OW * F;
                 MCS_T *restrict gd = gt + r * OWp;
-                /* NHWC row (OW, F) -> planar (F, R * OWp), zero tail; the mask multiplies, as
-                 * dy * (y > 0) does */
+                /* NHWC row (OW, F) -> planar (F, R * OWp), zero tail.  The ReLU mask first, in
+                 * one contiguous (vectorised) pass; it multiplies, as dy * (y > 0) does. */
                 if (ry != NULL) {
                     const MCS_T *restrict yr = ry + (n * g->OH + oh) * OW * F;
-                    for (i = 0; i < OW; i++)
-                        for (f = 0; f < F; f++)
-                            gd[f * R * OWp + i] = gr[i * F + f] * (MCS_T)(yr[i * F + f] > 0);
-                } else {
-                    for (i = 0; i < OW; i++)
-                        for (f = 0; f < F; f++)
-                            gd[f * R * OWp + i] = gr[i * F + f];
+                    for (j = 0; j + MCS_VL <= OW * F; j += MCS_VL)
+                        MCS_STORE(grow + j, MCS_LOAD(gr + j) * MCS_POS(MCS_LOAD(yr + j)));
+                    for (; j < OW * F; j++)
+                        grow[j] = gr[j] * (MCS_T)(yr[j] > 0);
+                    gr = grow;
                 }
+                for (f = 0; f < F; f++)
+                    for (i = 0; i < OW; i++)
+                        gd[f * R * OWp + i] = gr[i * F + f];
                 for (f = 0; f < F; f++)
                     for (i = OW; i < OWp; i++)
                         gd[f * R * OWp + i] = 0;
