@@ -14,6 +14,7 @@ from minicnn import Tensor, ops
 from minicnn import layers as L
 from minicnn._kernels import _norm, norm
 from minicnn._kernels.conv import DTypeError
+from minicnn.ops import activations as A
 from minicnn.ops import nn as N
 from minicnn.reference import norm as ref
 
@@ -262,3 +263,37 @@ def test_gradcheck_without_gamma_and_beta_float64():
 def test_bad_input_raises_clear_errors(call, exc, match):
     with pytest.raises(exc, match=match):
         call()
+
+
+# ------------------------------------------------------------------ ReLU backward (compiled mask)
+
+def _relu_grads(x, g, kernel):
+    saved = A._USE_RELU_KERNEL
+    A._USE_RELU_KERNEL = kernel
+    try:
+        xt = Tensor(x, requires_grad=True)
+        ops.relu(xt).backward(g)
+        return xt.grad
+    finally:
+        A._USE_RELU_KERNEL = saved
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", [(7,), (3, 5), (64, 20, 20, 16), (2, 3, 4, 5)])
+def test_relu_backward_kernel_is_bitwise_the_numpy_mask(shape, dtype):
+    rng = np.random.default_rng(9)
+    x = rng.standard_normal(shape).astype(dtype)
+    g = rng.standard_normal(shape).astype(dtype)
+    x.flat[:3] = [0.0, -0.0, np.nan][: x.size]  # the boundary and a NaN
+    if g.size > 4:
+        g.flat[3:5] = [np.inf, -np.inf]  # inf * 0 is NaN in both
+    want = _relu_grads(x, g, kernel=False)
+    for t in (1, 2):
+        with minicnn.num_threads(t):
+            np.testing.assert_array_equal(_relu_grads(x, g, kernel=True), want)
+
+
+def test_relu_gradcheck_float64():
+    x = np.random.default_rng(3).normal(size=(4, 6))
+    x[np.abs(x) < 1e-3] = 0.5  # keep finite differences away from the kink
+    assert minicnn.gradcheck(ops.relu, [x])
