@@ -44,7 +44,8 @@ ctypedef fused floating:
 cdef Py_ssize_t BLOCK_ELEMS = 2048
 cdef Py_ssize_t MIN_BLOCK_ROWS = 16
 # Shortest flat run of the serial cores (a whole number of rows at least this long).  Measured on
-# 128x28x28x16 float32: per-row loops of 16 channels ran the normalisation at 4x a copy's time.
+# 128x28x28x16 float32: per-row loops over the 16 channels ran the normalisation in 1.19 ms, runs
+# of 128 elements in 0.37 ms (a copy: 0.31 ms).
 cdef Py_ssize_t GROUP_MIN = 128
 # Below this many elements a call stays on one thread: waking an OpenMP team (~10-20 us under
 # OMP_WAIT_POLICY=PASSIVE) costs more than the pass.
