@@ -50,6 +50,14 @@ class DTypeError(ValueError, TypeError):
 
 def _pair(value, name, minimum=1):
     """An int or a 2-sequence of ints, each >= minimum -> (int, int)."""
+    # Fast path for what layers pass (a plain int or a tuple of 2 plain ints): the checks below
+    # cost more than a small convolution's kernel call.
+    if type(value) is int:
+        if value >= minimum:
+            return (value, value)
+    elif type(value) is tuple and len(value) == 2 and type(value[0]) is int and type(value[1]) is int:
+        if value[0] >= minimum and value[1] >= minimum:
+            return value
     try:
         pair = (operator.index(value),) * 2
     except TypeError:
@@ -66,6 +74,8 @@ def _pair(value, name, minimum=1):
 
 def _padding_arg(padding):
     """'valid' | 'same' | ((top, bottom), (left, right)) with non-negative ints."""
+    if type(padding) is str and (padding == "valid" or padding == "same"):
+        return padding
     if isinstance(padding, str):
         p = padding.lower()
         if p not in ("valid", "same"):
@@ -83,6 +93,9 @@ def _padding_arg(padding):
 
 
 def _shape4(shape, name):
+    if (type(shape) is tuple and len(shape) == 4 and type(shape[0]) is int and type(shape[1]) is int
+            and type(shape[2]) is int and type(shape[3]) is int and min(shape) >= 0):
+        return shape  # an ndarray's shape: already what the checks below produce
     try:
         shape = tuple(operator.index(s) for s in shape)
     except TypeError:
