@@ -54,6 +54,8 @@ cdef extern from "conv_small.h" nogil:
     void mcs_forward_rows_f64(int isa, const double *x, const double *k, const double *bias, double *y,
                               const mcs_geom *g, Py_ssize_t t0, Py_ssize_t t1, int relu, double *scratch,
                               const double **tp)
+    void mcs_relu_mask_f32(int isa, const float *dy, const float *y, float *out, Py_ssize_t n)
+    void mcs_relu_mask_f64(int isa, const double *dy, const double *y, double *out, Py_ssize_t n)
     void mcs_backward_kernel_images_f32(int isa, const float *x, const float *gy, const float *ry, double *dkp,
                                         double *dbp, const mcs_geom *g, Py_ssize_t n0, Py_ssize_t n1,
                                         float *scratch, const float **tp)
@@ -970,7 +972,8 @@ def relu_mask_bias_grad_into(const floating[:, ::1] dy, const floating[:, ::1] y
     One pass over dy and y instead of a mask pass, a multiply pass and a reduction pass.  The
     rows are cut into fixed blocks of RELU_BLOCK_ROWS; each block's column sums (in double) go to
     its own slot and the slots are added in block order, so db does not depend on the thread
-    count.  The mask multiplies (not selects) so NaN/sign behaviour equals ``dy * (y > 0)``.
+    count.  The mask multiplies (not selects) so NaN/sign behaviour equals ``dy * (y > 0)``; it
+    is conv_small.h's relu_mask, vectorised without branches.
     """
     cdef Py_ssize_t M = dy.shape[0], F = dy.shape[1], nblk, blk, r, f, r0, r1
     cdef floating[::1] dbv
@@ -978,8 +981,6 @@ def relu_mask_bias_grad_into(const floating[:, ::1] dy, const floating[:, ::1] y
     cdef double *part = NULL
     cdef double *acc
     cdef double s
-    cdef const floating *dr
-    cdef const floating *yr
     cdef floating *orow
     cdef floating v
     cdef int nt
@@ -995,16 +996,15 @@ def relu_mask_bias_grad_into(const floating[:, ::1] dy, const floating[:, ::1] y
         if part == NULL:
             raise MemoryError("relu_mask_bias_grad: could not allocate scratch memory")
     nt = clamp_threads(nblk if M * F >= 65536 else 1)
+    cdef int isa = SMALL_ISA
     with nogil:
         for blk in prange(nblk, num_threads=nt, schedule="static"):
             r0 = blk * RELU_BLOCK_ROWS
             r1 = r0 + RELU_BLOCK_ROWS if r0 + RELU_BLOCK_ROWS < M else M
-            for r in range(r0, r1):
-                dr = &dy[r, 0]
-                yr = &y[r, 0]
-                orow = &out[r, 0]
-                for f in range(F):
-                    orow[f] = dr[f] * (1 if yr[f] > 0 else 0)
+            if floating is float:
+                mcs_relu_mask_f32(isa, &dy[r0, 0], &y[r0, 0], &out[r0, 0], (r1 - r0) * F)
+            else:
+                mcs_relu_mask_f64(isa, &dy[r0, 0], &y[r0, 0], &out[r0, 0], (r1 - r0) * F)
             if want:
                 acc = part + blk * F
                 for f in range(F):

@@ -229,6 +229,28 @@ static void mcs_forward_rows_f64(int isa, const double *x, const double *k, cons
     mcs_forward_rows_f64_base(x, k, bias, y, g, t0, t1, relu, scratch, tp);
 }
 
+static void mcs_relu_mask_f32(int isa, const float *dy, const float *y, float *out, ptrdiff_t n)
+{
+#if MCS_HAVE_AVX2
+    if (isa == 1) {
+        mcs_relu_mask_f32_avx2(dy, y, out, n);
+        return;
+    }
+#endif
+    mcs_relu_mask_f32_base(dy, y, out, n);
+}
+
+static void mcs_relu_mask_f64(int isa, const double *dy, const double *y, double *out, ptrdiff_t n)
+{
+#if MCS_HAVE_AVX2
+    if (isa == 1) {
+        mcs_relu_mask_f64_avx2(dy, y, out, n);
+        return;
+    }
+#endif
+    mcs_relu_mask_f64_base(dy, y, out, n);
+}
+
 static void mcs_backward_kernel_images_f32(int isa, const float *x, const float *gy, const float *ry, double *dkp,
                                            double *dbp, const mcs_geom *g, ptrdiff_t n0, ptrdiff_t n1,
                                            float *scratch, const float **tp)

@@ -15,8 +15,28 @@
  * columns as vector lanes for the kernel gradient.
  */
 
-#define MCS_FB 4 /* forward tile: filters ... */
-#define MCS_VB 2 /* ... times vectors of output columns */
+/* out[i] (OUT) = dy[i] * (y[i] > 0) for i < n (dy, y IN): one vectorised pass without branches
+ * (a select compiles to a data-dependent branch here).  It multiplies, so NaN/inf in dy and the
+ * sign of zero behave as in dy * (y > 0). */
+MCS_ATTR static void MCS_FN(relu_mask)(const MCS_T *dy, const MCS_T *y, MCS_T *out, ptrdiff_t n)
+{
+    ptrdiff_t j;
+    for (j = 0; j + MCS_VL <= n; j += MCS_VL)
+        MCS_STORE(out + j, MCS_LOAD(dy + j) * MCS_POS(MCS_LOAD(y + j)));
+    for (; j < n; j++)
+        out[j] = dy[j] * (MCS_T)(y[j] > 0);
+}
+
+#define MCS_FB 3 /* forward tile: up to 3 filters ... */
+#define MCS_VB 3 /* ... times up to 3 vectors of output columns (9 accumulators: no spills with 16 registers) */
+
+/* Sizes of the part-th of the parts that cut n into ceil(n / most) near-equal parts (e.g. 6 filters
+ * by at most 4: 3 + 3, not 4 + 2): every tile then keeps enough independent accumulators to
+ * hide the multiply-add latency, which a small tail tile would not. */
+static inline ptrdiff_t MCS_FN(part_size)(ptrdiff_t n, ptrdiff_t parts, ptrdiff_t part)
+{
+    return n / parts + (part < n % parts ? 1 : 0);
+}
 
 /* tp[k] (OUT) = where tap k = (a, b, c) of output row oh of image n reads its OWp values: straight
  * into x when they are one contiguous run there (one channel, stride 1, no padding on this row)
@@ -45,8 +65,13 @@ MCS_ATTR static void MCS_FN(tap_rows)(const MCS_T *restrict x, const mcs_geom *g
                     tp[k + c] = xs + (k + c) * OWp;
                 continue;
             }
-            lo = off >= 0 ? 0 : (-off + g->sw - 1) / g->sw;
-            hi = g->W - 1 - off < 0 ? 0 : (g->W - 1 - off) / g->sw + 1;
+            if (g->sw == 1) { /* no divisions on the common path: this runs for every tap of every row */
+                lo = off >= 0 ? 0 : -off;
+                hi = g->W - off < 0 ? 0 : g->W - off;
+            } else {
+                lo = off >= 0 ? 0 : (-off + g->sw - 1) / g->sw;
+                hi = g->W - 1 - off < 0 ? 0 : (g->W - 1 - off) / g->sw + 1;
+            }
             if (hi > OW)
                 hi = OW;
             if (lo > hi)
@@ -113,26 +138,22 @@ MCS_ATTR static void MCS_FN(forward_rows)(const MCS_T *restrict x, const MCS_T *
     const ptrdiff_t OW = g->OW, F = g->F, K = g->kh * g->kw * g->C;
     const ptrdiff_t nv = (OW + MCS_VL - 1) / MCS_VL, OWp = nv * MCS_VL;
     MCS_T *restrict xs = scratch, *restrict acc = scratch + K * OWp;
-    ptrdiff_t t, f0, v0, f, i;
+    const ptrdiff_t nfp = (F + MCS_FB - 1) / MCS_FB, nvp = (nv + MCS_VB - 1) / MCS_VB;
+    ptrdiff_t t, f0, v0, fp, vp, f, i;
     for (t = t0; t < t1; t++) {
         MCS_T *restrict yr = y + t * OW * F;
         MCS_FN(tap_rows)(x, g, t / g->OH, t % g->OH, OWp, 0, tp, xs);
-        for (f0 = 0; f0 < F; f0 += MCS_FB) {
-            const ptrdiff_t fb = F - f0 < MCS_FB ? F - f0 : MCS_FB;
-            for (v0 = 0; v0 + MCS_VB <= nv; v0 += MCS_VB) {
-                switch (fb) {
-                case 4: MCS_FN(fwd_tile)(tp, OWp, k, F, K, f0, v0, 4, MCS_VB, acc); break;
-                case 3: MCS_FN(fwd_tile)(tp, OWp, k, F, K, f0, v0, 3, MCS_VB, acc); break;
-                case 2: MCS_FN(fwd_tile)(tp, OWp, k, F, K, f0, v0, 2, MCS_VB, acc); break;
-                default: MCS_FN(fwd_tile)(tp, OWp, k, F, K, f0, v0, 1, MCS_VB, acc); break;
-                }
-            }
-            for (; v0 < nv; v0++) {
-                switch (fb) {
-                case 4: MCS_FN(fwd_tile)(tp, OWp, k, F, K, f0, v0, 4, 1, acc); break;
-                case 3: MCS_FN(fwd_tile)(tp, OWp, k, F, K, f0, v0, 3, 1, acc); break;
-                case 2: MCS_FN(fwd_tile)(tp, OWp, k, F, K, f0, v0, 2, 1, acc); break;
+        for (fp = 0, f0 = 0; fp < nfp; f0 += MCS_FN(part_size)(F, nfp, fp), fp++) {
+            const ptrdiff_t fb = MCS_FN(part_size)(F, nfp, fp);
+            for (vp = 0, v0 = 0; vp < nvp; v0 += MCS_FN(part_size)(nv, nvp, vp), vp++) {
+                switch (fb * 4 + MCS_FN(part_size)(nv, nvp, vp)) {
+#define MCS_FWD_CASE(FB, VB) \
+                case FB * 4 + VB: MCS_FN(fwd_tile)(tp, OWp, k, F, K, f0, v0, FB, VB, acc); break;
+                MCS_FWD_CASE(3, 3) MCS_FWD_CASE(3, 2) MCS_FWD_CASE(3, 1)
+                MCS_FWD_CASE(2, 3) MCS_FWD_CASE(2, 2) MCS_FWD_CASE(2, 1)
+                MCS_FWD_CASE(1, 3) MCS_FWD_CASE(1, 2)
                 default: MCS_FN(fwd_tile)(tp, OWp, k, F, K, f0, v0, 1, 1, acc); break;
+#undef MCS_FWD_CASE
                 }
             }
         }
@@ -148,8 +169,8 @@ MCS_ATTR static void MCS_FN(forward_rows)(const MCS_T *restrict x, const MCS_T *
     }
 }
 
-#define MCS_KB 4 /* kernel-gradient tile: taps ... */
-#define MCS_GB 2 /* ... times filters, one vector of column lanes each */
+#define MCS_KB 3 /* kernel-gradient tile: up to 3 taps ... */
+#define MCS_GB 3 /* ... times up to 3 filters, one vector of column lanes each */
 
 /* lanes rows k0..k0+kb-1 x filters f0..f0+fb-1 (IN/OUT, K x F vectors) += xs[tap] * gt[f] over
  * the R rows of a band and their nv column vectors; tp[r * K + k] is tap k of band row r, gt
@@ -205,7 +226,8 @@ MCS_ATTR static void MCS_FN(backward_kernel_images)(const MCS_T *restrict x, con
     MCS_T *restrict lanes = scratch, *restrict glanes = lanes + KF * MCS_VL;
     MCS_T *restrict gt = glanes + F * MCS_VL, *restrict grow = gt + F * RB * OWp;
     MCS_T *restrict xs = grow + F * OWp;
-    ptrdiff_t n, r0, R, r, f, i, j, k0;
+    const ptrdiff_t nkp = (K + MCS_KB - 1) / MCS_KB, nfp = (F + MCS_GB - 1) / MCS_GB;
+    ptrdiff_t n, r0, R, r, f, i, j, k0, f0, kp, fp;
     for (j = 0; j < KF; j++)
         dkp[j] = 0;
     if (dbp != NULL)
@@ -223,11 +245,7 @@ MCS_ATTR static void MCS_FN(backward_kernel_images)(const MCS_T *restrict x, con
                 /* NHWC row (OW, F) -> planar (F, R * OWp), zero tail.  The ReLU mask first, in
                  * one contiguous (vectorised) pass; it multiplies, as dy * (y > 0) does. */
                 if (ry != NULL) {
-                    const MCS_T *restrict yr = ry + (n * g->OH + oh) * OW * F;
-                    for (j = 0; j + MCS_VL <= OW * F; j += MCS_VL)
-                        MCS_STORE(grow + j, MCS_LOAD(gr + j) * MCS_POS(MCS_LOAD(yr + j)));
-                    for (; j < OW * F; j++)
-                        grow[j] = gr[j] * (MCS_T)(yr[j] > 0);
+                    MCS_FN(relu_mask)(gr, ry + (n * g->OH + oh) * OW * F, grow, OW * F);
                     gr = grow;
                 }
                 for (f = 0; f < F; f++)
@@ -245,22 +263,17 @@ MCS_ATTR static void MCS_FN(backward_kernel_images)(const MCS_T *restrict x, con
                         s += MCS_LOAD(gt + f * R * OWp + j * MCS_VL);
                     MCS_STORE(glanes + f * MCS_VL, s);
                 }
-            for (k0 = 0; k0 < K; k0 += MCS_KB) {
-                const ptrdiff_t kb = K - k0 < MCS_KB ? K - k0 : MCS_KB;
-                for (f = 0; f + MCS_GB <= F; f += MCS_GB) {
-                    switch (kb) {
-                    case 4: MCS_FN(bwd_tile)(tp, gt, R, OWp, K, F, k0, f, 4, MCS_GB, lanes); break;
-                    case 3: MCS_FN(bwd_tile)(tp, gt, R, OWp, K, F, k0, f, 3, MCS_GB, lanes); break;
-                    case 2: MCS_FN(bwd_tile)(tp, gt, R, OWp, K, F, k0, f, 2, MCS_GB, lanes); break;
-                    default: MCS_FN(bwd_tile)(tp, gt, R, OWp, K, F, k0, f, 1, MCS_GB, lanes); break;
-                    }
-                }
-                for (; f < F; f++) {
-                    switch (kb) {
-                    case 4: MCS_FN(bwd_tile)(tp, gt, R, OWp, K, F, k0, f, 4, 1, lanes); break;
-                    case 3: MCS_FN(bwd_tile)(tp, gt, R, OWp, K, F, k0, f, 3, 1, lanes); break;
-                    case 2: MCS_FN(bwd_tile)(tp, gt, R, OWp, K, F, k0, f, 2, 1, lanes); break;
-                    default: MCS_FN(bwd_tile)(tp, gt, R, OWp, K, F, k0, f, 1, 1, lanes); break;
+            for (kp = 0, k0 = 0; kp < nkp; k0 += MCS_FN(part_size)(K, nkp, kp), kp++) {
+                const ptrdiff_t kb = MCS_FN(part_size)(K, nkp, kp);
+                for (fp = 0, f0 = 0; fp < nfp; f0 += MCS_FN(part_size)(F, nfp, fp), fp++) {
+                    switch (kb * 4 + MCS_FN(part_size)(F, nfp, fp)) {
+#define MCS_BWD_CASE(KB, GB) \
+                    case KB * 4 + GB: MCS_FN(bwd_tile)(tp, gt, R, OWp, K, F, k0, f0, KB, GB, lanes); break;
+                    MCS_BWD_CASE(3, 3) MCS_BWD_CASE(3, 2) MCS_BWD_CASE(3, 1)
+                    MCS_BWD_CASE(2, 3) MCS_BWD_CASE(2, 2) MCS_BWD_CASE(2, 1)
+                    MCS_BWD_CASE(1, 3) MCS_BWD_CASE(1, 2)
+                    default: MCS_FN(bwd_tile)(tp, gt, R, OWp, K, F, k0, f0, 1, 1, lanes); break;
+#undef MCS_BWD_CASE
                     }
                 }
             }
