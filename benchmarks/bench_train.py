@@ -16,6 +16,10 @@ median time between batch starts, robust to stalls on a shared machine, plus the
 inference images/s over the 10k test images at batch 256 (best of 3), peak RSS, test accuracy
 after the epoch.  Ratios are minicnn / PyTorch in the same run (> 1: minicnn is faster).
 
+Accuracy after --quick (300 steps) depends on the seed by about +-0.02 on either side (LeNet,
+batch 64, seeds 0-3: minicnn 0.738/0.758/0.773/0.774, PyTorch 0.782/0.755/0.762/0.767): compare
+accuracies over several --seed values, or after a full epoch.
+
   OMP_WAIT_POLICY=PASSIVE python benchmarks/bench_train.py              # full epoch, all cases
   OMP_WAIT_POLICY=PASSIVE python benchmarks/bench_train.py --quick      # 300 steps per case
   python benchmarks/bench_train.py --quick --models ref --batch-sizes 64 --threads 2

@@ -110,12 +110,13 @@ class Trainer:
 
     def train_step(self, x, y=None, sample_weight=None):
         """One optimizer update on a batch; returns the running logs."""
+        y_pred = self(x, training=True)
+        loss = self.compute_loss(x, y, y_pred, sample_weight)
+        # Listed after the forward pass (a subclassed model may have built weights just now) and
+        # cleared before backward: the forward pass does not read gradients.
         trainable = list(self.trainable_weights)
         for w in trainable:
             w.grad = None
-        y_pred = self(x, training=True)
-        loss = self.compute_loss(x, y, y_pred, sample_weight)
-        trainable = list(self.trainable_weights)  # a subclassed model may have built weights just now
         if getattr(loss, "requires_grad", False):
             loss.backward()
             self.optimizer.apply([w.grad for w in trainable], trainable)
