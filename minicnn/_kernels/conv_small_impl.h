@@ -30,9 +30,9 @@ MCS_ATTR static void MCS_FN(relu_mask)(const MCS_T *dy, const MCS_T *y, MCS_T *o
 #define MCS_FB 3 /* forward tile: up to 3 filters ... */
 #define MCS_VB 3 /* ... times up to 3 vectors of output columns (9 accumulators: no spills with 16 registers) */
 
-/* Sizes of the part-th of the parts that cut n into ceil(n / most) near-equal parts (e.g. 6 filters
- * by at most 4: 3 + 3, not 4 + 2): every tile then keeps enough independent accumulators to
- * hide the multiply-add latency, which a small tail tile would not. */
+/* Size of part number `part` when n is cut into `parts` near-equal parts (the callers use
+ * parts = ceil(n / 3): 7 filters -> 3 + 2 + 2, not 3 + 3 + 1): every tile then keeps enough
+ * independent accumulators to hide the multiply-add latency, which a 1-wide tail tile would not. */
 static inline ptrdiff_t MCS_FN(part_size)(ptrdiff_t n, ptrdiff_t parts, ptrdiff_t part)
 {
     return n / parts + (part < n % parts ? 1 : 0);
