@@ -25,7 +25,8 @@ def _data(n=24, size=10, classes=3, seed=0):
 
 def _cnn(seed):
     """Covers every kernel path a CNN takes: im2col conv, a C=64 input (flipped-kernel
-    backward-input path), depthwise conv, max/avg pooling, batch norm, dropout, dense."""
+    backward-input path), depthwise conv, max/avg pooling, batch norm, dropout, and a dense
+    layer big enough (8 x 48 x 700 multiply-adds) for minicnn's GEMM instead of numpy's."""
     minicnn.utils.set_random_seed(seed)
     return minicnn.Sequential([
         minicnn.Input((10, 10, 3)),
@@ -38,6 +39,7 @@ def _cnn(seed):
         layers.AveragePooling2D(),
         layers.Dropout(0.25),
         layers.Flatten(),
+        layers.Dense(700, activation="relu"),
         layers.Dense(3, activation="softmax"),
     ])
 

@@ -6,7 +6,7 @@ They live next to Tensor (autograd must not import the ops layer above it);
 
 import numpy as np
 
-from minicnn import _threads, linalg as _linalg
+from minicnn import linalg as _linalg
 from minicnn.autograd.function import Function, sum_to_shape
 
 __all__ = [
@@ -20,8 +20,10 @@ __all__ = [
 # pool as the conv kernels.  Measured on the 2-core dev machine (benchmarks/bench_autograd.py,
 # "GEMMs of this layer"): with 2 threads OpenBLAS's own thread pool, competing with that pool,
 # was 2-20x slower than minicnn's GEMM on Dense-sized products (64x1600x128 after a conv:
-# 95 ms vs 4.6 ms); with 1 thread OpenBLAS was 1.1-1.4x faster, so a single-threaded
-# minicnn keeps numpy.
+# 95 ms vs 4.6 ms).  The choice depends on the shapes only, never on the thread count: with
+# one thread OpenBLAS was 1.1-1.4x faster on these products, but switching libraries with the
+# thread count changed the last bits of every Dense layer, and training must give the same
+# numbers on any number of threads.
 GEMM_MIN_MACS = 1 << 18
 
 
@@ -29,8 +31,7 @@ def matmul2d(a, b, trans_a=False, trans_b=False):
     """op(a) @ op(b) for 2-D a, b of one float dtype."""
     m, k = (a.shape[1], a.shape[0]) if trans_a else a.shape
     n = b.shape[0] if trans_b else b.shape[1]
-    if (m * n * k < GEMM_MIN_MACS or _threads.get_num_threads() == 1
-            or not (a.flags.c_contiguous and b.flags.c_contiguous)):
+    if m * n * k < GEMM_MIN_MACS or not (a.flags.c_contiguous and b.flags.c_contiguous):
         return (a.T if trans_a else a) @ (b.T if trans_b else b)
     return _linalg.gemm(a, b, trans_a=trans_a, trans_b=trans_b)
 
