@@ -57,7 +57,9 @@ def parse_args(argv=None):
     p.add_argument("--only", default="", help="comma-separated shape names to keep (e.g. sq512,c64_32x32_fwd)")
     p.add_argument("--dtype", default="float32", choices=("float32", "float64"))
     p.add_argument("--repeats", type=int, default=9, help="paired samples per shape (default 9)")
-    p.add_argument("--min-time", type=float, default=0.03, help="seconds per sample (default 0.03)")
+    p.add_argument("--min-time", type=float, default=0.1,
+                   help="seconds per sample (default 0.1: after the pause that follows a numpy sample, "
+                        "the first calls run on an idle, slow-to-wake second core; short samples overweight them)")
     p.add_argument("--unpacked-a", default="", metavar="ROWA,COLA",
                    help="tuning: largest n for which minicnn reads row-major / transposed A unpacked (-1: never)")
     p.add_argument("--json", help="append one JSON line with every number to this file")

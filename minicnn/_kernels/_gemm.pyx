@@ -9,12 +9,14 @@ MR x NR tile of C from packed panels) and the CPU detection live in ``src/*.c``:
           for jr in 0..NC step NR:               one B micro-panel stays in L1
             for ir in 0..MC step MR:  micro-kernel(C[ir:ir+MR, jr:jr+NR])
 
-Threads: the output is cut into one rectangle per thread along the MR x NR tile grid (rows
-when there are more row tiles, columns otherwise), and each thread runs the five loops on its
-rectangle with its own packing buffers -- one parallel region per call, nothing shared to
-synchronise.  Each element of C is summed in the same order (KC blocks in order, the same
-micro-kernel arithmetic for full and edge tiles) whatever the thread count, so results are
-bitwise identical for 1 or N threads.
+Threads (one parallel region per call): when C has at least two row panels per thread, the
+threads share each packed KC x NC block of B -- they pack its panels together, then claim row
+chunks of C from a shared counter, each packing its own A (see "Many threads, one packed B"
+below; no barriers, so a worker that wakes late just takes less).  Otherwise C is cut into one
+rectangle per thread along the MR x NR tile grid and each thread runs the five loops on its
+rectangle with its own buffers.  Each element of C is summed in the same order (KC blocks in
+order, the same micro-kernel arithmetic for full and edge tiles) whatever the thread count, so
+results are bitwise identical for 1 or N threads.
 
 Kernel choice: the registry lists the reference kernel first and then every ISA kernel compiled
 into this build; at import the best one this CPU (and OS) can run is selected, unless the
@@ -28,6 +30,7 @@ import warnings
 
 from cython.parallel cimport prange
 from libc.stddef cimport ptrdiff_t
+from libc.stdlib cimport calloc, free
 from libc.string cimport memcpy
 from minicnn._kernels._openmp cimport clamp_threads
 
@@ -64,6 +67,7 @@ cdef extern from "atomics.h" nogil:
     long minicnn_atomic_fetch_add(long *p, long v)
     long minicnn_atomic_load(long *p)
     void minicnn_cpu_relax()
+    void minicnn_wait_at_least(long *p, long target)
 
 ctypedef fused floating:
     float
@@ -71,12 +75,12 @@ ctypedef fused floating:
 
 # Below this many multiply-adds (m*n*k) a call stays on one thread: waking a second thread
 # costs more than the work saves.  OpenMP workers that spin between regions (the default wait
-# policy) join within microseconds; with OMP_WAIT_POLICY=PASSIVE they sleep, and waking one
-# took 50-100 us on the 2-core VM we measure on (a 160^3 product ran slower on 2 threads than
-# on 1; 256^3 ran faster), so the bar is higher there.
+# policy) join within microseconds; with OMP_WAIT_POLICY=PASSIVE they sleep, and on the 2-core
+# VM we measure on a sleeping worker joined 0.1 to a few ms late, so that 2 threads lost to 1
+# up to about 20M multiply-adds (256^3 and 64x1600x128 measured); the bar is higher there.
 cdef double PARALLEL_MIN_WORK = 96.0 * 96.0 * 96.0
 if os.environ.get("OMP_WAIT_POLICY", "").strip().lower() == "passive":
-    PARALLEL_MIN_WORK = 200.0 * 200.0 * 200.0
+    PARALLEL_MIN_WORK = 320.0 * 320.0 * 320.0
 
 # Row-major A is read in place (no packing) when n is at most this: each A element then feeds
 # only 2n flops, and packing it would cost as much as the arithmetic (see gemm_kernels.h).
@@ -283,62 +287,87 @@ cdef int _gemm_rect(const minicnn_gemm_kernel *ker, bint ta, bint tb, bint rowa,
 
 # ----------------------------------------------------------------------------------------------
 # Many threads, one packed B: threads claim work from shared counters (atomics.h).
+#
+# The serial loops over (column block jb, K block pb) become "phases" p = jb * nkb + pb.  In
+# each phase the threads first pack that phase's KC x NC block of B together (claiming NR-wide
+# panels), then compute C's row chunks against it (claiming chunks, each thread packing its
+# own A).  B blocks alternate between two buffers, so packing phase p only waits until every
+# chunk of phase p - 2 is done, and a chunk of phase p only waits for the same rows in phase
+# p - 1 (which accumulated before it).  A thread that starts late -- a sleeping OpenMP worker
+# takes 50-100 us to wake -- claims less work instead of holding the others up at a barrier.
+
+# Counters per phase (in one zeroed array): panels claimed / packed, chunks claimed / done;
+# then one counter per row chunk: the phases it has been through.
+cdef enum:
+    _PACK_CLAIM = 0
+    _PACK_DONE = 1
+    _CHUNK_CLAIM = 2
+    _CHUNK_DONE = 3
+    _PER_PHASE = 4
+
 
 cdef int _shared_b_worker(const minicnn_gemm_kernel *ker, bint ta, bint tb, bint rowa,
-                          Py_ssize_t m, Py_ssize_t nb, Py_ssize_t k, Py_ssize_t kc,
+                          Py_ssize_t m, Py_ssize_t n, Py_ssize_t k, Py_ssize_t kc, Py_ssize_t nc,
                           Py_ssize_t chunk, floating alpha, const floating *a, Py_ssize_t lda,
                           const floating *b, Py_ssize_t ldb, floating beta, floating *c,
-                          Py_ssize_t ldc, floating *bbuf, long *counters) noexcept nogil:
-    """One thread's part of C[0:m, 0:nb] (IN/OUT) = alpha * op(A) @ op(B)[:, 0:nb] + beta * C.
+                          Py_ssize_t ldc, floating *bbuf, long *ctr) noexcept nogil:
+    """One thread's part of C (IN/OUT) = alpha * op(A) @ op(B) + beta * C, as described above.
 
-    Phase 1: claim B panels (counters[0]) and pack them into the shared bbuf (OUT; all of K,
-    block pb at pb*kc*ncb, ncb = nb rounded up to NR), counting them done in counters[1]; then
-    wait until every panel is packed.  Phase 2: claim row chunks (counters[2]) and run them over
-    all of K with a private A buffer.  A thread that starts late (a sleeping OpenMP worker
-    wakes slowly) just claims less.  Returns 0, or 1 when out of memory."""
-    cdef Py_ssize_t mr, nr, npanels, ncb, nkb, item, pb, panel, jr, pc, kb, ic, mb
-    cdef long total
+    bbuf: two KC x NC packed-B buffers (shared scratch); ctr: the counters (shared, zeroed).
+    Returns 0, or 1 when out of memory (the other threads still finish)."""
+    cdef Py_ssize_t mr, nr, nkb, nphases, nchunks, ph, jb, pb, jc, nb, pc, kb, npanels, item, jr, ic, mb
+    cdef long *pctr
+    cdef long *seq
+    cdef floating *buf
     cdef floating *abuf = NULL
+    cdef int failed = 0
     if floating is float:
         mr = ker.smr; nr = ker.snr
     else:
         mr = ker.dmr; nr = ker.dnr
-    npanels = (nb + nr - 1) // nr
-    ncb = npanels * nr
     nkb = (k + kc - 1) // kc
-    total = <long>(nkb * npanels)
-    while True:
-        item = minicnn_atomic_fetch_add(&counters[0], 1)
-        if item >= total:
-            break
-        pb = item // npanels
-        panel = item - pb * npanels
+    nphases = nkb * ((n + nc - 1) // nc)
+    nchunks = (m + chunk - 1) // chunk
+    seq = ctr + _PER_PHASE * nphases
+    for ph in range(nphases):
+        jb = ph // nkb
+        pb = ph - jb * nkb
+        jc = jb * nc
+        nb = min(nc, n - jc)
         pc = pb * kc
         kb = min(kc, k - pc)
-        jr = panel * nr
-        _pack_b(tb, kb, min(nr, nb - jr), (b + jr * ldb + pc) if tb else (b + pc * ldb + jr), ldb,
-                bbuf + pc * ncb + jr * kb, nr)
-        minicnn_atomic_fetch_add(&counters[1], 1)
-    while minicnn_atomic_load(&counters[1]) < total:
-        minicnn_cpu_relax()
-    while True:
-        item = minicnn_atomic_fetch_add(&counters[2], 1)
-        ic = item * chunk
-        if ic >= m:
-            break
-        mb = min(chunk, m - ic)
-        if abuf == NULL:
-            abuf = <floating *> minicnn_aligned_alloc(<size_t>(chunk * kc) * sizeof(floating))
-            if abuf == NULL:
-                return 1
-        for pb in range(nkb):
-            pc = pb * kc
-            kb = min(kc, k - pc)
-            _macro(ker, ta, rowa, mb, nb, kb, alpha,
-                   (a + pc * lda + ic) if ta else (a + ic * lda + pc), lda, bbuf + pc * ncb,
-                   beta if pb == 0 else 1, c + ic * ldc, ldc, abuf)
+        npanels = (nb + nr - 1) // nr
+        pctr = ctr + _PER_PHASE * ph
+        buf = bbuf + (ph % 2) * kc * nc
+        while True:  # pack this phase's B block, panel by panel
+            item = minicnn_atomic_fetch_add(&pctr[_PACK_CLAIM], 1)
+            if item >= npanels:
+                break
+            if ph >= 2:  # the buffer's last user, phase ph - 2, must be finished
+                minicnn_wait_at_least(&ctr[_PER_PHASE * (ph - 2) + _CHUNK_DONE], <long>nchunks)
+            jr = item * nr
+            _pack_b(tb, kb, min(nr, nb - jr),
+                    (b + (jc + jr) * ldb + pc) if tb else (b + pc * ldb + jc + jr), ldb, buf + jr * kb, nr)
+            minicnn_atomic_fetch_add(&pctr[_PACK_DONE], 1)
+        while True:  # row chunks against it
+            item = minicnn_atomic_fetch_add(&pctr[_CHUNK_CLAIM], 1)
+            if item >= nchunks:
+                break
+            minicnn_wait_at_least(&pctr[_PACK_DONE], <long>npanels)
+            minicnn_wait_at_least(&seq[item], <long>ph)  # these rows' previous K block is added
+            ic = item * chunk
+            mb = min(chunk, m - ic)
+            if abuf == NULL and not failed:
+                abuf = <floating *> minicnn_aligned_alloc(<size_t>(chunk * kc) * sizeof(floating))
+                failed = abuf == NULL
+            if not failed:
+                _macro(ker, ta, rowa, mb, nb, kb, alpha,
+                       (a + pc * lda + ic) if ta else (a + ic * lda + pc), lda, buf,
+                       beta if pb == 0 else 1, c + ic * ldc + jc, ldc, abuf)
+            minicnn_atomic_fetch_add(&seq[item], 1)
+            minicnn_atomic_fetch_add(&pctr[_CHUNK_DONE], 1)
     minicnn_aligned_free(abuf)
-    return 0
+    return failed
 
 
 cdef int _gemm_shared_b(const minicnn_gemm_kernel *ker, bint ta, bint tb, bint rowa,
@@ -346,42 +375,36 @@ cdef int _gemm_shared_b(const minicnn_gemm_kernel *ker, bint ta, bint tb, bint r
                         floating alpha, const floating *a, Py_ssize_t lda,
                         const floating *b, Py_ssize_t ldb,
                         floating beta, floating *c, Py_ssize_t ldc, int nt) noexcept nogil:
-    """C = alpha * op(A) @ op(B) + beta * C on nt threads that share one packed B block.
+    """C = alpha * op(A) @ op(B) + beta * C on nt threads that share each packed B block.
 
-    B is packed once per block of columns, all of K deep (the block holds about KC x NC
-    elements, BLIS' L3-resident B), by every thread at once; rows of C are then handed out
-    in chunks of a few MR panels.  The KC blocking and the micro-kernel arithmetic are those
-    of the serial path, so every element of C is the same bit for bit."""
-    cdef Py_ssize_t mr, nr, mc, kc, nc, ncb, chunk, jb, jc, nb, t
-    cdef long counters[3]
+    The KC/NC blocking and the micro-kernel arithmetic are those of the serial path, so every
+    element of C is the same bit for bit whatever the thread count."""
+    cdef Py_ssize_t mr, nr, mc, kc, nc, chunk, nphases, nchunks, t
     cdef int failures = 0
+    cdef long *ctr
     cdef floating *bbuf
     if floating is float:
         mr = ker.smr; nr = ker.snr; mc = ker.smc; kc = ker.skc; nc = ker.snc
     else:
         mr = ker.dmr; nr = ker.dnr; mc = ker.dmc; kc = ker.dkc; nc = ker.dnc
-    ncb = max(nr, kc * nc // k // nr * nr)  # all of K deep, about KC x NC elements in all
-    ncb = min(ncb, (n + nr - 1) // nr * nr)
+    nc = min(nc, (n + nr - 1) // nr * nr)
     kc = min(kc, k)
     # About CHUNKS_PER_THREAD chunks per thread so that a late thread's share can be taken over,
-    # but no taller than MC (the packed A block must stay in L2).
+    # but no taller than MC (a packed A block must stay in L2).
     chunk = (m + CHUNKS_PER_THREAD * nt - 1) // (CHUNKS_PER_THREAD * nt)
     chunk = min(mc, max(mr, (chunk + mr - 1) // mr * mr))
-    bbuf = <floating *> minicnn_aligned_alloc(<size_t>(k * ncb) * sizeof(floating))
-    if bbuf == NULL:
+    nphases = ((k + kc - 1) // kc) * ((n + nc - 1) // nc)
+    nchunks = (m + chunk - 1) // chunk
+    ctr = <long *> calloc(_PER_PHASE * nphases + nchunks, sizeof(long))
+    bbuf = <floating *> minicnn_aligned_alloc(<size_t>(2 * kc * nc) * sizeof(floating))
+    if ctr == NULL or bbuf == NULL:
+        free(ctr)
+        minicnn_aligned_free(bbuf)
         return -1
-    for jb in range((n + ncb - 1) // ncb):
-        jc = jb * ncb
-        nb = min(ncb, n - jc)
-        counters[0] = 0
-        counters[1] = 0
-        counters[2] = 0
-        for t in prange(nt, nogil=True, num_threads=nt, schedule="static", chunksize=1):
-            failures += _shared_b_worker(ker, ta, tb, rowa, m, nb, k, kc, chunk, alpha, a, lda,
-                                         (b + jc * ldb) if tb else (b + jc), ldb, beta, c + jc, ldc,
-                                         bbuf, &counters[0])
-        if failures:
-            break
+    for t in prange(nt, nogil=True, num_threads=nt, schedule="static", chunksize=1):
+        failures += _shared_b_worker(ker, ta, tb, rowa, m, n, k, kc, nc, chunk, alpha, a, lda,
+                                     b, ldb, beta, c, ldc, bbuf, ctr)
+    free(ctr)
     minicnn_aligned_free(bbuf)
     return -1 if failures else 0
 

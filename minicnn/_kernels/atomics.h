@@ -6,9 +6,21 @@
  * to wake up on a virtual machine, and a barrier would make the thread that is already running
  * wait for it.  With claimed work items the running thread simply takes more of them.
  *
- * gcc/clang use the __atomic builtins, MSVC the Interlocked functions; counters are `long`. */
+ * gcc/clang use the __atomic builtins, MSVC the Interlocked functions; counters are `long`.
+ * A waiting thread spins briefly and then yields its core (sched_yield / SwitchToThread). */
 #ifndef MINICNN_ATOMICS_H
 #define MINICNN_ATOMICS_H
+
+#if defined(_WIN32)
+#ifndef WIN32_LEAN_AND_MEAN
+#define WIN32_LEAN_AND_MEAN
+#endif
+#include <windows.h>
+#define minicnn_yield() SwitchToThread()
+#else
+#include <sched.h>
+#define minicnn_yield() sched_yield()
+#endif
 
 #if defined(_MSC_VER) && !defined(__clang__)
 #include <intrin.h>
@@ -46,5 +58,19 @@ static inline void minicnn_cpu_relax(void)
 #endif
 }
 #endif
+
+/* Wait until *p >= target: a short spin, then yielding the core every so often (on a busy
+ * machine the thread we wait for may need this core to run). */
+static inline void minicnn_wait_at_least(long *p, long target)
+{
+    int spins = 0;
+    while (minicnn_atomic_load(p) < target) {
+        minicnn_cpu_relax();
+        if (++spins >= 4096) {
+            minicnn_yield();
+            spins = 0;
+        }
+    }
+}
 
 #endif
