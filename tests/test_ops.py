@@ -349,7 +349,6 @@ def test_dense_and_matmul_through_minicnn_gemm_path(monkeypatch):
     real_gemm = minicnn.linalg.gemm
     calls = []
     monkeypatch.setattr(basic_ops, "GEMM_MIN_MACS", 0)  # force linalg.gemm for every product
-    monkeypatch.setattr(basic_ops._threads, "get_num_threads", lambda: 2)
     monkeypatch.setattr(basic_ops._linalg, "gemm", lambda *a, **k: calls.append(k) or real_gemm(*a, **k))
     x, w, b = rnd(2, 3, 4), rnd(4, 5, seed=1), rnd(5, seed=2)
     assert minicnn.gradcheck(lambda *t: ops.dense(*t, activation="relu"), [x, w, b])
