@@ -94,6 +94,20 @@ cdef Py_ssize_t CHUNKS_PER_THREAD = 4
 cdef const minicnn_gemm_kernel *_active = NULL
 
 
+cdef struct _Blocking:
+    Py_ssize_t mr, nr, mc, kc, nc
+
+
+cdef inline _Blocking _blocking(const minicnn_gemm_kernel *ker, const floating *typed) noexcept nogil:
+    """The kernel's tile (MR x NR) and cache blocks (MC, KC, NC) for typed's dtype."""
+    cdef _Blocking b
+    if floating is float:
+        b.mr = ker.smr; b.nr = ker.snr; b.mc = ker.smc; b.kc = ker.skc; b.nc = ker.snc
+    else:
+        b.mr = ker.dmr; b.nr = ker.dnr; b.mc = ker.dmc; b.kc = ker.dkc; b.nc = ker.dnc
+    return b
+
+
 # ----------------------------------------------------------------------------------------------
 # Packing.  Both write zero-padded panels so the micro-kernel never sees a partial panel.
 
@@ -210,10 +224,8 @@ cdef void _macro(const minicnn_gemm_kernel *ker, bint ta, bint rowa,
     cdef Py_ssize_t rs_a = 1 if ta else lda, cs_a = lda if ta else 1
     cdef floating *cij
     cdef const floating *arow
-    if floating is float:
-        mr = ker.smr; nr = ker.snr
-    else:
-        mr = ker.dmr; nr = ker.dnr
+    cdef _Blocking blk = _blocking(ker, a)
+    mr = blk.mr; nr = blk.nr
     tail = mb // mr * mr  # first row of a partial panel (== mb when there is none)
     if not rowa:
         _pack_a(ta, mb, kb, a, lda, abuf, mr)
@@ -252,10 +264,8 @@ cdef int _gemm_rect(const minicnn_gemm_kernel *ker, bint ta, bint tb, bint rowa,
     cdef Py_ssize_t mr, nr, mc, kc, nc, jc, pc, ic, nb, kb, mb, jb, pb, ib
     cdef floating *abuf
     cdef floating *bbuf
-    if floating is float:
-        mr = ker.smr; nr = ker.snr; mc = ker.smc; kc = ker.skc; nc = ker.snc
-    else:
-        mr = ker.dmr; nr = ker.dnr; mc = ker.dmc; kc = ker.dkc; nc = ker.dnc
+    cdef _Blocking blk = _blocking(ker, a)
+    mr = blk.mr; nr = blk.nr; mc = blk.mc; kc = blk.kc; nc = blk.nc
     # Buffers sized for this problem, not the maximal block, so small calls stay cheap.
     mc = min(mc, (m + mr - 1) // mr * mr)
     nc = min(nc, (n + nr - 1) // nr * nr)
@@ -321,10 +331,8 @@ cdef int _shared_b_worker(const minicnn_gemm_kernel *ker, bint ta, bint tb, bint
     cdef floating *buf
     cdef floating *abuf = NULL
     cdef int failed = 0
-    if floating is float:
-        mr = ker.smr; nr = ker.snr
-    else:
-        mr = ker.dmr; nr = ker.dnr
+    cdef _Blocking blk = _blocking(ker, a)
+    mr = blk.mr; nr = blk.nr
     nkb = (k + kc - 1) // kc
     nphases = nkb * ((n + nc - 1) // nc)
     nchunks = (m + chunk - 1) // chunk
@@ -383,10 +391,8 @@ cdef int _gemm_shared_b(const minicnn_gemm_kernel *ker, bint ta, bint tb, bint r
     cdef int failures = 0
     cdef long *ctr
     cdef floating *bbuf
-    if floating is float:
-        mr = ker.smr; nr = ker.snr; mc = ker.smc; kc = ker.skc; nc = ker.snc
-    else:
-        mr = ker.dmr; nr = ker.dnr; mc = ker.dmc; kc = ker.dkc; nc = ker.dnc
+    cdef _Blocking blk = _blocking(ker, a)
+    mr = blk.mr; nr = blk.nr; mc = blk.mc; kc = blk.kc; nc = blk.nc
     nc = min(nc, (n + nr - 1) // nr * nr)
     kc = min(kc, k)
     # About CHUNKS_PER_THREAD chunks per thread so that a late thread's share can be taken over,
@@ -448,10 +454,8 @@ cdef int _gemm(const minicnn_gemm_kernel *ker, bint ta, bint tb,
     if k <= 0 or alpha == 0:  # BLAS convention: A and B are not read
         _scale(m, n, beta, c, ldc)
         return 0
-    if floating is float:
-        mr = ker.smr; nr = ker.snr
-    else:
-        mr = ker.dmr; nr = ker.dnr
+    cdef _Blocking blk = _blocking(ker, a)
+    mr = blk.mr; nr = blk.nr
     # The choice depends on the whole problem only, never on the thread partition (and the
     # rowa and packed kernels do the same arithmetic per element anyway).
     if floating is float:
