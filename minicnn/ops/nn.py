@@ -320,6 +320,8 @@ def zero_padding2d(x, padding=((1, 1), (1, 1))):
     x = as_tensor(x)
     if x.ndim != 4:
         raise ValueError(f"zero_padding2d: x must be 4-D (N, H, W, C), got shape {x.shape}")
+    if x.dtype.kind not in "biuf":  # padding works for any real dtype, as in Keras
+        raise TypeError(f"zero_padding2d: x must be a real (bool, int or float) tensor, got dtype {x.dtype}")
     pads = _padding_pairs(padding)
     if any(p < 0 for pair in pads for p in pair):
         raise ValueError(f"zero_padding2d: padding must be non-negative, got {padding!r}")
