@@ -45,6 +45,7 @@ EXTENSIONS = {
     "_conv": ([f"{KERNELS}/_conv.pyx"], [], {}),
     "_pool": ([f"{KERNELS}/_pool.pyx"], [], {}),
     "_norm": ([f"{KERNELS}/_norm.pyx"], [], {}),
+    "_mempool": ([f"{KERNELS}/_mempool.pyx"], [], {}),
 }
 
 # Per-ISA compiler flags: (gcc/clang, MSVC).  Only ISAs the target architecture can run are built.
