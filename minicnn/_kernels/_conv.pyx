@@ -350,15 +350,20 @@ cdef int _forward(const floating *x, const floating *k, const floating *bias, fl
 
 # ------------------------------------------------------------------ backward w.r.t. the input
 
-cdef int _backward_input_image(const floating *dy, const floating *k, floating *dx, floating *cols,
-                               Geom g, Py_ssize_t n, Py_ssize_t rows, int nt) noexcept nogil:
-    """dx[n] (OUT) = col2im(dy[n] @ kernel^T), in fixed row blocks."""
-    cdef Py_ssize_t plane = g.OH * g.OW, r0, r1, grp
+cdef int _backward_input_images(const floating *dy, const floating *k, floating *dx, floating *cols,
+                                Geom g, Py_ssize_t n0, Py_ssize_t n1, Py_ssize_t rows, int nt) noexcept nogil:
+    """dx[n0:n1] (OUT) = col2im(dy[n0:n1] @ kernel^T), in row blocks of at most ``rows``.
+
+    Several small images share one GEMM (rows = whole images), so the kernel is packed once per
+    block instead of once per image.  col2im only adds within an image, and a GEMM's result for
+    a row does not depend on how many rows it is given, so dx does not depend on the grouping.
+    """
+    cdef Py_ssize_t plane = g.OH * g.OW, r0, r1, grp, end = n1 * plane
     cdef int rc = 0
-    memset(dx + n * g.H * g.W * g.C, 0, g.H * g.W * g.C * sizeof(floating))
-    r0 = n * plane
-    while r0 < (n + 1) * plane:
-        r1 = r0 + rows if r0 + rows < (n + 1) * plane else (n + 1) * plane
+    memset(dx + n0 * g.H * g.W * g.C, 0, (n1 - n0) * g.H * g.W * g.C * sizeof(floating))
+    r0 = n0 * plane
+    while r0 < end:
+        r1 = r0 + rows if r0 + rows < end else end
         for grp in range(g.groups):
             rc |= _gemm(False, True, r1 - r0, g.K, g.Fg, dy + r0 * g.F + grp * g.Fg, g.F,
                         k + grp * g.Fg, g.F, <floating>0, cols, g.K, nt)
@@ -426,7 +431,7 @@ cdef int _backward_input_as_conv(const floating *dy, const floating *k, floating
 
 
 cdef int _backward_input(const floating *dy, const floating *k, floating *dx, Geom g) noexcept nogil:
-    cdef Py_ssize_t M = g.N * g.OH * g.OW, rows, nblocks, blk, n, r0, r1
+    cdef Py_ssize_t M = g.N * g.OH * g.OW, rows, nblocks, blk, n, r0, r1, per
     cdef int nt = max_threads(), rc = 0
     cdef floating *cols = NULL
     if g.N * g.H * g.W * g.C == 0:
@@ -450,19 +455,29 @@ cdef int _backward_input(const floating *dy, const floating *k, floating *dx, Ge
             r1 = r0 + rows if r0 + rows < M else M
             rc |= _pointwise_input_block(dy, k, dx, g, r0, r1, 1)
         return rc
-    nt = clamp_threads(g.N)
-    if nt == 1:  # one image (or one thread): the GEMM gets the threads
+    # Work units: groups of whole images (col2im overlaps within an image), as many as fit a
+    # block, but at least two units per thread for balance.
+    per = rows // (g.OH * g.OW)
+    if per > (g.N + 2 * nt - 1) // (2 * nt):
+        per = (g.N + 2 * nt - 1) // (2 * nt)
+    if per < 1:
+        per = 1
+    nblocks = (g.N + per - 1) // per
+    nt = clamp_threads(nblocks)
+    if nt == 1:  # one unit (or one thread): the GEMM gets the threads
         cols = <floating *>malloc(rows * g.K * sizeof(floating))
         if cols == NULL:
             return -1
-        for n in range(g.N):
-            rc |= _backward_input_image(dy, k, dx, cols, g, n, rows, max_threads())
+        for blk in range(nblocks):
+            n = blk * per
+            rc |= _backward_input_images(dy, k, dx, cols, g, n, min(n + per, g.N), rows, max_threads())
         free(cols)
         return rc
     with parallel(num_threads=nt):
         cols = <floating *>malloc(rows * g.K * sizeof(floating))
-        for n in prange(g.N, schedule="dynamic"):
-            rc |= -1 if cols == NULL else _backward_input_image(dy, k, dx, cols, g, n, rows, 1)
+        for blk in prange(nblocks, schedule="dynamic"):
+            n = blk * per
+            rc |= -1 if cols == NULL else _backward_input_images(dy, k, dx, cols, g, n, min(n + per, g.N), rows, 1)
         free(cols)
     return rc
 
