@@ -36,9 +36,24 @@ from minicnn.layers._shapes import (_accepts, _flatten_shapes, _is_basic, _is_si
 __all__ = ["Layer"]
 
 
+_TENSOR = []
+_NP_DTYPES = {}
+
+
 def _tensor_cls():
-    from minicnn.autograd import Tensor
-    return Tensor
+    if not _TENSOR:  # imported on first use: a module-level import would be circular
+        from minicnn.autograd import Tensor
+        _TENSOR.append(Tensor)
+    return _TENSOR[0]
+
+
+def _np_dtype(name):
+    """np.dtype(name), parsed once per name (it runs on every layer call)."""
+    d = _NP_DTYPES.get(name)
+    if d is None:
+        d = _NP_DTYPES[name] = np.dtype(name)
+    return d
+
 
 class Layer:
     """Base class of all layers (and, through ``Model``, of all models)."""
@@ -224,9 +239,12 @@ class Layer:
             self._build_input_shape = input_shape
 
     def __call__(self, inputs, *args, **kwargs):
-        if is_symbolic(inputs):
+        if type(inputs) is _tensor_cls():  # the common case, without walking a structure
+            inputs = self._convert_input(inputs)
+        elif is_symbolic(inputs):
             return self._symbolic_call(inputs, *args, **kwargs)
-        inputs = map_structure(self._convert_input, inputs)
+        else:
+            inputs = map_structure(self._convert_input, inputs)
         training = kwargs.pop("training", None)
         if training is None and call_state.training:
             training = call_state.training[-1]
@@ -235,7 +253,8 @@ class Layer:
         call_state.depth += 1
         call_state.training.append(training)
         try:
-            self._maybe_build(map_structure(lambda t: tuple(t.shape), inputs))
+            if not self.built:
+                self._maybe_build(map_structure(lambda t: tuple(t.shape), inputs))
             if _accepts(type(self).call, "training"):
                 kwargs["training"] = bool(training)
             outputs = self.call(inputs, *args, **kwargs)
@@ -262,7 +281,7 @@ class Layer:
             if x.dtype.kind == "f" or x.dtype == object:
                 x = x.astype(self.dtype if self._autocast else x.dtype, copy=False)
             return Tensor(x)
-        if self._autocast and x.dtype.kind == "f" and str(x.dtype) != self.dtype:
+        if self._autocast and x.dtype.kind == "f" and x.dtype != _np_dtype(self.dtype):
             return x.astype(self.dtype)
         return x
 
