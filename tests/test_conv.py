@@ -357,3 +357,36 @@ def test_alternative_algorithms_match_reference(dtype):
         _conv._set_small_f(8, 0)
         _conv._set_flipped_backward_input(True)
         _conv._set_direct_mode(1)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_small_scratch_blocks_match_reference_at_any_thread_count(dtype):
+    # A tiny scratch budget forces many row blocks: the kernel gradient then sums partial
+    # gradients over row ranges (a small kernel over many rows), backward-input groups several
+    # images per GEMM, and the forward pass splits rows into many units.
+    from minicnn._kernels import _conv
+    rng = np.random.default_rng(12)
+    cases = [((4, 12, 12, 6), (5, 5, 6, 16), {}),  # LeNet's second conv
+             ((7, 13, 11, 3), (3, 3, 3, 5), dict(padding="same", strides=(1, 2))),
+             ((5, 6, 6, 2), (2, 2, 2, 3), dict(dilation_rate=2))]
+    for x_shape, k_shape, opts in cases:
+        x, k = rng.standard_normal(x_shape), rng.standard_normal(k_shape)
+        y64 = ref.conv2d_forward(x, k, **opts)
+        dy = rng.standard_normal(y64.shape)
+        want = (y64, ref.conv2d_backward_input(dy, k, x_shape, **opts), ref.conv2d_backward_kernel(x, dy, k_shape, **opts)[0])
+        x, k, dy = x.astype(dtype), k.astype(dtype), dy.astype(dtype)
+        for budget in (4096, 1 << 14):
+            runs = []
+            try:
+                _conv._set_cols_budget(budget)
+                for threads in (1, 2, 3):
+                    with minicnn.num_threads(threads):
+                        runs.append((conv.conv2d_forward(x, k, **opts), conv.conv2d_backward_input(dy, k, x_shape, **opts),
+                                     conv.conv2d_backward_kernel(x, dy, k_shape, **opts)[0]))
+            finally:
+                _conv._set_cols_budget(1 << 20)
+            for run in runs[1:]:
+                for a, b in zip(runs[0], run):
+                    assert np.array_equal(a, b)
+            for got, ref_value in zip(runs[0], want):
+                close(got, ref_value, dtype)

@@ -123,6 +123,23 @@ cdef inline Py_ssize_t _block_rows(Py_ssize_t K, Py_ssize_t itemsize) noexcept n
     return r if r >= 8 else 8
 
 
+# Parallel loops hand out at least this many work units per thread: a thread that starts late
+# (a sleeping OpenMP worker under OMP_WAIT_POLICY=PASSIVE wakes 0.05-0.3 ms late on the 2-core VM
+# we measure on) then still finds units left, and the others do not wait long for its last one.
+cdef Py_ssize_t UNITS_PER_THREAD = 8
+cdef Py_ssize_t MIN_UNIT_ROWS = 64  # ... but no unit smaller than this many output rows
+
+
+cdef inline Py_ssize_t _unit_rows(Py_ssize_t rows, Py_ssize_t M, int nt) noexcept nogil:
+    """Rows per work unit: at most ``rows`` (the scratch block), small enough for
+    UNITS_PER_THREAD units per thread, at least MIN_UNIT_ROWS; a multiple of 8."""
+    cdef Py_ssize_t r = (M + UNITS_PER_THREAD * nt - 1) // (UNITS_PER_THREAD * nt)
+    r = (r + 7) // 8 * 8
+    if r < MIN_UNIT_ROWS:
+        r = MIN_UNIT_ROWS
+    return r if r < rows else rows
+
+
 cdef inline int _gemm(bint ta, bint tb, Py_ssize_t m, Py_ssize_t n, Py_ssize_t k,
                       const floating *a, Py_ssize_t lda, const floating *b, Py_ssize_t ldb,
                       floating beta, floating *c, Py_ssize_t ldc, int nt) noexcept nogil:
@@ -324,8 +341,7 @@ cdef int _forward(const floating *x, const floating *k, const floating *bias, fl
             _relu_inplace(y, M * g.F)
         return 0
     rows = _block_rows(g.K + g.F, sizeof(floating))
-    if rows * nt > M:  # spread small problems over all threads (rows are independent)
-        rows = (M + nt - 1) // nt
+    rows = _unit_rows(rows, M, nt)  # rows are independent: any split gives the same output
     nblocks = (M + rows - 1) // rows
     nt = clamp_threads(nblocks)
     if nt == 1:
@@ -446,8 +462,7 @@ cdef int _backward_input(const floating *dy, const floating *k, floating *dx, Ge
         return _backward_input_as_conv(dy, k, dx, g)
     rows = _block_rows(g.K + g.F, sizeof(floating))
     if g.pointwise:
-        if rows * nt > M:
-            rows = (M + nt - 1) // nt
+        rows = _unit_rows(rows, M, nt)
         nblocks = (M + rows - 1) // rows
         nt = clamp_threads(nblocks)
         for blk in prange(nblocks, nogil=True, num_threads=nt, schedule="dynamic"):
@@ -456,10 +471,10 @@ cdef int _backward_input(const floating *dy, const floating *k, floating *dx, Ge
             rc |= _pointwise_input_block(dy, k, dx, g, r0, r1, 1)
         return rc
     # Work units: groups of whole images (col2im overlaps within an image), as many as fit a
-    # block, but at least two units per thread for balance.
+    # block, but UNITS_PER_THREAD units per thread where there are enough images.
     per = rows // (g.OH * g.OW)
-    if per > (g.N + 2 * nt - 1) // (2 * nt):
-        per = (g.N + 2 * nt - 1) // (2 * nt)
+    if per > (g.N + UNITS_PER_THREAD * nt - 1) // (UNITS_PER_THREAD * nt):
+        per = (g.N + UNITS_PER_THREAD * nt - 1) // (UNITS_PER_THREAD * nt)
     if per < 1:
         per = 1
     nblocks = (g.N + per - 1) // per
@@ -486,21 +501,23 @@ cdef int _backward_input(const floating *dy, const floating *k, floating *dx, Ge
 
 cdef int _backward_kernel_cols(const floating *x, const floating *dy, floating *dk, floating *cols,
                                floating *tbuf, Geom g, Py_ssize_t k0, Py_ssize_t k1, Py_ssize_t f0,
-                               Py_ssize_t f1, Py_ssize_t rows, int nt) noexcept nogil:
+                               Py_ssize_t f1, Py_ssize_t rows, int nt,
+                               Py_ssize_t ra=0, Py_ssize_t rb=-1) noexcept nogil:
     """dk rows [k0, k1), columns [f0, f1) of each group (OUT) = the sum over fixed row blocks of
-    im2col(x)[:, k0:k1]^T @ dy[:, the group's filters f0:f1], accumulated block after block.
+    im2col(x)[ra:rb, k0:k1]^T @ dy[ra:rb, the group's filters f0:f1] (rb = -1: all rows),
+    accumulated block after block.
 
     With few filters the transposed product dy^T @ cols is accumulated in tbuf (nf x kt) and
     copied into dk at the end (see _forward_block).
     """
-    cdef Py_ssize_t M = g.N * g.OH * g.OW, r0, r1, grp, kt = k1 - k0, nf = f1 - f0, i, f
+    cdef Py_ssize_t M = g.N * g.OH * g.OW if rb < 0 else rb, r0, r1, grp, kt = k1 - k0, nf = f1 - f0, i, f
     cdef int rc = 0
     cdef const floating *a
     cdef Py_ssize_t lda
     cdef floating beta
     cdef bint small = g.Fg <= SMALL_F  # by the group, not the thread's share: same orientation for any thread count
     for grp in range(g.groups):
-        r0 = 0
+        r0 = ra
         while r0 < M:
             r1 = r0 + rows if r0 + rows < M else M
             if g.pointwise:
@@ -510,7 +527,7 @@ cdef int _backward_kernel_cols(const floating *x, const floating *dy, floating *
                 _im2col(x, cols, g, grp, r0, r1, k0, k1)
                 a = cols
                 lda = kt
-            beta = 0 if r0 == 0 else 1
+            beta = 0 if r0 == ra else 1
             if small:
                 rc |= _gemm(True, False, nf, kt, r1 - r0, dy + r0 * g.F + grp * g.Fg + f0, g.F, a, lda,
                             beta, tbuf, kt, nt)
@@ -525,8 +542,65 @@ cdef int _backward_kernel_cols(const floating *x, const floating *dy, floating *
     return rc
 
 
+cdef Py_ssize_t PARTS_MAX = 16            # partial kernel gradients over row ranges, at most
+cdef Py_ssize_t PARTS_MAX_ELEMS = 1 << 16  # ... used while the kernel has at most this many elements
+
+
+def _set_kernel_grad_parts(Py_ssize_t max_parts=16, Py_ssize_t max_elems=1 << 16):
+    """Benchmark hook: the row-range partial sums of the kernel gradient (max_parts <= 1: off)."""
+    global PARTS_MAX, PARTS_MAX_ELEMS
+    PARTS_MAX = max_parts
+    PARTS_MAX_ELEMS = max_elems
+
+
+cdef inline Py_ssize_t _kernel_grad_parts(Geom g, Py_ssize_t rows) noexcept nogil:
+    """How many partial sums over row ranges the kernel gradient is split into: a small kernel
+    over many rows (LeNet's second conv: 150 x 16 over 8,192 rows) leaves too few columns to
+    split across threads, so threads take row ranges instead.  A function of the geometry only,
+    so the summation order never depends on the thread count."""
+    cdef Py_ssize_t M = g.N * g.OH * g.OW, units = (M + MIN_UNIT_ROWS - 1) // MIN_UNIT_ROWS
+    if g.pointwise or g.groups != 1 or g.K * g.F > PARTS_MAX_ELEMS or M <= rows:
+        return 1
+    return units if units < PARTS_MAX else PARTS_MAX
+
+
+cdef inline Py_ssize_t _part_rows(Py_ssize_t rows, Py_ssize_t M, Py_ssize_t parts) noexcept nogil:
+    """Rows per block in the partial-sum path: one block per part where the scratch allows."""
+    cdef Py_ssize_t r = ((M + parts - 1) // parts + 7) // 8 * 8
+    return r if r < rows else rows
+
+
+cdef int _backward_kernel_parts(const floating *x, const floating *dy, floating *dk, Geom g,
+                                Py_ssize_t rows, Py_ssize_t parts) noexcept nogil:
+    """dk (OUT) = the sum, in part order, of ``parts`` partial gradients, part p summing row
+    blocks [p * B // parts, (p + 1) * B // parts) of the B blocks of ``rows`` rows."""
+    cdef Py_ssize_t M = g.N * g.OH * g.OW, K = g.K, KF = g.K * g.F, blocks = (M + rows - 1) // rows
+    cdef Py_ssize_t p, i, ra, rb
+    cdef int nt = clamp_threads(parts), rc = 0
+    cdef floating *cols = NULL
+    cdef floating *acc = <floating *>malloc(parts * KF * sizeof(floating))
+    if acc == NULL:
+        return -1
+    with parallel(num_threads=nt):
+        cols = <floating *>malloc((rows + g.Fg) * K * sizeof(floating))
+        for p in prange(parts, schedule="dynamic"):
+            ra = (p * blocks // parts) * rows
+            rb = ((p + 1) * blocks // parts) * rows
+            if rb > M:
+                rb = M
+            rc |= -1 if cols == NULL else _backward_kernel_cols(x, dy, acc + p * KF, cols, cols + rows * K, g,
+                                                                0, K, 0, g.Fg, rows, 1, ra, rb)
+        free(cols)
+    for i in range(KF):
+        dk[i] = acc[i]
+    for p in range(1, parts):
+        _add(dk, acc + p * KF, KF)
+    free(acc)
+    return rc
+
+
 cdef int _backward_kernel(const floating *x, const floating *dy, floating *dk, Geom g) noexcept nogil:
-    cdef Py_ssize_t M = g.N * g.OH * g.OW, K = g.K, rows, part, k0, k1, f0, f1
+    cdef Py_ssize_t M = g.N * g.OH * g.OW, K = g.K, rows, part, k0, k1, f0, f1, parts
     cdef int nt = max_threads(), rc = 0
     cdef floating *cols = NULL
     if M == 0:
@@ -538,6 +612,9 @@ cdef int _backward_kernel(const floating *x, const floating *dy, floating *dk, G
     # Fixed by the geometry alone, never by the thread count: the summation order of every
     # dkernel element is then the same for any number of threads.
     rows = _block_rows(K + g.F, sizeof(floating))
+    parts = _kernel_grad_parts(g, rows)
+    if parts > 1:
+        return _backward_kernel_parts(x, dy, dk, g, _part_rows(rows, M, parts), parts)
     if nt > 1 and K >= 4 * nt:
         # Threads own equal ranges of dkernel rows (im2col columns) and build only those columns.
         nt = clamp_threads(K // 4)
