@@ -46,48 +46,27 @@ cdef inline bint _wins(floating v, floating best) noexcept nogil:
     return (v > best) | ((v != v) & (best == best))
 
 
-cdef inline void _max_in(floating *m, const floating *v, Py_ssize_t C) noexcept nogil:
-    cdef Py_ssize_t ch
-    for ch in range(C):
-        m[ch] = v[ch] if _wins(v[ch], m[ch]) else m[ch]
+cdef extern from "pool_small.h" nogil:
+    # the 2x2 stride-2 row kernels, vectorised for few channels (see pool_small.h)
+    void mps_max2x2_row_f(const float *r0, const float *r1, float *y, int32_t *arg, Py_ssize_t OW,
+                          Py_ssize_t C, Py_ssize_t W, Py_ssize_t row)
+    void mps_max2x2_row_d(const double *r0, const double *r1, double *y, int32_t *arg, Py_ssize_t OW,
+                          Py_ssize_t C, Py_ssize_t W, Py_ssize_t row)
+    # 1 if the image's indices all lie in their 2x2 stride-2 windows and dx is written, else 0
+    int mps_max2x2_back_f(const float *dy, const int32_t *arg, float *dx, Py_ssize_t OH, Py_ssize_t OW,
+                          Py_ssize_t C, Py_ssize_t H, Py_ssize_t W)
+    int mps_max2x2_back_d(const double *dy, const int32_t *arg, double *dx, Py_ssize_t OH, Py_ssize_t OW,
+                          Py_ssize_t C, Py_ssize_t H, Py_ssize_t W)
 
 
-cdef inline void _max_arg_in(floating *m, int32_t *w, const floating *v, int32_t where, Py_ssize_t C) noexcept nogil:
-    # selects with unconditional stores: no data-dependent branch, and the loop vectorises
-    cdef Py_ssize_t ch
-    for ch in range(C):
-        w[ch] = where if _wins(v[ch], m[ch]) else w[ch]
-        m[ch] = v[ch] if _wins(v[ch], m[ch]) else m[ch]
-
-
-cdef void _max_2x2_row(const floating *r0, const floating *r1, floating *yb, int32_t *ab, Py_ssize_t OW,
-                       Py_ssize_t C, Py_ssize_t W, Py_ssize_t row) noexcept nogil:
+cdef inline void _max_2x2_row(const floating *r0, const floating *r1, floating *yb, int32_t *ab, Py_ssize_t OW,
+                              Py_ssize_t C, Py_ssize_t W, Py_ssize_t row) noexcept nogil:
     """One output row of a 2x2, stride-2 window fully inside the input: yb (OUT, OW x C) = the
     maxima of input rows r0, r1 (IN); ab (OUT, or NULL) = their flat indices h * W + w."""
-    cdef Py_ssize_t j, ch
-    cdef const floating *a
-    cdef const floating *b
-    cdef floating *m
-    cdef int32_t *w
-    cdef int32_t base
-    for j in range(OW):
-        a = r0 + 2 * j * C
-        b = r1 + 2 * j * C
-        m = yb + j * C
-        for ch in range(C):
-            m[ch] = a[ch]
-        if ab == NULL:
-            _max_in(m, a + C, C)
-            _max_in(m, b, C)
-            _max_in(m, b + C, C)
-        else:
-            base = <int32_t>(row * W + 2 * j)
-            w = ab + j * C
-            for ch in range(C):
-                w[ch] = base
-            _max_arg_in(m, w, a + C, base + 1, C)
-            _max_arg_in(m, w, b, base + <int32_t>W, C)
-            _max_arg_in(m, w, b + C, base + <int32_t>W + 1, C)
+    if floating is float:
+        mps_max2x2_row_f(r0, r1, yb, ab, OW, C, W, row)
+    else:
+        mps_max2x2_row_d(r0, r1, yb, ab, OW, C, W, row)
 
 
 cdef long long POOL_PAR_MIN = 1 << 16  # output elements below which a call stays on one thread
@@ -166,26 +145,39 @@ def max_pool_backward_into(const floating[:, :, :, ::1] dy, const index_t[:, :, 
                            floating[:, :, :, ::1] dx):
     """dx (OUT, fully written) = dy (IN) scatter-added to the cells arg (IN) names, zero elsewhere.
 
-    Each image is zeroed and then scattered by one thread, while it is in cache.  Returns False
-    (and leaves dx partly written) if an index is outside [0, H*W).
+    Each image is done by one thread, while it is in cache.  Where its (int32) indices all lie in
+    their 2x2 stride-2 windows, as a 2x2 max pooling's do, every cell of dx is written once, dy
+    or zero (pool_small.h); otherwise the image is zeroed and scattered.  Returns False (and
+    leaves dx partly written) if an index is outside [0, H*W).
     """
     cdef Py_ssize_t N = dy.shape[0], OH = dy.shape[1], OW = dy.shape[2], C = dy.shape[3]
-    cdef Py_ssize_t HW = dx.shape[1] * dx.shape[2]
+    cdef Py_ssize_t H = dx.shape[1], W = dx.shape[2]
+    cdef Py_ssize_t HW = H * W
     cdef Py_ssize_t n, i, ch, p
     cdef floating *dxn
     cdef const floating *g
     cdef const index_t *a
     cdef int bad = 0
+    cdef int done
     cdef int nt = clamp_threads(N) if dx.size >= 4 * POOL_PAR_MIN else 1
     if dx.size == 0:
         return True
     for n in prange(N, nogil=True, num_threads=nt, schedule="static"):
         dxn = &dx[n, 0, 0, 0]
+        done = 0
+        if OH * OW > 0:
+            g = &dy[n, 0, 0, 0]
+            a = &arg[n, 0, 0, 0]
+            if index_t is int32_t:
+                if floating is float:
+                    done = mps_max2x2_back_f(g, a, dxn, OH, OW, C, H, W)
+                else:
+                    done = mps_max2x2_back_d(g, a, dxn, OH, OW, C, H, W)
+        if done:
+            continue
         memset(dxn, 0, HW * C * sizeof(floating))
         if OH * OW == 0:
             continue
-        g = &dy[n, 0, 0, 0]
-        a = &arg[n, 0, 0, 0]
         for i in range(OH * OW):
             for ch in range(C):
                 p = a[i * C + ch]
