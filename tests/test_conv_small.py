@@ -9,6 +9,9 @@ import minicnn
 from minicnn._kernels import conv
 from minicnn.reference import kernels as ref
 
+# Thread-count tests must reach the parallel paths on small shapes (see conftest.py).
+pytestmark = pytest.mark.usefixtures("threads_from_any_size")
+
 _conv = pytest.importorskip("minicnn._kernels._conv")
 TOL = {np.float64: dict(rtol=1e-10, atol=1e-10), np.float32: dict(rtol=2e-4, atol=2e-4)}
 

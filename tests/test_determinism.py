@@ -13,6 +13,9 @@ import pytest
 import minicnn
 from minicnn import layers
 
+# Thread-count tests must reach the parallel paths on small shapes (see conftest.py).
+pytestmark = pytest.mark.usefixtures("threads_from_any_size")
+
 THREADS = (1, 2, 3, 4)
 
 

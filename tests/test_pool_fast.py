@@ -14,10 +14,10 @@ _pool = pytest.importorskip("minicnn._kernels._pool")
 
 @pytest.fixture(params=[None, 0], ids=["default", "always-parallel"])
 def par_min(request):
-    if request.param is not None:
-        _pool._set_pool_par_min(request.param)
+    old = _pool._set_pool_par_min(request.param) if request.param is not None else None
     yield
-    _pool._set_pool_par_min(1 << 16)
+    if old is not None:
+        _pool._set_pool_par_min(old)
 
 
 def _numpy_2x2(x):

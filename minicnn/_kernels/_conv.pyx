@@ -38,7 +38,7 @@ from libc.stdlib cimport malloc, free
 from libc.string cimport memcpy, memset
 
 from minicnn._kernels._gemm cimport sgemm, dgemm
-from minicnn._kernels._openmp cimport clamp_threads, max_threads
+from minicnn._kernels._openmp cimport clamp_threads, max_threads, passive_wait
 
 cdef extern from "conv_small.h" nogil:
     # direct loops for few input channels (see conv_small.h); isa 1 = AVX2+FMA, 0 = baseline
@@ -66,7 +66,10 @@ cdef extern from "conv_small.h" nogil:
 cdef extern from "fpenv.h" nogil:
     # denormals flushed on this call's threads, restored on exit (see fpenv.h)
     int minicnn_fpenv_enter_work(int nt, long long work)
+    int minicnn_fpenv_enter(int nt)
     void minicnn_fpenv_exit(int nt)
+    void minicnn_fpenv_enter_thread()
+    void minicnn_fpenv_exit_thread()
 
 ctypedef fused floating:
     float
@@ -101,6 +104,7 @@ cdef struct Geom:
     Py_ssize_t sh, sw, dh, dw, pt, pl
     Py_ssize_t K          # kh * kw * Cg: columns of the im2col matrix of one group
     bint pointwise        # 1x1, stride 1, no padding: the input itself is the im2col matrix
+    bint flush            # the call flushes subnormals: team threads do it too (see _team_enter)
 
 
 cdef Geom _geom(Py_ssize_t N, Py_ssize_t H, Py_ssize_t W, Py_ssize_t C, Py_ssize_t OH, Py_ssize_t OW,
@@ -113,6 +117,7 @@ cdef Geom _geom(Py_ssize_t N, Py_ssize_t H, Py_ssize_t W, Py_ssize_t C, Py_ssize
     g.sh, g.sw, g.dh, g.dw, g.pt, g.pl = sh, sw, dh, dw, pt, pl
     g.K = kh * kw * Cg
     g.pointwise = kh == 1 and kw == 1 and sh == 1 and sw == 1 and pt == 0 and pl == 0 and OH == H and OW == W
+    g.flush = False
     return g
 
 
@@ -121,6 +126,58 @@ cdef inline Py_ssize_t _block_rows(Py_ssize_t K, Py_ssize_t itemsize) noexcept n
     cdef Py_ssize_t r = COLS_BUDGET // (K * itemsize)
     r = (r // 8) * 8
     return r if r >= 8 else 8
+
+
+# Multiply-adds below which a conv call stays on one thread.  Under OMP_WAIT_POLICY=PASSIVE a
+# sleeping worker joins a parallel region 0.05-0.3 ms late.  Measured (1 vs 2 threads, min of 21,
+# each call one parallel region): LeNet's convs at batch 64 (5.5M and 9.8M multiply-adds) ran
+# 1.1-1.5x faster on two threads, so the bar is low even there; with spinning workers (the
+# default policy) threads pay from about 1M.
+cdef double PAR_MIN_MACS = 2e6 if passive_wait() else 1e6
+
+
+def _set_parallel_min_macs(double macs):
+    """Test hook: the multiply-adds below which conv calls stay serial; returns the old value."""
+    global PAR_MIN_MACS
+    old = PAR_MIN_MACS
+    PAR_MIN_MACS = macs
+    return old
+
+
+cdef inline int _threads(Geom g, Py_ssize_t chunks) noexcept nogil:
+    """Threads for a call with ``chunks`` independent units: one below PAR_MIN_MACS."""
+    if <double>g.N * g.OH * g.OW * g.K * g.F < PAR_MIN_MACS:
+        return 1
+    return clamp_threads(chunks)
+
+
+# Subnormals are flushed inside the kernels' own parallel regions: the entry points flush the
+# calling thread only (minicnn_fpenv_enter_work(1, ...), setting g.flush), and every team thread
+# brackets its share with these two (nested, so no-ops, on the calling thread).  fpenv.h's
+# team-wide enter/exit would cost two more parallel regions per call, each waking the sleeping
+# workers again under OMP_WAIT_POLICY=PASSIVE (LeNet's second conv at batch 128, 2 threads:
+# 0.86 -> 0.63 ms without them).
+cdef inline void _team_enter(Geom g) noexcept nogil:
+    if g.flush:
+        minicnn_fpenv_enter_thread()
+
+
+cdef inline void _team_exit(Geom g) noexcept nogil:
+    if g.flush:
+        minicnn_fpenv_exit_thread()
+
+
+cdef inline int _gemm_team_enter(Geom g, int nt) noexcept nogil:
+    """Before a GEMM given nt > 1 threads of its own (the serial paths' one big block): flush on
+    its team, whose threads are not in any region of ours.  Returns what _gemm_team_exit takes."""
+    if g.flush and nt > 1:
+        return minicnn_fpenv_enter(nt)
+    return -1
+
+
+cdef inline void _gemm_team_exit(int fp) noexcept nogil:
+    if fp > 0:
+        minicnn_fpenv_exit(fp)
 
 
 # Parallel loops hand out at least this many work units per thread: a thread that starts late
@@ -343,7 +400,7 @@ cdef int _forward(const floating *x, const floating *k, const floating *bias, fl
     rows = _block_rows(g.K + g.F, sizeof(floating))
     rows = _unit_rows(rows, M, nt)  # rows are independent: any split gives the same output
     nblocks = (M + rows - 1) // rows
-    nt = clamp_threads(nblocks)
+    nt = _threads(g, nblocks)
     if nt == 1:
         cols = <floating *>malloc(rows * (g.K + g.Fg) * sizeof(floating))
         if cols == NULL:
@@ -355,12 +412,14 @@ cdef int _forward(const floating *x, const floating *k, const floating *bias, fl
         free(cols)
         return rc
     with parallel(num_threads=nt):
+        _team_enter(g)
         cols = <floating *>malloc(rows * (g.K + g.Fg) * sizeof(floating))
         for blk in prange(nblocks, schedule="dynamic"):
             r0 = blk * rows
             r1 = r0 + rows if r0 + rows < M else M
             rc |= -1 if cols == NULL else _forward_block(x, k, bias, y, cols, cols + rows * g.K, g, r0, r1, 1, relu)
         free(cols)
+        _team_exit(g)
     return rc
 
 
@@ -427,6 +486,7 @@ cdef int _backward_input_as_conv(const floating *dy, const floating *k, floating
     forward path (im2col copies + a GEMM with k = kh*kw*F) instead of GEMM + col2im adds."""
     cdef Geom h = _geom(g.N, g.OH, g.OW, g.F, g.H, g.W, g.kh, g.kw, g.F, g.C, 1,
                         1, 1, g.dh, g.dw, (g.kh - 1) * g.dh - g.pt, (g.kw - 1) * g.dw - g.pl)
+    h.flush = g.flush
     cdef Py_ssize_t a, b, c, f, C = g.C, F = g.F
     cdef floating *kf = <floating *>malloc(g.kh * g.kw * C * F * sizeof(floating))
     cdef const floating *src
@@ -448,7 +508,7 @@ cdef int _backward_input_as_conv(const floating *dy, const floating *k, floating
 
 cdef int _backward_input(const floating *dy, const floating *k, floating *dx, Geom g) noexcept nogil:
     cdef Py_ssize_t M = g.N * g.OH * g.OW, rows, nblocks, blk, n, r0, r1, per
-    cdef int nt = max_threads(), rc = 0
+    cdef int nt = max_threads(), rc = 0, fp
     cdef floating *cols = NULL
     if g.N * g.H * g.W * g.C == 0:
         return 0
@@ -464,11 +524,14 @@ cdef int _backward_input(const floating *dy, const floating *k, floating *dx, Ge
     if g.pointwise:
         rows = _unit_rows(rows, M, nt)
         nblocks = (M + rows - 1) // rows
-        nt = clamp_threads(nblocks)
-        for blk in prange(nblocks, nogil=True, num_threads=nt, schedule="dynamic"):
-            r0 = blk * rows
-            r1 = r0 + rows if r0 + rows < M else M
-            rc |= _pointwise_input_block(dy, k, dx, g, r0, r1, 1)
+        nt = _threads(g, nblocks)
+        with parallel(num_threads=nt):
+            _team_enter(g)
+            for blk in prange(nblocks, schedule="dynamic"):
+                r0 = blk * rows
+                r1 = r0 + rows if r0 + rows < M else M
+                rc |= _pointwise_input_block(dy, k, dx, g, r0, r1, 1)
+            _team_exit(g)
         return rc
     # Work units: groups of whole images (col2im overlaps within an image), as many as fit a
     # block, but UNITS_PER_THREAD units per thread where there are enough images.
@@ -478,22 +541,27 @@ cdef int _backward_input(const floating *dy, const floating *k, floating *dx, Ge
     if per < 1:
         per = 1
     nblocks = (g.N + per - 1) // per
-    nt = clamp_threads(nblocks)
-    if nt == 1:  # one unit (or one thread): the GEMM gets the threads
+    nt = _threads(g, nblocks)
+    if nt == 1:  # one unit, one thread or little work: the GEMM gets what threads the work allows
         cols = <floating *>malloc(rows * g.K * sizeof(floating))
         if cols == NULL:
             return -1
+        nt = _threads(g, max_threads())
+        fp = _gemm_team_enter(g, nt)
         for blk in range(nblocks):
             n = blk * per
-            rc |= _backward_input_images(dy, k, dx, cols, g, n, min(n + per, g.N), rows, max_threads())
+            rc |= _backward_input_images(dy, k, dx, cols, g, n, min(n + per, g.N), rows, nt)
+        _gemm_team_exit(fp)
         free(cols)
         return rc
     with parallel(num_threads=nt):
+        _team_enter(g)
         cols = <floating *>malloc(rows * g.K * sizeof(floating))
         for blk in prange(nblocks, schedule="dynamic"):
             n = blk * per
             rc |= -1 if cols == NULL else _backward_input_images(dy, k, dx, cols, g, n, min(n + per, g.N), rows, 1)
         free(cols)
+        _team_exit(g)
     return rc
 
 
@@ -576,12 +644,13 @@ cdef int _backward_kernel_parts(const floating *x, const floating *dy, floating 
     blocks [p * B // parts, (p + 1) * B // parts) of the B blocks of ``rows`` rows."""
     cdef Py_ssize_t M = g.N * g.OH * g.OW, K = g.K, KF = g.K * g.F, blocks = (M + rows - 1) // rows
     cdef Py_ssize_t p, i, ra, rb
-    cdef int nt = clamp_threads(parts), rc = 0
+    cdef int nt = _threads(g, parts), rc = 0
     cdef floating *cols = NULL
     cdef floating *acc = <floating *>malloc(parts * KF * sizeof(floating))
     if acc == NULL:
         return -1
     with parallel(num_threads=nt):
+        _team_enter(g)
         cols = <floating *>malloc((rows + g.Fg) * K * sizeof(floating))
         for p in prange(parts, schedule="dynamic"):
             ra = (p * blocks // parts) * rows
@@ -591,6 +660,7 @@ cdef int _backward_kernel_parts(const floating *x, const floating *dy, floating 
             rc |= -1 if cols == NULL else _backward_kernel_cols(x, dy, acc + p * KF, cols, cols + rows * K, g,
                                                                 0, K, 0, g.Fg, rows, 1, ra, rb)
         free(cols)
+        _team_exit(g)
     for i in range(KF):
         dk[i] = acc[i]
     for p in range(1, parts):
@@ -601,7 +671,7 @@ cdef int _backward_kernel_parts(const floating *x, const floating *dy, floating 
 
 cdef int _backward_kernel(const floating *x, const floating *dy, floating *dk, Geom g) noexcept nogil:
     cdef Py_ssize_t M = g.N * g.OH * g.OW, K = g.K, rows, part, k0, k1, f0, f1, parts
-    cdef int nt = max_threads(), rc = 0
+    cdef int nt = _threads(g, max_threads()), rc = 0, fp
     cdef floating *cols = NULL
     if M == 0:
         memset(dk, 0, K * g.F * sizeof(floating))
@@ -619,6 +689,7 @@ cdef int _backward_kernel(const floating *x, const floating *dy, floating *dk, G
         # Threads own equal ranges of dkernel rows (im2col columns) and build only those columns.
         nt = clamp_threads(K // 4)
         with parallel(num_threads=nt):
+            _team_enter(g)
             cols = <floating *>malloc((rows + g.Fg) * K * sizeof(floating))
             for part in prange(nt, schedule="static", chunksize=1):
                 k0 = K * part // nt
@@ -626,11 +697,13 @@ cdef int _backward_kernel(const floating *x, const floating *dy, floating *dk, G
                 rc |= -1 if cols == NULL else _backward_kernel_cols(x, dy, dk, cols, cols + rows * K, g, k0, k1,
                                                                     0, g.Fg, rows, 1)
             free(cols)
+            _team_exit(g)
         return rc
     if nt > 1 and g.Fg >= 2 * nt:
         # Few columns: split the filters instead; each thread builds the whole im2col block.
         nt = clamp_threads(g.Fg // 2)
         with parallel(num_threads=nt):
+            _team_enter(g)
             cols = <floating *>malloc((rows + g.Fg) * K * sizeof(floating))
             for part in prange(nt, schedule="static", chunksize=1):
                 f0 = g.Fg * part // nt
@@ -638,11 +711,14 @@ cdef int _backward_kernel(const floating *x, const floating *dy, floating *dk, G
                 rc |= -1 if cols == NULL else _backward_kernel_cols(x, dy, dk, cols, cols + rows * K, g, 0, K,
                                                                     f0, f1, rows, 1)
             free(cols)
+            _team_exit(g)
         return rc
     cols = <floating *>malloc((rows + g.Fg) * K * sizeof(floating))
     if cols == NULL:
         return -1
+    fp = _gemm_team_enter(g, nt)
     rc = _backward_kernel_cols(x, dy, dk, cols, cols + rows * K, g, 0, K, 0, g.Fg, rows, nt)
+    _gemm_team_exit(fp)
     free(cols)
     return rc
 
@@ -674,30 +750,33 @@ cdef void _depthwise_forward(const floating *x, const floating *k, const floatin
     cdef const floating *xr
     cdef const floating *kr
     cdef int nt = clamp_threads(g.N * g.OH)
-    for t in prange(g.N * g.OH, nogil=True, num_threads=nt, schedule="static"):
-        n = t // g.OH
-        oh = t % g.OH
-        for ow in range(g.OW):
-            yr = y + ((n * g.OH + oh) * g.OW + ow) * F
-            for f in range(F):
-                yr[f] = bias[f] if bias != NULL else 0
-            for a in range(g.kh):
-                ih = oh * g.sh + a * g.dh - g.pt
-                if ih < 0 or ih >= g.H:
-                    continue
-                for b in range(g.kw):
-                    iw = ow * g.sw + b * g.dw - g.pl
-                    if iw < 0 or iw >= g.W:
+    with parallel(num_threads=nt):
+        _team_enter(g)
+        for t in prange(g.N * g.OH, schedule="static"):
+            n = t // g.OH
+            oh = t % g.OH
+            for ow in range(g.OW):
+                yr = y + ((n * g.OH + oh) * g.OW + ow) * F
+                for f in range(F):
+                    yr[f] = bias[f] if bias != NULL else 0
+                for a in range(g.kh):
+                    ih = oh * g.sh + a * g.dh - g.pt
+                    if ih < 0 or ih >= g.H:
                         continue
-                    xr = x + ((n * g.H + ih) * g.W + iw) * C
-                    kr = k + (a * g.kw + b) * F
-                    if mult == 1:
-                        for f in range(F):
-                            yr[f] = yr[f] + xr[f] * kr[f]
-                    else:
-                        for c in range(C):
-                            for m in range(mult):
-                                yr[c * mult + m] = yr[c * mult + m] + xr[c] * kr[c * mult + m]
+                    for b in range(g.kw):
+                        iw = ow * g.sw + b * g.dw - g.pl
+                        if iw < 0 or iw >= g.W:
+                            continue
+                        xr = x + ((n * g.H + ih) * g.W + iw) * C
+                        kr = k + (a * g.kw + b) * F
+                        if mult == 1:
+                            for f in range(F):
+                                yr[f] = yr[f] + xr[f] * kr[f]
+                        else:
+                            for c in range(C):
+                                for m in range(mult):
+                                    yr[c * mult + m] = yr[c * mult + m] + xr[c] * kr[c * mult + m]
+        _team_exit(g)
 
 
 cdef void _depthwise_backward_input(const floating *dy, const floating *k, floating *dx, Geom g) noexcept nogil:
@@ -708,34 +787,37 @@ cdef void _depthwise_backward_input(const floating *dy, const floating *k, float
     cdef const floating *kr
     cdef floating acc
     cdef int nt = clamp_threads(g.N * g.H)
-    for t in prange(g.N * g.H, nogil=True, num_threads=nt, schedule="static"):
-        n = t // g.H
-        ih = t % g.H
-        for iw in range(g.W):
-            dxr = dx + ((n * g.H + ih) * g.W + iw) * C
-            for c in range(C):
-                dxr[c] = 0
-            for a in range(g.kh):
-                th = ih + g.pt - a * g.dh  # = oh * sh for the output row that read (ih) with tap a
-                if th < 0 or th % g.sh != 0 or th // g.sh >= g.OH:
-                    continue
-                oh = th // g.sh
-                for b in range(g.kw):
-                    tw = iw + g.pl - b * g.dw
-                    if tw < 0 or tw % g.sw != 0 or tw // g.sw >= g.OW:
+    with parallel(num_threads=nt):
+        _team_enter(g)
+        for t in prange(g.N * g.H, schedule="static"):
+            n = t // g.H
+            ih = t % g.H
+            for iw in range(g.W):
+                dxr = dx + ((n * g.H + ih) * g.W + iw) * C
+                for c in range(C):
+                    dxr[c] = 0
+                for a in range(g.kh):
+                    th = ih + g.pt - a * g.dh  # = oh * sh for the output row that read (ih) with tap a
+                    if th < 0 or th % g.sh != 0 or th // g.sh >= g.OH:
                         continue
-                    ow = tw // g.sw
-                    gr = dy + ((n * g.OH + oh) * g.OW + ow) * F
-                    kr = k + (a * g.kw + b) * F
-                    if mult == 1:
-                        for c in range(C):
-                            dxr[c] = dxr[c] + gr[c] * kr[c]
-                    else:
-                        for c in range(C):
-                            acc = 0
-                            for m in range(mult):
-                                acc = acc + gr[c * mult + m] * kr[c * mult + m]
-                            dxr[c] = dxr[c] + acc
+                    oh = th // g.sh
+                    for b in range(g.kw):
+                        tw = iw + g.pl - b * g.dw
+                        if tw < 0 or tw % g.sw != 0 or tw // g.sw >= g.OW:
+                            continue
+                        ow = tw // g.sw
+                        gr = dy + ((n * g.OH + oh) * g.OW + ow) * F
+                        kr = k + (a * g.kw + b) * F
+                        if mult == 1:
+                            for c in range(C):
+                                dxr[c] = dxr[c] + gr[c] * kr[c]
+                        else:
+                            for c in range(C):
+                                acc = 0
+                                for m in range(mult):
+                                    acc = acc + gr[c * mult + m] * kr[c * mult + m]
+                                dxr[c] = dxr[c] + acc
+        _team_exit(g)
 
 
 cdef void _depthwise_backward_kernel(const floating *x, const floating *dy, floating *dk, Geom g) noexcept nogil:
@@ -746,35 +828,38 @@ cdef void _depthwise_backward_kernel(const floating *x, const floating *dy, floa
     cdef const floating *xr
     cdef const floating *gr
     cdef int nt = clamp_threads(F // 16 if F >= 32 else 1)
-    for part in prange(nt, nogil=True, num_threads=nt, schedule="static", chunksize=1):
-        f0 = F * part // nt
-        f1 = F * (part + 1) // nt
-        for a in range(g.kh * g.kw):
-            for f in range(f0, f1):
-                dk[a * F + f] = 0
-        for n in range(g.N):
-            for oh in range(g.OH):
-                for ow in range(g.OW):
-                    gr = dy + ((n * g.OH + oh) * g.OW + ow) * F
-                    for a in range(g.kh):
-                        ih = oh * g.sh + a * g.dh - g.pt
-                        if ih < 0 or ih >= g.H:
-                            continue
-                        for b in range(g.kw):
-                            iw = ow * g.sw + b * g.dw - g.pl
-                            if iw < 0 or iw >= g.W:
+    with parallel(num_threads=nt):
+        _team_enter(g)
+        for part in prange(nt, schedule="static", chunksize=1):
+            f0 = F * part // nt
+            f1 = F * (part + 1) // nt
+            for a in range(g.kh * g.kw):
+                for f in range(f0, f1):
+                    dk[a * F + f] = 0
+            for n in range(g.N):
+                for oh in range(g.OH):
+                    for ow in range(g.OW):
+                        gr = dy + ((n * g.OH + oh) * g.OW + ow) * F
+                        for a in range(g.kh):
+                            ih = oh * g.sh + a * g.dh - g.pt
+                            if ih < 0 or ih >= g.H:
                                 continue
-                            xr = x + ((n * g.H + ih) * g.W + iw) * C
-                            kr = dk + (a * g.kw + b) * F
-                            if mult == 1:
-                                for f in range(f0, f1):
-                                    kr[f] = kr[f] + xr[f] * gr[f]
-                            elif C == 1:
-                                for f in range(f0, f1):
-                                    kr[f] = kr[f] + xr[0] * gr[f]
-                            else:
-                                for f in range(f0, f1):
-                                    kr[f] = kr[f] + xr[f // mult] * gr[f]
+                            for b in range(g.kw):
+                                iw = ow * g.sw + b * g.dw - g.pl
+                                if iw < 0 or iw >= g.W:
+                                    continue
+                                xr = x + ((n * g.H + ih) * g.W + iw) * C
+                                kr = dk + (a * g.kw + b) * F
+                                if mult == 1:
+                                    for f in range(f0, f1):
+                                        kr[f] = kr[f] + xr[f] * gr[f]
+                                elif C == 1:
+                                    for f in range(f0, f1):
+                                        kr[f] = kr[f] + xr[0] * gr[f]
+                                else:
+                                    for f in range(f0, f1):
+                                        kr[f] = kr[f] + xr[f // mult] * gr[f]
+        _team_exit(g)
 
 
 # ------------------------------------------------------------------ few input channels: direct loops
@@ -784,17 +869,15 @@ cdef void _depthwise_backward_kernel(const floating *x, const floating *dy, floa
 cdef Py_ssize_t SMALL_MAX_C = 1           # direct loops for up to this many input channels (one group)
 cdef Py_ssize_t SMALL_MAX_F = 64          # ... and up to this many filters
 cdef Py_ssize_t SMALL_BWD_SCRATCH = 1 << 18  # bytes of the kernel gradient's per-thread scratch, at most
-cdef long long SMALL_PAR_MIN = 1 << 20    # multiply-adds below which a call stays on one thread
 cdef int SMALL_ISA = 0                    # 1: the AVX2+FMA clones, 0: baseline (set at import)
 if mcs_cpu_avx2() and _os.environ.get("MINICNN_ARCH", "").strip().lower() != "reference":
     SMALL_ISA = 1  # MINICNN_ARCH=reference (the GEMM's switch) keeps the baseline loops here too
 
 
-def _set_small_direct(Py_ssize_t max_c=1, Py_ssize_t max_f=64, long long par_min=1 << 20):
-    """Benchmark/test hook: which convolutions take the direct loops (max_c=0: none), and the
-    multiply-add count below which they stay serial."""
-    global SMALL_MAX_C, SMALL_MAX_F, SMALL_PAR_MIN
-    SMALL_MAX_C, SMALL_MAX_F, SMALL_PAR_MIN = max_c, max_f, par_min
+def _set_small_direct(Py_ssize_t max_c=1, Py_ssize_t max_f=64):
+    """Benchmark/test hook: which convolutions take the direct loops (max_c=0: none)."""
+    global SMALL_MAX_C, SMALL_MAX_F
+    SMALL_MAX_C, SMALL_MAX_F = max_c, max_f
 
 
 def _set_small_isa(int isa):
@@ -829,12 +912,6 @@ cdef inline mcs_geom _mcs(Geom g) noexcept nogil:
     return m
 
 
-cdef inline int _small_threads(Geom g, Py_ssize_t chunks) noexcept nogil:
-    if <long long>g.N * g.OH * g.OW * g.K * g.F < SMALL_PAR_MIN:
-        return 1
-    return clamp_threads(chunks)
-
-
 cdef int _small_forward(const floating *x, const floating *k, const floating *bias, floating *y,
                         Geom g, bint relu) noexcept nogil:
     """y (OUT) = conv(x, k) + bias (then ReLU): output rows (n, oh) in chunks across threads; each
@@ -844,10 +921,11 @@ cdef int _small_forward(const floating *x, const floating *k, const floating *bi
     cdef Py_ssize_t scratch = (mcs_forward_scratch(&m) + 1) & ~1  # even: the tap pointers after it stay aligned
     cdef int nt, failed = 0, isa = SMALL_ISA
     cdef floating *buf = NULL
-    nt = _small_threads(g, T)
+    nt = _threads(g, T)
     rows = (T + 4 * nt - 1) // (4 * nt)  # a few chunks per thread: a stalled core holds up less
     nchunks = (T + rows - 1) // rows
     with parallel(num_threads=nt):
+        _team_enter(g)
         buf = <floating *>malloc(scratch * sizeof(floating) + g.K * sizeof(void *))
         for c in prange(nchunks, schedule="dynamic"):
             t0 = c * rows
@@ -859,6 +937,7 @@ cdef int _small_forward(const floating *x, const floating *k, const floating *bi
             else:
                 mcs_forward_rows_f64(isa, x, k, bias, y, &m, t0, t1, relu, buf, <const double **>(buf + scratch))
         free(buf)
+        _team_exit(g)
     return -1 if failed else 0
 
 
@@ -888,8 +967,9 @@ cdef int _small_backward_kernel(const floating *x, const floating *dy, const flo
     part = <double *>malloc(nblk * slot * sizeof(double))
     if part == NULL:
         return -1
-    nt = _small_threads(g, nblk)
+    nt = _threads(g, nblk)
     with parallel(num_threads=nt):
+        _team_enter(g)
         buf = <floating *>malloc(scratch * sizeof(floating) + mcs_backward_pointers(&m) * sizeof(void *))
         for blk in prange(nblk, schedule="dynamic"):
             n0 = blk * per
@@ -904,6 +984,7 @@ cdef int _small_backward_kernel(const floating *x, const floating *dy, const flo
                 mcs_backward_kernel_images_f64(isa, x, dy, ry, part + blk * slot, dbp, &m, n0, n1, buf,
                                                <const double **>(buf + scratch))
         free(buf)
+        _team_exit(g)
     if not failed:
         for j in range(KF + F if db != NULL else KF):
             s = 0
@@ -945,7 +1026,8 @@ def conv2d_forward_into(const floating[:, :, :, ::1] x, const floating[:, :, :, 
     if y.size == 0:
         return
     with nogil:
-        fp = minicnn_fpenv_enter_work(max_threads(), g.N * g.OH * g.OW * g.kh * g.kw * g.Cg * g.F)
+        fp = minicnn_fpenv_enter_work(1, g.N * g.OH * g.OW * g.kh * g.kw * g.Cg * g.F)
+        g.flush = fp > 0
         rc = _forward(&x[0, 0, 0, 0], &kernel[0, 0, 0, 0], bp, &y[0, 0, 0, 0], g, relu)
         minicnn_fpenv_exit(fp)
     if rc != 0:
@@ -965,7 +1047,8 @@ def conv2d_backward_input_into(const floating[:, :, :, ::1] dy, const floating[:
         dx[...] = 0
         return
     with nogil:
-        fp = minicnn_fpenv_enter_work(max_threads(), g.N * g.OH * g.OW * g.kh * g.kw * g.Cg * g.F)
+        fp = minicnn_fpenv_enter_work(1, g.N * g.OH * g.OW * g.kh * g.kw * g.Cg * g.F)
+        g.flush = fp > 0
         rc = _backward_input(&dy[0, 0, 0, 0], &kernel[0, 0, 0, 0], &dx[0, 0, 0, 0], g)
         minicnn_fpenv_exit(fp)
     if rc != 0:
@@ -1013,7 +1096,8 @@ def conv2d_backward_kernel_into(const floating[:, :, :, ::1] x, const floating[:
             dbv[:] = 0
         return True
     with nogil:
-        fp = minicnn_fpenv_enter_work(max_threads(), g.N * g.OH * g.OW * g.kh * g.kw * g.Cg * g.F)
+        fp = minicnn_fpenv_enter_work(1, g.N * g.OH * g.OW * g.kh * g.kw * g.Cg * g.F)
+        g.flush = fp > 0
         if small:
             rc = _small_backward_kernel(&x[0, 0, 0, 0], &dy[0, 0, 0, 0], ryp, &dk[0, 0, 0, 0], dbp, g)
         else:

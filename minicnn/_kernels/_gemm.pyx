@@ -32,7 +32,7 @@ from cython.parallel cimport prange
 from libc.stddef cimport ptrdiff_t
 from libc.stdlib cimport calloc, free
 from libc.string cimport memcpy
-from minicnn._kernels._openmp cimport clamp_threads
+from minicnn._kernels._openmp cimport clamp_threads, passive_wait
 
 cdef extern from "gemm_kernels.h" nogil:
     ctypedef void (*minicnn_sukr_t)(ptrdiff_t k, float alpha, const float *a, const float *b,
@@ -78,9 +78,7 @@ ctypedef fused floating:
 # policy) join within microseconds; with OMP_WAIT_POLICY=PASSIVE they sleep, and on the 2-core
 # VM we measure on a sleeping worker joined 0.1 to a few ms late, so that 2 threads lost to 1
 # up to about 20M multiply-adds (256^3 and 64x1600x128 measured); the bar is higher there.
-cdef double PARALLEL_MIN_WORK = 96.0 * 96.0 * 96.0
-if os.environ.get("OMP_WAIT_POLICY", "").strip().lower() == "passive":
-    PARALLEL_MIN_WORK = 320.0 * 320.0 * 320.0
+cdef double PARALLEL_MIN_WORK = 320.0 * 320.0 * 320.0 if passive_wait() else 96.0 * 96.0 * 96.0
 
 # Row-major A is read in place (no packing) when n is at most this: each A element then feeds
 # only 2n flops, and packing it would cost as much as the arithmetic (see gemm_kernels.h).

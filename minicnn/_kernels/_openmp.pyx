@@ -10,7 +10,19 @@ cdef extern from "omp_compat.h":
     const char *MINICNN_COMPILER
     int MINICNN_OPENMP_VERSION
 
+import os as _os
+
 cdef int _user_threads = 0
+
+# OMP_WAIT_POLICY=PASSIVE: idle OpenMP workers sleep instead of spinning, so every parallel
+# region pays for waking one (0.05 to a few ms on the shared 2-core VM we measure on) and the
+# kernels' bars for going parallel are higher.  Read once: the runtime reads it once too.
+cdef bint _passive = _os.environ.get("OMP_WAIT_POLICY", "").strip().lower() == "passive"
+
+
+cdef bint passive_wait() noexcept nogil:
+    """True when OMP_WAIT_POLICY=PASSIVE (sleeping workers join a parallel region late)."""
+    return _passive
 
 
 cdef int max_threads() noexcept nogil:
