@@ -46,6 +46,13 @@ EXTENSIONS = {
     "_pool": ([f"{KERNELS}/_pool.pyx"], [], {}),
     "_norm": ([f"{KERNELS}/_norm.pyx"], [], {}),
     "_mempool": ([f"{KERNELS}/_mempool.pyx"], [], {}),
+    "_optim": ([f"{KERNELS}/_optim.pyx"], [], {}),
+}
+
+# Extra flags of one extension: (gcc/clang, MSVC).  _optim's Adam must round every product
+# before its sum (bitwise the NumPy update) and vectorise sqrt (no errno path; its inputs are >= 0).
+EXTENSION_FLAGS = {
+    "_optim": (["-ffp-contract=off", "-fno-math-errno"], []),
 }
 
 # Per-ISA compiler flags: (gcc/clang, MSVC).  Only ISAs the target architecture can run are built.
@@ -214,7 +221,8 @@ class BuildExt(build_ext):
         print(f"minicnn: target {_target_arch()}, SIMD kernels built: {', '.join(isas) or 'reference only'}")
 
         for ext in self.extensions:
-            ext.extra_compile_args = flags["cflags"] + (flags["omp_c"] if use_omp else [])
+            own = EXTENSION_FLAGS.get(ext.name.rsplit(".", 1)[1], ([], []))[kind == "msvc"]
+            ext.extra_compile_args = flags["cflags"] + (flags["omp_c"] if use_omp else []) + own
             ext.extra_link_args = flags["ldflags"] + (flags["omp_l"] if use_omp else [])
             ext.define_macros.append(("MINICNN_OPENMP_BUILD", "1" if use_omp else "0"))
             for isa, sources in getattr(ext, "isa_sources", {}).items():

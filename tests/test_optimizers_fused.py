@@ -32,16 +32,26 @@ MAKERS = [lambda: optimizers.Adam(0.01), lambda: optimizers.AdamW(0.01, weight_d
           lambda: optimizers.Adam(0.01, global_clipnorm=1.0), lambda: optimizers.Adam(0.01, clipvalue=0.5)]
 
 
+@pytest.mark.parametrize("compiled", [True, False], ids=["compiled", "flat-numpy"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("make", MAKERS)
-def test_fused_equals_per_variable_bitwise(make):
-    ws, grads = _problem()
+def test_fused_equals_per_variable_bitwise(make, dtype, compiled, monkeypatch):
+    from minicnn.optimizers import adam
+    if not compiled:
+        monkeypatch.setattr(adam, "_optim", None)
+    elif adam._optim is None:
+        pytest.fail("the compiled optimizer kernels are missing from this build")
+    ws, grads = _problem(dtype)
     got, opt = _run(make, ws, grads)
     want, ref = _run(make, ws, grads, fused=False)
     for a, b in zip(got, want):
         np.testing.assert_array_equal(a, b)
     for a, b in zip(opt.variables, ref.variables):
         np.testing.assert_array_equal(a, b)
-    assert getattr(opt, "_flat", None) is not None  # the fast path did run
+    if compiled:  # the fast path that was meant to run did run
+        assert getattr(opt, "_compiled_steps", 0) == len(grads) and getattr(opt, "_flat", None) is None
+    else:
+        assert getattr(opt, "_flat", None) is not None
 
 
 def test_state_round_trip_through_the_flat_buffers():
