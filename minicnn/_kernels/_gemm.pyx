@@ -86,8 +86,18 @@ cdef Py_ssize_t _rowa_max_n = 256
 cdef Py_ssize_t _cola_max_n = 256  # the same for a transposed A (unit stride down a column)
 
 # Row chunks handed out per thread by the shared-B parallel path (more: better balance when a
-# thread starts late; fewer: taller A blocks, less B traffic per flop).
-cdef Py_ssize_t CHUNKS_PER_THREAD = 4
+# thread starts late; fewer: taller A blocks, less B traffic per flop).  In-process A/B at 2
+# threads, 7 interleaved rounds, median GFLOP/s (numpy 120-154): sq512 4 -> 62-88, 8 -> 120-131,
+# 16 -> 98-137; sq1024 4 -> 86-98, 8 -> 118-141, 16 -> 106-141 (both wait policies).
+cdef Py_ssize_t CHUNKS_PER_THREAD = 8
+
+
+def _set_chunks_per_thread(Py_ssize_t n):
+    """Benchmark hook: row chunks per thread of the shared-B path; returns the old value."""
+    global CHUNKS_PER_THREAD
+    old = CHUNKS_PER_THREAD
+    CHUNKS_PER_THREAD = max(1, n)
+    return old
 
 cdef const minicnn_gemm_kernel *_active = NULL
 
