@@ -14,7 +14,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 PYTHON=${PYTHON:-python3}
-TESTS=${SANITIZE_TESTS:-tests/test_gemm.py tests/test_conv.py tests/test_pool.py tests/test_conv_small.py tests/test_pool_fast.py tests/test_norm_kernels.py tests/test_determinism.py}
+TESTS=${SANITIZE_TESTS:-tests/test_gemm.py tests/test_conv.py tests/test_pool.py tests/test_conv_small.py tests/test_pool_fast.py tests/test_norm_kernels.py tests/test_determinism.py tests/test_mempool.py tests/test_optimizers_fused.py}
 start=$(date +%s)
 
 case "$(uname -s)" in
