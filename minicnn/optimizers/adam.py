@@ -47,21 +47,29 @@ class Adam(Optimizer):
         t = self.iterations + 1
         alpha = learning_rate * math.sqrt(1 - self.beta_2 ** t) / (1 - self.beta_1 ** t)
         m, v = slots["momentum"], slots["velocity"]
-        np.subtract(gradient, m, out=tmp)
-        tmp *= 1 - self.beta_1
-        m += tmp
-        np.square(gradient, out=tmp)
-        tmp -= v
-        tmp *= 1 - self.beta_2
-        v += tmp
+        self._moments(gradient, m, v, tmp)
         if self.amsgrad:
             np.maximum(slots["velocity_hat"], v, out=slots["velocity_hat"])
             v = slots["velocity_hat"]
+        self._step(m, v, tmp, alpha)
+        variable -= tmp
+
+    def _moments(self, g, m, v, tmp):
+        """m, v (IN/OUT) += their moving-average updates for gradient g; tmp: scratch."""
+        np.subtract(g, m, out=tmp)
+        tmp *= 1 - self.beta_1
+        m += tmp
+        np.square(g, out=tmp)
+        tmp -= v
+        tmp *= 1 - self.beta_2
+        v += tmp
+
+    def _step(self, m, v, tmp, alpha):
+        """tmp (OUT) = alpha * m / (sqrt(v) + epsilon), the amount subtracted from the variable."""
         np.sqrt(v, out=tmp)
         tmp += self.epsilon
         np.divide(m, tmp, out=tmp)
         tmp *= alpha
-        variable -= tmp
 
     def _update_all(self, pairs, lr):
         """All variables in one pass of ~10 ufunc calls over flat buffers instead of 12 calls per
@@ -84,17 +92,8 @@ class Adam(Optimizer):
         np.concatenate([p[1].reshape(-1) for p in pairs], out=g)
         t = self.iterations + 1
         alpha = lr * math.sqrt(1 - self.beta_2 ** t) / (1 - self.beta_1 ** t)
-        np.subtract(g, m, out=tmp)
-        tmp *= 1 - self.beta_1
-        m += tmp
-        np.square(g, out=tmp)
-        tmp -= v
-        tmp *= 1 - self.beta_2
-        v += tmp
-        np.sqrt(v, out=tmp)
-        tmp += self.epsilon
-        np.divide(m, tmp, out=tmp)
-        tmp *= alpha
+        self._moments(g, m, v, tmp)
+        self._step(m, v, tmp, alpha)
         for (_, _, _, data), step in zip(pairs, tmp_views):
             data -= step
         return True
