@@ -160,3 +160,15 @@ def test_training_is_bitwise_the_same_with_and_without_the_pool(monkeypatch):
     for a, b in zip(w1, w0):
         np.testing.assert_array_equal(a, b)
     np.testing.assert_array_equal(p1, p0)
+
+
+def test_public_context_manager_for_custom_loops():
+    assert minicnn.utils.memory_pool is mempool.pooled
+    model = minicnn.Sequential([minicnn.Input((8, 8, 1)), layers.Conv2D(64, 3), layers.Flatten(), layers.Dense(2)])
+    x = np.random.default_rng(0).random((32, 8, 8, 1), dtype=np.float32)
+    hits = _mempool.stats()["hits"]
+    with minicnn.utils.memory_pool():
+        for _ in range(3):
+            out = model(x, training=True)
+            out.sum().backward()
+    assert _mempool.stats()["hits"] > hits

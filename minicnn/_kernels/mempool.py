@@ -27,6 +27,10 @@ def enabled():
 def pooled():
     """Inside: numpy's data allocator in this context is minicnn's caching allocator.
 
+    ``fit``/``evaluate``/``predict`` use it already; wrap a hand-written training loop in it
+    (``with minicnn.utils.memory_pool(): ...``) so that each step reuses the previous step's
+    blocks.  Everything it holds is released when the outermost ``with`` exits.
+
     >>> import numpy as np
     >>> with pooled():
     ...     for _ in range(3):

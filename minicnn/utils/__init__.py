@@ -1,7 +1,9 @@
-"""Small user-facing utilities: ``to_categorical``, ``set_random_seed``, ``Progbar``."""
+"""Small user-facing utilities: ``to_categorical``, ``set_random_seed``, ``Progbar``,
+``memory_pool`` (the caching allocator ``fit`` uses, for hand-written training loops)."""
 
+from minicnn._kernels.mempool import pooled as memory_pool
 from minicnn.utils.numerical import normalize, to_categorical
 from minicnn.utils.progbar import Progbar
 from minicnn.utils.seed import set_random_seed
 
-__all__ = ["Progbar", "normalize", "set_random_seed", "to_categorical"]
+__all__ = ["Progbar", "memory_pool", "normalize", "set_random_seed", "to_categorical"]
