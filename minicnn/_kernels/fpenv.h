@@ -14,6 +14,12 @@
  *     ... kernel, including its parallel regions with <= nt threads ...
  *     minicnn_fpenv_exit(fp);
  *
+ * Kernels with parallel regions of their own can avoid the two extra regions (each wakes the
+ * sleeping workers again under OMP_WAIT_POLICY=PASSIVE): flush the calling thread with
+ * minicnn_fpenv_enter_work(1, work), and have every team thread call minicnn_fpenv_enter_thread()
+ * / minicnn_fpenv_exit_thread() at the start and end of its part of each region, as _conv.pyx
+ * does (nested on the calling thread, so no-ops there).
+ *
  * Each thread keeps its saved state and a nesting depth in thread-local storage; only the
  * outermost enter/exit pair of a thread touches its register.  With nt <= 1 no parallel region
  * is started (two register accesses: a few nanoseconds).  OpenMP reuses the same pool threads
