@@ -93,21 +93,7 @@ typedef int32_t mps_vi2u __attribute__((vector_size(8), aligned(4)));
 #define MPS_LOAD_OFF(p, base) (*(const mps_vi4u *)(p) - (base))
 #define MPS_IS(off, k) ((mps_vi4)((off) == (int32_t)(k)))
 #endif
-#include "pool_small.h"
-#undef MPS_T
-#undef MPS_FN
-#undef MPS_V
-#undef MPS_M
-#undef MPS_VL
-#undef MPS_LOAD
-#undef MPS_STORE
-#undef MPS_STORE_IDX
-#undef MPS_MAKE
-#undef MPS_MAKE_M
-#undef MPS_BCAST
-#undef MPS_LOAD_OFF
-#undef MPS_OFFV
-#undef MPS_IS
+#include "pool_small.h" /* the template #undefs its parameters at its end */
 
 #define MPS_T double
 #define MPS_FN(name) mps_##name##_d
@@ -128,21 +114,7 @@ typedef int32_t mps_vi2u __attribute__((vector_size(8), aligned(4)));
 #define MPS_LOAD_OFF(p, base) (__builtin_convertvector(*(const mps_vi2u *)(p), mps_vd2) - (double)(base))
 #define MPS_IS(off, k) ((mps_vl2)((off) == (double)(k)))
 #endif
-#include "pool_small.h"
-#undef MPS_T
-#undef MPS_FN
-#undef MPS_V
-#undef MPS_M
-#undef MPS_VL
-#undef MPS_LOAD
-#undef MPS_STORE
-#undef MPS_STORE_IDX
-#undef MPS_MAKE
-#undef MPS_MAKE_M
-#undef MPS_BCAST
-#undef MPS_LOAD_OFF
-#undef MPS_OFFV
-#undef MPS_IS
+#include "pool_small.h" /* the template #undefs its parameters at its end */
 
 #endif /* MINICNN_POOL_SMALL_H */
 
@@ -382,5 +354,21 @@ static int MPS_FN(max2x2_back)(const MPS_T *dy, const int32_t *arg, MPS_T *dx, p
 {
     return MPS_FN(back_c)(dy, arg, dx, OH, OW, C, H, W);
 }
+
+/* the parameters, so that the next instantiation can define them afresh */
+#undef MPS_T
+#undef MPS_FN
+#undef MPS_V
+#undef MPS_M
+#undef MPS_VL
+#undef MPS_LOAD
+#undef MPS_STORE
+#undef MPS_STORE_IDX
+#undef MPS_MAKE
+#undef MPS_MAKE_M
+#undef MPS_BCAST
+#undef MPS_LOAD_OFF
+#undef MPS_OFFV
+#undef MPS_IS
 
 #endif /* MPS_T */
