@@ -15,6 +15,9 @@ its own.  Reported per case: steady-state training images/s (batches after --war
 median time between batch starts, robust to stalls on a shared machine, plus the plain mean),
 inference images/s over the 10k test images at batch 256 (best of 3), peak RSS, test accuracy
 after the epoch.  Ratios are minicnn / PyTorch in the same run (> 1: minicnn is faster).
+A process's speed on this shared host varies by up to 1.5x from one process to the next (the
+same command, seconds apart), so --repeats N runs every case N times, the frameworks' order
+alternating, and reports medians: of each number, and of the N minicnn/PyTorch ratios.
 
 Accuracy after --quick (300 steps) depends on the seed by about +-0.02 on either side (LeNet,
 batch 64, seeds 0-3: minicnn 0.738/0.758/0.773/0.774, PyTorch 0.782/0.755/0.762/0.767): compare
@@ -22,6 +25,7 @@ accuracies over several --seed values, or after a full epoch.
 
   OMP_WAIT_POLICY=PASSIVE python benchmarks/bench_train.py              # full epoch, all cases
   OMP_WAIT_POLICY=PASSIVE python benchmarks/bench_train.py --quick      # 300 steps per case
+  OMP_WAIT_POLICY=PASSIVE python benchmarks/bench_train.py --quick --repeats 5   # medians of 5 runs
   python benchmarks/bench_train.py --quick --models ref --batch-sizes 64 --threads 2
 """
 import argparse
@@ -52,6 +56,9 @@ def parse_args(argv=None):
     p.add_argument("--warmup", type=int, default=20, help="batches left out of the steady rate")
     p.add_argument("--infer-batch", type=int, default=256)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--repeats", type=int, default=1,
+                   help="runs per case, the frameworks' order alternating; rates and ratios are medians "
+                        "over the runs (ratios taken pair by pair)")
     p.add_argument("--json", help="append every case's JSON line to this file")
     p.add_argument("--worker", help=argparse.SUPPRESS)  # framework,model,batch,threads (child process)
     return p.parse_args(argv)
@@ -186,6 +193,14 @@ def worker(args):
     print("RESULT " + json.dumps(res), flush=True)
 
 
+def _median_case(results):
+    """One framework's runs of a case folded into one row: the median of every number."""
+    if not results:
+        return None
+    return {k: float(np.median([r[k] for r in results])) for k in
+            ("train_img_s", "train_mean_img_s", "infer_img_s", "peak_rss_mb", "test_acc")}
+
+
 def spawn(args, fw, model_name, bs, threads):
     env = dict(os.environ)
     env.setdefault("OMP_WAIT_POLICY", "PASSIVE")
@@ -221,19 +236,30 @@ def main():
     for model_name in args.models.split(","):
         for bs in (int(b) for b in args.batch_sizes.split(",")):
             for threads in (int(t) for t in args.threads.split(",")):
-                res = {fw: spawn(args, fw, model_name, bs, threads) for fw in fws}
+                runs = []
+                for rep in range(max(1, args.repeats)):
+                    order = fws if rep % 2 == 0 else fws[::-1]
+                    res = {fw: spawn(args, fw, model_name, bs, threads) for fw in order}
+                    for fw in order:
+                        if res[fw] is not None and args.json:
+                            with open(args.json, "a") as f:
+                                f.write(json.dumps(dict(res[fw], quick=args.quick, repeat=rep,
+                                                        time=time.strftime("%H:%M:%S"))) + "\n")
+                    runs.append(res)
                 for fw in fws:
-                    r = res[fw]
+                    r = _median_case([run[fw] for run in runs if run.get(fw)])
                     if r is None:
                         continue
-                    if args.json:
-                        with open(args.json, "a") as f:
-                            f.write(json.dumps(dict(r, quick=args.quick, time=time.strftime("%H:%M:%S"))) + "\n")
                     ratio = ""
-                    t = res.get("torch")
-                    if fw == "minicnn" and t:
-                        ratio = (f"{r['train_img_s'] / t['train_img_s']:7.2f} {r['infer_img_s'] / t['infer_img_s']:7.2f} "
-                                 f"{r['peak_rss_mb'] / t['peak_rss_mb']:6.2f}")
+                    pairs = [run for run in runs if run.get(fw) and run.get("torch")]
+                    if fw == "minicnn" and pairs:
+                        med = {k: float(np.median([run["minicnn"][k] / run["torch"][k] for run in pairs]))
+                               for k in ("train_img_s", "infer_img_s", "peak_rss_mb")}
+                        ratio = f"{med['train_img_s']:7.2f} {med['infer_img_s']:7.2f} {med['peak_rss_mb']:6.2f}"
+                        if len(pairs) > 1:
+                            lo, hi = (f([run["minicnn"]["train_img_s"] / run["torch"]["train_img_s"]
+                                         for run in pairs]) for f in (min, max))
+                            ratio += f"  (train x {lo:.2f}-{hi:.2f} over {len(pairs)} runs)"
                     print(f"{model_name:6} {bs:5d} {threads:3d} | {fw:9} {r['train_img_s']:11.0f} "
                           f"{r['train_mean_img_s']:8.0f} {r['infer_img_s']:11.0f} {r['peak_rss_mb']:8.0f} "
                           f"{r['test_acc']:6.4f} || {ratio}", flush=True)
