@@ -26,6 +26,12 @@ CASES = [
     ((1, 5, 40, 1), (2, 4, 1, 3), {}),
     ((19, 6, 6, 1), (3, 3, 1, 2), dict(padding="same")),
     ((2, 4, 4, 1), (1, 3, 1, 1), {}),
+    # filters along the vector lanes: several filter passes with a partial last vector (36), whole
+    # passes (64), a partial vector over a long row (12), valid rows read in place next to padded ones
+    ((2, 9, 30, 1), (3, 3, 1, 36), dict(padding="same")),
+    ((1, 6, 50, 1), (2, 3, 1, 64), {}),
+    ((2, 8, 45, 1), (3, 4, 1, 12), dict(dilation_rate=(1, 2))),
+    ((2, 11, 9, 1), (5, 3, 1, 8), dict(padding=((2, 1), (0, 0)))),
 ]
 
 

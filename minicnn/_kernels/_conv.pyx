@@ -47,6 +47,7 @@ cdef extern from "conv_small.h" nogil:
     int mcs_cpu_avx2()
     Py_ssize_t mcs_forward_scratch(const mcs_geom *g)
     Py_ssize_t mcs_backward_scratch(const mcs_geom *g)
+    Py_ssize_t mcs_forward_pointers(const mcs_geom *g)
     Py_ssize_t mcs_backward_pointers(const mcs_geom *g)
     void mcs_forward_rows_f32(int isa, const float *x, const float *k, const float *bias, float *y,
                               const mcs_geom *g, Py_ssize_t t0, Py_ssize_t t1, int relu, float *scratch,
@@ -926,7 +927,7 @@ cdef int _small_forward(const floating *x, const floating *k, const floating *bi
     nchunks = (T + rows - 1) // rows
     with parallel(num_threads=nt):
         _team_enter(g)
-        buf = <floating *>malloc(scratch * sizeof(floating) + g.K * sizeof(void *))
+        buf = <floating *>malloc(scratch * sizeof(floating) + mcs_forward_pointers(&m) * sizeof(void *))
         for c in prange(nchunks, schedule="dynamic"):
             t0 = c * rows
             t1 = t0 + rows if t0 + rows < T else T

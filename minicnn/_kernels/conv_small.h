@@ -3,10 +3,10 @@
  *
  * Why: with K = kh * kw * C of 9..25, im2col copies K values per output pixel in runs of
  * kw * C (a few floats) and the GEMM's micro-tile is mostly empty when there are few filters;
- * both cost more than the multiply-adds.  Here one output row at a time is laid out as a small
- * transposed im2col (taps x output columns, in L1) and multiplied with register tiles whose
- * vectors run along the output columns, so they are full whatever the filter count
- * (conv_small_impl.h).
+ * both cost more than the multiply-adds.  Here the taps of one output row at a time are found
+ * in place or laid out in L1, and register tiles multiply broadcast tap values by vectors of
+ * filters, which is the NHWC layout of the output and of its gradient: no im2col, and no
+ * transposition on the way in or out (conv_small_impl.h).
  *
  * The _conv extension is compiled for the baseline ISA (setup.py builds ISA-specific code only
  * for the GEMM), so the loops below are compiled twice: as is (16-byte vectors), and, on x86 with
@@ -51,6 +51,8 @@ typedef int mcs_vi4 __attribute__((vector_size(16)));
 typedef long long mcs_vl2 __attribute__((vector_size(16)));
 /* 1 where v > 0, else 0 (NaN: 0), lane by lane: -(v > 0) turns the comparison's -1/0 into 1/0 */
 #define MCS_MASK01(V, VI, v, zero) __builtin_convertvector(-((VI)((v) > (zero))), V)
+/* v where v < 0 is false (NaN and -0.0 stay), else +0: the lanes' bits cleared by the comparison's mask */
+#define MCS_RELU_BITS(V, VI, v, zero) ((V)((VI)(v) & ~(VI)((v) < (zero))))
 #define MCS_LOADU(VU, p) (*(const VU *)(p))
 #define MCS_STOREU(VU, p, v) (*(VU *)(p) = (v))
 #define MCS_VMAX 8 /* the most lanes of any build: scratch is sized for it */
@@ -60,21 +62,15 @@ typedef long long mcs_vl2 __attribute__((vector_size(16)));
 #define MCS_VMAX 1
 #endif
 
-#define MCS_BAND 16384 /* elements of a kernel-gradient band's taps and gradient (64 KiB of floats) */
-
 static ptrdiff_t mcs_owp(const mcs_geom *g)
 {
     return (g->OW + MCS_VMAX - 1) / MCS_VMAX * MCS_VMAX;
 }
 
-/* Output rows per band of the kernel gradient: their taps and gradient fill MCS_BAND elements. */
-static ptrdiff_t mcs_band_rows(const mcs_geom *g)
+/* F filters padded to a whole number of vectors of the widest build (>= any build's padding). */
+static ptrdiff_t mcs_fp(const mcs_geom *g)
 {
-    const ptrdiff_t per = (g->kh * g->kw * g->C + g->F) * mcs_owp(g);
-    ptrdiff_t r = MCS_BAND / per;
-    if (r < 1)
-        r = 1;
-    return r < g->OH ? r : (g->OH > 0 ? g->OH : 1);
+    return (g->F + MCS_VMAX - 1) / MCS_VMAX * MCS_VMAX;
 }
 
 #define MCS_T float
@@ -87,6 +83,7 @@ static ptrdiff_t mcs_band_rows(const mcs_geom *g)
 #define MCS_STORE(p, v) MCS_STOREU(mcs_vf4u, p, v)
 #define MCS_BCAST(s) ((mcs_vf4){(s), (s), (s), (s)})
 #define MCS_POS(v) MCS_MASK01(mcs_vf4, mcs_vi4, v, MCS_BCAST((float)0))
+#define MCS_RELU(v) MCS_RELU_BITS(mcs_vf4, mcs_vi4, v, MCS_BCAST((float)0))
 #else
 #define MCS_V float
 #define MCS_VL 1
@@ -94,6 +91,7 @@ static ptrdiff_t mcs_band_rows(const mcs_geom *g)
 #define MCS_STORE(p, v) (*(p) = (v))
 #define MCS_BCAST(s) (s)
 #define MCS_POS(v) ((v) > 0 ? 1.0 : 0.0)
+#define MCS_RELU(v) ((v) < 0 ? 0 : (v))
 #endif
 #include "conv_small_impl.h"
 #undef MCS_T
@@ -105,6 +103,7 @@ static ptrdiff_t mcs_band_rows(const mcs_geom *g)
 #undef MCS_STORE
 #undef MCS_BCAST
 #undef MCS_POS
+#undef MCS_RELU
 
 #define MCS_T double
 #define MCS_FN(name) mcs_##name##_f64_base
@@ -116,6 +115,7 @@ static ptrdiff_t mcs_band_rows(const mcs_geom *g)
 #define MCS_STORE(p, v) MCS_STOREU(mcs_vd2u, p, v)
 #define MCS_BCAST(s) ((mcs_vd2){(s), (s)})
 #define MCS_POS(v) MCS_MASK01(mcs_vd2, mcs_vl2, v, MCS_BCAST((double)0))
+#define MCS_RELU(v) MCS_RELU_BITS(mcs_vd2, mcs_vl2, v, MCS_BCAST((double)0))
 #else
 #define MCS_V double
 #define MCS_VL 1
@@ -123,6 +123,7 @@ static ptrdiff_t mcs_band_rows(const mcs_geom *g)
 #define MCS_STORE(p, v) (*(p) = (v))
 #define MCS_BCAST(s) (s)
 #define MCS_POS(v) ((v) > 0 ? 1.0 : 0.0)
+#define MCS_RELU(v) ((v) < 0 ? 0 : (v))
 #endif
 #include "conv_small_impl.h"
 #undef MCS_T
@@ -134,6 +135,7 @@ static ptrdiff_t mcs_band_rows(const mcs_geom *g)
 #undef MCS_STORE
 #undef MCS_BCAST
 #undef MCS_POS
+#undef MCS_RELU
 
 #if MCS_HAVE_AVX2
 #define MCS_ATTR __attribute__((target("avx2,fma")))
@@ -145,6 +147,7 @@ static ptrdiff_t mcs_band_rows(const mcs_geom *g)
 #define MCS_STORE(p, v) MCS_STOREU(mcs_vf8u, p, v)
 #define MCS_BCAST(s) ((mcs_vf8){(s), (s), (s), (s), (s), (s), (s), (s)})
 #define MCS_POS(v) MCS_MASK01(mcs_vf8, mcs_vi8, v, MCS_BCAST((float)0))
+#define MCS_RELU(v) MCS_RELU_BITS(mcs_vf8, mcs_vi8, v, MCS_BCAST((float)0))
 #include "conv_small_impl.h"
 #undef MCS_T
 #undef MCS_FN
@@ -154,6 +157,7 @@ static ptrdiff_t mcs_band_rows(const mcs_geom *g)
 #undef MCS_STORE
 #undef MCS_BCAST
 #undef MCS_POS
+#undef MCS_RELU
 #define MCS_T double
 #define MCS_FN(name) mcs_##name##_f64_avx2
 #define MCS_V mcs_vd4
@@ -162,6 +166,7 @@ static ptrdiff_t mcs_band_rows(const mcs_geom *g)
 #define MCS_STORE(p, v) MCS_STOREU(mcs_vd4u, p, v)
 #define MCS_BCAST(s) ((mcs_vd4){(s), (s), (s), (s)})
 #define MCS_POS(v) MCS_MASK01(mcs_vd4, mcs_vl4, v, MCS_BCAST((double)0))
+#define MCS_RELU(v) MCS_RELU_BITS(mcs_vd4, mcs_vl4, v, MCS_BCAST((double)0))
 #include "conv_small_impl.h"
 #undef MCS_T
 #undef MCS_FN
@@ -171,6 +176,7 @@ static ptrdiff_t mcs_band_rows(const mcs_geom *g)
 #undef MCS_STORE
 #undef MCS_BCAST
 #undef MCS_POS
+#undef MCS_RELU
 #undef MCS_ATTR
 #endif
 
@@ -178,17 +184,23 @@ static ptrdiff_t mcs_band_rows(const mcs_geom *g)
  * the build and element type), besides the tap pointers. */
 static ptrdiff_t mcs_forward_scratch(const mcs_geom *g)
 {
-    return (g->kh * g->kw * g->C + g->F) * mcs_owp(g);
+    const ptrdiff_t K = g->kh * g->kw * g->C;
+    return K * mcs_owp(g) + (K + 1) * mcs_fp(g) + MCS_VMAX;
 }
 static ptrdiff_t mcs_backward_scratch(const mcs_geom *g)
 {
     const ptrdiff_t K = g->kh * g->kw * g->C;
-    return (K * g->F + g->F) * MCS_VMAX + (K + g->F) * mcs_owp(g) * mcs_band_rows(g) + g->F * mcs_owp(g);
+    return (K + 1) * mcs_fp(g) + g->OW * g->F + MCS_VMAX + K * mcs_owp(g);
 }
-/* Tap pointers one thread needs: forward_rows uses the first kh * kw * C. */
+/* Tap pointers one thread needs: forward_rows (one output row's, and a tile's), backward_kernel_images
+ * (one output row's). */
+static ptrdiff_t mcs_forward_pointers(const mcs_geom *g)
+{
+    return 2 * g->kh * g->kw * g->C;
+}
 static ptrdiff_t mcs_backward_pointers(const mcs_geom *g)
 {
-    return g->kh * g->kw * g->C * mcs_band_rows(g);
+    return g->kh * g->kw * g->C;
 }
 
 /* 1 when the AVX2+FMA loops may run on this CPU, else 0. */
