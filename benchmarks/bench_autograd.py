@@ -22,6 +22,7 @@ import time
 
 import numpy as np
 
+import _checkout  # noqa: F401  (minicnn from an installed wheel or this checkout)
 import minicnn
 from minicnn import Tensor, ops
 

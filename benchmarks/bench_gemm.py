@@ -29,6 +29,8 @@ import subprocess
 import sys
 import time
 
+import _checkout  # noqa: F401  (minicnn from an installed wheel or this checkout)
+
 SQUARE = [256, 512, 1024, 2048]
 
 # name, M, K, N, A is a transposed view, description (same list as ../shared/baselines/bench_gemm.py)

@@ -24,6 +24,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import numpy as np  # noqa: E402
 
+import _checkout  # noqa: E402,F401  (minicnn from an installed wheel or this checkout)
 import minicnn  # noqa: E402
 from minicnn._kernels import conv as kconv  # noqa: E402
 from minicnn._kernels import pool as kpool  # noqa: E402

@@ -38,11 +38,7 @@ import time
 
 import numpy as np
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-try:
-    import minicnn  # noqa: F401  (an installed wheel)
-except ImportError:  # run from a source checkout built in place
-    sys.path.insert(0, os.path.dirname(HERE))
+import _checkout  # noqa: E402,F401  (minicnn from an installed wheel or this checkout)
 
 
 def parse_args(argv=None):
