@@ -185,7 +185,7 @@ static ptrdiff_t mcs_fp(const mcs_geom *g)
 static ptrdiff_t mcs_forward_scratch(const mcs_geom *g)
 {
     const ptrdiff_t K = g->kh * g->kw * g->C;
-    return K * mcs_owp(g) + (K + 1) * mcs_fp(g) + MCS_VMAX;
+    return K * mcs_owp(g) + (K + 1) * mcs_fp(g) + 12 * MCS_VMAX; /* 12: MCS_ACC, a tile's vectors */
 }
 static ptrdiff_t mcs_backward_scratch(const mcs_geom *g)
 {

@@ -129,7 +129,7 @@ static void MCS_FN(pad_filters)(const MCS_T *restrict src, ptrdiff_t rows, ptrdi
  * tap value (broadcast; tq[k] points at tap k's value for column ow0) x padded kernel row, then
  * + bias and ReLU, stored into yr (OUT, the NHWC row, OW x F).  A vector whose lanes run past the
  * row's end (or past F, when the row takes several filter passes: a later pass would not overwrite
- * them) goes through tmp (scratch, MCS_VL) and only its F lanes are copied; any other vector is
+ * them) goes through tmp (scratch, MCS_ACC * MCS_VL) and only its F lanes are copied; any other vector is
  * stored whole: its lanes past F land on the next column's first filters, which that column's own
  * store (later: columns go in ascending order) overwrites.  ob <= MCS_ACC / fv and
  * fv <= MCS_FVMAX are constants at every call (registers). */
@@ -172,17 +172,20 @@ MCS_ATTR static inline void MCS_FN(fwd_tile)(const MCS_T *const *tq, ptrdiff_t K
                 MCS_STORE(yr + (ow0 + o) * F + (fv0 + j) * MCS_VL, s[o * fv + j]);
         return;
     }
+    /* some vector runs past the row or past F: all of them through tmp (registers stay registers
+     * on the path above), then each stored whole where it may be, else its lanes below F */
+    for (o = 0; o < ob * fv; o++)
+        MCS_STORE(tmp + o * MCS_VL, s[o]);
     for (o = 0; o < ob; o++) {
         ow = ow0 + o;
         for (j = 0; j < fv; j++) {
+            const MCS_T *src = tmp + (o * fv + j) * MCS_VL;
             f = (fv0 + j) * MCS_VL;
-            if (one_pass ? ow * F + f + MCS_VL <= OW * F : f + MCS_VL <= F) {
-                MCS_STORE(yr + ow * F + f, s[o * fv + j]);
-            } else {
-                MCS_STORE(tmp, s[o * fv + j]);
+            if (one_pass ? ow * F + f + MCS_VL <= OW * F : f + MCS_VL <= F)
+                MCS_STORE(yr + ow * F + f, MCS_LOAD(src));
+            else
                 for (i = 0; i < MCS_VL && f + i < F; i++)
-                    yr[ow * F + f + i] = tmp[i];
-            }
+                    yr[ow * F + f + i] = src[i];
         }
     }
 }
