@@ -405,3 +405,81 @@ def test_subclassed_model_builds_its_weights_during_the_first_step():
     history = model.fit(x, y, batch_size=16, epochs=5, verbose=0)
     assert len(model.trainable_weights) == 4 and model.optimizer.iterations == 20
     assert history.history["loss"][-1] < history.history["loss"][0]
+
+
+# ------------------------------------------------------------------ cached weight lists
+# Layer.weights / trainable_weights are cached until the model's structure changes; a stale list
+# would silently keep training frozen weights or skip new ones.
+def moved(before, after):
+    return [not np.array_equal(b, a) for b, a in zip(before, after)]
+
+
+def ids(weights):  # Tensor == is elementwise, so lists of weights are compared by identity
+    return [id(w) for w in weights]
+
+
+def test_toggling_trainable_between_fits_and_batches_changes_which_weights_move():
+    x, y = toy(32)
+    model = mlp()
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    model.fit(x, y, batch_size=8, verbose=0)
+    assert len(model.trainable_weights) == 4
+    first, second = model.layers
+    first.trainable = False
+    before = model.get_weights()
+    model.fit(x, y, batch_size=8, verbose=0)
+    assert moved(before, model.get_weights()) == [False, False, True, True]
+    assert ids(model.trainable_weights) == ids(second.weights)
+    first.trainable, second.trainable = True, False
+    before = model.get_weights()
+    model.train_on_batch(x, y)
+    assert moved(before, model.get_weights()) == [True, True, False, False]
+    model.trainable = False
+    before = model.get_weights()
+    model.train_on_batch(x, y)
+    assert model.trainable_weights == [] and moved(before, model.get_weights()) == [False] * 4
+    model.trainable = True
+    model.train_on_batch(x, y)
+    assert moved(before, model.get_weights()) == [True] * 4
+
+
+def test_weights_added_to_a_sequential_or_nested_layer_are_listed_and_trained():
+    x, y = toy(32)
+    model = minicnn.Sequential([minicnn.Input((4,)), layers.Dense(8, activation="relu")])
+    assert len(model.trainable_weights) == 2
+    model.add(layers.Dense(3, activation="softmax"))
+    assert len(model.weights) == len(model.trainable_weights) == 4
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    before = model.get_weights()
+    model.train_on_batch(x, y)
+    assert moved(before, model.get_weights()) == [True] * 4
+    model.pop()
+    assert len(model.trainable_weights) == 2
+    extra = model.layers[0].add_weight(shape=(2,), initializer="zeros", name="extra")
+    assert model.trainable_weights[-1] is extra and model.weights[-1] is extra
+    frozen = model.layers[0].add_weight(shape=(2,), name="frozen", trainable=False)
+    assert model.weights[-1] is frozen and id(frozen) not in ids(model.trainable_weights)
+
+
+def test_a_subclassed_model_that_creates_weights_lazily_trains_all_of_them():
+    class Lazy(minicnn.Model):
+        def call(self, x, training=False):
+            if not hasattr(self, "head"):
+                self.head = layers.Dense(3, activation="softmax")
+            if x.shape[0] == 4 and not hasattr(self, "scale"):  # a weight of its own, later
+                self.scale = self.add_weight(shape=(3,), initializer="ones", name="scale")
+            out = self.head(x)
+            return out * self.scale if hasattr(self, "scale") else out
+
+    x, y = toy(32)
+    minicnn.utils.set_random_seed(0)
+    model = Lazy()
+    assert model.trainable_weights == []
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    model.fit(x, y, batch_size=8, verbose=0)
+    assert len(model.trainable_weights) == 2
+    model.train_on_batch(x[:4], y[:4])
+    assert len(model.trainable_weights) == 3 and model.trainable_weights[0] is model.scale
+    before = model.get_weights()
+    model.train_on_batch(x[:4], y[:4])
+    assert moved(before, model.get_weights()) == [True] * 3

@@ -39,6 +39,19 @@ __all__ = ["Layer"]
 _TENSOR = []
 _NP_DTYPES = {}
 
+# The cached weight lists (``Layer.weights`` / ``trainable_weights``, read at every training step)
+# are valid while this counter is unchanged.  Every change that can alter any layer's lists bumps
+# it: a weight added, a sub-layer attached, a model's layer list replaced, ``trainable`` set.  It
+# is one global counter because a change deep inside a sub-layer must invalidate every model that
+# contains it, and such changes are rare.
+_structure_version = 0
+
+
+def _structure_changed():
+    """Invalidate every layer's cached weight lists (see ``_structure_version``)."""
+    global _structure_version
+    _structure_version += 1
+
 
 def _tensor_cls():
     if not _TENSOR:  # imported on first use: a module-level import would be circular
@@ -101,6 +114,7 @@ class Layer:
             for v in flatten(value) if isinstance(value, (list, tuple, dict)) else [value]:
                 if isinstance(v, Layer) and v is not self and all(v is not x for x in self._layers):
                     self._layers.append(v)
+                    _structure_changed()
         object.__setattr__(self, key, value)
 
     # -- dtype / trainable ----------------------------------------------------------------
@@ -117,6 +131,7 @@ class Layer:
     @trainable.setter
     def trainable(self, value):
         object.__setattr__(self, "_trainable", bool(value))
+        _structure_changed()
         for w in self._own_trainable:
             if w.is_leaf:
                 w.requires_grad = bool(value)
@@ -154,6 +169,7 @@ class Layer:
         w.constraint = constraint
         w.regularizer = _regularizers.get(regularizer)
         (self._own_trainable if trainable else self._own_non_trainable).append(w)
+        _structure_changed()
         if w.regularizer is not None:
             self._regularized.append(w)
         return w
@@ -161,14 +177,31 @@ class Layer:
     @property
     def weights(self):
         """All weights: this layer's trainable, then non-trainable, then sub-layers'."""
+        return self._cached_list("_weights_cache", self._collect_weights)
+
+    def _collect_weights(self):
         return _unique(self._own_trainable + self._own_non_trainable
                        + [w for layer in self._layers for w in layer.weights])
 
     @property
     def trainable_weights(self):
+        return self._cached_list("_trainable_weights_cache", self._collect_trainable_weights)
+
+    def _collect_trainable_weights(self):
         if not self.trainable:
             return []
         return _unique(self._own_trainable + [w for l in self._layers for w in l.trainable_weights])
+
+    def _cached_list(self, key, collect):
+        """A new list equal to ``collect()``, which is recomputed only after a structure change
+        (the walk through the sub-layers costs more than the rest of a small training step's
+        bookkeeping)."""
+        version = _structure_version  # read first: a change during collect() then forces a redo
+        cached = self.__dict__.get(key)
+        if cached is None or cached[0] != version:
+            cached = (version, collect())
+            object.__setattr__(self, key, cached)
+        return list(cached[1])
 
     @property
     def non_trainable_weights(self):

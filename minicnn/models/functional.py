@@ -15,7 +15,7 @@
 
 import collections
 
-from minicnn.layers.base import _pack_shapes, flatten_shapes_list
+from minicnn.layers.base import _pack_shapes, _structure_changed, flatten_shapes_list
 from minicnn.layers.input_layer import InputLayer
 from minicnn.layers.node import KerasTensor, flatten, map_structure
 from minicnn.models.model import Model
@@ -113,6 +113,7 @@ class Functional(Model):
         s(self, "_node_ids", {id(n) for n in order})
         s(self, "_nodes_by_depth", {d: by_depth[d] for d in sorted(by_depth, reverse=True)})
         s(self, "_layers", layers)
+        _structure_changed()
 
     def _model_nodes(self, layer):
         return [n for n in layer._inbound_nodes if id(n) in self._node_ids]

@@ -13,7 +13,7 @@ the first layer, or from the first call / ``build()``.
 54410
 """
 
-from minicnn.layers.base import Layer, _shape_tree
+from minicnn.layers.base import Layer, _shape_tree, _structure_changed
 from minicnn.layers.input_layer import InputLayer
 from minicnn.layers.node import KerasTensor
 from minicnn.models.model import Model
@@ -87,6 +87,7 @@ class Sequential(Model):
 
     def _sync(self):
         object.__setattr__(self, "_layers", list(self._seq))
+        _structure_changed()
 
     def _extend(self, layer):
         out = layer(self._graph_out)
