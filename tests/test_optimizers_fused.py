@@ -113,3 +113,29 @@ def test_a_variable_added_later_is_laid_out_again():
         ref.apply(gs[:k], b[:k])
     for x, y in zip(a, b):
         np.testing.assert_array_equal(x.data, y.data)
+
+
+def test_compiled_update_follows_replaced_arrays_and_rechecks_every_step():
+    # The compiled path keeps flat views of each variable and its slots between steps: they must
+    # follow a variable whose array was replaced, and a read-only variable must still fail.
+    ws, grads = _problem()
+    opt, ref = optimizers.Adam(0.01), optimizers.Adam(0.01)
+    ref._update_all = lambda pairs, lr: False
+    a = [minicnn.Tensor(w.copy()) for w in ws]
+    b = [minicnn.Tensor(w.copy()) for w in ws]
+    for step, gs in enumerate(grads):
+        if step == 2:
+            old = a[0].data
+            a[0].data, b[0].data = a[0].data.copy(), b[0].data.copy()
+            kept = old.copy()
+        opt.apply(gs, a)
+        ref.apply(gs, b)
+    from minicnn.optimizers import adam
+    if adam._optim is not None:
+        assert opt._compiled_steps == len(grads)
+    np.testing.assert_array_equal(old, kept)  # the replaced array is left alone
+    for x, y in zip(a, b):
+        np.testing.assert_array_equal(x.data, y.data)
+    a[1].data.flags.writeable = False
+    with pytest.raises(ValueError, match="read-only"):
+        opt.apply(grads[0], a)

@@ -39,6 +39,7 @@ class Adam(Optimizer):
         self.beta_2 = float(beta_2)
         self.epsilon = float(epsilon)
         self.amsgrad = bool(amsgrad)
+        self._compiled_views = {}  # see _update_compiled
 
     def _slot_names_for(self, var):
         return ("momentum", "velocity", "velocity_hat") if self.amsgrad else ("momentum", "velocity")
@@ -104,16 +105,25 @@ class Adam(Optimizer):
         with nothing changed, unless every variable, gradient and slot is a C-contiguous float32
         or float64 array of the variable's dtype."""
         work = []
+        # Per variable index: (data, m, v, their flat views), valid while the variable and its
+        # slots are the same array objects (the slots are replaced by _flat_state, a variable's
+        # data by user code), which saves re-checking and re-flattening them at every step.
+        checked = self._compiled_views
         for i, g, _, data in pairs:
             slots = self._slots[i]
             m, v = slots["momentum"], slots["velocity"]
-            if data.dtype not in _FLOATS or not (data.flags.c_contiguous and data.flags.writeable):
+            views = checked.get(i)
+            if views is None or views[0] is not data or views[1] is not m or views[2] is not v:
+                if data.dtype not in _FLOATS or not data.flags.c_contiguous:
+                    return False
+                if m.dtype != data.dtype or v.dtype != data.dtype:
+                    return False
+                if not (m.flags.c_contiguous and v.flags.c_contiguous):
+                    return False
+                views = checked[i] = (data, m, v, data.reshape(-1), m.reshape(-1), v.reshape(-1))
+            if g.dtype != data.dtype or not data.flags.writeable:  # may change between steps
                 return False
-            if g.dtype != data.dtype or m.dtype != data.dtype or v.dtype != data.dtype:
-                return False
-            if not (m.flags.c_contiguous and v.flags.c_contiguous):
-                return False
-            work.append((data.reshape(-1), np.ascontiguousarray(g).reshape(-1), m.reshape(-1), v.reshape(-1)))
+            work.append((views[3], np.ascontiguousarray(g).reshape(-1), views[4], views[5]))
         t = self.iterations + 1
         alpha = lr * math.sqrt(1 - self.beta_2 ** t) / (1 - self.beta_1 ** t)
         c1, c2 = 1 - self.beta_1, 1 - self.beta_2
