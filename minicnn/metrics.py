@@ -188,6 +188,8 @@ def _weighted(values, sample_weight):
     if sample_weight is None:
         return float(values.sum()), float(values.size)
     w = np.asarray(_np(sample_weight), dtype=np.float64)
+    if w.ndim == 0 and values.ndim == 0:  # one value, one weight: fit's loss tracker, every batch
+        return float((values * w).sum()), float(w)
     while w.ndim > values.ndim and w.shape[-1] == 1:
         w = w[..., 0]
     if w.ndim > values.ndim or w.shape != values.shape[: w.ndim]:

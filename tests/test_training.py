@@ -483,3 +483,13 @@ def test_a_subclassed_model_that_creates_weights_lazily_trains_all_of_them():
     before = model.get_weights()
     model.train_on_batch(x[:4], y[:4])
     assert moved(before, model.get_weights()) == [True] * 3
+
+
+def test_mean_of_one_value_with_one_weight_matches_the_broadcast_path():
+    # fit's loss tracker takes the scalar fast path of the weighted mean: the same numbers.
+    for value, weight in [(0.1, 7), (np.float32(0.3), 3.0), (-0.0, 1), (2.5, 0)]:
+        scalar, vector = metrics.Mean(), metrics.Mean()
+        scalar.update_state(value, sample_weight=weight)
+        vector.update_state(np.array([value]), sample_weight=np.array([weight]))
+        assert (scalar.total, scalar.count) == (vector.total, vector.count)
+        assert str(scalar.total) == str(vector.total)
