@@ -493,3 +493,30 @@ def test_mean_of_one_value_with_one_weight_matches_the_broadcast_path():
         vector.update_state(np.array([value]), sample_weight=np.array([weight]))
         assert (scalar.total, scalar.count) == (vector.total, vector.count)
         assert str(scalar.total) == str(vector.total)
+
+
+@pytest.mark.skipif(not __import__("os").path.exists("/proc/self/statm"), reason="reads Linux's /proc/self/statm")
+def test_resident_memory_does_not_grow_over_epochs():
+    # A leak per step (a graph kept alive, a buffer per batch) would add megabytes over 4 epochs
+    # of 32 steps; the step's own arrays come back from the memory pool every time.
+    import os
+
+    def rss_mb():
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+    minicnn.utils.set_random_seed(0)
+    model = minicnn.Sequential([minicnn.Input(shape=(16, 16, 1)), layers.Conv2D(8, 3, activation="relu"),
+                                layers.MaxPooling2D(2), layers.Flatten(), layers.Dense(10)])
+    model.compile(optimizer="adam", loss=losses.SparseCategoricalCrossentropy(from_logits=True),
+                  metrics=["accuracy"])
+    rng = np.random.default_rng(0)
+    x, y = rng.random((1024, 16, 16, 1), dtype=np.float32), rng.integers(0, 10, 1024)
+    seen = []
+
+    class Rss(minicnn.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            seen.append(rss_mb())
+
+    model.fit(x, y, batch_size=32, epochs=6, verbose=0, callbacks=[Rss()])
+    assert seen[-1] - seen[1] < 2.0, f"resident memory by epoch (MB): {[round(s, 1) for s in seen]}"
