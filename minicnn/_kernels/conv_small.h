@@ -62,6 +62,11 @@ typedef long long mcs_vl2 __attribute__((vector_size(16)));
 #define MCS_VMAX 1
 #endif
 
+/* Register tiles (conv_small_impl.h): MCS_ACC vector accumulators, up to MCS_FVMAX filter vectors
+ * times MCS_ACC / fv output columns or taps (16 vector registers: 12 accumulators and the operands). */
+#define MCS_FVMAX 4
+#define MCS_ACC 12
+
 static ptrdiff_t mcs_owp(const mcs_geom *g)
 {
     return (g->OW + MCS_VMAX - 1) / MCS_VMAX * MCS_VMAX;
@@ -185,7 +190,7 @@ static ptrdiff_t mcs_fp(const mcs_geom *g)
 static ptrdiff_t mcs_forward_scratch(const mcs_geom *g)
 {
     const ptrdiff_t K = g->kh * g->kw * g->C;
-    return K * mcs_owp(g) + (K + 1) * mcs_fp(g) + 12 * MCS_VMAX; /* 12: MCS_ACC, a tile's vectors */
+    return K * mcs_owp(g) + (K + 1) * mcs_fp(g) + MCS_ACC * MCS_VMAX; /* the last: one tile's vectors */
 }
 static ptrdiff_t mcs_backward_scratch(const mcs_geom *g)
 {

@@ -102,11 +102,8 @@ MCS_ATTR static void MCS_FN(tap_rows)(const MCS_T *restrict x, const mcs_geom *g
     }
 }
 
-#define MCS_FVMAX 4 /* filter vectors per register tile (then 3 columns or taps: 12 accumulators) */
-#define MCS_ACC 12  /* accumulators per tile: FV filter vectors x 12 / FV columns (forward) or taps (gradient) */
-
-/* Filter vectors and register-tile shape: FP = nfv * MCS_VL padded filters; a tile covers fv <= MCS_FVMAX
- * of them, and MCS_ACC / fv columns or taps. */
+/* Filter vectors: F filters padded to FP = nfv * MCS_VL lanes.  A register tile covers fv <= MCS_FVMAX
+ * of them and MCS_ACC / fv columns (forward) or taps (kernel gradient). */
 static inline ptrdiff_t MCS_FN(nfv)(ptrdiff_t F)
 {
     return (F + MCS_VL - 1) / MCS_VL;
@@ -358,5 +355,3 @@ MCS_ATTR static void MCS_FN(backward_kernel_images)(const MCS_T *restrict x, con
     }
 }
 
-#undef MCS_FVMAX
-#undef MCS_ACC
