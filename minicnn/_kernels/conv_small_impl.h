@@ -317,11 +317,11 @@ MCS_ATTR static void MCS_FN(backward_kernel_images)(const MCS_T *restrict x, con
                 gr = grow;
             }
             if (dbp != NULL)
-                for (pass = 0, fv0 = 0; pass < nfv; pass++, fv0 += MCS_VL) {
-                    MCS_V sb = MCS_LOAD(glanes + fv0);
+                for (j = 0; j < FP; j += MCS_VL) { /* bias gradient, one filter vector at a time */
+                    MCS_V sb = MCS_LOAD(glanes + j);
                     for (i = 0; i < OW; i++)
-                        sb += MCS_LOAD(gr + i * F + fv0);
-                    MCS_STORE(glanes + fv0, sb);
+                        sb += MCS_LOAD(gr + i * F + j);
+                    MCS_STORE(glanes + j, sb);
                 }
             MCS_FN(tap_rows)(x, g, n, oh, OWp, tp, xs);
             for (pass = 0, fv0 = 0; pass < npass; fv0 += fvn, pass++) {
