@@ -1,4 +1,5 @@
-"""The direct loops for convolutions with one input channel (conv_small.h): the NumPy reference,
+"""The direct loops for convolutions with one input channel (conv_small.h; the kernel gradient's
+also with two or three): the NumPy reference,
 both compiled builds (baseline and AVX2+FMA), thread-count independence, the fused ReLU-mask and
 bias gradient, and a float64 gradcheck of a first layer through the autograd Function."""
 
@@ -32,6 +33,9 @@ CASES = [
     ((1, 6, 50, 1), (2, 3, 1, 64), {}),
     ((2, 8, 45, 1), (3, 4, 1, 12), dict(dilation_rate=(1, 2))),
     ((2, 11, 9, 1), (5, 3, 1, 8), dict(padding=((2, 1), (0, 0)))),
+    # two and three channels: the kernel gradient's direct loops (the forward takes im2col)
+    ((3, 10, 12, 3), (3, 3, 3, 16), dict(padding="same")),
+    ((2, 9, 11, 2), (3, 2, 2, 7), dict(strides=2, padding="same")),
 ]
 
 
@@ -102,14 +106,15 @@ def test_relu_mask_multiplies_like_numpy(isa):
     assert dk[..., 1].tolist() == [[[9.0], [9.0]], [[9.0], [9.0]]] and db[1] == 9.0
 
 
-def test_switch_off_gives_the_same_numbers_as_im2col():
+@pytest.mark.parametrize("channels", [1, 3])
+def test_switch_off_gives_the_same_numbers_as_im2col(channels):
     rng = np.random.default_rng(3)
-    x = rng.standard_normal((4, 15, 17, 1))
-    k = rng.standard_normal((3, 5, 1, 6))
+    x = rng.standard_normal((4, 15, 17, channels))
+    k = rng.standard_normal((3, 5, channels, 6))
     y1 = conv.conv2d_forward(x, k, padding="same")
     dk1 = conv.conv2d_backward_kernel(x, y1, k.shape, padding="same")
     try:
-        _conv._set_small_direct(0)
+        _conv._set_small_direct(0, bwd_max_c=0)
         y0 = conv.conv2d_forward(x, k, padding="same")
         dk0 = conv.conv2d_backward_kernel(x, y1, k.shape, padding="same")
     finally:

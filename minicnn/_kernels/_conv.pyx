@@ -868,6 +868,10 @@ cdef void _depthwise_backward_kernel(const floating *x, const floating *dy, floa
 # reference CNN's (28x28x1, 3x3, 32 filters) against im2col + GEMM: see _use_small.
 
 cdef Py_ssize_t SMALL_MAX_C = 1           # direct loops for up to this many input channels (one group)
+# ... and the kernel gradient's for up to this many: RGB first layers (3 channels, 3x3, 16-64
+# filters, batch 64) took 1.5-1.9x less time than im2col + GEMM on 1 and 2 threads, their
+# forward did not gain (benchmarks/README.md, step 4)
+cdef Py_ssize_t SMALL_BWD_MAX_C = 3
 cdef Py_ssize_t SMALL_MAX_F = 64          # ... and up to this many filters
 cdef Py_ssize_t SMALL_BWD_SCRATCH = 1 << 18  # bytes of the kernel gradient's per-thread scratch, at most
 cdef int SMALL_ISA = 0                    # 1: the AVX2+FMA clones, 0: baseline (set at import)
@@ -875,10 +879,11 @@ if mcs_cpu_avx2() and _os.environ.get("MINICNN_ARCH", "").strip().lower() != "re
     SMALL_ISA = 1  # MINICNN_ARCH=reference (the GEMM's switch) keeps the baseline loops here too
 
 
-def _set_small_direct(Py_ssize_t max_c=1, Py_ssize_t max_f=64):
-    """Benchmark/test hook: which convolutions take the direct loops (max_c=0: none)."""
-    global SMALL_MAX_C, SMALL_MAX_F
-    SMALL_MAX_C, SMALL_MAX_F = max_c, max_f
+def _set_small_direct(Py_ssize_t max_c=1, Py_ssize_t max_f=64, Py_ssize_t bwd_max_c=3):
+    """Benchmark/test hook: which convolutions take the direct loops: forward up to max_c input
+    channels, kernel gradient up to bwd_max_c, both up to max_f filters (0 channels: none)."""
+    global SMALL_MAX_C, SMALL_MAX_F, SMALL_BWD_MAX_C
+    SMALL_MAX_C, SMALL_MAX_F, SMALL_BWD_MAX_C = max_c, max_f, bwd_max_c
 
 
 def _set_small_isa(int isa):
@@ -903,7 +908,8 @@ cdef inline bint _use_small(Geom g) noexcept nogil:
 
 cdef inline bint _use_small_backward(Geom g, Py_ssize_t itemsize) noexcept nogil:
     cdef mcs_geom m = _mcs(g)
-    return _use_small(g) and mcs_backward_scratch(&m) * itemsize <= SMALL_BWD_SCRATCH
+    return (g.groups == 1 and not g.pointwise and g.C <= SMALL_BWD_MAX_C and g.F <= SMALL_MAX_F
+            and mcs_backward_scratch(&m) * itemsize <= SMALL_BWD_SCRATCH)
 
 
 cdef inline mcs_geom _mcs(Geom g) noexcept nogil:
