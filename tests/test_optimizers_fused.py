@@ -101,12 +101,17 @@ def test_fallbacks_give_the_same_numbers():
     assert getattr(opt, "_flat", None) is None
 
 
-def test_a_variable_added_later_is_laid_out_again():
-    ws, grads = _problem()
+def _adam_and_reference(ws):
+    """Adam on its fused path and one forced onto the per-variable path, each with its own
+    copies of the variables ws."""
     opt, ref = optimizers.Adam(0.01), optimizers.Adam(0.01)
     ref._update_all = lambda pairs, lr: False
-    a = [minicnn.Tensor(w.copy()) for w in ws]
-    b = [minicnn.Tensor(w.copy()) for w in ws]
+    return opt, ref, [minicnn.Tensor(w.copy()) for w in ws], [minicnn.Tensor(w.copy()) for w in ws]
+
+
+def test_a_variable_added_later_is_laid_out_again():
+    ws, grads = _problem()
+    opt, ref, a, b = _adam_and_reference(ws)
     for step, gs in enumerate(grads):
         k = 3 if step < 2 else 5
         opt.apply(gs[:k], a[:k])
@@ -119,10 +124,7 @@ def test_compiled_update_follows_replaced_arrays_and_rechecks_every_step():
     # The compiled path keeps flat views of each variable and its slots between steps: they must
     # follow a variable whose array was replaced, and a read-only variable must still fail.
     ws, grads = _problem()
-    opt, ref = optimizers.Adam(0.01), optimizers.Adam(0.01)
-    ref._update_all = lambda pairs, lr: False
-    a = [minicnn.Tensor(w.copy()) for w in ws]
-    b = [minicnn.Tensor(w.copy()) for w in ws]
+    opt, ref, a, b = _adam_and_reference(ws)
     for step, gs in enumerate(grads):
         if step == 2:
             old = a[0].data

@@ -66,6 +66,13 @@ typedef long long mcs_vl2 __attribute__((vector_size(16)));
  * times MCS_ACC / fv output columns or taps (16 vector registers: 12 accumulators and the operands). */
 #define MCS_FVMAX 4
 #define MCS_ACC 12
+/* Every tile shape (filter vectors, columns or taps) the loops instantiate with constant sizes,
+ * X(fv, n) for n up to MCS_ACC / fv; (1, 1) is the switch's default. */
+#define MCS_TILE_SHAPES(X) \
+    X(1, 12) X(1, 11) X(1, 10) X(1, 9) X(1, 8) X(1, 7) X(1, 6) X(1, 5) X(1, 4) X(1, 3) X(1, 2) \
+    X(2, 6) X(2, 5) X(2, 4) X(2, 3) X(2, 2) X(2, 1) \
+    X(3, 4) X(3, 3) X(3, 2) X(3, 1) \
+    X(4, 3) X(4, 2) X(4, 1)
 
 static ptrdiff_t mcs_owp(const mcs_geom *g)
 {

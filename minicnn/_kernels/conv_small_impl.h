@@ -221,13 +221,7 @@ MCS_ATTR static void MCS_FN(forward_rows)(const MCS_T *restrict x, const MCS_T *
                 case FV * 16 + OB: \
                     MCS_FN(fwd_tile)(tq, K, kp, bp, FP, F, OW, ow0, fv0, OB, FV, relu, npass == 1, yr, tmp); \
                     break;
-                MCS_FWD_CASE(1, 12) MCS_FWD_CASE(1, 11) MCS_FWD_CASE(1, 10) MCS_FWD_CASE(1, 9)
-                MCS_FWD_CASE(1, 8) MCS_FWD_CASE(1, 7) MCS_FWD_CASE(1, 6) MCS_FWD_CASE(1, 5)
-                MCS_FWD_CASE(1, 4) MCS_FWD_CASE(1, 3) MCS_FWD_CASE(1, 2)
-                MCS_FWD_CASE(2, 6) MCS_FWD_CASE(2, 5) MCS_FWD_CASE(2, 4) MCS_FWD_CASE(2, 3)
-                MCS_FWD_CASE(2, 2) MCS_FWD_CASE(2, 1)
-                MCS_FWD_CASE(3, 4) MCS_FWD_CASE(3, 3) MCS_FWD_CASE(3, 2) MCS_FWD_CASE(3, 1)
-                MCS_FWD_CASE(4, 3) MCS_FWD_CASE(4, 2) MCS_FWD_CASE(4, 1)
+                MCS_TILE_SHAPES(MCS_FWD_CASE)
                 default:
                     MCS_FN(fwd_tile)(tq, K, kp, bp, FP, F, OW, ow0, fv0, 1, 1, relu, npass == 1, yr, tmp);
                     break;
@@ -333,13 +327,7 @@ MCS_ATTR static void MCS_FN(backward_kernel_images)(const MCS_T *restrict x, con
                     switch (fvn * 16 + kb) {
 #define MCS_BWD_CASE(FV, KB) \
                     case FV * 16 + KB: MCS_FN(bwd_tile)(tp, gr, OW, F, FP, k0, fv0, KB, FV, lanes); break;
-                    MCS_BWD_CASE(1, 12) MCS_BWD_CASE(1, 11) MCS_BWD_CASE(1, 10) MCS_BWD_CASE(1, 9)
-                    MCS_BWD_CASE(1, 8) MCS_BWD_CASE(1, 7) MCS_BWD_CASE(1, 6) MCS_BWD_CASE(1, 5)
-                    MCS_BWD_CASE(1, 4) MCS_BWD_CASE(1, 3) MCS_BWD_CASE(1, 2)
-                    MCS_BWD_CASE(2, 6) MCS_BWD_CASE(2, 5) MCS_BWD_CASE(2, 4) MCS_BWD_CASE(2, 3)
-                    MCS_BWD_CASE(2, 2) MCS_BWD_CASE(2, 1)
-                    MCS_BWD_CASE(3, 4) MCS_BWD_CASE(3, 3) MCS_BWD_CASE(3, 2) MCS_BWD_CASE(3, 1)
-                    MCS_BWD_CASE(4, 3) MCS_BWD_CASE(4, 2) MCS_BWD_CASE(4, 1)
+                    MCS_TILE_SHAPES(MCS_BWD_CASE)
                     default: MCS_FN(bwd_tile)(tp, gr, OW, F, FP, k0, fv0, 1, 1, lanes); break;
 #undef MCS_BWD_CASE
                     }
