@@ -8,13 +8,13 @@
 # and leak detection is off (CPython keeps interned objects alive until exit by design).
 #
 # Exits non-zero when the build fails, a test fails, or any sanitizer report is written.
-#   SANITIZE_TESTS="tests/test_gemm.py ..."   override the test files (default: every compiled kernel's tests + determinism)
+#   SANITIZE_TESTS="tests/kernels/test_gemm.py ..."   override the test files (default: every compiled kernel's tests + determinism)
 #   PYTHON=python3.11                         interpreter to use (needs numpy, Cython, pytest, hypothesis)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 PYTHON=${PYTHON:-python3}
-TESTS=${SANITIZE_TESTS:-tests/test_gemm.py tests/test_conv.py tests/test_pool.py tests/test_conv_small.py tests/test_pool_fast.py tests/test_norm_kernels.py tests/test_determinism.py tests/test_mempool.py tests/test_optimizers_fused.py}
+TESTS=${SANITIZE_TESTS:-tests/kernels tests/test_determinism.py}
 start=$(date +%s)
 
 case "$(uname -s)" in

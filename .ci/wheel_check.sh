@@ -162,7 +162,7 @@ for need in ["pyproject.toml", "setup.py", "README.md", "MANIFEST.in", "minicnn/
 for e in exts:
     if f"minicnn/_kernels/{e}.pyx" not in members:
         problems += [f"sdist: minicnn/_kernels/{e}.pyx missing"]
-if not any(m.startswith("tests/test_") for m in members):
+if not any(m.startswith("tests/") and m.endswith(".py") for m in members):
     problems += ["sdist: tests/ missing"]
 gen = re.compile(r"^minicnn/_kernels/[^/]+\.c$|\.(so|pyd|o|obj)$|(^|/)(build|__pycache__)/")
 problems += [f"sdist: generated/build file {m}" for m in members if gen.search(m)]
