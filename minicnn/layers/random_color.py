@@ -85,6 +85,10 @@ class RandomBrightness(_ColorLayer):
     True
     """
 
+    def __init__(self, factor, value_range=(0, 255), seed=None, **kwargs):
+        super().__init__(factor, value_range, seed, **kwargs)
+        self.value_range = sorted(value_range)  # Keras keeps RandomBrightness' range sorted
+
     def _draw_range(self):
         return self.factor
 
