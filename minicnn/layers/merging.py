@@ -1,6 +1,8 @@
 """Merge layers: ``Merge`` (checks a list of >= 2 inputs) -> Add, Subtract, Multiply, Average,
 Maximum, Minimum; and Concatenate."""
 
+import numpy as np
+
 from minicnn.layers._context import ops
 from minicnn.layers.base import Layer
 from minicnn.serialization import register_builtin
@@ -106,26 +108,33 @@ class Average(Merge):
         return ops.add(*inputs) / len(inputs)
 
 
+def _stacked(inputs):
+    """The inputs broadcast to one shape and stacked on a new leading axis."""
+    shape = np.broadcast_shapes(*(tuple(t.shape) for t in inputs))
+    return ops.stack([t if tuple(t.shape) == shape else t + np.zeros(shape, t.dtype) for t in inputs],
+                     axis=0)
+
+
 @register_builtin(_MOD)
 class Maximum(Merge):
-    """Elementwise maximum of the inputs."""
+    """Elementwise maximum of the inputs (tied inputs share the gradient).
+
+    >>> import numpy as np
+    >>> from minicnn.layers import Maximum
+    >>> Maximum()([np.array([[1.0, 5.0]]), np.array([[3.0, 2.0]])]).numpy()
+    array([[3., 5.]], dtype=float32)
+    """
 
     def _merge(self, inputs):
-        out = inputs[0]
-        for x in inputs[1:]:
-            out = ops.maximum(out, x)
-        return out
+        return ops.max(_stacked(inputs), axis=0)
 
 
 @register_builtin(_MOD)
 class Minimum(Merge):
-    """Elementwise minimum of the inputs."""
+    """Elementwise minimum of the inputs (tied inputs share the gradient)."""
 
     def _merge(self, inputs):
-        out = inputs[0]
-        for x in inputs[1:]:
-            out = ops.minimum(out, x)
-        return out
+        return -ops.max(-_stacked(inputs), axis=0)
 
 
 @register_builtin(_MOD)

@@ -37,6 +37,9 @@ def test_merge_gradients():
     L.Maximum(dtype="float64")([a, b]).sum().backward()
     np.testing.assert_array_equal(a.grad + b.grad, np.ones((2, 3)))
     np.testing.assert_array_equal(a.grad, (a.numpy() > b.numpy()).astype(float))
+    a, b = arrays((2, 3), (1, 3), seed=2)  # size-1 dimensions broadcast
+    np.testing.assert_array_equal(L.Minimum(dtype="float64")([a, b]).numpy(), np.minimum(a, b))
+    assert minicnn.gradcheck(lambda x, y: L.Minimum(dtype="float64")([x, y]), [a, b])
     assert minicnn.gradcheck(lambda x, y: L.Subtract(dtype="float64")([x, y]), arrays((2, 3), (2, 3)))
     assert minicnn.gradcheck(lambda x, y, z: L.Average(dtype="float64")([x, y, z]), arrays((2, 3), (2, 3), (2, 3)))
 
