@@ -36,7 +36,8 @@ class Dataset:
     def from_tensor_slices(cls, tensors):
         """The samples of an array, or of a tuple/list/dict of arrays of the same length."""
         parts = tensors if isinstance(tensors, (tuple, list, dict)) else None
-        arrays = [np.asarray(a) for a in (parts.values() if isinstance(parts, dict) else parts or [tensors])]
+        columns = parts.values() if isinstance(parts, dict) else parts if parts is not None else [tensors]
+        arrays = [np.asarray(a) for a in columns]
         lengths = {len(a) for a in arrays}
         if len(lengths) != 1:
             raise ValueError(f"from_tensor_slices: the arrays have different lengths {sorted(lengths)}")

@@ -15,6 +15,8 @@ import contextlib
 import itertools
 import warnings
 
+import numpy as np
+
 __all__ = ["EpochIterator"]
 
 
@@ -23,8 +25,8 @@ class EpochIterator:
     data has nothing more to give (a one-shot stream used up)."""
 
     def __init__(self, adapter, steps_per_epoch=None, prepare=None):
-        if steps_per_epoch is not None and (isinstance(steps_per_epoch, bool) or int(steps_per_epoch) != steps_per_epoch
-                                            or steps_per_epoch <= 0):
+        if steps_per_epoch is not None and (isinstance(steps_per_epoch, bool) or steps_per_epoch <= 0
+                                            or not isinstance(steps_per_epoch, (int, np.integer))):
             raise ValueError(f"steps must be a positive int or None, got {steps_per_epoch!r}")
         self.adapter = adapter
         self.steps_per_epoch = None if steps_per_epoch is None else int(steps_per_epoch)

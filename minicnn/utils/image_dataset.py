@@ -93,8 +93,9 @@ def image_dataset_from_directory(directory, labels="inferred", label_mode="int",
     if label_mode == "binary" and len(class_names) != 2:
         raise ValueError('image_dataset_from_directory: label_mode="binary" needs exactly 2 classes, '
                          f"found {class_names}")
-    load = _ImageLoader(Image, image_size, _CHANNELS[color_mode], getattr(Image.Resampling, _FILTERS[interpolation]),
-                        crop_to_aspect_ratio, pad_to_aspect_ratio, data_format == "channels_first")
+    load = _ImageLoader(Image, image_size, _CHANNELS[color_mode],
+                        getattr(Image.Resampling, _FILTERS[interpolation]), crop_to_aspect_ratio,
+                        pad_to_aspect_ratio, data_format == "channels_first")
     subsets = ["training", "validation"] if subset == "both" else [subset]
     datasets = []
     for name in subsets:
@@ -103,8 +104,8 @@ def image_dataset_from_directory(directory, labels="inferred", label_mode="int",
             raise ValueError(f"No {name + ' ' if name else ''}images found in directory {directory}. "
                              f"Allowed formats: {ALLOWLIST_FORMATS}")
         targets = _encode_labels(sub_labels, label_mode, len(class_names or ()))
-        dataset = _image_batches(load, sub_paths, targets, batch_size,
-                                 seed if shuffle and not (subset == "both" and name == "validation") else None)
+        reshuffle = shuffle and not (subset == "both" and name == "validation")  # as Keras
+        dataset = _image_batches(load, sub_paths, targets, batch_size, seed if reshuffle else None)
         dataset.class_names, dataset.file_paths = class_names, sub_paths
         datasets.append(dataset)
     return datasets if subset == "both" else datasets[0]

@@ -7,24 +7,7 @@ import numpy as np
 import pytest
 
 import minicnn
-from minicnn import layers
 from minicnn.utils import pack_x_y_sample_weight, unpack_x_y_sample_weight
-
-
-def toy(n=64, seed=0):
-    rng = np.random.default_rng(seed)
-    x = rng.normal(size=(n, 4)).astype(np.float32)
-    y = (x[:, 0] > 0).astype(np.int64) + (x[:, 1] > 0.5)
-    return x, y
-
-
-def mlp(seed=0):
-    minicnn.utils.set_random_seed(seed)
-    model = minicnn.Sequential([minicnn.Input((4,)), layers.Dense(8, activation="relu"),
-                                layers.Dropout(0.25), layers.Dense(3, activation="softmax")])
-    model.compile(optimizer=minicnn.optimizers.Adam(0.01), loss="sparse_categorical_crossentropy",
-                  metrics=["accuracy"])
-    return model
 
 
 def batches(x, y, size, *extra):
@@ -32,14 +15,14 @@ def batches(x, y, size, *extra):
             for i in range(0, len(x), size)]
 
 
-def same_weights(a, b):
-    return all(np.array_equal(u, v) for u, v in zip(a.get_weights(), b.get_weights()))
-
-
-def fit_on_arrays(x, y, epochs=2, **kwargs):
-    model = mlp()
-    history = model.fit(x, y, batch_size=16, epochs=epochs, shuffle=False, verbose=0, **kwargs)
-    return model, history
+@pytest.fixture
+def fit_on_arrays(mlp):
+    """``fit_on_arrays(x, y, epochs, **fit_kwargs) -> (model, history)``: the reference run."""
+    def fit(x, y, epochs=2, **kwargs):
+        model = mlp()
+        history = model.fit(x, y, batch_size=16, epochs=epochs, shuffle=False, verbose=0, **kwargs)
+        return model, history
+    return fit
 
 
 class FakeTensor:
@@ -69,7 +52,8 @@ class FakeLoader:
 
 
 # ------------------------------------------------------------------ the same training as arrays
-def test_an_infinite_generator_with_steps_per_epoch_trains_like_the_arrays():
+def test_an_infinite_generator_with_steps_per_epoch_trains_like_the_arrays(
+        toy, mlp, same_weights, fit_on_arrays):
     x, y = toy(64)
     reference, ref_history = fit_on_arrays(x, y)
 
@@ -83,7 +67,8 @@ def test_an_infinite_generator_with_steps_per_epoch_trains_like_the_arrays():
     assert history.history == ref_history.history
 
 
-def test_a_finite_generator_ends_the_epoch_when_exhausted_and_then_training_stops():
+def test_a_finite_generator_ends_the_epoch_when_exhausted_and_then_training_stops(
+        toy, mlp, same_weights, fit_on_arrays):
     x, y = toy(64)
     reference, _ = fit_on_arrays(x, y, epochs=1)
     model = mlp()
@@ -93,7 +78,8 @@ def test_a_finite_generator_ends_the_epoch_when_exhausted_and_then_training_stop
     assert same_weights(model, reference)
 
 
-def test_steps_per_epoch_goes_on_where_the_last_epoch_stopped():
+def test_steps_per_epoch_goes_on_where_the_last_epoch_stopped(
+        toy, mlp, same_weights, fit_on_arrays):
     x, y = toy(64)
     reference, _ = fit_on_arrays(x, y, epochs=1)  # 4 batches, in order
     model = mlp()
@@ -104,7 +90,8 @@ def test_steps_per_epoch_goes_on_where_the_last_epoch_stopped():
     assert model.optimizer.iterations == 4 + 4
 
 
-def test_a_reiterable_dataset_of_framework_tensors_trains_like_the_arrays():
+def test_a_reiterable_dataset_of_framework_tensors_trains_like_the_arrays(
+        toy, mlp, same_weights, fit_on_arrays):
     x, y = toy(64)
     reference, ref_history = fit_on_arrays(x, y, epochs=3)
     loader = FakeLoader(x, y, 16)
@@ -114,7 +101,8 @@ def test_a_reiterable_dataset_of_framework_tensors_trains_like_the_arrays():
     assert history.history == ref_history.history
 
 
-def test_sample_weight_in_the_batches_and_class_weight_on_a_generator():
+def test_sample_weight_in_the_batches_and_class_weight_on_a_generator(
+        toy, mlp, same_weights, fit_on_arrays):
     x, y = toy(64)
     cw = {0: 1.0, 1: 3.0, 2: 0.5}
     sw = np.array([cw[int(c)] for c in y], np.float32)
@@ -143,7 +131,7 @@ def test_shuffle_batch_moves_samples_only_within_their_batch():
 
 
 # ------------------------------------------------------------------ validation, evaluate, predict
-def test_validation_data_of_every_kind_gives_the_arrays_numbers():
+def test_validation_data_of_every_kind_gives_the_arrays_numbers(toy, mlp, fit_on_arrays):
     x, y = toy(96)
     xt, yt, xv, yv = x[:64], y[:64], x[64:], y[64:]
     _, ref = fit_on_arrays(xt, yt, validation_data=(xv, yv))
@@ -159,7 +147,7 @@ def test_validation_data_of_every_kind_gives_the_arrays_numbers():
         assert history.history == ref.history
 
 
-def test_evaluate_and_predict_take_generators_and_ignore_targets_when_predicting():
+def test_evaluate_and_predict_take_generators_and_ignore_targets_when_predicting(toy, mlp):
     x, y = toy(40)
     model = mlp()
     expected = model.evaluate(x, y, batch_size=16, verbose=0, return_dict=True)
@@ -187,7 +175,7 @@ def test_pack_and_unpack_x_y_sample_weight():
 
 
 # ------------------------------------------------------------------ errors
-def test_clear_errors_for_what_is_not_supported():
+def test_clear_errors_for_what_is_not_supported(toy, mlp):
     x, y = toy(32)
     model = mlp()
     with pytest.raises(TypeError, match=r"x must be arrays .* got builtins.object"):
@@ -216,7 +204,7 @@ def test_clear_errors_for_what_is_not_supported():
         model.train_on_batch(iter([(x, y)]))
 
 
-def test_a_used_up_validation_generator_warns_instead_of_reporting_zeros():
+def test_a_used_up_validation_generator_warns_instead_of_reporting_zeros(toy, mlp):
     x, y = toy(32)
     model = mlp()
     with warnings.catch_warnings(record=True) as caught:

@@ -73,7 +73,8 @@ def test_pad_sequences_as_keras_documents_it():
     np.testing.assert_array_equal(pad_sequences(seqs, value=-1), [[-1, -1, 1], [-1, 2, 3], [4, 5, 6]])
     np.testing.assert_array_equal(pad_sequences(seqs, padding="post"), [[1, 0, 0], [2, 3, 0], [4, 5, 6]])
     np.testing.assert_array_equal(pad_sequences(seqs, maxlen=2), [[0, 1], [2, 3], [5, 6]])
-    np.testing.assert_array_equal(pad_sequences(seqs, maxlen=2, truncating="post"), [[0, 1], [2, 3], [4, 5]])
+    np.testing.assert_array_equal(pad_sequences(seqs, maxlen=2, truncating="post"),
+                                  [[0, 1], [2, 3], [4, 5]])
     assert pad_sequences(seqs).dtype == np.int32
     out = pad_sequences([np.ones((2, 3)), []], maxlen=3, dtype="float32", value=0.5)
     assert out.shape == (2, 3, 3) and out[0, 0].tolist() == [0.5] * 3 and out[1].max() == 0.5

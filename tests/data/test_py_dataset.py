@@ -9,27 +9,6 @@ import numpy as np
 import pytest
 
 import minicnn
-from minicnn import layers
-
-
-def toy(n=64, seed=0):
-    rng = np.random.default_rng(seed)
-    x = rng.normal(size=(n, 4)).astype(np.float32)
-    y = (x[:, 0] > 0).astype(np.int64) + (x[:, 1] > 0.5)
-    return x, y
-
-
-def mlp(seed=0):
-    minicnn.utils.set_random_seed(seed)
-    model = minicnn.Sequential([minicnn.Input((4,)), layers.Dense(8, activation="relu"),
-                                layers.Dropout(0.25), layers.Dense(3, activation="softmax")])
-    model.compile(optimizer=minicnn.optimizers.Adam(0.01), loss="sparse_categorical_crossentropy",
-                  metrics=["accuracy"])
-    return model
-
-
-def same_weights(a, b):
-    return all(np.array_equal(u, v) for u, v in zip(a.get_weights(), b.get_weights()))
 
 
 class Batches(minicnn.utils.PyDataset):
@@ -59,7 +38,8 @@ WORKERS = [dict(), dict(workers=3), dict(workers=2, use_multiprocessing=True, ma
 
 
 @pytest.mark.parametrize("kwargs", WORKERS, ids=["serial", "threads", "processes"])
-def test_every_worker_kind_trains_like_the_arrays_and_calls_the_epoch_hooks(kwargs):
+def test_every_worker_kind_trains_like_the_arrays_and_calls_the_epoch_hooks(
+        kwargs, toy, mlp, same_weights):
     x, y = toy(72)
     reference = mlp()
     ref = reference.fit(x, y, batch_size=16, epochs=2, shuffle=False, verbose=0)
@@ -70,7 +50,7 @@ def test_every_worker_kind_trains_like_the_arrays_and_calls_the_epoch_hooks(kwar
     assert data.begins == data.ends == 2
 
 
-def test_shuffle_visits_the_batches_in_a_seeded_order_whatever_the_workers():
+def test_shuffle_visits_the_batches_in_a_seeded_order_whatever_the_workers(toy, mlp, same_weights):
     x, y = toy(96)
     runs = []
     for kwargs in WORKERS:
@@ -83,7 +63,7 @@ def test_shuffle_visits_the_batches_in_a_seeded_order_whatever_the_workers():
     assert not same_weights(runs[0], unshuffled)
 
 
-def test_random_augmentation_in_worker_processes_is_repeatable_and_new_every_epoch():
+def test_random_augmentation_in_worker_processes_is_repeatable_and_new_every_epoch(toy):
     x, y = toy(64)
     seen = []
     for workers in (2, 3, 3):
@@ -117,7 +97,7 @@ class Endless(minicnn.utils.PyDataset):
 
 
 @pytest.mark.parametrize("kwargs", WORKERS[:2], ids=["serial", "threads"])
-def test_an_infinite_pydataset_goes_on_from_epoch_to_epoch(kwargs):
+def test_an_infinite_pydataset_goes_on_from_epoch_to_epoch(kwargs, toy, mlp, same_weights):
     x, y = toy(64)
     reference = mlp()
     reference.fit(x, y, batch_size=16, epochs=3, shuffle=False, verbose=0)
@@ -128,7 +108,7 @@ def test_an_infinite_pydataset_goes_on_from_epoch_to_epoch(kwargs):
     assert sorted(set(data.asked))[:12] == list(range(12))
 
 
-def test_class_weight_validation_evaluate_and_predict_on_a_pydataset():
+def test_class_weight_validation_evaluate_and_predict_on_a_pydataset(toy, mlp, same_weights):
     x, y = toy(64)
     cw = {0: 1.0, 1: 2.0, 2: 0.5}
     reference = mlp()
@@ -152,7 +132,7 @@ class Broken(Batches):
 
 
 @pytest.mark.parametrize("kwargs", WORKERS, ids=["serial", "threads", "processes"])
-def test_an_error_in_getitem_reaches_the_caller_and_no_worker_is_left(kwargs):
+def test_an_error_in_getitem_reaches_the_caller_and_no_worker_is_left(kwargs, toy, mlp):
     x, y = toy(96)
     threads = threading.active_count()
     with pytest.raises(KeyError, match="batch 2 is missing"):
@@ -161,7 +141,7 @@ def test_an_error_in_getitem_reaches_the_caller_and_no_worker_is_left(kwargs):
     assert multiprocessing.active_children() == []
 
 
-def test_pydataset_errors_and_the_super_init_warning():
+def test_pydataset_errors_and_the_super_init_warning(toy, mlp):
     x, y = toy(32)
     with pytest.raises(ValueError, match="y must not be passed"):
         mlp().fit(Batches(x, y), y, verbose=0)
