@@ -3,7 +3,7 @@ batch statistics, so training and inference compute the same thing), then a lear
 scale ``gamma`` and offset ``beta``."""
 
 from minicnn.layers import _args as A
-from minicnn.layers._context import ops
+from minicnn import ops
 from minicnn.layers.base import Layer
 from minicnn.serialization import register_builtin
 

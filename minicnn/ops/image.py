@@ -135,7 +135,7 @@ def resize(images, size, interpolation="bilinear", antialias=False, crop_to_aspe
     Differentiable with respect to float images.
 
     >>> import numpy as np, minicnn
-    >>> minicnn.ops.resize(np.array([0.0, 1.0, 2.0, 3.0]).reshape(1, 1, 4, 1), (1, 8)).numpy().ravel()
+    >>> minicnn.ops.image.resize(np.array([0.0, 1.0, 2.0, 3.0]).reshape(1, 1, 4, 1), (1, 8)).numpy().ravel()
     array([0.  , 0.25, 0.75, 1.25, 1.75, 2.25, 2.75, 3.  ])
     """
     if interpolation not in RESIZE_INTERPOLATIONS:
