@@ -5,7 +5,7 @@
 from minicnn._kernels.mempool import pooled as memory_pool
 from minicnn.utils.numerical import normalize, to_categorical
 from minicnn.utils.peak import measure_peak
-from minicnn.utils.profile import profile
+from minicnn.utils.profiler import profile
 from minicnn.utils.progbar import Progbar
 from minicnn.utils.seed import set_random_seed
 

@@ -13,7 +13,7 @@ an order of magnitude, not a figure to hold against the peak.  Layers not listed
 >>> conv = minicnn.layers.Conv2D(8, 3)
 >>> y = conv(np.zeros((2, 10, 10, 4), np.float32))
 >>> layer_flops(conv, [(2, 10, 10, 4)], [tuple(y.shape)], input_grad=True, training=True)
-(36864, 73728)
+(73728, 147456)
 """
 
 import math

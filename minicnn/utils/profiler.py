@@ -39,6 +39,7 @@ import time
 import numpy as np
 
 from minicnn import _profiling
+from minicnn.autograd import grad_mode
 from minicnn.utils import flops as _flops
 from minicnn.utils import peak as _peak
 
@@ -75,6 +76,9 @@ class _Recorder:
     """Collects the times while installed as ``_profiling.state.recorder`` (one thread only)."""
 
     def __init__(self):
+        from minicnn.models.model import Model  # (minicnn.models imports this package)
+
+        self.model_cls = Model
         self.thread = threading.get_ident()
         self.rows = {}      # id(layer) or a fixed key -> _Row, in first-call order
         self.nested = []    # per open timed scope: time spent in scopes nested in it
@@ -88,9 +92,7 @@ class _Recorder:
         return r
 
     def layer_row(self, layer):
-        from minicnn.models.model import Model
-
-        kind = "model" if isinstance(layer, Model) else "layer"
+        kind = "model" if isinstance(layer, self.model_cls) else "layer"
         return self.row(id(layer), layer.name, type(layer).__name__, kind)
 
     # -- timed scopes ------------------------------------------------------------------------
@@ -121,7 +123,7 @@ class _Recorder:
 
         def after(outputs):
             self.label_graph(row, inputs, outputs)
-            self.count_flops(row, layer, inputs, outputs, kwargs)
+            self.count_flops(row, layer, inputs, outputs)
         return self.timed(row, layer.call, (inputs,) + tuple(args), kwargs, after)
 
     def node_backward(self, ctx, seconds):
@@ -148,11 +150,9 @@ class _Recorder:
                 ctx._profile_row = row
             stack.extend(getattr(p, "_ctx", None) for p in ctx.parents)
 
-    def count_flops(self, row, layer, inputs, outputs, kwargs):
+    def count_flops(self, row, layer, inputs, outputs):
         if row.kind != "layer":
             return
-        from minicnn.autograd import grad_mode
-
         ins = list(_tensors(inputs))
         training = grad_mode.is_grad_enabled()
         input_grad = any(t.requires_grad for t in ins)
