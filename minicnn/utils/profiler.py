@@ -39,6 +39,7 @@ import time
 import numpy as np
 
 from minicnn import _profiling
+from minicnn._graph_labels import label_nodes, leaves, tensors
 from minicnn.autograd import grad_mode
 from minicnn.utils import flops as _flops
 from minicnn.utils import peak as _peak
@@ -57,19 +58,8 @@ class _Row:
         self.fwd_flops = self.bwd_flops = self.calls = 0
 
 
-def _tensors(structure):
-    if isinstance(structure, (list, tuple)):
-        for s in structure:
-            yield from _tensors(s)
-    elif isinstance(structure, dict):
-        for s in structure.values():
-            yield from _tensors(s)
-    elif hasattr(structure, "_ctx"):
-        yield structure
-
-
 def _shapes(structure):
-    return [tuple(t.shape) for t in _tensors(structure)]
+    return [tuple(t.shape) for t in tensors(structure)]
 
 
 class _Recorder:
@@ -122,7 +112,7 @@ class _Recorder:
         row = self.layer_row(layer)
 
         def after(outputs):
-            self.label_graph(row, inputs, outputs)
+            label_nodes(inputs, outputs, "_profile_row", row)
             self.count_flops(row, layer, inputs, outputs)
         return self.timed(row, layer.call, (inputs,) + tuple(args), kwargs, after)
 
@@ -134,26 +124,10 @@ class _Recorder:
             row.bwd += seconds
 
     # -- bookkeeping -------------------------------------------------------------------------
-    @staticmethod
-    def label_graph(row, inputs, outputs):
-        """Label the nodes recorded between ``inputs`` and ``outputs`` with ``row`` (nodes of
-        inner layers, labelled first, keep theirs)."""
-        stop = {id(t._ctx) for t in _tensors(inputs) if t._ctx is not None}
-        stack = [t._ctx for t in _tensors(outputs)]
-        seen = set()
-        while stack:
-            ctx = stack.pop()
-            if ctx is None or id(ctx) in seen or id(ctx) in stop or ctx.freed:
-                continue
-            seen.add(id(ctx))
-            if getattr(ctx, "_profile_row", None) is None:
-                ctx._profile_row = row
-            stack.extend(getattr(p, "_ctx", None) for p in ctx.parents)
-
     def count_flops(self, row, layer, inputs, outputs):
         if row.kind != "layer":
             return
-        ins = list(_tensors(inputs))
+        ins = list(tensors(inputs))
         training = grad_mode.is_grad_enabled()
         input_grad = any(t.requires_grad for t in ins)
         key = (id(layer), tuple(tuple(t.shape) for t in ins), input_grad, training)
@@ -178,7 +152,7 @@ class _Patched:
         rec = self.recorder
 
         def timed(*args, **kwargs):
-            after = (lambda out: rec.label_graph(row, (args, kwargs), out)) if label else None
+            after = (lambda out: label_nodes((args, kwargs), out, "_profile_row", row)) if label else None
             return rec.timed(row, method, args, kwargs, after)
         had = attr in vars(obj)
         self.undo.append((obj, attr, had, vars(obj).get(attr)))
@@ -300,19 +274,8 @@ def profile(model, x, y=None, steps=20, *, warmup=3, sample_weight=None, mode="t
 
 
 def _batch_size(x):
-    first = next(iter(_flatten_arrays(x)), None)
-    return None if first is None else len(first)
-
-
-def _flatten_arrays(x):
-    if isinstance(x, (list, tuple)):
-        for v in x:
-            yield from _flatten_arrays(v)
-    elif isinstance(x, dict):
-        for v in x.values():
-            yield from _flatten_arrays(v)
-    else:
-        yield x
+    first = next(leaves(x), None)
+    return getattr(first, "shape", (None,))[0]
 
 
 def _row_dict(name, type_, kind, fwd_s, bwd_s, step_s, peak, fwd_flops=0, bwd_flops=0, calls=0,
