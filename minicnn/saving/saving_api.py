@@ -98,6 +98,8 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
     optimizer state, so predictions are identical and ``fit`` continues as if never interrupted.
 
     ``custom_objects``: {name: class or function} for user-defined layers, losses, metrics.
+    ``safe_mode=False`` lets code stored in the file run (a ``Lambda`` layer's Python lambda is
+    saved as source text): only for files you trust.
     Raises ``SavedModelError`` (a ValueError) naming the file when it is truncated, corrupted, of
     an unsupported version, or does not match its own config.
     """
@@ -108,7 +110,8 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
         if not isinstance(config, dict) or "model" not in config:
             raise reader.error("config.json has no 'model' entry")
         try:
-            model = serialization.deserialize(config["model"], custom_objects=custom_objects)
+            with serialization.SafeModeScope(safe_mode):
+                model = serialization.deserialize(config["model"], custom_objects=custom_objects)
         except (ValueError, TypeError, KeyError) as exc:
             raise reader.error(f"the model config cannot be rebuilt ({type(exc).__name__}: {exc})") from exc
         _assign_weights(model, reader.read_arrays("weights"), reader)
