@@ -108,6 +108,14 @@ class ArraySpec:
     def nbytes(self):
         return math.prod(self.shape) * self.dtype.itemsize
 
+    @property
+    def max_member_bytes(self):
+        """The largest ``.npy`` member that can hold this array: its bytes and a header."""
+        return self.nbytes + 16 + MAX_NPY_HEADER
+
+    def limit_text(self, source):
+        return f"that an array of shape {self.shape} {self.dtype} (as {source} says) can need"
+
     def __repr__(self):
         return f"ArraySpec({self.member!r}, {self.shape}, {self.dtype})"
 
@@ -193,17 +201,17 @@ class ArchiveReader:
         return member in self._infos
 
     # ------------------------------------------------------------------ bounded reads
-    def _info(self, member, max_bytes):
+    def _info(self, member, max_bytes, limit):
         info = self._infos.get(member)
         if info is None:
             raise self.error("is missing", member)
         if info.file_size > max_bytes:
-            raise self.error(f"declares {info.file_size:,} bytes, more than the {max_bytes:,} it "
-                             "can hold in a minicnn file", member)
+            raise self.error(f"declares {info.file_size:,} bytes, more than the {max_bytes:,} "
+                             f"{limit}", member)
         return info
 
-    def _stream(self, member, max_bytes):
-        info = self._info(member, max_bytes)
+    def _stream(self, member, max_bytes, limit):
+        info = self._info(member, max_bytes, limit)
         try:
             return info, self._zip.open(info)
         except Exception as exc:  # noqa: BLE001 - a bad local header, an unsupported method...
@@ -232,15 +240,15 @@ class ArchiveReader:
         except Exception as exc:  # noqa: BLE001 - CRC mismatch, zlib errors, short reads
             raise self._corrupt(member, exc) from None
 
-    def read_bytes(self, member, max_bytes):
-        info, stream = self._stream(member, max_bytes)
+    def read_bytes(self, member, max_bytes, limit):
+        info, stream = self._stream(member, max_bytes, limit)
         with stream:
             out = bytearray(info.file_size)
             self._read_exactly(stream, member, out)
         return bytes(out)
 
     def read_json(self, member):
-        raw = self.read_bytes(member, MAX_JSON_BYTES)
+        raw = self.read_bytes(member, MAX_JSON_BYTES, "a JSON member may have")
         try:
             return json.loads(raw.decode("utf-8"))
         except (UnicodeDecodeError, ValueError) as exc:  # ValueError: also 5000-digit integers
@@ -259,7 +267,7 @@ class ArchiveReader:
         specs = []
         for i, entry in enumerate(listing):
             spec = self._spec(listing_member, i, entry, f"{prefix}/{i:05d}.npy")
-            info = self._info(spec.member, spec.nbytes + 16 + MAX_NPY_HEADER)
+            info = self._info(spec.member, spec.max_member_bytes, spec.limit_text(listing_member))
             if info.file_size < spec.nbytes:
                 raise self.error(f"declares {info.file_size:,} bytes, too few for the shape "
                                  f"{spec.shape} {spec.dtype} that {listing_member} gives it", spec.member)
@@ -287,7 +295,7 @@ class ArchiveReader:
     def read_array(self, spec):
         """The array ``spec`` describes, read from its member straight into a new array."""
         member = spec.member
-        info, stream = self._stream(member, spec.nbytes + 16 + MAX_NPY_HEADER)
+        info, stream = self._stream(member, spec.max_member_bytes, spec.limit_text("the manifest"))
         with stream:
             shape, fortran, dtype = self._npy_header(stream, member)
             if shape != spec.shape or dtype != spec.dtype:

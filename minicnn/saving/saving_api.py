@@ -83,14 +83,16 @@ class _WeightsInFile:
     def __init__(self, reader, specs):
         self.reader = reader
         self.left = collections.Counter(spec.shape for spec in specs)
+        self.refusal = None  # the error raised, whatever the layers wrap it in on its way out
 
     def __call__(self, layer, shape, dtype):
         shape = tuple(shape)
         if self.left[shape] <= 0:
-            raise self.reader.error(
+            self.refusal = self.reader.error(
                 f"makes layer {getattr(layer, 'name', '?')!r} create a weight of shape {shape} "
                 f"{dtype}, which weights/arrays.json does not hold: the config and the weights "
                 "disagree", "config.json")
+            raise self.refusal
         self.left[shape] -= 1
 
 
@@ -100,11 +102,14 @@ def _rebuilding(reader, member, what, weights=None):
     ``weights`` (the manifest), refuse every weight the file does not hold."""
     from minicnn.layers.base import weight_creation_check
 
-    token = weight_creation_check.set(_WeightsInFile(reader, weights) if weights is not None else None)
+    check = _WeightsInFile(reader, weights) if weights is not None else None
+    token = weight_creation_check.set(check)
     try:
         yield
-    except SavedModelError:
-        raise
+    except SavedModelError as exc:
+        if check is not None and check.refusal is not None:
+            raise check.refusal from None
+        raise exc
     except RecursionError:
         raise reader.error(f"{what} is nested too deeply to be rebuilt", member) from None
     except Exception as exc:  # noqa: BLE001 - whatever a crafted config provokes, the file is to blame
@@ -127,7 +132,7 @@ def _check_weights(model, reader, specs):
     weights = list(model.weights)
     if len(weights) != len(specs):
         raise reader.error(f"holds {len(specs)} weights but the model {getattr(model, 'name', '')!r} has "
-                           f"{len(weights)} (is it the same architecture, and built?)")
+                           f"{len(weights)} (is it the same architecture, and built?)", "weights/arrays.json")
     names = _saved_names(reader)
     for i, (w, spec) in enumerate(zip(weights, specs)):
         data = w.data
