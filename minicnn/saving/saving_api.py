@@ -8,6 +8,7 @@ model's.  Every failure is a ``SavedModelError`` naming the file and the member.
 
 import collections
 import contextlib
+import math
 import os
 
 import numpy as np
@@ -77,23 +78,25 @@ def save_weights(model, filepath, overwrite=True):
 
 class _WeightsInFile:
     """``Layer.add_weight``'s check while a model is rebuilt from a file: each new weight must
-    take one of the manifest's shapes not taken yet, so a config that disagrees with the weights
-    (``Dense(8_400_000)`` over 3-unit arrays) fails before the kernel is allocated."""
+    take the size of one of the manifest's arrays not taken yet, so a config that disagrees with
+    the weights (``Dense(8_400_000)`` over 3-unit arrays) fails before the kernel is allocated.
+    Sizes, not shapes: a layer may store a weight in another shape than it asked for (a scalar
+    as (1,)); the shapes are compared once the model is built."""
 
     def __init__(self, reader, specs):
         self.reader = reader
-        self.left = collections.Counter(spec.shape for spec in specs)
+        self.left = collections.Counter(math.prod(spec.shape) for spec in specs)
         self.refusal = None  # the error raised, whatever the layers wrap it in on its way out
 
     def __call__(self, layer, shape, dtype):
-        shape = tuple(shape)
-        if self.left[shape] <= 0:
+        size = math.prod(shape)
+        if self.left[size] <= 0:
             self.refusal = self.reader.error(
-                f"makes layer {getattr(layer, 'name', '?')!r} create a weight of shape {shape} "
-                f"{dtype}, which weights/arrays.json does not hold: the config and the weights "
-                "disagree", "config.json")
+                f"makes layer {getattr(layer, 'name', '?')!r} create a weight of shape "
+                f"{tuple(shape)} {dtype}, but weights/arrays.json holds no (further) array of "
+                f"{size:,} elements: the config and the weights disagree", "config.json")
             raise self.refusal
-        self.left[shape] -= 1
+        self.left[size] -= 1
 
 
 @contextlib.contextmanager
