@@ -1,15 +1,16 @@
 """``keras.utils.image_dataset_from_directory``: batches of images read from class sub-folders.
 
-Files are read and resized with Pillow (the optional extra ``minicnn[pillow]``) when a batch is
-asked for; the result is a ``minicnn.utils.Dataset`` that ``fit`` takes as it is.  Resizing works
-on float32 pixels, one channel at a time, with Pillow's filters (which smooth when shrinking,
-unlike ``tf.image.resize``), so pixel values differ slightly from TensorFlow's.
+Files are decoded with Pillow (the optional extra ``minicnn[pillow]``) when a batch is asked for
+and resized as Keras does it, with ``minicnn.ops.image.resize`` (``tf.image.resize``'s rules:
+float32 pixels, half-pixel centres, no antialiasing); the result is a ``minicnn.utils.Dataset``
+that ``fit`` takes as it is.
 """
 
 import os
 
 import numpy as np
 
+from minicnn.ops.image import RESIZE_INTERPOLATIONS
 from minicnn.utils.dataset import Dataset
 
 __all__ = ["image_dataset_from_directory"]
@@ -17,9 +18,6 @@ __all__ = ["image_dataset_from_directory"]
 ALLOWLIST_FORMATS = (".bmp", ".gif", ".jpeg", ".jpg", ".png")
 _CHANNELS = {"grayscale": 1, "rgb": 3, "rgba": 4}
 _PIL_MODES = {1: "L", 3: "RGB", 4: "RGBA"}
-# Keras' names -> Pillow's filters; lanczos5, gaussian and mitchellcubic have no Pillow filter.
-_FILTERS = {"nearest": "NEAREST", "bilinear": "BILINEAR", "bicubic": "BICUBIC", "area": "BOX",
-            "lanczos3": "LANCZOS"}
 
 
 def _pil_image():
@@ -73,9 +71,10 @@ def image_dataset_from_directory(directory, labels="inferred", label_mode="int",
         raise ValueError("image_dataset_from_directory: image_size must be (height, width), got "
                          f"{image_size!r}")
     interpolation = interpolation.lower()
-    if interpolation not in _FILTERS:
-        raise ValueError(f"image_dataset_from_directory: interpolation must be one of {sorted(_FILTERS)} "
-                         f"(Pillow has no {interpolation!r} filter), got {interpolation!r}")
+    if interpolation not in RESIZE_INTERPOLATIONS:
+        raise ValueError(f"image_dataset_from_directory: interpolation must be one of "
+                         f"{RESIZE_INTERPOLATIONS} (minicnn has no 'area', 'gaussian' or "
+                         f"'mitchellcubic' resizing), got {interpolation!r}")
     if crop_to_aspect_ratio and pad_to_aspect_ratio:
         raise ValueError("image_dataset_from_directory: only one of pad_to_aspect_ratio and "
                          "crop_to_aspect_ratio can be True")
@@ -93,8 +92,7 @@ def image_dataset_from_directory(directory, labels="inferred", label_mode="int",
     if label_mode == "binary" and len(class_names) != 2:
         raise ValueError('image_dataset_from_directory: label_mode="binary" needs exactly 2 classes, '
                          f"found {class_names}")
-    load = _ImageLoader(Image, image_size, _CHANNELS[color_mode],
-                        getattr(Image.Resampling, _FILTERS[interpolation]), crop_to_aspect_ratio,
+    load = _ImageLoader(Image, image_size, _CHANNELS[color_mode], interpolation, crop_to_aspect_ratio,
                         pad_to_aspect_ratio, data_format == "channels_first")
     subsets = ["training", "validation"] if subset == "both" else [subset]
     datasets = []
@@ -215,31 +213,22 @@ def _first(batch):
 
 
 class _ImageLoader:
-    """One file -> a float32 array (height, width, channels), Keras' crop/pad rules."""
+    """One file -> a float32 array (height, width, channels) of the target size."""
 
-    def __init__(self, Image, image_size, channels, resample, crop, pad, channels_first):
-        self.Image, self.size, self.channels, self.resample = Image, image_size, channels, resample
-        self.crop, self.pad, self.channels_first = crop, pad, channels_first
+    def __init__(self, Image, image_size, channels, interpolation, crop, pad, channels_first):
+        self.Image, self.size, self.channels = Image, image_size, channels
+        self.resize_args = {"interpolation": interpolation, "crop_to_aspect_ratio": crop,
+                            "pad_to_aspect_ratio": pad}
+        self.channels_first = channels_first
 
     def __call__(self, path):
+        from minicnn.autograd import no_grad
+        from minicnn.ops.image import resize
+
         with self.Image.open(path) as img:
-            img = img.convert(_PIL_MODES[self.channels])
-            pixels = np.asarray(img, dtype=np.float32)
+            pixels = np.asarray(img.convert(_PIL_MODES[self.channels]), dtype=np.float32)
         pixels = pixels.reshape(pixels.shape[:2] + (self.channels,))
-        height, width = pixels.shape[:2]
-        th, tw = self.size
-        if self.crop:  # the largest centred window of the target's aspect ratio
-            ch, cw = min(height, int(width * th / tw)), min(width, int(height * tw / th))
-            top, left = (height - ch) // 2, (width - cw) // 2
-            pixels = pixels[top:top + ch, left:left + cw]
-        elif self.pad:  # centred on zeros to the target's aspect ratio
-            ph, pw = max(height, int(width * th / tw)), max(width, int(height * tw / th))
-            padded = np.zeros((ph, pw, self.channels), np.float32)
-            top, left = (ph - height) // 2, (pw - width) // 2
-            padded[top:top + height, left:left + width] = pixels
-            pixels = padded
-        if pixels.shape[:2] != (th, tw):
-            pixels = np.stack([np.asarray(self.Image.fromarray(np.ascontiguousarray(pixels[..., c]), "F")
-                                          .resize((tw, th), self.resample))
-                               for c in range(self.channels)], axis=-1)
+        if pixels.shape[:2] != self.size:
+            with no_grad():
+                pixels = resize(pixels, self.size, **self.resize_args).numpy()
         return np.transpose(pixels, (2, 0, 1)) if self.channels_first else pixels
