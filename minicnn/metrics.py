@@ -166,7 +166,30 @@ class Metric:
         raise NotImplementedError(f"{type(self).__name__} must implement result")
 
     def reset_state(self):
-        raise NotImplementedError(f"{type(self).__name__} must implement reset_state")
+        """Zero every variable from ``add_variable`` (Keras' default)."""
+        if not self.variables:
+            raise NotImplementedError(f"{type(self).__name__} must implement reset_state")
+        for v in self.variables:
+            v.assign(np.zeros(v.shape, v.dtype))
+
+    def add_variable(self, shape, initializer, dtype=None, aggregation="sum", name=None):
+        """A non-trainable ``minicnn.Variable`` of metric state (Keras 3's signature), listed in
+        ``variables``; update it with ``assign_add``/``assign``."""
+        from minicnn.variables import Variable, name_scope
+        with name_scope(self.name.replace("/", ">"), caller=self):
+            variable = Variable(initializer if initializer is not None else "zeros", shape=shape,
+                                dtype=dtype or self.dtype, trainable=False,
+                                aggregation=aggregation, name=name)
+        self.__dict__.setdefault("_variables", []).append(variable)
+        return variable
+
+    def add_weight(self, shape=(), initializer=None, dtype=None, name=None):
+        """Alias of :meth:`add_variable` (Keras keeps it for backwards compatibility)."""
+        return self.add_variable(shape=shape, initializer=initializer, dtype=dtype, name=name)
+
+    @property
+    def variables(self):
+        return list(self.__dict__.get("_variables", ()))
 
     def __call__(self, *args, **kwargs):
         self.update_state(*args, **kwargs)
