@@ -19,8 +19,10 @@ from minicnn.layers.pooling import (AveragePooling1D, AveragePooling2D, BasePool
                                     GlobalMaxPooling1D, GlobalMaxPooling2D, MaxPooling1D,
                                     MaxPooling2D)
 from minicnn.layers.reshaping import (Cropping1D, Cropping2D, Permute, RepeatVector,
-                                      ZeroPadding1D, ZeroPadding2D)
+                                      UpSampling1D, UpSampling2D, ZeroPadding1D, ZeroPadding2D)
 from minicnn.layers.normalization import BatchNormalization
+from minicnn.layers.layer_normalization import GroupNormalization, LayerNormalization
+from minicnn.layers.image_resizing import CenterCrop, Resizing
 from minicnn.layers.merging import (Add, Average, Concatenate, Maximum, Merge, Minimum, Multiply,
                                     Subtract)
 from minicnn.layers.dot import Dot
@@ -54,6 +56,8 @@ __all__ = [
     "ZeroPadding1D", "Cropping1D", "Cropping2D", "Permute", "RepeatVector", "Subtract", "Average",
     "Maximum", "Minimum", "Dot", "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D",
     "GaussianNoise", "GaussianDropout", "Identity", "Embedding", "Rescaling", "Normalization",
+    "UpSampling1D", "UpSampling2D", "LayerNormalization", "GroupNormalization", "Resizing",
+    "CenterCrop",
 ]
 
 from minicnn.layers.preprocessing import RandomCrop, RandomFlip, RandomTranslation

@@ -18,6 +18,7 @@ an ndarray or Tensor runs it eagerly; calling it on ``minicnn.Input(...)`` recor
 ['scale/w']
 """
 
+import contextvars
 import functools
 import inspect
 import math
@@ -41,6 +42,10 @@ __all__ = ["Layer"]
 
 _TENSOR = []
 _NP_DTYPES = {}
+
+#: ``check(layer, shape, dtype)`` called by ``add_weight`` before anything is allocated; set by
+#: ``minicnn.saving`` while it rebuilds a model from a file, to refuse weights the file lacks.
+weight_creation_check = contextvars.ContextVar("weight_creation_check", default=None)
 
 # The cached weight lists (``Layer.weights`` / ``trainable_weights``, read at every training step)
 # are valid while this counter is unchanged.  Every change that can alter any layer's lists bumps
@@ -236,6 +241,9 @@ class Layer:
         if any(s is None for s in shape):
             raise ValueError(f"{self.name}.add_weight: shape must be fully defined, got {shape}")
         dtype = np.dtype(dtype if dtype is not None else self.variable_dtype)
+        check = weight_creation_check.get()
+        if check is not None:
+            check(self, shape, dtype)
         if initializer is None:
             initializer = "glorot_uniform" if dtype.kind == "f" else "zeros"
         with name_scope(self.name, caller=self):

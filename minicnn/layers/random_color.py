@@ -5,7 +5,7 @@ import numbers
 
 import numpy as np
 
-from minicnn.layers._context import ops
+from minicnn import ops
 from minicnn.layers.preprocessing import _RandomImageLayer, _bounded_factor
 from minicnn.serialization import register_builtin
 

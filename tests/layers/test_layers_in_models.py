@@ -35,6 +35,12 @@ SINGLE = {
     "random_zoom": (lambda: L.RandomZoom(0.2, seed=1), (6, 6, 2)),
     "random_contrast": (lambda: L.RandomContrast(0.3, seed=1), (6, 6, 2)),
     "random_brightness": (lambda: L.RandomBrightness(0.3, seed=1), (6, 6, 2)),
+    "layer_norm": (lambda: L.LayerNormalization(axis=[1, 2]), (6, 6, 2)),
+    "group_norm": (lambda: L.GroupNormalization(groups=2), (6, 6, 4)),
+    "resizing": (lambda: L.Resizing(4, 8, interpolation="bicubic"), (6, 6, 2)),
+    "center_crop": (lambda: L.CenterCrop(4, 3), (6, 6, 2)),
+    "upsampling2d": (lambda: L.UpSampling2D(2, interpolation="bilinear"), (3, 3, 2)),
+    "upsampling1d": (lambda: L.UpSampling1D(2), (4, 2)),
 }
 MERGE = {
     "subtract": lambda: L.Subtract(),
