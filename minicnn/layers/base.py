@@ -33,8 +33,8 @@ from minicnn.layers._context import call_state, standardize_dtype, to_snake_case
 from minicnn.layers.node import (KerasTensor, Node, flatten, is_symbolic, map_structure,
                                  standardize_shape)
 from minicnn.layers._shapes import (_accepts, _flatten_shapes, _is_basic, _is_single_shape,
-                                    _pack_shapes, _shape_str, _shape_tree, _to_lists, _unique,
-                                    flatten_shapes_list, map_shapes)
+                                    _pack_shapes, _shape_str, _shape_tree, _to_lists, _training_default,
+                                    _unique, flatten_shapes_list, map_shapes)
 from minicnn.variables import Variable, current_path, name_scope
 
 __all__ = ["Layer"]
@@ -370,6 +370,8 @@ class Layer:
         training = kwargs.pop("training", None)
         if training is None and call_state.training:
             training = call_state.training[-1]
+        if training is None:  # neither passed nor set by an enclosing call: call()'s default (Keras)
+            training = _training_default(type(self).call)
         if call_state.depth == 0:
             self._clear_losses()
         call_state.depth += 1
