@@ -3,8 +3,8 @@ SeparableConv2D on top of it.  Kernels are stored (kh, kw, in, out) as in Keras,
 ``data_format``; "channels_first" inputs are transposed to NHWC around the op."""
 
 from minicnn import activations as _activations
+from minicnn import ops
 from minicnn.layers import _args as A
-from minicnn.layers._context import ops
 from minicnn.layers.base import Layer
 from minicnn.serialization import register_builtin
 

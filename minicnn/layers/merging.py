@@ -1,6 +1,6 @@
 """Merge layers: ``Merge`` (checks a list of >= 2 inputs) -> Add, Multiply, Concatenate."""
 
-from minicnn.layers._context import ops
+from minicnn import ops
 from minicnn.layers.base import Layer
 from minicnn.serialization import register_builtin
 

@@ -1,8 +1,8 @@
 """Pooling layers: ``BasePooling`` -> MaxPooling2D / AveragePooling2D, and the global poolings;
 plus ZeroPadding2D (a spatial layer with the same data_format handling)."""
 
+from minicnn import ops
 from minicnn.layers import _args as A
-from minicnn.layers._context import ops
 from minicnn.layers.base import Layer
 from minicnn.layers.convolutional import from_nhwc, make_shape, spatial_and_channels, to_nhwc
 from minicnn.serialization import register_builtin
