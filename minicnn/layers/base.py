@@ -24,6 +24,7 @@ import math
 import numpy as np
 
 from minicnn import initializers as _initializers, regularizers as _regularizers
+from minicnn import _profiling
 from minicnn import debugging as _debugging
 from minicnn.layers import _context
 from minicnn.layers._context import call_state, standardize_dtype, to_snake_case, unique_name
@@ -290,7 +291,10 @@ class Layer:
                 self._maybe_build(map_structure(lambda t: tuple(t.shape), inputs))
             if _accepts(type(self).call, "training"):
                 kwargs["training"] = bool(training)
-            outputs = self.call(inputs, *args, **kwargs)
+            if _profiling.state.recorder is None:
+                outputs = self.call(inputs, *args, **kwargs)
+            else:  # minicnn.utils.profile is timing this thread's layers
+                outputs = _profiling.state.recorder.layer_call(self, inputs, args, kwargs)
             if _debugging._state.enabled:
                 _debugging.after_forward(self, inputs, outputs)
             reg = getattr(self, "activity_regularizer", None)

@@ -9,7 +9,7 @@ from minicnn.layers import _args as A
 from minicnn.layers.base import Layer
 from minicnn.serialization import register_builtin
 
-__all__ = ["Dense", "Activation", "Dropout", "Flatten", "Reshape", "ReLU", "LeakyReLU", "ELU",
+__all__ = ["Dense", "Activation", "Dropout", "Flatten", "Reshape", "ReLU", "LeakyReLU", "ELU", "Identity",
            "Softmax"]
 _MOD = "minicnn.layers"
 
@@ -334,3 +334,20 @@ class Softmax(_Elementwise):
         config = super().get_config()
         config["axis"] = self.axis
         return config
+
+
+@register_builtin(_MOD)
+class Identity(_Elementwise):
+    """Return the inputs unchanged (a placeholder, e.g. for an optional block).
+
+    >>> import numpy as np
+    >>> from minicnn.layers import Identity
+    >>> Identity()(np.array([1.0, 2.0])).numpy()
+    array([1., 2.], dtype=float32)
+    """
+
+    def call(self, inputs):
+        return inputs
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
