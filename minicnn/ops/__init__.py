@@ -19,18 +19,20 @@ array([[4., 4.],
        [4., 4.]], dtype=float32)
 """
 
-from minicnn.ops import core, nn, numpy
+from minicnn.ops import core, image, nn, numpy
 from minicnn.ops._activations import *  # noqa: F401,F403  (the Function classes)
 from minicnn.ops._conv import *  # noqa: F401,F403
 from minicnn.ops._elementary import *  # noqa: F401,F403
 from minicnn.ops._layers import *  # noqa: F401,F403
 from minicnn.ops._losses import *  # noqa: F401,F403
+from minicnn.ops._normalization import *  # noqa: F401,F403
 from minicnn.ops.core import *  # noqa: F401,F403
 from minicnn.ops.nn import *  # noqa: F401,F403
 from minicnn.ops.numpy import *  # noqa: F401,F403
 from minicnn.ops.registry import OPS, OpInfo
-from minicnn.ops import _activations, _conv, _elementary, _layers, _losses
+from minicnn.ops import _activations, _conv, _elementary, _layers, _losses, _normalization
 
+# ``resize`` is only ``ops.image.resize``, as in Keras.
 __all__ = sorted({*core.__all__, *nn.__all__, *numpy.__all__, *_activations.__all__,
                   *_conv.__all__, *_elementary.__all__, *_layers.__all__, *_losses.__all__,
-                  "OPS", "OpInfo", "core", "nn", "numpy"})
+                  *_normalization.__all__, "OPS", "OpInfo", "core", "image", "nn", "numpy"})

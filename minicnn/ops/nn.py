@@ -11,11 +11,13 @@ from minicnn.ops._layers import batch_normalization, dense, dropout, zero_paddin
 from minicnn.ops._losses import (binary_crossentropy, categorical_crossentropy,
                                  mean_absolute_error, mean_squared_error,
                                  sparse_categorical_crossentropy)
+from minicnn.ops._normalization import group_normalization, layer_normalization
 
 __all__ = [
     "relu", "leaky_relu", "elu", "gelu", "sigmoid", "softplus", "softmax", "log_softmax",
-    "batch_normalization", "categorical_crossentropy", "sparse_categorical_crossentropy",
-    "binary_crossentropy", "dense", "dropout", "flatten", "zero_padding2d", "conv2d", "conv2d_transpose",
+    "batch_normalization", "layer_normalization", "group_normalization",
+    "categorical_crossentropy", "sparse_categorical_crossentropy", "binary_crossentropy",
+    "dense", "dropout", "flatten", "zero_padding2d", "conv2d", "conv2d_transpose",
     "depthwise_conv2d", "max_pool2d", "avg_pool2d", "global_avg_pool2d", "global_max_pool2d",
     "mean_squared_error", "mean_absolute_error",
 ]
