@@ -344,6 +344,26 @@ def test_elementwise_and_reduction_ops_hostile(data, shape, name):
     assert t.grad is not None and t.grad.shape == t.shape and t.grad.dtype == t.dtype
 
 
+ZERO_SIZE = [(0,), (3, 0), (0, 4), (2, 0, 3)]
+
+
+@pytest.mark.parametrize("name,shape", [
+    (name, shape) for name in ["relu", "sigmoid", "tanh", "softmax", "log_softmax", "exp", "sqrt", "abs", "sum",
+                               "mean", "flatten", "elu", "gelu", "softplus", "leaky_relu"]
+    for shape in ZERO_SIZE if not (name in ("softmax", "log_softmax") and shape[-1] == 0)])
+def test_zero_size_inputs_go_forward_and_backward(name, shape):
+    """The cases the hostile tests found: relu's backward and Flatten refused zero-size arrays with
+    numpy's "cannot reshape array of size 0" (reshape(-1, 0) cannot infer the rows)."""
+    t = minicnn.Tensor(np.zeros(shape, np.float32), requires_grad=True)
+    getattr(minicnn.ops, name)(t).sum().backward()
+    assert t.grad.shape == shape and t.grad.dtype == np.float32
+
+
+@pytest.mark.parametrize("shape", [(0,), (0, 2), (0, 3, 2)])
+def test_flatten_keeps_an_empty_batch(shape):
+    assert layers.Flatten()(np.zeros(shape, np.float32)).shape == (0, int(np.prod(shape[1:])))
+
+
 @SETTINGS
 @given(st.data(), st.lists(dims(0, 6), min_size=1, max_size=5), dims(0, 4),
        st.sampled_from(["conv2d", "depthwise_conv2d", "max_pool2d", "avg_pool2d", "global_avg_pool2d",
