@@ -28,7 +28,8 @@ import threading
 __all__ = [
     "register_serializable", "register_builtin", "serialize", "deserialize",
     "get_registered_name", "get_registered_object", "custom_object_scope",
-    "get_custom_objects", "get_builtin_objects",
+    "get_custom_objects", "get_builtin_objects", "SafeModeScope", "in_safe_mode",
+    "enable_unsafe_deserialization", "scoped_custom_objects",
 ]
 
 # "Package>Name" -> class or function registered by users.
@@ -50,9 +51,50 @@ _BUILTIN_MODULES = (
 class _Scope(threading.local):
     def __init__(self):
         self.stack = []
+        self.safe_mode = []  # the SafeModeScope values in force, innermost last
 
 
 _scope = _Scope()
+_unsafe_enabled = False
+
+
+class SafeModeScope:
+    """``with SafeModeScope(safe_mode):`` sets what :func:`in_safe_mode` answers inside the block
+    (``load_model(..., safe_mode=...)`` enters one).  Safe mode refuses to rebuild objects that
+    carry code, such as a ``Lambda`` layer's Python lambda."""
+
+    def __init__(self, safe_mode=True):
+        self.safe_mode = safe_mode
+
+    def __enter__(self):
+        _scope.safe_mode.append(self.safe_mode)
+        return self
+
+    def __exit__(self, *exc):
+        _scope.safe_mode.pop()
+
+
+def in_safe_mode():
+    """False after :func:`enable_unsafe_deserialization`; else the innermost
+    :class:`SafeModeScope`'s value, or None outside any (callers treat None as safe)."""
+    if _unsafe_enabled:
+        return False
+    return _scope.safe_mode[-1] if _scope.safe_mode else None
+
+
+def enable_unsafe_deserialization():
+    """Allow code-carrying objects (``Lambda`` layers' lambdas) to be rebuilt everywhere, for this
+    process (Keras' ``keras.config.enable_unsafe_deserialization``).  Only for trusted files."""
+    global _unsafe_enabled
+    _unsafe_enabled = True
+
+
+def scoped_custom_objects():
+    """The custom objects of the active :func:`custom_object_scope` blocks, inner ones winning."""
+    merged = {}
+    for scope in _scope.stack:
+        merged.update(scope)
+    return merged
 
 
 def register_serializable(package="Custom", name=None):

@@ -18,26 +18,32 @@ an ndarray or Tensor runs it eagerly; calling it on ``minicnn.Input(...)`` recor
 ['scale/w']
 """
 
+import contextvars
 import inspect
 import math
 
 import numpy as np
 
 from minicnn import initializers as _initializers, regularizers as _regularizers
+from minicnn import _profiling
 from minicnn import debugging as _debugging
 from minicnn.layers import _context
 from minicnn.layers._context import call_state, standardize_dtype, to_snake_case, unique_name
 from minicnn.layers.node import (KerasTensor, Node, flatten, is_symbolic, map_structure,
                                  standardize_shape)
 from minicnn.layers._shapes import (_accepts, _flatten_shapes, _is_basic, _is_single_shape,
-                                    _pack_shapes, _shape_str, _shape_tree, _to_lists, _unique,
-                                    flatten_shapes_list, map_shapes)
+                                    _pack_shapes, _shape_str, _shape_tree, _to_lists, _training_default,
+                                    _unique, flatten_shapes_list, map_shapes)
 
 __all__ = ["Layer"]
 
 
 _TENSOR = []
 _NP_DTYPES = {}
+
+#: ``check(layer, shape, dtype)`` called by ``add_weight`` before anything is allocated; set by
+#: ``minicnn.saving`` while it rebuilds a model from a file, to refuse weights the file lacks.
+weight_creation_check = contextvars.ContextVar("weight_creation_check", default=None)
 
 # The cached weight lists (``Layer.weights`` / ``trainable_weights``, read at every training step)
 # are valid while this counter is unchanged.  Every change that can alter any layer's lists bumps
@@ -157,6 +163,9 @@ class Layer:
         if any(s is None for s in shape):
             raise ValueError(f"{self.name}.add_weight: shape must be fully defined, got {shape}")
         dtype = standardize_dtype(dtype or self.dtype, "add_weight dtype")
+        check = weight_creation_check.get()
+        if check is not None:
+            check(self, shape, dtype)
         init = _initializers.get(initializer if initializer is not None else "glorot_uniform")
         value = np.asarray(init(shape, dtype=dtype), dtype=dtype)
         if value.shape != shape:
@@ -281,6 +290,8 @@ class Layer:
         training = kwargs.pop("training", None)
         if training is None and call_state.training:
             training = call_state.training[-1]
+        if training is None:  # neither passed nor set by an enclosing call: call()'s default (Keras)
+            training = _training_default(type(self).call)
         if call_state.depth == 0:
             self._clear_losses()
         call_state.depth += 1
@@ -290,7 +301,10 @@ class Layer:
                 self._maybe_build(map_structure(lambda t: tuple(t.shape), inputs))
             if _accepts(type(self).call, "training"):
                 kwargs["training"] = bool(training)
-            outputs = self.call(inputs, *args, **kwargs)
+            if _profiling.state.recorder is None:
+                outputs = self.call(inputs, *args, **kwargs)
+            else:  # minicnn.utils.profile is timing this thread's layers
+                outputs = _profiling.state.recorder.layer_call(self, inputs, args, kwargs)
             if _debugging._state.enabled:
                 _debugging.after_forward(self, inputs, outputs)
             reg = getattr(self, "activity_regularizer", None)

@@ -23,8 +23,12 @@ from minicnn.ops.conv import *  # noqa: F401,F403
 from minicnn.ops.conv import __all__ as _conv_all
 from minicnn.ops.losses import *  # noqa: F401,F403
 from minicnn.ops.losses import __all__ as _loss_all
+from minicnn.ops._normalization import *  # noqa: F401,F403
+from minicnn.ops._normalization import __all__ as _norm_all
+from minicnn.ops import image  # noqa: F401  (keras.ops.image.resize)
 from minicnn.ops.registry import OPS, OpInfo
 from minicnn.autograd.basic_ops import *  # noqa: F401,F403  (the elementary Functions)
 from minicnn.autograd.basic_ops import __all__ as _basic_all
 
-__all__ = [*_arith_all, *_act_all, *_nn_all, *_conv_all, *_loss_all, *_basic_all, "OPS", "OpInfo"]
+__all__ = [*_arith_all, *_act_all, *_nn_all, *_conv_all, *_loss_all, *_norm_all, *_basic_all, "OPS",
+           "OpInfo", "image"]
