@@ -1,264 +1,208 @@
 #!/usr/bin/env python3
-"""End-to-end Fashion-MNIST training and inference: minicnn vs PyTorch 2.13 CPU, one invocation.
+"""End-to-end training and inference speed: minicnn against Keras 3 on TensorFlow (and PyTorch).
 
-Same recipe on both sides: inputs in [0, 1], glorot-uniform weights and zero biases, softmax
-cross-entropy on logits, Adam(lr=1e-3, eps=1e-7), shuffled mini-batches, one epoch.
+Every framework trains the same models (``models.py``, written once against Keras' API and built
+with ``import minicnn as keras`` or ``import keras``): the reference CNN and LeNet-5 (28x28x1,
+batch 64 and 128) and a CIFAR-shaped ResNet-20 (32x32x3, batch norm, 0.27M parameters, batch 128),
+with Adam(1e-3, eps=1e-7) and softmax cross-entropy on logits, on random data of the right shapes.
+PyTorch (eager, NCHW, the same layers and Keras' initialisation) runs the reference CNN and LeNet-5.
 
-  ref    Conv2D(32,3,relu) -> MaxPool2 -> Conv2D(64,3,relu) -> MaxPool2 -> Flatten -> Dense(128,relu)
-         -> Dense(10)                                          ('valid' padding, 225,034 params)
-  lenet  Conv2D(6,5,relu) -> MaxPool2 -> Conv2D(16,5,relu) -> MaxPool2 -> Flatten -> Dense(120,relu)
-         -> Dense(84,relu) -> Dense(10)
+Each case runs in a fresh process per framework (``_worker.py``: minicnn from this checkout,
+TensorFlow with ``--tf-python``, its threads set with ``set_intra_op_parallelism_threads(T)`` and
+inter-op 1 before the model is built), ``--repeats`` times with the frameworks' order rotating.
+Training images/s = batch / median time between ``on_train_batch_begin`` calls after the warm-up
+steps; inference = ``predict`` at batch 256, best of 3 passes after an untimed one.  The table
+shows medians over the repeats and, for each ratio, the median and range of the per-repeat
+ratios (> 1: minicnn is faster); ``% peak`` = training FLOPs per image (counted by
+``minicnn.utils.flops``) x images/s / (FMA peak per core x threads), the peak measured by
+``peak.py``.
 
-Every (framework, model, batch size, threads) case runs in a fresh child process so that peak
-resident memory (ru_maxrss, includes the data set: about 220 MB for both) and thread pools are
-its own.  Reported per case: steady-state training images/s (batches after --warmup, from the
-median time between batch starts, robust to stalls on a shared machine, plus the plain mean),
-inference images/s over the 10k test images at batch 256 (best of 3), peak RSS, test accuracy
-after the epoch.  Ratios are minicnn / PyTorch in the same run (> 1: minicnn is faster).
-A process's speed on this shared host varies by up to 1.5x from one process to the next (the
-same command, seconds apart), so --repeats N runs every case N times, the frameworks' order
-alternating, and reports medians: of each number, and of the N minicnn/PyTorch ratios.
-
-Accuracy after --quick (300 steps) depends on the seed by about +-0.02 on either side (LeNet,
-batch 64, seeds 0-3: minicnn 0.738/0.758/0.773/0.774, PyTorch 0.782/0.755/0.762/0.767): compare
-accuracies over several --seed values, or after a full epoch.
-
-  OMP_WAIT_POLICY=PASSIVE python benchmarks/bench_train.py              # full epoch, all cases
-  OMP_WAIT_POLICY=PASSIVE python benchmarks/bench_train.py --quick      # 300 steps per case
-  OMP_WAIT_POLICY=PASSIVE python benchmarks/bench_train.py --quick --repeats 5   # medians of 5 runs
-  python benchmarks/bench_train.py --quick --models ref --batch-sizes 64 --threads 2
+  export BENCH_TF_PYTHON=/path/to/tf-venv/bin/python      # or pass --tf-python
+  OMP_WAIT_POLICY=PASSIVE python benchmarks/bench_train.py                       # every case, 3 repeats
+  python benchmarks/bench_train.py --models ref --batch-sizes 64 --threads 1 --repeats 1
+  python benchmarks/bench_train.py --accuracy --models ref,lenet --epochs 3 --seeds 0,1,2
 """
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import time
 
 import numpy as np
 
-import _checkout  # noqa: E402,F401  (minicnn from an installed wheel or this checkout)
+import _checkout  # noqa: F401  (minicnn from an installed wheel or this checkout)
+import models
+import peak as peak_probe
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+# Per model: (steps, warm-up steps, inference batches of 256).
+RUN_LENGTH = {"ref": (60, 15, 10), "lenet": (60, 15, 10), "resnet": (30, 8, 4)}
 
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--quick", action="store_true", help="--steps training steps per case instead of an epoch")
-    p.add_argument("--steps", type=int, default=300, help="steps per case with --quick (default 300)")
-    p.add_argument("--models", default="ref,lenet")
-    p.add_argument("--batch-sizes", default="64,128")
-    p.add_argument("--threads", default="2,1")
-    p.add_argument("--frameworks", default="minicnn,torch")
-    p.add_argument("--warmup", type=int, default=20, help="batches left out of the steady rate")
-    p.add_argument("--infer-batch", type=int, default=256)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--repeats", type=int, default=1,
-                   help="runs per case, the frameworks' order alternating; rates and ratios are medians "
-                        "over the runs (ratios taken pair by pair)")
-    p.add_argument("--json", help="append every case's JSON line to this file")
-    p.add_argument("--worker", help=argparse.SUPPRESS)  # framework,model,batch,threads (child process)
+    p.add_argument("--models", default="ref,lenet,resnet")
+    p.add_argument("--batch-sizes", default=None, help="default: 64,128 (ResNet: 128)")
+    p.add_argument("--threads", default="1,2")
+    p.add_argument("--frameworks", default="minicnn,tf,torch")
+    p.add_argument("--tf-python", default=os.environ.get("BENCH_TF_PYTHON", sys.executable),
+                   help="interpreter with tensorflow-cpu and keras (default: $BENCH_TF_PYTHON, else this one)")
+    p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--steps", type=int, default=None, help="training steps per run (default per model)")
+    p.add_argument("--warmup", type=int, default=None, help="steps left out (default per model)")
+    p.add_argument("--infer-batches", type=int, default=None, help="batches of 256 predicted (0: none)")
+    p.add_argument("--accuracy", action="store_true",
+                   help="instead: test accuracy per epoch on Fashion-MNIST, minicnn vs TensorFlow")
+    p.add_argument("--epochs", type=int, default=3, help="accuracy mode")
+    p.add_argument("--seeds", default="0,1,2", help="accuracy mode")
+    p.add_argument("--limit", type=int, default=0, help="accuracy mode: first N training images")
+    p.add_argument("--json", help="append every run's JSON line to this file")
     return p.parse_args(argv)
 
 
-# ----------------------------------------------------------------------------- data
-def load_data():
-    from minicnn.datasets import fashion_mnist
-
-    (xtr, ytr), (xte, yte) = fashion_mnist.load_data()
-    xtr = (xtr.astype(np.float32) / 255.0)[..., None]  # NHWC
-    xte = (xte.astype(np.float32) / 255.0)[..., None]
-    return xtr, ytr.astype(np.int64), xte, yte.astype(np.int64)
-
-
-def steady_stats(starts, t_end, bs, warmup):
-    t = np.diff(np.asarray(starts + [t_end]))[warmup:]
-    if len(t) == 0:
-        return dict(train_img_s=float("nan"), train_mean_img_s=float("nan"), median_batch_ms=float("nan"))
-    return dict(train_img_s=bs / float(np.median(t)), train_mean_img_s=bs * len(t) / float(t.sum()),
-                median_batch_ms=1e3 * float(np.median(t)))
-
-
-# ----------------------------------------------------------------------------- minicnn
-def run_minicnn(model_name, bs, threads, n_train, args, data):
-    import minicnn
-    from minicnn import layers
-
-    xtr, ytr, xte, yte = data
-    minicnn.set_num_threads(threads)
-    minicnn.utils.set_random_seed(args.seed)
-    if model_name == "ref":
-        body = [layers.Conv2D(32, 3, activation="relu"), layers.MaxPooling2D(2),
-                layers.Conv2D(64, 3, activation="relu"), layers.MaxPooling2D(2), layers.Flatten(),
-                layers.Dense(128, activation="relu"), layers.Dense(10)]
-    else:
-        body = [layers.Conv2D(6, 5, activation="relu"), layers.MaxPooling2D(2),
-                layers.Conv2D(16, 5, activation="relu"), layers.MaxPooling2D(2), layers.Flatten(),
-                layers.Dense(120, activation="relu"), layers.Dense(84, activation="relu"), layers.Dense(10)]
-    model = minicnn.Sequential([minicnn.Input(shape=(28, 28, 1))] + body)
-    model.compile(optimizer=minicnn.optimizers.Adam(learning_rate=1e-3, epsilon=1e-7),
-                  loss=minicnn.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
-
-    class Timer(minicnn.callbacks.Callback):
-        def __init__(self):
-            super().__init__()
-            self.starts = []
-
-        def on_train_batch_begin(self, batch, logs=None):
-            self.starts.append(time.perf_counter())
-
-        def on_epoch_end(self, epoch, logs=None):
-            self.t_end = time.perf_counter()
-
-    timer = Timer()
-    t0 = time.perf_counter()
-    model.fit(xtr[:n_train], ytr[:n_train], batch_size=bs, epochs=1, shuffle=True, verbose=0, callbacks=[timer])
-    wall = time.perf_counter() - t0
-    # Drop the last (possibly partial) batch from the steady rate.
-    stats = steady_stats(timer.starts[:-1], timer.starts[-1], bs, args.warmup)
-    _, acc = model.evaluate(xte, yte, batch_size=args.infer_batch, verbose=0)
-    times = []
-    for _ in range(3):
-        t1 = time.perf_counter()
-        model.predict(xte, batch_size=args.infer_batch, verbose=0)
-        times.append(time.perf_counter() - t1)
-    return dict(stats, epoch_wall_s=wall, test_acc=float(acc), infer_img_s=len(xte) / min(times))
-
-
-# ----------------------------------------------------------------------------- torch
-def run_torch(model_name, bs, threads, n_train, args, data):
-    import torch
-    import torch.nn as nn
-    import torch.nn.functional as F
-
-    torch.set_num_threads(threads)
-    torch.manual_seed(args.seed)
-    xtr, ytr, xte, yte = data
-    X = torch.from_numpy(np.ascontiguousarray(xtr[:n_train].transpose(0, 3, 1, 2)))
-    Y = torch.from_numpy(ytr[:n_train])
-    Xt = torch.from_numpy(np.ascontiguousarray(xte.transpose(0, 3, 1, 2)))
-    Yt = torch.from_numpy(yte)
-    if model_name == "ref":
-        m = nn.Sequential(nn.Conv2d(1, 32, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(32, 64, 3), nn.ReLU(),
-                          nn.MaxPool2d(2), nn.Flatten(), nn.Linear(1600, 128), nn.ReLU(), nn.Linear(128, 10))
-    else:
-        m = nn.Sequential(nn.Conv2d(1, 6, 5), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(6, 16, 5), nn.ReLU(),
-                          nn.MaxPool2d(2), nn.Flatten(), nn.Linear(256, 120), nn.ReLU(), nn.Linear(120, 84),
-                          nn.ReLU(), nn.Linear(84, 10))
-    for mod in m.modules():
-        if isinstance(mod, (nn.Conv2d, nn.Linear)):
-            nn.init.xavier_uniform_(mod.weight)
-            nn.init.zeros_(mod.bias)
-    opt = torch.optim.Adam(m.parameters(), lr=1e-3, eps=1e-7)
-    g = torch.Generator().manual_seed(args.seed)
-    starts = []
-    t0 = time.perf_counter()
-    perm = torch.randperm(X.shape[0], generator=g)
-    for i in range(0, X.shape[0], bs):
-        starts.append(time.perf_counter())
-        idx = perm[i:i + bs]
-        opt.zero_grad(set_to_none=True)
-        loss = F.cross_entropy(m(X[idx]), Y[idx])
-        loss.backward()
-        opt.step()
-        loss.item()  # the Keras-style loop reads the loss every step too
-    t_end = time.perf_counter()
-    stats = steady_stats(starts[:-1], starts[-1], bs, args.warmup)
-    m.eval()
-    with torch.inference_mode():
-        correct = sum(int((m(Xt[i:i + 256]).argmax(1) == Yt[i:i + 256]).sum()) for i in range(0, len(Xt), 256))
-        times = []
-        for _ in range(3):
-            t1 = time.perf_counter()
-            for i in range(0, len(Xt), args.infer_batch):
-                m(Xt[i:i + args.infer_batch])
-            times.append(time.perf_counter() - t1)
-    return dict(stats, epoch_wall_s=t_end - t0, test_acc=correct / len(Xt), infer_img_s=len(Xt) / min(times),
-                torch=torch.__version__)
-
-
-# ----------------------------------------------------------------------------- driver
-def worker(args):
-    fw, model_name, bs, threads = args.worker.split(",")
-    bs, threads = int(bs), int(threads)
-    data = load_data()
-    n_train = min(len(data[0]), args.steps * bs) if args.quick else len(data[0])
-    run = run_minicnn if fw == "minicnn" else run_torch
-    res = run(model_name, bs, threads, n_train, args, data)
-    res.update(framework=fw, model=model_name, batch=bs, threads=threads, n_train=n_train,
-               peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0)
-    print("RESULT " + json.dumps(res), flush=True)
-
-
-def _median_case(results):
-    """One framework's runs of a case folded into one row: the median of every number."""
-    if not results:
-        return None
-    return {k: float(np.median([r[k] for r in results])) for k in
-            ("train_img_s", "train_mean_img_s", "infer_img_s", "peak_rss_mb", "test_acc")}
-
-
-def spawn(args, fw, model_name, bs, threads):
+# ----------------------------------------------------------------------------- running
+def run_case(args, fw, model, batch, threads, extra=()):
+    """One fresh process; its RESULT dict, or None (the reason goes to stderr)."""
     env = dict(os.environ)
     env.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    env["TF_CPP_MIN_LOG_LEVEL"] = "2"
     for v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         env[v] = str(threads)
-    cmd = [sys.executable, os.path.abspath(__file__), "--worker", f"{fw},{model_name},{bs},{threads}",
-           "--steps", str(args.steps), "--warmup", str(args.warmup), "--infer-batch", str(args.infer_batch),
-           "--seed", str(args.seed)] + (["--quick"] if args.quick else [])
+    python = args.tf_python if fw == "tf" else sys.executable
+    cmd = [python, os.path.join(HERE, "_worker.py"), fw, model, str(batch), str(threads), *extra]
     p = subprocess.run(cmd, env=env, capture_output=True, text=True)
     for line in p.stdout.splitlines():
         if line.startswith("RESULT "):
-            return json.loads(line[7:])
-    sys.stderr.write(f"{fw} {model_name} batch {bs} threads {threads} failed:\n{p.stdout}\n{p.stderr}\n")
+            res = json.loads(line[7:])
+            if args.json:
+                with open(args.json, "a") as f:
+                    f.write(json.dumps(dict(res, time=time.strftime("%Y-%m-%dT%H:%M:%S"))) + "\n")
+            return res
+    sys.stderr.write(f"{fw} {model} batch {batch} threads {threads} failed (rc {p.returncode}):\n"
+                     f"{p.stdout[-2000:]}\n{p.stderr[-3000:]}\n")
     return None
+
+
+def speed_args(args, model):
+    steps, warmup, infer = RUN_LENGTH[model]
+    return ["--steps", str(args.steps or steps), "--warmup", str(args.warmup if args.warmup is not None
+                                                                   else warmup),
+            "--infer-batches", str(args.infer_batches if args.infer_batches is not None else infer)]
+
+
+def frameworks_for(args, model):
+    fws = args.frameworks.split(",")
+    return [f for f in fws if not (f == "torch" and model == "resnet")]
+
+
+def rotate(seq, k):
+    k %= len(seq)
+    return seq[k:] + seq[:k]
+
+
+# ----------------------------------------------------------------------------- reporting
+def machine_header(args):
+    import minicnn
+
+    model, simd = minicnn.utils.peak.cpu_info()
+    cfg = minicnn._config.config()
+    pk = peak_probe.load_or_measure()
+    return pk, "\n".join([
+        f"bench_train {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, load average "
+        f"{' '.join(f'{v:.2f}' for v in os.getloadavg())}, OMP_WAIT_POLICY="
+        f"{os.environ.get('OMP_WAIT_POLICY', 'PASSIVE')}",
+        f"CPU: {model}, {os.cpu_count()} cores, {minicnn.utils.peak.isa_name(simd)} ({' '.join(simd)}); "
+        f"FP32 FMA peak {pk['gflops_per_core']:.1f} GFLOP/s per core ({pk['vector_bits']}-bit, peak.py)",
+        f"minicnn {cfg['version']}: GEMM kernel {cfg['gemm_kernel']} (float32), compiler {cfg['compiler']}",
+        f"TensorFlow interpreter: {args.tf_python}"])
+
+
+def train_flops_per_image(model_name):
+    """(training, inference) FLOPs per image of ``model_name``, from minicnn's own profile."""
+    import minicnn
+
+    shape = models.SPECS[model_name][0]
+    model = models.compile_for_training(minicnn, models.build(minicnn, model_name))
+    x = np.zeros((2,) + shape, np.float32)
+    rows = minicnn.utils.profile(model, x, np.zeros(2, np.int64), steps=1, warmup=0, verbose=False,
+                                 peak_gflops=1.0)
+    return (rows[-1]["fwd_flops"] + rows[-1]["bwd_flops"]) / 2, rows[-1]["fwd_flops"] / 2
+
+
+def _ratio(runs, fw, key):
+    vals = [r["minicnn"][key] / r[fw][key] for r in runs if r.get("minicnn") and r.get(fw)
+            and key in r["minicnn"] and key in r[fw]]
+    if not vals:
+        return "-"
+    s = f"{np.median(vals):.2f}"
+    return s + (f" ({min(vals):.2f}-{max(vals):.2f})" if len(vals) > 1 else "")
+
+
+def _median(runs, fw, key):
+    vals = [r[fw][key] for r in runs if r.get(fw) and key in r[fw]]
+    return float(np.median(vals)) if vals else None
+
+
+def _num(v, fmt="{:.0f}", scale=1.0):
+    return "-" if v is None else fmt.format(v * scale)
+
+
+def speed(args):
+    pk, header = machine_header(args)
+    print(header, flush=True)
+    cols = ("model", "batch", "thr", "minicnn img/s", "TF img/s", "x TF (range)", "torch img/s",
+            "x torch (range)", "minicnn % peak", "TF % peak", "infer minicnn", "infer TF",
+            "infer x TF (range)", "infer x torch")
+    print("| " + " | ".join(cols) + " |\n|" + "---|" * len(cols), flush=True)
+    for model in args.models.split(","):
+        train_flops, _ = train_flops_per_image(model)
+        batches = args.batch_sizes.split(",") if args.batch_sizes else models.SPECS[model][1]
+        for batch in (int(b) for b in batches):
+            for threads in (int(t) for t in args.threads.split(",")):
+                fws = frameworks_for(args, model)
+                runs = []
+                for rep in range(max(1, args.repeats)):
+                    runs.append({fw: run_case(args, fw, model, batch, threads, speed_args(args, model))
+                                 for fw in rotate(fws, rep)})
+                per_img = train_flops / (pk["gflops_per_core"] * threads * 1e9)
+                rate = lambda fw, key="train_img_s": _num(_median(runs, fw, key))  # noqa: E731
+                pct = lambda fw: _num(_median(runs, fw, "train_img_s"), "{:.1%}", per_img)  # noqa: E731
+                cells = (model, batch, threads, rate("minicnn"), rate("tf"), _ratio(runs, "tf", "train_img_s"),
+                         rate("torch"), _ratio(runs, "torch", "train_img_s"), pct("minicnn"), pct("tf"),
+                         rate("minicnn", "infer_img_s"), rate("tf", "infer_img_s"),
+                         _ratio(runs, "tf", "infer_img_s"), _ratio(runs, "torch", "infer_img_s"))
+                print("| " + " | ".join(str(c) for c in cells) + " |", flush=True)
+    print("training FLOPs per image (minicnn.utils.flops): "
+          + ", ".join(f"{m} {train_flops_per_image(m)[0] / 1e6:.1f} M" for m in args.models.split(",")))
+
+
+def accuracy(args):
+    pk, header = machine_header(args)
+    print(header, flush=True)
+    for model in args.models.split(","):
+        batch = int(args.batch_sizes.split(",")[0]) if args.batch_sizes else models.SPECS[model][1][0]
+        threads = int(args.threads.split(",")[-1])
+        per_fw = {"minicnn": [], "tf": []}
+        print(f"\n{model}, batch {batch}, {threads} threads: test accuracy after each epoch", flush=True)
+        for i, seed in enumerate(int(s) for s in args.seeds.split(",")):
+            extra = ["--epochs", str(args.epochs), "--seed", str(seed), "--limit", str(args.limit)]
+            for fw in rotate(["minicnn", "tf"], i):
+                res = run_case(args, fw, model, batch, threads, extra)
+                if res:
+                    per_fw[fw].append(res["test_acc"])
+                    print(f"  seed {seed} {fw:8} " + " ".join(f"{a:.4f}" for a in res["test_acc"])
+                          + f"   ({res['wall_s']:.0f} s)", flush=True)
+        for fw, accs in per_fw.items():
+            if accs:
+                mean = np.mean(accs, axis=0)
+                sd = np.std(accs, axis=0)
+                print(f"  mean {fw:8} " + " ".join(f"{m:.4f}+-{s:.4f}" for m, s in zip(mean, sd)))
 
 
 def main():
     args = parse_args()
-    if args.worker:
-        return worker(args)
-    have_torch = True
-    try:
-        import torch  # noqa: F401
-    except ImportError:
-        have_torch = False
-    fws = [f for f in args.frameworks.split(",") if f != "torch" or have_torch]
-    print(f"bench_train: {'quick, %d steps' % args.steps if args.quick else 'one epoch'} per case; "
-          f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', 'PASSIVE')}; frameworks {fws}")
-    hdr = (f"{'model':6} {'batch':>5} {'thr':>3} | {'framework':9} {'train img/s':>11} {'(mean)':>8} "
-           f"{'infer img/s':>11} {'peak MB':>8} {'acc':>6} || {'train x':>7} {'infer x':>7} {'mem x':>6}")
-    print(hdr)
-    print("-" * len(hdr))
-    for model_name in args.models.split(","):
-        for bs in (int(b) for b in args.batch_sizes.split(",")):
-            for threads in (int(t) for t in args.threads.split(",")):
-                runs = []
-                for rep in range(max(1, args.repeats)):
-                    order = fws if rep % 2 == 0 else fws[::-1]
-                    res = {fw: spawn(args, fw, model_name, bs, threads) for fw in order}
-                    for fw in order:
-                        if res[fw] is not None and args.json:
-                            with open(args.json, "a") as f:
-                                f.write(json.dumps(dict(res[fw], quick=args.quick, repeat=rep,
-                                                        time=time.strftime("%H:%M:%S"))) + "\n")
-                    runs.append(res)
-                for fw in fws:
-                    r = _median_case([run[fw] for run in runs if run.get(fw)])
-                    if r is None:
-                        continue
-                    ratio = ""
-                    pairs = [run for run in runs if run.get(fw) and run.get("torch")]
-                    if fw == "minicnn" and pairs:
-                        med = {k: float(np.median([run["minicnn"][k] / run["torch"][k] for run in pairs]))
-                               for k in ("train_img_s", "infer_img_s", "peak_rss_mb")}
-                        ratio = f"{med['train_img_s']:7.2f} {med['infer_img_s']:7.2f} {med['peak_rss_mb']:6.2f}"
-                        if len(pairs) > 1:
-                            lo, hi = (f([run["minicnn"]["train_img_s"] / run["torch"]["train_img_s"]
-                                         for run in pairs]) for f in (min, max))
-                            ratio += f"  (train x {lo:.2f}-{hi:.2f} over {len(pairs)} runs)"
-                    print(f"{model_name:6} {bs:5d} {threads:3d} | {fw:9} {r['train_img_s']:11.0f} "
-                          f"{r['train_mean_img_s']:8.0f} {r['infer_img_s']:11.0f} {r['peak_rss_mb']:8.0f} "
-                          f"{r['test_acc']:6.4f} || {ratio}", flush=True)
+    return accuracy(args) if args.accuracy else speed(args)
 
 
 if __name__ == "__main__":

@@ -23,6 +23,8 @@ import contextlib
 
 import numpy as np
 
+from minicnn._graph_labels import label_nodes, leaves
+
 __all__ = ["enable_check_numerics", "disable_check_numerics", "check_numerics",
            "is_check_numerics_enabled"]
 
@@ -77,14 +79,8 @@ def check_numerics():
 # ------------------------------------------------------------------ hooks (called by the stack)
 def _arrays(structure):
     """Numpy arrays (Tensor data) in a nested structure of Tensors/arrays."""
-    if isinstance(structure, (list, tuple)):
-        for s in structure:
-            yield from _arrays(s)
-    elif isinstance(structure, dict):
-        for s in structure.values():
-            yield from _arrays(s)
-    else:
-        data = getattr(structure, "data", structure)
+    for x in leaves(structure):
+        data = getattr(x, "data", x)
         if isinstance(data, np.ndarray) and data.dtype.kind in "fc":
             yield data
 
@@ -99,36 +95,10 @@ def _all_finite(arrays):
     return all(np.isfinite(a).all() for a in arrays)
 
 
-def _tag_graph(layer, inputs, outputs):
-    """Label every op recorded since ``inputs`` with ``layer`` (inner layers labelled first keep
-    their label), so backward can say which layer an op belongs to."""
-    stop = {id(getattr(t, "_ctx", None)) for t in _tensors(inputs)}
-    stack = [getattr(t, "_ctx", None) for t in _tensors(outputs)]
-    seen = set()
-    while stack:
-        ctx = stack.pop()
-        if ctx is None or id(ctx) in seen or id(ctx) in stop or ctx.freed:
-            continue
-        seen.add(id(ctx))
-        if getattr(ctx, "_debug_layer", None) is None:
-            ctx._debug_layer = f'"{layer.name}" ({type(layer).__name__})'
-        stack.extend(getattr(p, "_ctx", None) for p in (ctx.parents or ()))
-
-
-def _tensors(structure):
-    if isinstance(structure, (list, tuple)):
-        for s in structure:
-            yield from _tensors(s)
-    elif isinstance(structure, dict):
-        for s in structure.values():
-            yield from _tensors(s)
-    elif hasattr(structure, "_ctx"):
-        yield structure
-
-
 def after_forward(layer, inputs, outputs):
     """Layer.__call__ hook: raise if ``layer`` turned finite inputs into NaN/inf."""
-    _tag_graph(layer, inputs, outputs)
+    # Backward can then say which layer an op belongs to.
+    label_nodes(inputs, outputs, "_debug_layer", f'"{layer.name}" ({type(layer).__name__})')
     outs = list(_arrays(outputs))
     if _all_finite(outs):
         return

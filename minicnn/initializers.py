@@ -249,6 +249,8 @@ _ALIASES = {
     "variance_scaling": VarianceScaling, "glorot_uniform": GlorotUniform,
     "glorot_normal": GlorotNormal, "he_uniform": HeUniform, "he_normal": HeNormal,
     "lecun_uniform": LecunUniform, "lecun_normal": LecunNormal,
+    # Keras' short aliases (Embedding's default is "uniform").
+    "uniform": RandomUniform, "normal": RandomNormal, "zero": Zeros, "one": Ones,
 }
 # Keras exports the lowercase names as the classes themselves.
 zeros, ones, constant = Zeros, Ones, Constant

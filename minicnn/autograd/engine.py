@@ -6,8 +6,11 @@ attached to its outputs; a Tensor with ``_ctx is None`` is a leaf.  The sort is 
 depth-first search so a 10,000-op chain needs no recursion.
 """
 
+import time
+
 import numpy as np
 
+from minicnn import _profiling
 from minicnn import debugging as _debugging
 
 __all__ = ["backward"]
@@ -105,6 +108,7 @@ def backward(tensor, grad=None, retain_graph=False):
         raise RuntimeError(_freed_message(root))
 
     order = _toposort(root)
+    recorder = _profiling.state.recorder  # minicnn.utils.profile: time each node's backward
     # Pending output gradients per node: a list with one slot per output of that node.
     pending = {id(root): [None] * root.n_outputs}
     pending[id(root)][tensor._out_index] = grad
@@ -116,12 +120,16 @@ def backward(tensor, grad=None, retain_graph=False):
                 ctx.free()
             continue
         fn = ctx.fn
+        if recorder is not None:
+            t0 = time.perf_counter()
         if ctx.n_outputs == 1:
             in_grads = fn.backward(ctx, slots[0])
         else:
             outs = [s if s is not None else np.zeros(shape, dtype)
                     for s, (shape, dtype) in zip(slots, ctx.out_meta)]
             in_grads = fn.backward(ctx, *outs)
+        if recorder is not None:
+            recorder.node_backward(ctx, time.perf_counter() - t0)
         parents = ctx.parents
         if not isinstance(in_grads, tuple):
             in_grads = (in_grads,)

@@ -113,3 +113,35 @@ def kernel_bias_config(layer):
         "kernel_constraint": regularizer_config(layer.kernel_constraint),
         "bias_constraint": regularizer_config(layer.bias_constraint),
     }
+
+
+def pad_pairs(value, rank, name):
+    """Keras' padding/cropping amounts -> one ``(before, after)`` pair per spatial axis.
+
+    Rank 1: an int or ``(before, after)``.  Rank 2: an int, ``(rows, cols)`` (symmetric) or
+    ``((top, bottom), (left, right))``.  All non-negative ints.
+    """
+    forms = ("an int or (before, after)" if rank == 1 else
+             "an int, (rows, cols) or ((top, bottom), (left, right))")
+    err = f"{name} must be {forms} of non-negative ints, got {value!r}"
+
+    def is_int(v):
+        return isinstance(v, (int, np.integer)) and not isinstance(v, bool)
+
+    if is_int(value):
+        pairs = ((value, value),) * rank
+    else:
+        try:
+            items = tuple(value)
+            if rank == 1:
+                pairs = (items,)
+            elif all(is_int(v) for v in items):
+                pairs = tuple((v, v) for v in items)
+            else:
+                pairs = tuple(tuple(v) for v in items)
+        except TypeError:
+            raise ValueError(err) from None
+    if len(pairs) != rank or any(len(p) != 2 for p in pairs) or not all(
+            is_int(v) and v >= 0 for p in pairs for v in p):
+        raise ValueError(err)
+    return tuple(tuple(int(v) for v in p) for p in pairs)

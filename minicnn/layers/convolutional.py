@@ -1,44 +1,25 @@
-"""Convolution layers: ``BaseConv`` and the thin Conv2D / Conv2DTranspose / DepthwiseConv2D /
-SeparableConv2D on top of it.  Kernels are stored (kh, kw, in, out) as in Keras, whatever the
-``data_format``; "channels_first" inputs are transposed to NHWC around the op."""
+"""Convolution layers: ``BaseConv`` and the thin Conv1D / Conv2D / Conv2DTranspose /
+DepthwiseConv2D / SeparableConv2D on top of it.  Kernels are stored (k..., in, out) as in Keras,
+whatever the ``data_format``; "channels_first" inputs are transposed to channels-last around the
+op, and 1-D convolutions run the 2-D kernels on a unit row axis."""
 
 from minicnn import activations as _activations
+from minicnn import ops
 from minicnn.layers import _args as A
-from minicnn.layers._context import ops
+from minicnn.layers._spatial import (from_2d, from_channels_last, join_shape, pairs_2d, split_shape,
+                                     to_2d, to_channels_last)
 from minicnn.layers.base import Layer
 from minicnn.serialization import register_builtin
 
-__all__ = ["BaseConv", "Conv2D", "Conv2DTranspose", "DepthwiseConv2D", "SeparableConv2D"]
+__all__ = ["BaseConv", "Conv1D", "Conv2D", "Conv2DTranspose", "DepthwiseConv2D", "SeparableConv2D"]
 _MOD = "minicnn.layers"
 
 
-def to_nhwc(x, data_format):
-    return x.transpose((0, 2, 3, 1)) if data_format == "channels_first" else x
-
-
-def from_nhwc(x, data_format):
-    return x.transpose((0, 3, 1, 2)) if data_format == "channels_first" else x
-
-
-def spatial_and_channels(layer, input_shape):
-    """(H, W, C) of a 4-D input shape in the layer's data_format, with a clear error."""
-    if len(input_shape) != 4:
-        raise ValueError(f"{type(layer).__name__} expects 4-D inputs (batch, "
-                         f"{'channels, rows, cols' if layer.data_format == 'channels_first' else 'rows, cols, channels'}"
-                         f"), got shape {tuple(input_shape)}")
-    if layer.data_format == "channels_first":
-        return input_shape[2], input_shape[3], input_shape[1]
-    return input_shape[1], input_shape[2], input_shape[3]
-
-
-def make_shape(layer, n, h, w, c):
-    return (n, c, h, w) if layer.data_format == "channels_first" else (n, h, w, c)
-
-
 class BaseConv(Layer):
-    """Shared arguments, weight creation, shape inference and config of the 2-D convolutions.
+    """Shared arguments, weight creation, shape inference and config of the convolutions.
 
-    Subclasses set ``kernel_shape(in_channels)`` and ``output_hw(h, w)`` and ``conv(x)``.
+    Subclasses set ``rank``, ``kernel_shape(in_channels)``, ``output_spatial(spatial)`` and
+    ``conv(x, kernel, bias, fuse_relu)`` (channels-last ``x``).
     """
 
     rank = 2
@@ -49,16 +30,17 @@ class BaseConv(Layer):
                  kernel_regularizer=None, bias_regularizer=None, activity_regularizer=None,
                  kernel_constraint=None, bias_constraint=None, **kwargs):
         super().__init__(**kwargs)
-        name = type(self).__name__
+        name, rank = type(self).__name__, self.rank
         if filters is not None and (not isinstance(filters, int) or isinstance(filters, bool)
                                     or filters <= 0):
             raise ValueError(f"{name}: filters must be a positive int, got {filters!r}")
         self.filters = filters
-        self.kernel_size = A.int_tuple(kernel_size, 2, f"{name} kernel_size")
-        self.strides = A.int_tuple(strides, 2, f"{name} strides")
-        self.padding = A.padding_arg(padding)
+        self.kernel_size = A.int_tuple(kernel_size, rank, f"{name} kernel_size")
+        self.strides = A.int_tuple(strides, rank, f"{name} strides")
+        # Keras allows "causal" (left padding only) for the 1-D convolution alone.
+        self.padding = A.padding_arg(padding, ("valid", "same", "causal") if rank == 1 else ("valid", "same"))
         self.data_format = A.data_format_arg(data_format)
-        self.dilation_rate = A.int_tuple(dilation_rate, 2, f"{name} dilation_rate")
+        self.dilation_rate = A.int_tuple(dilation_rate, rank, f"{name} dilation_rate")
         if max(self.strides) > 1 and max(self.dilation_rate) > 1:
             raise ValueError(f"{name}: strides > 1 cannot be combined with dilation_rate > 1 "
                              f"(got strides={self.strides}, dilation_rate={self.dilation_rate})")
@@ -81,18 +63,28 @@ class BaseConv(Layer):
     def out_channels(self):
         return self.filters
 
-    def output_hw(self, h, w):
-        return tuple(A.conv_output_length(L, k, self.padding, s, d) for L, k, s, d in
-                     zip((h, w), self.kernel_size, self.strides, self.dilation_rate))
+    def output_spatial(self, spatial):
+        # Causal padding keeps the length like "same" (it pads dilation * (k - 1) on the left).
+        padding = "same" if self.padding == "causal" else self.padding
+        return tuple(A.conv_output_length(L, k, padding, s, d) for L, k, s, d in
+                     zip(spatial, self.kernel_size, self.strides, self.dilation_rate))
 
-    def conv(self, x, fuse_relu):
-        return ops.conv2d(x, self.kernel, self.bias, strides=self.strides, padding=self.padding,
-                          dilation_rate=self.dilation_rate, groups=self.groups,
-                          activation="relu" if fuse_relu else None)
+    def conv(self, x, kernel, bias, fuse_relu):
+        """The plain (grouped) convolution of channels-last ``x``, any rank, through the 2-D op."""
+        rank = self.rank
+        padding = self.padding
+        if padding == "causal":
+            padding = ((0, 0), (self.dilation_rate[0] * (self.kernel_size[0] - 1), 0))
+        if rank == 1:
+            kernel = kernel.reshape((1,) + tuple(kernel.shape))
+        y = ops.conv2d(to_2d(x), kernel, bias, strides=pairs_2d(self.strides, rank, 1),
+                       padding=padding, dilation_rate=pairs_2d(self.dilation_rate, rank, 1),
+                       groups=self.groups, activation="relu" if fuse_relu else None)
+        return from_2d(y, rank)
 
     # -- shared machinery -----------------------------------------------------------------
     def build(self, input_shape):
-        _, _, c = spatial_and_channels(self, input_shape)
+        _, c = split_shape(self, input_shape)
         if c is None:
             raise ValueError(f"the channel dimension of the inputs must be known, got shape {input_shape}")
         self._in_channels = c
@@ -108,23 +100,39 @@ class BaseConv(Layer):
                                         constraint=self.bias_constraint)
 
     def compute_output_shape(self, input_shape):
-        h, w, c = spatial_and_channels(self, input_shape)
+        spatial, c = split_shape(self, input_shape)
         if self.built and c is not None and c != self._in_channels:
             raise ValueError(f"expected {self._in_channels} input channels (kernel shape "
                              f"{tuple(self.kernel.shape)}), got shape {tuple(input_shape)}")
-        oh, ow = self.output_hw(h, w)
-        if (oh is not None and oh <= 0) or (ow is not None and ow <= 0):
-            raise ValueError(f"the output would be empty: input rows/cols ({h}, {w}) are smaller than "
+        out = self.output_spatial(spatial)
+        if any(o is not None and o <= 0 for o in out):
+            raise ValueError(f"the output would be empty: input size {spatial} is smaller than "
                              f"the (dilated) kernel {self.kernel_size} with padding='{self.padding}'")
-        return make_shape(self, input_shape[0], oh, ow, self.out_channels())
+        return join_shape(self, input_shape[0], out, self.out_channels())
+
+    def convolution_op(self, inputs, kernel):
+        """The convolution of ``inputs`` (in the layer's data_format) with ``kernel``, without bias
+        or activation: Keras' hook for subclasses that transform the kernel first (e.g. weight
+        standardisation).  When a subclass overrides it, ``call`` runs it and then adds the bias
+        and applies the activation, as Keras does.
+        """
+        y = self.conv(to_channels_last(inputs, self.data_format), kernel, None, False)
+        return from_channels_last(y, self.data_format)
 
     def call(self, inputs):
-        x = to_nhwc(inputs, self.data_format)
+        if type(self).convolution_op is not BaseConv.convolution_op:
+            y = self.convolution_op(inputs, self.kernel)
+            if self.bias is not None:
+                shape = [1] * y.ndim
+                shape[1 if self.data_format == "channels_first" else -1] = self.bias.shape[0]
+                y = y + self.bias.reshape(tuple(shape))
+            return self.activation(y)
+        x = to_channels_last(inputs, self.data_format)
         fuse = self.activation is _activations.relu
-        y = self.conv(x, fuse)
+        y = self.conv(x, self.kernel, self.bias, fuse)
         if not fuse and self.activation is not _activations.linear:
             y = self.activation(y)
-        return from_nhwc(y, self.data_format)
+        return from_channels_last(y, self.data_format)
 
     def get_config(self):
         config = super().get_config()
@@ -139,6 +147,32 @@ class BaseConv(Layer):
         })
         config.update(A.kernel_bias_config(self))
         return config
+
+
+@register_builtin(_MOD)
+class Conv1D(BaseConv):
+    """1-D convolution over steps: kernel (kernel_size, in_channels // groups, filters).
+    ``padding="causal"`` pads ``dilation_rate * (kernel_size - 1)`` steps on the left only, so
+    output step t sees inputs up to t (WaveNet-style temporal models).
+
+    >>> import numpy as np
+    >>> from minicnn.layers import Conv1D
+    >>> layer = Conv1D(8, 3, padding="causal", dilation_rate=2)
+    >>> layer(np.zeros((2, 10, 4))).shape, layer.kernel.shape
+    ((2, 10, 8), (3, 4, 8))
+    """
+
+    rank = 1
+
+    def __init__(self, filters, kernel_size, strides=1, padding="valid", data_format=None,
+                 dilation_rate=1, groups=1, activation=None, use_bias=True,
+                 kernel_initializer="glorot_uniform", bias_initializer="zeros",
+                 kernel_regularizer=None, bias_regularizer=None, activity_regularizer=None,
+                 kernel_constraint=None, bias_constraint=None, **kwargs):
+        super().__init__(filters, kernel_size, strides, padding, data_format, dilation_rate,
+                         groups, activation, use_bias, kernel_initializer, bias_initializer,
+                         kernel_regularizer, bias_regularizer, activity_regularizer,
+                         kernel_constraint, bias_constraint, **kwargs)
 
 
 @register_builtin(_MOD)
@@ -199,13 +233,13 @@ class Conv2DTranspose(BaseConv):
     def kernel_shape(self, in_channels):
         return self.kernel_size + (self.filters, in_channels)
 
-    def output_hw(self, h, w):
+    def output_spatial(self, spatial):
         op = self.output_padding or (None, None)
         return tuple(A.deconv_output_length(L, k, self.padding, p, s, d) for L, k, p, s, d in
-                     zip((h, w), self.kernel_size, op, self.strides, self.dilation_rate))
+                     zip(spatial, self.kernel_size, op, self.strides, self.dilation_rate))
 
-    def conv(self, x, fuse_relu):
-        y = ops.conv2d_transpose(x, self.kernel, self.bias, strides=self.strides,
+    def conv(self, x, kernel, bias, fuse_relu):
+        y = ops.conv2d_transpose(x, kernel, bias, strides=self.strides,
                                  padding=self.padding, output_padding=self.output_padding,
                                  dilation_rate=self.dilation_rate)
         return ops.relu(y) if fuse_relu else y
@@ -250,12 +284,11 @@ class DepthwiseConv2D(BaseConv):
 
     def compute_output_shape(self, input_shape):
         if not self.built:
-            _, _, c = spatial_and_channels(self, input_shape)
-            self._in_channels = c
+            _, self._in_channels = split_shape(self, input_shape)
         return super().compute_output_shape(input_shape)
 
-    def conv(self, x, fuse_relu):
-        y = ops.depthwise_conv2d(x, self.kernel, self.bias, strides=self.strides,
+    def conv(self, x, kernel, bias, fuse_relu):
+        y = ops.depthwise_conv2d(x, kernel, bias, strides=self.strides,
                                  padding=self.padding, dilation_rate=self.dilation_rate)
         return ops.relu(y) if fuse_relu else y
 
@@ -301,7 +334,7 @@ class SeparableConv2D(BaseConv):
         self.pointwise_constraint = A.constraint_arg(pointwise_constraint, "pointwise_constraint")
 
     def build(self, input_shape):
-        _, _, c = spatial_and_channels(self, input_shape)
+        _, c = split_shape(self, input_shape)
         if c is None:
             raise ValueError(f"the channel dimension of the inputs must be known, got shape {input_shape}")
         self._in_channels = c
@@ -321,10 +354,11 @@ class SeparableConv2D(BaseConv):
                                         constraint=self.bias_constraint)
         self.kernel = self.depthwise_kernel  # for BaseConv's shape checks
 
-    def conv(self, x, fuse_relu):
-        y = ops.depthwise_conv2d(x, self.depthwise_kernel, None, strides=self.strides,
+    def conv(self, x, kernel, bias, fuse_relu):
+        # ``kernel`` is the depthwise kernel (what ``convolution_op`` is handed).
+        y = ops.depthwise_conv2d(x, kernel, None, strides=self.strides,
                                  padding=self.padding, dilation_rate=self.dilation_rate)
-        return ops.conv2d(y, self.pointwise_kernel, self.bias,
+        return ops.conv2d(y, self.pointwise_kernel, bias,
                           activation="relu" if fuse_relu else None)
 
     def get_config(self):

@@ -3,13 +3,13 @@
 import math
 
 from minicnn import activations as _activations
+from minicnn import ops
 from minicnn._random import make_rng
 from minicnn.layers import _args as A
-from minicnn.layers._context import ops
 from minicnn.layers.base import Layer
 from minicnn.serialization import register_builtin
 
-__all__ = ["Dense", "Activation", "Dropout", "Flatten", "Reshape", "ReLU", "LeakyReLU", "ELU",
+__all__ = ["Dense", "Activation", "Dropout", "Flatten", "Reshape", "ReLU", "LeakyReLU", "ELU", "Identity",
            "Softmax"]
 _MOD = "minicnn.layers"
 
@@ -168,7 +168,7 @@ class Flatten(Layer):
         if self.data_format == "channels_first" and inputs.ndim > 2:
             # Keras flattens in channels-last order so that weights transfer between formats.
             inputs = inputs.transpose((0,) + tuple(range(2, inputs.ndim)) + (1,))
-        return inputs.reshape(inputs.shape[0], -1)
+        return inputs.reshape(inputs.shape[0], math.prod(inputs.shape[1:]))  # -1 is ambiguous for N = 0
 
     def compute_output_shape(self, input_shape):
         rest = input_shape[1:]
@@ -334,3 +334,20 @@ class Softmax(_Elementwise):
         config = super().get_config()
         config["axis"] = self.axis
         return config
+
+
+@register_builtin(_MOD)
+class Identity(_Elementwise):
+    """Return the inputs unchanged (a placeholder, e.g. for an optional block).
+
+    >>> import numpy as np
+    >>> from minicnn.layers import Identity
+    >>> Identity()(np.array([1.0, 2.0])).numpy()
+    array([1., 2.], dtype=float32)
+    """
+
+    def call(self, inputs):
+        return inputs
+
+    def compute_output_shape(self, input_shape):
+        return input_shape

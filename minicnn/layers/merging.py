@@ -1,10 +1,13 @@
-"""Merge layers: ``Merge`` (checks a list of >= 2 inputs) -> Add, Multiply, Concatenate."""
+"""Merge layers: ``Merge`` (checks a list of >= 2 inputs) -> Add, Subtract, Multiply, Average,
+Maximum, Minimum; and Concatenate."""
 
-from minicnn.layers._context import ops
+import numpy as np
+
+from minicnn import ops
 from minicnn.layers.base import Layer
 from minicnn.serialization import register_builtin
 
-__all__ = ["Merge", "Add", "Multiply", "Concatenate"]
+__all__ = ["Merge", "Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Concatenate"]
 _MOD = "minicnn.layers"
 
 
@@ -69,6 +72,69 @@ class Multiply(Merge):
 
     def _merge(self, inputs):
         return ops.multiply(*inputs)
+
+
+@register_builtin(_MOD)
+class Subtract(Merge):
+    """``inputs[0] - inputs[1]`` (exactly two inputs).
+
+    >>> import numpy as np
+    >>> from minicnn.layers import Subtract
+    >>> Subtract()([np.full((1, 2), 3.0), np.ones((1, 2))]).numpy()
+    array([[2., 2.]], dtype=float32)
+    """
+
+    def compute_output_shape(self, input_shape):
+        if isinstance(input_shape, (list, tuple)) and len(input_shape) != 2:
+            raise ValueError(f"Subtract must be called on exactly 2 inputs, got {len(input_shape)} "
+                             f"(input shapes {list(input_shape)})")
+        return super().compute_output_shape(input_shape)
+
+    def _merge(self, inputs):
+        return ops.subtract(inputs[0], inputs[1])
+
+
+@register_builtin(_MOD)
+class Average(Merge):
+    """Elementwise mean of the inputs.
+
+    >>> import numpy as np
+    >>> from minicnn.layers import Average
+    >>> Average()([np.zeros((1, 2)), np.full((1, 2), 3.0)]).numpy()
+    array([[1.5, 1.5]], dtype=float32)
+    """
+
+    def _merge(self, inputs):
+        return ops.add(*inputs) / len(inputs)
+
+
+def _stacked(inputs):
+    """The inputs broadcast to one shape and stacked on a new leading axis."""
+    shape = np.broadcast_shapes(*(tuple(t.shape) for t in inputs))
+    return ops.stack([t if tuple(t.shape) == shape else t + np.zeros(shape, t.dtype) for t in inputs],
+                     axis=0)
+
+
+@register_builtin(_MOD)
+class Maximum(Merge):
+    """Elementwise maximum of the inputs (tied inputs share the gradient).
+
+    >>> import numpy as np
+    >>> from minicnn.layers import Maximum
+    >>> Maximum()([np.array([[1.0, 5.0]]), np.array([[3.0, 2.0]])]).numpy()
+    array([[3., 5.]], dtype=float32)
+    """
+
+    def _merge(self, inputs):
+        return ops.max(_stacked(inputs), axis=0)
+
+
+@register_builtin(_MOD)
+class Minimum(Merge):
+    """Elementwise minimum of the inputs (tied inputs share the gradient)."""
+
+    def _merge(self, inputs):
+        return -ops.max(-_stacked(inputs), axis=0)
 
 
 @register_builtin(_MOD)

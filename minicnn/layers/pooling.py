@@ -1,14 +1,16 @@
-"""Pooling layers: ``BasePooling`` -> MaxPooling2D / AveragePooling2D, and the global poolings;
-plus ZeroPadding2D (a spatial layer with the same data_format handling)."""
+"""Pooling layers: ``BasePooling`` -> Max/AveragePooling1D/2D, and the global poolings.  The 1-D
+layers run the 2-D ops on a unit row axis."""
 
+from minicnn import ops
 from minicnn.layers import _args as A
-from minicnn.layers._context import ops
+from minicnn.layers._spatial import (from_2d, from_channels_last, join_shape, pairs_2d, split_shape,
+                                     to_2d, to_channels_last)
 from minicnn.layers.base import Layer
-from minicnn.layers.convolutional import from_nhwc, make_shape, spatial_and_channels, to_nhwc
 from minicnn.serialization import register_builtin
 
-__all__ = ["BasePooling", "MaxPooling2D", "AveragePooling2D", "GlobalAveragePooling2D",
-           "GlobalMaxPooling2D", "ZeroPadding2D"]
+__all__ = ["BasePooling", "MaxPooling1D", "MaxPooling2D", "AveragePooling1D", "AveragePooling2D",
+           "GlobalAveragePooling1D", "GlobalAveragePooling2D", "GlobalMaxPooling1D",
+           "GlobalMaxPooling2D"]
 _MOD = "minicnn.layers"
 
 
@@ -16,36 +18,46 @@ class BasePooling(Layer):
     """Window pooling: ``strides`` default to ``pool_size``."""
 
     _op = None
+    rank = 2
 
-    def __init__(self, pool_size=(2, 2), strides=None, padding="valid", data_format=None,
+    def __init__(self, pool_size=2, strides=None, padding="valid", data_format=None,
                  name=None, **kwargs):
         super().__init__(name=name, **kwargs)
         cls = type(self).__name__
-        self.pool_size = A.int_tuple(pool_size, 2, f"{cls} pool_size")
-        self.strides = self.pool_size if strides is None else A.int_tuple(strides, 2, f"{cls} strides")
+        self.pool_size = A.int_tuple(pool_size, self.rank, f"{cls} pool_size")
+        self.strides = self.pool_size if strides is None else A.int_tuple(strides, self.rank, f"{cls} strides")
         self.padding = A.padding_arg(padding)
         self.data_format = A.data_format_arg(data_format)
         self.built = True
 
     def compute_output_shape(self, input_shape):
-        h, w, c = spatial_and_channels(self, input_shape)
-        oh, ow = (A.conv_output_length(L, p, self.padding, s)
-                  for L, p, s in zip((h, w), self.pool_size, self.strides))
-        if (oh is not None and oh <= 0) or (ow is not None and ow <= 0):
-            raise ValueError(f"the output would be empty: input rows/cols ({h}, {w}) are smaller "
+        spatial, c = split_shape(self, input_shape)
+        out = tuple(A.conv_output_length(L, p, self.padding, s)
+                    for L, p, s in zip(spatial, self.pool_size, self.strides))
+        if any(o is not None and o <= 0 for o in out):
+            raise ValueError(f"the output would be empty: input size {spatial} is smaller "
                              f"than pool_size {self.pool_size} with padding='{self.padding}'")
-        return make_shape(self, input_shape[0], oh, ow, c)
+        return join_shape(self, input_shape[0], out, c)
 
     def call(self, inputs):
-        y = type(self)._op(to_nhwc(inputs, self.data_format), pool_size=self.pool_size,
-                           strides=self.strides, padding=self.padding)
-        return from_nhwc(y, self.data_format)
+        x = to_2d(to_channels_last(inputs, self.data_format))
+        y = type(self)._op(x, pool_size=pairs_2d(self.pool_size, self.rank, 1),
+                           strides=pairs_2d(self.strides, self.rank, 1), padding=self.padding)
+        return from_channels_last(from_2d(y, self.rank), self.data_format)
 
     def get_config(self):
         config = super().get_config()
         config.update({"pool_size": self.pool_size, "padding": self.padding,
                        "strides": self.strides, "data_format": self.data_format})
         return config
+
+
+def _max_pool(x, **kw):
+    return ops.max_pool2d(x, **kw)
+
+
+def _avg_pool(x, **kw):
+    return ops.avg_pool2d(x, **kw)
 
 
 @register_builtin(_MOD)
@@ -58,7 +70,7 @@ class MaxPooling2D(BasePooling):
     (1, 13, 13, 32)
     """
 
-    _op = staticmethod(lambda x, **kw: ops.max_pool2d(x, **kw))
+    _op = staticmethod(_max_pool)
 
 
 @register_builtin(_MOD)
@@ -71,10 +83,40 @@ class AveragePooling2D(BasePooling):
     (1, 5, 5, 2)
     """
 
-    _op = staticmethod(lambda x, **kw: ops.avg_pool2d(x, **kw))
+    _op = staticmethod(_avg_pool)
+
+
+@register_builtin(_MOD)
+class MaxPooling1D(BasePooling):
+    """Max over windows of ``pool_size`` steps: (N, steps, C) -> (N, steps', C).
+
+    >>> import numpy as np
+    >>> from minicnn.layers import MaxPooling1D
+    >>> MaxPooling1D()(np.arange(6.0).reshape(1, 6, 1)).numpy().ravel()
+    array([1., 3., 5.], dtype=float32)
+    """
+
+    _op = staticmethod(_max_pool)
+    rank = 1
+
+
+@register_builtin(_MOD)
+class AveragePooling1D(BasePooling):
+    """Mean over windows of ``pool_size`` steps ("same" padding averages only real steps).
+
+    >>> import numpy as np
+    >>> from minicnn.layers import AveragePooling1D
+    >>> AveragePooling1D(3, strides=1, padding="same")(np.zeros((1, 5, 2))).shape
+    (1, 5, 2)
+    """
+
+    _op = staticmethod(_avg_pool)
+    rank = 1
 
 
 class _GlobalPooling(Layer):
+    rank = 2
+
     def __init__(self, data_format=None, keepdims=False, **kwargs):
         super().__init__(**kwargs)
         self.data_format = A.data_format_arg(data_format)
@@ -82,14 +124,17 @@ class _GlobalPooling(Layer):
         self.built = True
 
     def compute_output_shape(self, input_shape):
-        _, _, c = spatial_and_channels(self, input_shape)
+        _, c = split_shape(self, input_shape)
         if self.keepdims:
-            return make_shape(self, input_shape[0], 1, 1, c)
+            return join_shape(self, input_shape[0], (1,) * self.rank, c)
         return (input_shape[0], c)
 
     def call(self, inputs):
-        y = self._pool(to_nhwc(inputs, self.data_format), keepdims=self.keepdims)
-        return from_nhwc(y, self.data_format) if self.keepdims else y
+        y = self._pool(to_2d(to_channels_last(inputs, self.data_format)))
+        if not self.keepdims:
+            return y
+        return from_channels_last(y.reshape((y.shape[0],) + (1,) * self.rank + (y.shape[1],)),
+                                  self.data_format)
 
     def get_config(self):
         config = super().get_config()
@@ -97,8 +142,18 @@ class _GlobalPooling(Layer):
         return config
 
 
+class _GlobalAverage(_GlobalPooling):
+    def _pool(self, x):
+        return ops.global_avg_pool2d(x)
+
+
+class _GlobalMax(_GlobalPooling):
+    def _pool(self, x):
+        return ops.global_max_pool2d(x)
+
+
 @register_builtin(_MOD)
-class GlobalAveragePooling2D(_GlobalPooling):
+class GlobalAveragePooling2D(_GlobalAverage):
     """Mean over rows and columns: (N, H, W, C) -> (N, C).
 
     >>> import numpy as np
@@ -108,66 +163,27 @@ class GlobalAveragePooling2D(_GlobalPooling):
            [1., 1., 1.]], dtype=float32)
     """
 
-    def _pool(self, x, keepdims):
-        return ops.global_avg_pool2d(x, keepdims=keepdims)
-
 
 @register_builtin(_MOD)
-class GlobalMaxPooling2D(_GlobalPooling):
+class GlobalMaxPooling2D(_GlobalMax):
     """Max over rows and columns: (N, H, W, C) -> (N, C)."""
 
-    def _pool(self, x, keepdims):
-        return ops.global_max_pool2d(x, keepdims=keepdims)
+
+@register_builtin(_MOD)
+class GlobalAveragePooling1D(_GlobalAverage):
+    """Mean over steps: (N, steps, C) -> (N, C) (or (N, 1, C) with ``keepdims``).
+
+    >>> import numpy as np
+    >>> from minicnn.layers import GlobalAveragePooling1D
+    >>> GlobalAveragePooling1D(keepdims=True)(np.ones((2, 5, 3))).shape
+    (2, 1, 3)
+    """
+
+    rank = 1
 
 
 @register_builtin(_MOD)
-class ZeroPadding2D(Layer):
-    """Pad rows and columns with zeros: ``padding`` is an int, ``(rows, cols)`` or
-    ``((top, bottom), (left, right))``.
+class GlobalMaxPooling1D(_GlobalMax):
+    """Max over steps: (N, steps, C) -> (N, C)."""
 
-    >>> import numpy as np
-    >>> from minicnn.layers import ZeroPadding2D
-    >>> ZeroPadding2D(((1, 0), (2, 2)))(np.ones((1, 3, 3, 1))).shape
-    (1, 4, 7, 1)
-    """
-
-    def __init__(self, padding=(1, 1), data_format=None, **kwargs):
-        super().__init__(**kwargs)
-        self.padding = _padding_pairs(padding)
-        self.data_format = A.data_format_arg(data_format)
-        self.built = True
-
-    def compute_output_shape(self, input_shape):
-        h, w, c = spatial_and_channels(self, input_shape)
-        (t, b), (l, r) = self.padding
-        return make_shape(self, input_shape[0], None if h is None else h + t + b,
-                          None if w is None else w + l + r, c)
-
-    def call(self, inputs):
-        y = ops.zero_padding2d(to_nhwc(inputs, self.data_format), self.padding)
-        return from_nhwc(y, self.data_format)
-
-    def get_config(self):
-        config = super().get_config()
-        config.update({"padding": self.padding, "data_format": self.data_format})
-        return config
-
-
-def _padding_pairs(padding):
-    err = ("ZeroPadding2D: padding must be an int, (rows, cols) or ((top, bottom), (left, right)) "
-           f"of non-negative ints, got {padding!r}")
-    if isinstance(padding, int):
-        pairs = ((padding, padding), (padding, padding))
-    else:
-        try:
-            a, b = padding
-            if isinstance(a, int) and isinstance(b, int):
-                pairs = ((a, a), (b, b))
-            else:
-                pairs = (tuple(a), tuple(b))
-        except (TypeError, ValueError):
-            raise ValueError(err) from None
-    if any(len(p) != 2 for p in pairs) or not all(isinstance(v, int) and v >= 0
-                                                  for p in pairs for v in p):
-        raise ValueError(err)
-    return tuple(tuple(int(v) for v in p) for p in pairs)
+    rank = 1

@@ -1,8 +1,9 @@
 """Image augmentation layers (Keras 3 API): RandomFlip, RandomTranslation, RandomCrop.
 
-They transform only when called with ``training=True`` (``fit`` does that); at inference
-RandomFlip and RandomTranslation return their input unchanged and RandomCrop resizes to its
-target size.  Every layer draws from its own generator when given ``seed=`` and from
+They transform in training: in ``fit``, and, as in Keras, when called on their own without
+``training`` (``augmented = data_augmentation(images)``); in ``predict``/``evaluate`` or with
+``training=False`` RandomFlip and RandomTranslation return their input unchanged and RandomCrop
+resizes to its target size.  Every layer draws from its own generator when given ``seed=`` and from
 minicnn's global one otherwise (``minicnn.utils.set_random_seed`` makes runs repeatable).
 
 All three are one operation underneath: each output pixel ``(i, j)`` of image ``n`` samples the
@@ -22,7 +23,7 @@ from minicnn.serialization import register_builtin
 
 _MOD = "minicnn.layers"  # serialised as minicnn.layers.<Class>, like every built-in layer
 
-__all__ = ["RandomFlip", "RandomTranslation", "RandomCrop"]
+__all__ = ["RandomFlip", "RandomTranslation", "RandomCrop", "sample", "sample_separable"]
 
 HORIZONTAL, VERTICAL, HORIZONTAL_AND_VERTICAL = "horizontal", "vertical", "horizontal_and_vertical"
 _FILL_MODES = ("reflect", "wrap", "constant", "nearest")
@@ -60,35 +61,31 @@ def _taps(coords, interpolation):
     return [(lo, 1.0 - frac), (lo + 1, frac)]
 
 
-def sample_separable(x, ys, xs, *, interpolation="bilinear", fill_mode="reflect", fill_value=0.0):
-    """Resample a batch of NHWC images at separable source coordinates.
+def sample(x, ys, xs, *, interpolation="bilinear", fill_mode="reflect", fill_value=0.0):
+    """Resample a batch of NHWC images at source coordinates ``(ys, xs)``.
 
-    ``x``: Tensor ``(N, H, W, C)``; ``ys``: ``(N, Ho)`` source rows; ``xs``: ``(N, Wo)`` source
-    columns (floats, pixel units).  Returns a Tensor ``(N, Ho, Wo, C)``.
-
-    >>> import numpy as np
-    >>> from minicnn.autograd import Tensor
-    >>> x = Tensor(np.arange(4.0, dtype=np.float32).reshape(1, 1, 4, 1))
-    >>> sample_separable(x, np.zeros((1, 1)), np.array([[3.0, 2.0, 1.5, 0.0]])).data.ravel()
-    array([3. , 2. , 1.5, 0. ], dtype=float32)
+    ``x``: Tensor ``(N, H, W, C)``; ``ys`` (source rows) and ``xs`` (source columns) are floats
+    in pixel units, broadcastable to ``(N, Ho, Wo)``.  Returns a Tensor ``(N, Ho, Wo, C)``.
     """
     n, h, w = x.shape[:3]
     dtype = x.dtype
-    b = np.arange(n)[:, None, None]
+    ys, xs = np.asarray(ys, dtype=np.float64), np.asarray(xs, dtype=np.float64)
+    out_shape = np.broadcast_shapes(ys.shape, xs.shape)
+    b = np.arange(n).reshape(n, 1, 1)
     out = None
     fill_weight = None
-    for ty, wy in _taps(np.asarray(ys, dtype=np.float64), interpolation):
+    for ty, wy in _taps(ys, interpolation):
         ry, vy = _map_index(ty, h, fill_mode)
-        for tx, wx in _taps(np.asarray(xs, dtype=np.float64), interpolation):
+        for tx, wx in _taps(xs, interpolation):
             rx, vx = _map_index(tx, w, fill_mode)
-            gathered = x[b, ry[:, :, None], rx[:, None, :]]
+            gathered = x[b, ry, rx]
             weight = None
             if wy is not None or wx is not None:
-                weight = (1.0 if wy is None else wy[:, :, None]) * (1.0 if wx is None else wx[:, None, :])
-                weight = np.broadcast_to(weight, (n, ry.shape[1], rx.shape[1]))
+                weight = np.broadcast_to((1.0 if wy is None else wy) * (1.0 if wx is None else wx),
+                                         out_shape)
             if vy is not None:
-                valid = vy[:, :, None] & vx[:, None, :]
-                base = np.ones(valid.shape) if weight is None else weight
+                valid = vy & vx
+                base = np.ones(out_shape) if weight is None else weight
                 missing = np.where(valid, 0.0, base)
                 fill_weight = missing if fill_weight is None else fill_weight + missing
                 weight = np.where(valid, base, 0.0)
@@ -98,6 +95,20 @@ def sample_separable(x, ys, xs, *, interpolation="bilinear", fill_mode="reflect"
     if fill_weight is not None and fill_value != 0 and fill_weight.any():
         out = out + (fill_value * fill_weight[..., None]).astype(dtype)
     return out
+
+
+def sample_separable(x, ys, xs, **options):
+    """:func:`sample` at separable coordinates: ``ys`` ``(N, Ho)`` source rows and ``xs``
+    ``(N, Wo)`` source columns.
+
+    >>> import numpy as np
+    >>> from minicnn.autograd import Tensor
+    >>> x = Tensor(np.arange(4.0, dtype=np.float32).reshape(1, 1, 4, 1))
+    >>> sample_separable(x, np.zeros((1, 1)), np.array([[3.0, 2.0, 1.5, 0.0]])).data.ravel()
+    array([3. , 2. , 1.5, 0. ], dtype=float32)
+    """
+    ys, xs = np.asarray(ys, dtype=np.float64), np.asarray(xs, dtype=np.float64)
+    return sample(x, ys[:, :, None], xs[:, None, :], **options)
 
 
 # ------------------------------------------------------------------------------ validation
@@ -130,6 +141,26 @@ def _factor_range(factor, name):
         raise ValueError(f"{name}: lower bound {lower} is larger than the upper bound {upper}")
     if lower < -1.0 or upper > 1.0:
         raise ValueError(f"{name} must lie in [-1, 1], got ({lower}, {upper})")
+    return lower, upper
+
+
+def _bounded_factor(factor, bounds, name):
+    """Keras' image-layer ``factor`` within ``bounds`` (lo, hi): a float f means
+    (max(-|f|, lo), |f|); a pair is sorted into (lower, upper)."""
+    lo, hi = bounds
+    err = f"{name} must be a number or a pair of numbers in [{lo}, {hi}], got {factor!r}"
+    if isinstance(factor, (tuple, list)):
+        if len(factor) != 2 or not all(isinstance(f, numbers.Real) for f in factor):
+            raise ValueError(err)
+        if factor[0] > hi or factor[1] < lo:
+            raise ValueError(err)
+        lower, upper = sorted(float(f) for f in factor)
+    elif isinstance(factor, numbers.Real) and not isinstance(factor, bool):
+        if not lo <= factor <= hi:
+            raise ValueError(err)
+        lower, upper = max(-abs(float(factor)), lo), abs(float(factor))
+    else:
+        raise ValueError(err)
     return lower, upper
 
 
@@ -185,7 +216,7 @@ class RandomFlip(_RandomImageLayer):
     >>> import numpy as np
     >>> flip = RandomFlip("horizontal", seed=0)
     >>> x = np.arange(6, dtype=np.float32).reshape(1, 1, 6, 1)
-    >>> flip(x).numpy().ravel().tolist()   # inference: unchanged
+    >>> flip(x, training=False).numpy().ravel().tolist()   # inference: unchanged
     [0.0, 1.0, 2.0, 3.0, 4.0, 5.0]
     >>> sorted({tuple(flip(x, training=True).numpy().ravel().tolist()) for _ in range(20)})
     [(0.0, 1.0, 2.0, 3.0, 4.0, 5.0), (5.0, 4.0, 3.0, 2.0, 1.0, 0.0)]
@@ -198,7 +229,7 @@ class RandomFlip(_RandomImageLayer):
         super().__init__(seed=seed, data_format=data_format, **kwargs)
         self.mode = mode
 
-    def call(self, inputs, training=None):
+    def call(self, inputs, training=True):
         if not training:
             return inputs
         x, undo = self._as_nhwc(inputs)
@@ -249,7 +280,7 @@ class RandomTranslation(_RandomImageLayer):
         self.fill_mode, self.interpolation = fill_mode, interpolation
         self.fill_value = float(fill_value)
 
-    def call(self, inputs, training=None):
+    def call(self, inputs, training=True):
         if not training:
             return inputs
         x, undo = self._as_nhwc(inputs)
@@ -286,7 +317,7 @@ class RandomCrop(_RandomImageLayer):
     >>> x = np.arange(16, dtype=np.float32).reshape(1, 4, 4, 1)
     >>> crop(x, training=True).shape
     (1, 2, 2, 1)
-    >>> crop(x).numpy().ravel().tolist()   # inference: the whole image resized to 2x2
+    >>> crop(x, training=False).numpy().ravel().tolist()   # inference: the whole image resized
     [2.5, 4.5, 10.5, 12.5]
     """
 
@@ -297,7 +328,7 @@ class RandomCrop(_RandomImageLayer):
         super().__init__(seed=seed, data_format=data_format, name=name, **kwargs)
         self.height, self.width = int(height), int(width)
 
-    def call(self, inputs, training=None):
+    def call(self, inputs, training=True):
         x, undo = self._as_nhwc(inputs)
         n, h, w = x.shape[:3]
         if training and h >= self.height and w >= self.width:

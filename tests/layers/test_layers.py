@@ -58,6 +58,67 @@ CASES = {
     "add": (lambda **k: L.Add(**k), [(4, 3), (4, 3)], [], 0),
     "multiply": (lambda **k: L.Multiply(**k), [(5,), (5,), (5,)], [], 0),
     "concatenate": (lambda **k: L.Concatenate(axis=1, **k), [(2, 3), (4, 3)], [], 0),
+    # issue 16 item 4
+    "conv1d": (lambda **k: L.Conv1D(4, 3, activation="relu", **k), (9, 2), ["kernel", "bias"], 28),
+    "conv1d_causal_dilated": (lambda **k: L.Conv1D(3, 2, padding="causal", dilation_rate=3, **k),
+                              (8, 2), ["kernel", "bias"], 15),
+    "conv1d_same_stride_groups": (lambda **k: L.Conv1D(4, 3, strides=2, padding="same", groups=2, **k),
+                                  (7, 4), ["kernel", "bias"], 28),
+    "conv1d_channels_first": (lambda **k: L.Conv1D(2, 3, data_format="channels_first", use_bias=False, **k),
+                              (3, 6), ["kernel"], 18),
+    "maxpool1d": (lambda **k: L.MaxPooling1D(**k), (7, 3), [], 0),
+    "avgpool1d_same": (lambda **k: L.AveragePooling1D(3, strides=2, padding="same", **k), (7, 3), [], 0),
+    "gap1d": (lambda **k: L.GlobalAveragePooling1D(**k), (5, 3), [], 0),
+    "gmp1d_keepdims": (lambda **k: L.GlobalMaxPooling1D(keepdims=True, **k), (5, 3), [], 0),
+    "gap1d_channels_first": (lambda **k: L.GlobalAveragePooling1D(data_format="channels_first", **k),
+                             (3, 5), [], 0),
+    "zero_padding1d": (lambda **k: L.ZeroPadding1D((2, 1), **k), (4, 3), [], 0),
+    "cropping1d": (lambda **k: L.Cropping1D((1, 2), **k), (6, 3), [], 0),
+    "cropping2d": (lambda **k: L.Cropping2D(((1, 0), (2, 1)), **k), (5, 6, 2), [], 0),
+    "cropping2d_channels_first": (lambda **k: L.Cropping2D(1, data_format="channels_first", **k),
+                                  (2, 5, 4), [], 0),
+    "permute": (lambda **k: L.Permute((3, 1, 2), **k), (2, 3, 4), [], 0),
+    "repeat_vector": (lambda **k: L.RepeatVector(3, **k), (5,), [], 0),
+    "subtract": (lambda **k: L.Subtract(**k), [(4, 3), (4, 3)], [], 0),
+    "average": (lambda **k: L.Average(**k), [(4, 3), (4, 3), (4, 3)], [], 0),
+    "dot": (lambda **k: L.Dot(axes=1, **k), [(4, 3), (4, 5)], [], 0),
+    "dot_normalize": (lambda **k: L.Dot(axes=(2, 1), normalize=True, **k), [(3, 4), (4, 2)], [], 0),
+    "dot_vectors": (lambda **k: L.Dot(axes=-1, **k), [(6,), (6,)], [], 0),
+    "spatial_dropout1d": (lambda **k: L.SpatialDropout1D(0.3, seed=1, **k), (6, 4), [], 0),
+    "spatial_dropout2d": (lambda **k: L.SpatialDropout2D(0.3, seed=1, **k), (3, 3, 4), [], 0),
+    "spatial_dropout3d": (lambda **k: L.SpatialDropout3D(0.3, seed=1, data_format="channels_first", **k),
+                          (4, 2, 2, 2), [], 0),
+    "gaussian_noise": (lambda **k: L.GaussianNoise(0.5, seed=1, **k), (6,), [], 0),
+    "gaussian_dropout": (lambda **k: L.GaussianDropout(0.3, seed=1, **k), (6,), [], 0),
+    "identity": (lambda **k: L.Identity(**k), (6,), [], 0),
+    "rescaling": (lambda **k: L.Rescaling(0.5, offset=-1.0, **k), (4, 4, 3), [], 0),
+    "rescaling_per_channel": (lambda **k: L.Rescaling([1.0, 2.0, 3.0], offset=[0.0, 0.5, 1.0], **k),
+                              (2, 2, 3), [], 0),
+    "normalization": (lambda **k: L.Normalization(**k), (4, 3), ["mean", "variance", "count"], 7),
+    "normalization_fixed": (lambda **k: L.Normalization(axis=(1, 2), mean=[1.0, 2.0], variance=[4.0, 1.0], **k),
+                            (3, 2), [], 0),
+    "random_rotation": (lambda **k: L.RandomRotation(0.2, seed=1, **k), (6, 5, 2), [], 0),
+    "random_zoom": (lambda **k: L.RandomZoom(0.3, fill_mode="constant", seed=1, **k), (6, 5, 2), [], 0),
+    "random_contrast": (lambda **k: L.RandomContrast(0.4, value_range=(-9, 9), seed=1, **k), (4, 4, 3), [], 0),
+    "random_brightness": (lambda **k: L.RandomBrightness(0.3, value_range=(-9, 9), seed=1, **k),
+                          (4, 4, 3), [], 0),
+    "layer_norm": (lambda **k: L.LayerNormalization(**k), (3, 4), ["gamma", "beta"], 8),
+    "layer_norm_axes": (lambda **k: L.LayerNormalization(axis=[1, 2], center=False, **k), (3, 4),
+                        ["gamma"], 12),
+    "group_norm": (lambda **k: L.GroupNormalization(groups=2, **k), (3, 3, 4), ["gamma", "beta"], 8),
+    "group_norm_instance_cf": (lambda **k: L.GroupNormalization(groups=-1, axis=1, **k), (4, 3, 3),
+                               ["gamma", "beta"], 8),
+    "resizing": (lambda **k: L.Resizing(5, 3, **k), (4, 4, 2), [], 0),
+    "resizing_crop_bicubic": (lambda **k: L.Resizing(3, 3, interpolation="bicubic", crop_to_aspect_ratio=True, **k),
+                              (4, 6, 2), [], 0),
+    "resizing_pad_cf": (lambda **k: L.Resizing(4, 4, pad_to_aspect_ratio=True, data_format="channels_first", **k),
+                        (2, 3, 6), [], 0),
+    "center_crop": (lambda **k: L.CenterCrop(3, 2, **k), (5, 5, 2), [], 0),
+    "center_crop_upscale": (lambda **k: L.CenterCrop(6, 4, **k), (5, 5, 2), [], 0),
+    "upsampling2d": (lambda **k: L.UpSampling2D((2, 3), **k), (3, 2, 2), [], 0),
+    "upsampling2d_bilinear_cf": (lambda **k: L.UpSampling2D(2, data_format="channels_first",
+                                                             interpolation="bilinear", **k), (2, 3, 2), [], 0),
+    "upsampling1d": (lambda **k: L.UpSampling1D(3, **k), (4, 2), [], 0),
 }
 
 
@@ -116,9 +177,9 @@ def test_layer_contract(case, dtype):
     assert type(again) is type(layer) and again.get_config() == config
 
     # The clone with the same weights computes the same function (inference mode).
-    clone(x)
+    clone(x, training=False)
     clone.set_weights(layer.get_weights())
-    np.testing.assert_allclose(clone(x).data, layer(x).data, rtol=1e-6)
+    np.testing.assert_allclose(clone(x, training=False).data, layer(x, training=False).data, rtol=1e-6)
 
 
 def test_conv_against_numpy_reference():
