@@ -3,7 +3,7 @@
 Metrics see plain ndarrays (predictions are detached: a metric never records a graph) and keep
 running sums in float64, so an epoch's value does not depend on how it was split into batches.
 The modules follow Keras': :mod:`~minicnn.metrics.base`, ``accuracy``, ``regression``,
-``probabilistic``, ``hinge``, ``confusion`` (Precision, Recall, AUC, ...), ``f_score``.
+``probabilistic``, ``hinge``, ``confusion`` (Precision, Recall, ...), ``auc``, ``f_score``.
 
 >>> import numpy as np
 >>> m = SparseCategoricalAccuracy()
@@ -17,6 +17,8 @@ import re
 from minicnn.metrics.base import Mean, MeanMetricWrapper, Metric, Sum, _np
 from minicnn.metrics.accuracy import *  # noqa: F401,F403
 from minicnn.metrics.accuracy import __all__ as _accuracy_all
+from minicnn.metrics.auc import *  # noqa: F401,F403
+from minicnn.metrics.auc import __all__ as _auc_all
 from minicnn.metrics.confusion import *  # noqa: F401,F403
 from minicnn.metrics.confusion import __all__ as _confusion_all
 from minicnn.metrics.f_score import *  # noqa: F401,F403
@@ -29,7 +31,7 @@ from minicnn.metrics.regression import *  # noqa: F401,F403
 from minicnn.metrics.regression import __all__ as _regression_all
 from minicnn.serialization import register_builtin, resolve_class, serialize as _serialize
 
-_ALL = [*_accuracy_all, *_confusion_all, *_f_score_all, *_hinge_all, *_probabilistic_all, *_regression_all]
+_ALL = [*_accuracy_all, *_auc_all, *_confusion_all, *_f_score_all, *_hinge_all, *_probabilistic_all, *_regression_all]
 __all__ = ["Metric", "Mean", "Sum", "MeanMetricWrapper", *_ALL, "get", "serialize", "deserialize"]
 
 _CLASSES = {name: obj for name, obj in globals().items()
