@@ -22,9 +22,10 @@ def raise_build_error(exc):
                   "Reinstall minicnn for this Python: pip install --force-reinstall minicnn")
     elif os.path.isfile(os.path.join(root, "setup.py")):
         advice = (f"You are importing minicnn from its source tree ({package}) without built "
-                  "extensions: this directory shadows any installed minicnn. Run pip install . "
-                  "(or python setup.py build_ext --inplace) to build the kernels here, or leave "
-                  f"the source directory ({root}) to use the installed package.")
+                  "extensions: this directory shadows the installed minicnn. Leave the source "
+                  f"directory ({root}) to use the installed package (pip install . installs it), "
+                  "or build the kernels in place: pip install -e . (or python setup.py build_ext "
+                  "--inplace).")
     else:
         advice = (f"The installation in {package} has no compiled kernels: reinstall it "
                   "(pip install --force-reinstall minicnn), or build from a source checkout "

@@ -36,7 +36,7 @@ def test_import_from_an_unbuilt_source_tree_says_what_to_do(tmp_path):
     assert "ImportError: minicnn's compiled kernels could not be imported" in out.stderr, out.stderr
     assert "from its source tree" in message and "without built extensions" in message, message
     assert "pip install ." in message and "build_ext --inplace" in message, message
-    assert "leave the source directory" in message, message
+    assert "Leave the source directory" in message and "pip install -e ." in message, message
 
 
 def test_import_of_an_installation_without_kernels_says_reinstall(tmp_path):
