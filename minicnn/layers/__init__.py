@@ -27,6 +27,7 @@ from minicnn.layers.merging import (Add, Average, Concatenate, Maximum, Merge, M
                                     Subtract)
 from minicnn.layers.dot import Dot
 from minicnn.layers.embedding import Embedding
+from minicnn.layers.lambda_layer import Lambda
 from minicnn.layers.rescaling import Rescaling
 from minicnn.layers.normalization_preprocessing import Normalization
 from minicnn.layers.regularization import (GaussianDropout, GaussianNoise, SpatialDropout1D,
@@ -57,7 +58,7 @@ __all__ = [
     "Maximum", "Minimum", "Dot", "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D",
     "GaussianNoise", "GaussianDropout", "Identity", "Embedding", "Rescaling", "Normalization",
     "UpSampling1D", "UpSampling2D", "LayerNormalization", "GroupNormalization", "Resizing",
-    "CenterCrop",
+    "CenterCrop", "Lambda",
 ]
 
 from minicnn.layers.preprocessing import RandomCrop, RandomFlip, RandomTranslation

@@ -192,6 +192,8 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
     optimizer state, so predictions are identical and ``fit`` continues as if never interrupted.
 
     ``custom_objects``: {name: class or function} for user-defined layers, losses, metrics.
+    ``safe_mode=False`` lets code stored in the file run (a ``Lambda`` layer's Python lambda is
+    saved as source text): only for files you trust.
     Raises ``SavedModelError`` (a ValueError) naming the file and the member when it is not a
     regular file, truncated, corrupted, of an unsupported version, or does not match its own
     config.
@@ -203,7 +205,8 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
         if not isinstance(config, dict) or not isinstance(config.get("model"), dict):
             raise reader.error("has no 'model' entry", "config.json")
         specs = reader.manifest("weights")
-        with _rebuilding(reader, "config.json", "the model config", weights=specs):
+        with _rebuilding(reader, "config.json", "the model config", weights=specs), \
+                serialization.SafeModeScope(safe_mode):
             model = serialization.deserialize(config["model"], custom_objects=custom_objects)
         _assign_weights(model, reader, specs)
         compile_config = config.get("compile_config")

@@ -177,9 +177,9 @@ def test_layer_contract(case, dtype):
     assert type(again) is type(layer) and again.get_config() == config
 
     # The clone with the same weights computes the same function (inference mode).
-    clone(x)
+    clone(x, training=False)
     clone.set_weights(layer.get_weights())
-    np.testing.assert_allclose(clone(x).data, layer(x).data, rtol=1e-6)
+    np.testing.assert_allclose(clone(x, training=False).data, layer(x, training=False).data, rtol=1e-6)
 
 
 def test_conv_against_numpy_reference():
