@@ -118,6 +118,7 @@ def plot_history(history, path, title):
         if "val_" + key in h:
             ax.plot(epochs, h["val_" + key], "s--", label=f"validation {key}")
         ax.set_xlabel("epoch")
+        ax.set_xticks(epochs)
         ax.set_title(key)
         ax.legend()
     fig.suptitle(title)
