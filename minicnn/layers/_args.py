@@ -145,3 +145,12 @@ def pad_pairs(value, rank, name):
             is_int(v) and v >= 0 for p in pairs for v in p):
         raise ValueError(err)
     return tuple(tuple(int(v) for v in p) for p in pairs)
+
+
+def image_tensor(inputs, who):
+    """``inputs`` unchanged, unless it is Keras' preprocessing dict (images with bounding boxes,
+    segmentation masks or labels), which minicnn's image layers do not take."""
+    if isinstance(inputs, dict):
+        raise ValueError(f"{who}: dict inputs (Keras' 'images' with 'bounding_boxes', "
+                         "'segmentation_masks' or 'labels') are not supported; pass the images alone")
+    return inputs

@@ -76,7 +76,7 @@ class Resizing(_ImageSizeLayer):
         self.antialias = bool(antialias)
 
     def call(self, inputs):
-        self._hw_axes(inputs.ndim)
+        self._hw_axes(A.image_tensor(inputs, "Resizing").ndim)
         return ops.image.resize(inputs, (self.height, self.width), interpolation=self.interpolation,
                                 antialias=self.antialias, crop_to_aspect_ratio=self.crop_to_aspect_ratio,
                                 pad_to_aspect_ratio=self.pad_to_aspect_ratio, fill_mode=self.fill_mode,
@@ -105,7 +105,7 @@ class CenterCrop(_ImageSizeLayer):
     """
 
     def call(self, inputs):
-        h_axis, w_axis = self._hw_axes(inputs.ndim)
+        h_axis, w_axis = self._hw_axes(A.image_tensor(inputs, "CenterCrop").ndim)
         x = inputs if inputs.dtype == self.dtype else inputs.astype(self.dtype)
         dh, dw = x.shape[h_axis] - self.height, x.shape[w_axis] - self.width
         if dh >= 0 and dw >= 0:

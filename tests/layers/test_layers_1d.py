@@ -192,6 +192,31 @@ class StandardizedConv2D(L.Conv2D):
                                   strides=self.strides, padding="valid", dilation_rate=self.dilation_rate)
 
 
+class StandardizedConv2DWithCall(L.Conv2D):
+    """The example's other pattern: call() hands a transformed kernel to convolution_op."""
+
+    def call(self, inputs):
+        mean = minicnn.ops.mean(self.kernel, axis=(0, 1, 2), keepdims=True)
+        var = minicnn.ops.mean((self.kernel - mean) * (self.kernel - mean), axis=(0, 1, 2), keepdims=True)
+        result = self.convolution_op(inputs, (self.kernel - mean) / minicnn.ops.sqrt(var + 1e-10))
+        if self.use_bias:
+            result = result + self.bias
+        return result
+
+
+def test_both_patterns_of_the_keras_io_example_agree():
+    x = np.random.default_rng(11).normal(size=(2, 9, 9, 3))
+    a = StandardizedConv2D(4, 3, dtype="float64", bias_initializer="random_normal")
+    b = StandardizedConv2DWithCall(4, 3, dtype="float64")
+    a(x)
+    b(x)
+    b.set_weights(a.get_weights())
+    np.testing.assert_allclose(b(x).numpy(), a(x).numpy(), rtol=1e-10, atol=1e-12)
+    model = minicnn.Sequential([minicnn.layers.InputLayer(input_shape=(9, 9, 3)), b, L.MaxPooling2D(),
+                                L.Flatten(), L.Dense(2)])
+    assert model.output_shape == (None, 2)
+
+
 def test_default_convolution_op_is_the_conv_without_bias_and_activation():
     layer = L.Conv2D(4, 3, padding="same", activation="relu", bias_initializer="ones",
                      dtype="float64", data_format="channels_first")
