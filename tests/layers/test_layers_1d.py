@@ -254,3 +254,23 @@ def test_convolution_op_subclass_in_a_model_trains_and_reloads(tmp_path):
     again = minicnn.models.load_model(path, custom_objects={"StandardizedConv2D": StandardizedConv2D})
     assert type(again.layers[0]) is StandardizedConv2D
     np.testing.assert_allclose(again.predict(x, verbose=0), model.predict(x, verbose=0), rtol=1e-6)
+
+
+@pytest.mark.usefixtures("threads_from_any_size")
+@pytest.mark.parametrize("padding", ["causal", "same"])
+def test_1d_family_is_bitwise_identical_at_1_2_3_threads(padding):
+    rng = np.random.default_rng(12)
+    x0 = rng.normal(size=(5, 37, 6)).astype(np.float32)
+    conv = L.Conv1D(7, 3, padding=padding, dilation_rate=2 if padding == "causal" else 1)
+    conv(x0)
+    results = []
+    for t in (1, 2, 3):
+        with minicnn.num_threads(t):
+            x = Tensor(x0, requires_grad=True)
+            y = L.AveragePooling1D(3, padding="same")(L.MaxPooling1D(2, strides=1)(conv(x)))
+            (y * y).sum().backward()
+            results.append((y.numpy().copy(), x.grad.copy(), conv.kernel.grad.copy()))
+            conv.kernel.grad = conv.bias.grad = None
+    for r in results[1:]:
+        for a, b in zip(results[0], r):
+            assert a.tobytes() == b.tobytes()
