@@ -63,13 +63,8 @@ class Resizing(_ImageSizeLayer):
                  pad_to_aspect_ratio=False, fill_mode="constant", fill_value=0.0, antialias=False,
                  data_format=None, **kwargs):
         super().__init__(height, width, data_format, **kwargs)
-        if interpolation not in ops.image.RESIZE_INTERPOLATIONS:
-            raise ValueError(f"Resizing: interpolation must be one of {ops.image.RESIZE_INTERPOLATIONS}, "
-                             f"got {interpolation!r}")
-        if fill_mode != "constant":
-            raise ValueError(f"Resizing: only fill_mode='constant' is supported (as in Keras), got {fill_mode!r}")
-        if crop_to_aspect_ratio and pad_to_aspect_ratio:
-            raise ValueError("Resizing: only one of crop_to_aspect_ratio and pad_to_aspect_ratio can be True")
+        ops.image.check_resize_options("Resizing", interpolation, fill_mode, crop_to_aspect_ratio,
+                                       pad_to_aspect_ratio)
         self.interpolation = interpolation
         self.crop_to_aspect_ratio, self.pad_to_aspect_ratio = bool(crop_to_aspect_ratio), bool(pad_to_aspect_ratio)
         self.fill_mode, self.fill_value = fill_mode, float(fill_value)
