@@ -29,7 +29,7 @@ __all__ = [
     "register_serializable", "register_builtin", "serialize", "deserialize",
     "get_registered_name", "get_registered_object", "custom_object_scope",
     "get_custom_objects", "get_builtin_objects", "SafeModeScope", "in_safe_mode",
-    "enable_unsafe_deserialization", "scoped_custom_objects",
+    "enable_unsafe_deserialization", "scoped_custom_objects", "resolve_class",
 ]
 
 # "Package>Name" -> class or function registered by users.
@@ -190,6 +190,28 @@ def get_registered_object(name, custom_objects=None, module=None):
     if module is not None and (module, name) in _BUILTINS:
         return _BUILTINS[(module, name)]
     return _BUILTIN_BY_NAME.get(name)
+
+
+def resolve_class(config, builtin, custom_objects=None, kind="object"):
+    """The class a serialized dict names, for a family's own ``deserialize`` (optimizers,
+    schedules, losses, metrics): ``custom_objects``, then the family's ``builtin`` dict
+    (name -> class), then the registry.  ``kind`` names the family in the error."""
+    if not isinstance(config, dict) or "class_name" not in config:
+        raise ValueError(f"Could not deserialize {kind}: expected a dict with 'class_name', got {config!r}")
+    names = [name for name in (config.get("registered_name"), config["class_name"]) if name]
+    for name in names:
+        if custom_objects and name in custom_objects:
+            return custom_objects[name]
+    for name in names:
+        if name in builtin:
+            return builtin[name]
+    for name in names:
+        obj = get_registered_object(name, custom_objects)
+        if obj is not None:
+            return obj
+    raise ValueError(
+        f"Unknown {kind} {config['class_name']!r}. Pass it in custom_objects={{...}} or register it "
+        "with @minicnn.serialization.register_serializable().")
 
 
 def _import_builtin_modules():

@@ -2,8 +2,8 @@
 
 import numpy as np
 
-from minicnn.layers import _args as A
 from minicnn import ops
+from minicnn.layers import _args as A
 from minicnn.layers._spatial import (from_2d, from_channels_last, join_shape, split_shape, to_2d,
                                      to_channels_last)
 from minicnn.layers.base import Layer

@@ -14,6 +14,7 @@ import functools
 import numpy as np
 
 from minicnn.autograd import Function
+from minicnn.ops._arithmetic import concatenate
 from minicnn.ops._util import as_tensor
 from minicnn.reference.image import KERNELS
 
@@ -114,7 +115,6 @@ def _aspect_window(height, width, target_h, target_w, crop):
 
 def _pad_constant(x, pad_h, pad_w, fill_value):
     """Pad NHWC ``x`` by ``pad_h`` rows / ``pad_w`` columns on both sides with ``fill_value``."""
-    from minicnn.ops.arithmetic import concatenate
     axis, pad = (1, pad_h) if pad_h else (2, pad_w)
     shape = list(x.shape)
     shape[axis] = pad
