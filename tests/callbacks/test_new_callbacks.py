@@ -238,3 +238,34 @@ def test_terminate_on_nan_stops_gracefully_or_raises():
         model.fit(x, y, epochs=3, batch_size=8, verbose=0,
                   callbacks=[NaNAt(), cb.TerminateOnNaN(raise_error=True), ends])
     assert not ends.ended  # raise_error: no cleanup hook runs (a backup would be kept)
+
+
+# ------------------------------------------------------------------ "auto" mode from the metric
+@pytest.mark.parametrize("make", [
+    lambda: cb.EarlyStopping(monitor="val_prec", patience=0),
+    lambda: cb.ReduceLROnPlateau(monitor="val_prec", patience=1),
+])
+def test_auto_mode_follows_the_metrics_direction(make):
+    # "prec" ends in none of the names the fallback knows: Keras 3 asks the metric (Precision: up)
+    model, x, y = model_and_data()
+    model.compile(optimizer="sgd", loss="categorical_crossentropy",
+                  metrics=[minicnn.metrics.Precision(name="prec", class_id=1)])
+    callback = make()
+    assert callback.mode == "min"
+    model.fit(x, np.eye(2)[y], epochs=1, validation_split=0.25, verbose=0, callbacks=[callback])
+    assert callback.mode == "max"
+
+
+def test_tensorboard_embeddings_for_the_projector(tmp_path):
+    minicnn.utils.set_random_seed(0)
+    model = minicnn.Sequential([minicnn.Input((3,), dtype="int32"), minicnn.layers.Embedding(10, 4),
+                                minicnn.layers.Flatten(), minicnn.layers.Dense(2, activation="softmax")])
+    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
+    x = np.random.default_rng(0).integers(0, 10, size=(16, 3))
+    model.fit(x, x[:, 0] % 2, epochs=1, verbose=0, callbacks=[cb.TensorBoard(tmp_path, embeddings_freq=1)])
+    config = (tmp_path / "train" / "projector_config.pbtxt").read_text()
+    assert model.layers[0].name in config
+    tsv = next((tmp_path / "train").rglob("tensors.tsv"))
+    table = np.loadtxt(tsv, delimiter="\t")
+    np.testing.assert_allclose(table, np.asarray(model.layers[0].embeddings.data if hasattr(
+        model.layers[0].embeddings, "data") else model.layers[0].embeddings), rtol=1e-5, atol=1e-6)
