@@ -30,7 +30,12 @@ def settle_auto_mode(callback, mode_arg):
         return False
     callback._mode_settled = True
     name = callback.monitor[4:] if callback.monitor.startswith("val_") else callback.monitor
+    found = []
     for metric in getattr(callback.model, "metrics", None) or ():
+        # the compiled metrics come wrapped in one CompileMetrics, as in Keras
+        inner = getattr(metric, "metrics", None)
+        found += list(inner) if isinstance(inner, (list, tuple)) else [metric]
+    for metric in found:
         direction = getattr(metric, "_direction", None)
         if getattr(metric, "name", None) == name and direction in ("up", "down"):
             mode = "max" if direction == "up" else "min"
