@@ -194,12 +194,19 @@ def _check_args(model, x, steps, warmup, mode):
 
 
 def _step_fn(model, x, y, sample_weight, mode):
-    prepare = getattr(model, "_prepare_x", None)
+    from minicnn.autograd import no_grad
+    from minicnn.utils.data_adapters import pack_x_y_sample_weight
+
+    data = pack_x_y_sample_weight(x, y, sample_weight)
+    prepare = getattr(model, "_prepare_batch", None)  # what fit does to every batch
     if prepare is not None:
-        x = prepare(x)
+        data = prepare(data)
     if mode == "predict":
-        return lambda: model.predict_step(x)
-    return lambda: model.train_step(x, y, sample_weight)
+        def predict():
+            with no_grad():  # as predict() runs it
+                return model.predict_step(data)
+        return predict
+    return lambda: model.train_step(data)
 
 
 def _time_steps(step, n):
