@@ -106,8 +106,12 @@ class BaseConv(Layer):
                              f"{tuple(self.kernel.shape)}), got shape {tuple(input_shape)}")
         out = self.output_spatial(spatial)
         if any(o is not None and o <= 0 for o in out):
+            span = tuple((k - 1) * d + 1 for k, d in zip(self.kernel_size, self.dilation_rate))
+            kernel = (f"the kernel {self.kernel_size}" if span == tuple(self.kernel_size) else
+                      f"the dilated kernel {span} ({self.kernel_size} at dilation_rate "
+                      f"{self.dilation_rate})")
             raise ValueError(f"the output would be empty: input size {spatial} is smaller than "
-                             f"the (dilated) kernel {self.kernel_size} with padding='{self.padding}'")
+                             f"{kernel} with padding='{self.padding}'")
         return join_shape(self, input_shape[0], out, self.out_channels())
 
     def convolution_op(self, inputs, kernel):
