@@ -29,10 +29,11 @@ class EpochIterator:
     """``with it.epoch() as steps:`` gives ``(step, data)`` pairs for one epoch, or None when the
     data has nothing more to give (a one-shot stream used up)."""
 
-    def __init__(self, adapter, steps_per_epoch=None, prepare=None):
-        if steps_per_epoch is not None and (isinstance(steps_per_epoch, bool) or steps_per_epoch <= 0
-                                            or not isinstance(steps_per_epoch, (int, np.integer))):
-            raise ValueError(f"steps must be a positive int or None, got {steps_per_epoch!r}")
+    def __init__(self, adapter, steps_per_epoch=None, prepare=None, steps_name="steps_per_epoch"):
+        if steps_per_epoch is not None and (isinstance(steps_per_epoch, bool)
+                                            or not isinstance(steps_per_epoch, (int, np.integer))
+                                            or steps_per_epoch <= 0):
+            raise ValueError(f"{steps_name} must be a positive int or None, got {steps_per_epoch!r}")
         self.adapter = adapter
         self.steps_per_epoch = None if steps_per_epoch is None else int(steps_per_epoch)
         self.prepare = prepare
