@@ -132,6 +132,8 @@ class EpochLoops:
     def _fit_loop(self, train, val, cbs, initial_epoch, epochs, validation_freq):
         self.stop_training = False
         cbs.on_train_begin()
+        # BackupAndRestore sets where a restored run resumes (Keras' Model._initial_epoch)
+        initial_epoch, self._initial_epoch = getattr(self, "_initial_epoch", None) or initial_epoch, None
         training_logs = None
         validated = False  # validation data that never gave a batch is an error, not val_loss 0
         for epoch in range(initial_epoch, epochs):
