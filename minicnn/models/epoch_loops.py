@@ -134,6 +134,8 @@ class EpochLoops:
 
         self.stop_training = False
         cbs.on_train_begin()
+        # BackupAndRestore sets where a restored run resumes (Keras' Model._initial_epoch)
+        initial_epoch, self._initial_epoch = getattr(self, "_initial_epoch", None) or initial_epoch, None
         training_logs = None
         validated = False  # validation data that never gave a batch is an error, not val_loss 0
         for epoch in range(initial_epoch, epochs):

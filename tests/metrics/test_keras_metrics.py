@@ -1,6 +1,8 @@
 """Regression, probabilistic, hinge, confusion-matrix and F-score metrics against Keras' documented
 numbers (docstrings and tests of keras/src/metrics, quoted) and NumPy references."""
 
+import re
+
 import numpy as np
 import pytest
 
@@ -267,3 +269,20 @@ def test_usable_in_compile_and_fit():
     p = model.predict(x, verbose=0)
     assert logs["auc"] == pytest.approx(run(metrics.AUC(), y, p), abs=1e-6)
     assert logs["prec"] == pytest.approx(run(metrics.Precision(), y, p), abs=1e-6)
+
+
+def test_array_valued_metrics_in_fit_logs_and_progress_bar(capsys):
+    # Keras' F1Score() averages nothing by default: one score per class in the logs
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(32, 4)).astype(np.float32)
+    y = np.eye(3)[rng.integers(0, 3, size=32)].astype(np.float32)
+    minicnn.utils.set_random_seed(0)
+    model = minicnn.Sequential([minicnn.Input((4,)), layers.Dense(3, activation="softmax")])
+    model.compile(optimizer="sgd", loss="categorical_crossentropy",
+                  metrics=[metrics.F1Score(), metrics.Recall(thresholds=[0.2, 0.5])])
+    history = model.fit(x, y, epochs=1, batch_size=32, verbose=2)
+    assert np.shape(history.history["f1_score"][0]) == (3,) and np.shape(history.history["recall"][0]) == (2,)
+    p = model.predict(x, verbose=0)
+    logs = model.evaluate(x, y, verbose=0, return_dict=True)
+    np.testing.assert_allclose(logs["f1_score"], run(metrics.F1Score(), y, p), rtol=1e-6)
+    assert re.search(r"f1_score: \[\d\.\d{4} \d\.\d{4} \d\.\d{4}\]", capsys.readouterr().out)
