@@ -14,9 +14,11 @@ import warnings
 import numpy as np
 
 from minicnn._kernels.mempool import pooled
+from minicnn.autograd import no_grad
+from minicnn.callbacks import CallbackList
 from minicnn.utils import compile_utils as cu
-from minicnn.utils.data_adapters import get_data_adapter, is_array_like, unpack_x_y_sample_weight
-from minicnn.utils.epoch_iterator import EpochIterator
+from minicnn.utils.data_adapters import is_array_like, unpack_x_y_sample_weight
+from minicnn.utils.epoch_iterator import EpochIterator, get_data_adapter
 
 __all__ = ["EpochLoops", "pythonify_logs"]
 
@@ -87,8 +89,6 @@ class EpochLoops:
         >>> # history = model.fit(x, y, batch_size=64, epochs=3, validation_split=0.1)
         >>> # history.history.keys() -> dict_keys(['accuracy', 'loss', 'val_accuracy', 'val_loss'])
         """
-        from minicnn.callbacks import CallbackList
-
         self._require_compiled("fit")
         verbose = _check_verbose(verbose)
         if not isinstance(epochs, (int, np.integer)) or epochs < 0:
@@ -130,8 +130,6 @@ class EpochLoops:
                 val.close()
 
     def _fit_loop(self, train, val, cbs, initial_epoch, epochs, validation_freq):
-        from minicnn.autograd import no_grad
-
         self.stop_training = False
         cbs.on_train_begin()
         # BackupAndRestore sets where a restored run resumes (Keras' Model._initial_epoch)
@@ -204,9 +202,6 @@ class EpochLoops:
         Returns the loss as a float when there are no metrics, else ``[loss, *metrics]`` in
         ``metrics_names`` order, or a dict with ``return_dict=True``.
         """
-        from minicnn.autograd import no_grad
-        from minicnn.callbacks import CallbackList
-
         self._require_compiled("evaluate")
         verbose = _check_verbose(verbose)
         iterator = self._epochs("evaluate", x, y, sample_weight, batch_size, steps=steps)
@@ -225,9 +220,6 @@ class EpochLoops:
     def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
         """Model outputs for ``x`` (the kinds ``fit`` takes; targets in the batches are ignored),
         in inference mode, batch by batch, as ndarrays with the structure of the outputs."""
-        from minicnn.autograd import no_grad
-        from minicnn.callbacks import CallbackList
-
         verbose = _check_verbose(verbose)
         iterator = self._epochs("predict", x, batch_size=batch_size, steps=steps)
         outputs = []
