@@ -12,6 +12,7 @@ import numbers
 
 import numpy as np
 
+from minicnn._random import global_rng
 __all__ = ["Dataset", "split_dataset"]
 
 UNKNOWN_CARDINALITY = -2
@@ -158,8 +159,6 @@ def split_dataset(dataset, left_size=None, right_size=None, shuffle=False, seed=
         raise TypeError("split_dataset: dataset must be an array, a list/tuple of arrays or an "
                         f"iterable of samples, got {type(dataset).__name__}")
     if shuffle:
-        from minicnn._random import global_rng
-
         rng = np.random.default_rng(seed) if seed is not None else global_rng()
         samples = [samples[i] for i in rng.permutation(len(samples))]
     left, right = _split_sizes(left_size, right_size, len(samples))

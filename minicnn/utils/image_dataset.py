@@ -10,7 +10,9 @@ import os
 
 import numpy as np
 
-from minicnn.ops.image import RESIZE_INTERPOLATIONS
+from minicnn._random import global_rng
+from minicnn.autograd import no_grad
+from minicnn.ops.image import RESIZE_INTERPOLATIONS, resize
 from minicnn.utils.dataset import Dataset
 
 __all__ = ["image_dataset_from_directory"]
@@ -83,8 +85,6 @@ def image_dataset_from_directory(directory, labels="inferred", label_mode="int",
                          f"'channels_first', got {data_format!r}")
     _check_validation_split(validation_split, subset, shuffle, seed)
     if seed is None:
-        from minicnn._random import global_rng
-
         seed = int(global_rng().integers(1_000_000))
 
     paths, labels, class_names = _index_directory(directory, labels, class_names, shuffle, seed,
@@ -222,9 +222,6 @@ class _ImageLoader:
         self.channels_first = channels_first
 
     def __call__(self, path):
-        from minicnn.autograd import no_grad
-        from minicnn.ops.image import resize
-
         with self.Image.open(path) as img:
             pixels = np.asarray(img.convert(_PIL_MODES[self.channels]), dtype=np.float32)
         pixels = pixels.reshape(pixels.shape[:2] + (self.channels,))

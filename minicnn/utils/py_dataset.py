@@ -26,6 +26,7 @@ from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 
 import numpy as np
 
+from minicnn._random import global_rng, set_global_seed
 from minicnn.utils.data_adapters import DataAdapter, standardize_batch
 
 __all__ = ["PyDataset", "PyDatasetAdapter", "Sequence"]
@@ -138,8 +139,6 @@ class PyDatasetAdapter(DataAdapter):
         self._passes = 0
 
     def _indices(self):
-        from minicnn._random import global_rng
-
         if self.num_batches is None:
             return itertools.count(self._next_index)
         if self.shuffle:
@@ -183,8 +182,6 @@ class PyDatasetAdapter(DataAdapter):
     def _fetcher(self, pool):
         if self.pool_kind == "thread":
             return lambda i: pool.submit(self._get, i)
-        from minicnn._random import global_rng
-
         base = int(copy.deepcopy(global_rng()).integers(2**63))
         passes = self._passes
         return lambda i: pool.submit(_get_in_worker, i, (base, passes, i))
@@ -207,8 +204,6 @@ def _init_worker(dataset, class_weight):
 
 
 def _get_in_worker(index, entropy):
-    from minicnn._random import set_global_seed
-
     # set_global_seed also seeds Python's random and NumPy's global generator.
     set_global_seed(int(np.random.SeedSequence(list(entropy)).generate_state(1, np.uint64)[0] >> 1))
     return standardize_batch(_worker_dataset[index], f"{type(_worker_dataset).__name__}[{index}]",
