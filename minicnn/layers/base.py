@@ -27,6 +27,7 @@ import numpy as np
 from minicnn import initializers as _initializers, regularizers as _regularizers
 from minicnn import _profiling
 from minicnn import debugging as _debugging
+from minicnn.autograd import Tensor, no_grad
 from minicnn.layers import _context
 from minicnn.layers._context import call_state, standardize_dtype, to_snake_case, unique_name
 from minicnn.layers.node import (KerasTensor, Node, flatten, is_symbolic, map_structure,
@@ -38,7 +39,6 @@ from minicnn.layers._shapes import (_accepts, _flatten_shapes, _is_basic, _is_si
 __all__ = ["Layer"]
 
 
-_TENSOR = []
 _NP_DTYPES = {}
 
 #: ``check(layer, shape, dtype)`` called by ``add_weight`` before anything is allocated; set by
@@ -57,13 +57,6 @@ def _structure_changed():
     """Invalidate every layer's cached weight lists (see ``_structure_version``)."""
     global _structure_version
     _structure_version += 1
-
-
-def _tensor_cls():
-    if not _TENSOR:  # imported on first use: a module-level import would be circular
-        from minicnn.autograd import Tensor
-        _TENSOR.append(Tensor)
-    return _TENSOR[0]
 
 
 def _np_dtype(name):
@@ -171,7 +164,7 @@ class Layer:
         if value.shape != shape:
             raise ValueError(
                 f"{self.name}.add_weight: initializer returned shape {value.shape}, expected {shape}")
-        w = _tensor_cls()(np.ascontiguousarray(value), requires_grad=bool(trainable and self.trainable))
+        w = Tensor(np.ascontiguousarray(value), requires_grad=bool(trainable and self.trainable))
         w.name = name or f"variable_{len(self._own_trainable) + len(self._own_non_trainable)}"
         w.path = f"{self.name}/{w.name}"
         w.trainable = bool(trainable)
@@ -281,7 +274,7 @@ class Layer:
             self._build_input_shape = input_shape
 
     def __call__(self, inputs, *args, **kwargs):
-        if type(inputs) is _tensor_cls():  # the common case, without walking a structure
+        if type(inputs) is Tensor:  # the common case, without walking a structure
             inputs = self._convert_input(inputs)
         elif is_symbolic(inputs):
             return self._symbolic_call(inputs, *args, **kwargs)
@@ -317,7 +310,6 @@ class Layer:
         return outputs
 
     def _convert_input(self, x):
-        Tensor = _tensor_cls()
         if not isinstance(x, Tensor):
             if x is None or isinstance(x, (str, bool)):
                 return x
@@ -353,7 +345,6 @@ class Layer:
 
     def compute_output_shape(self, input_shape):
         """Output shape for ``input_shape``; the default runs ``call`` on zeros to find out."""
-        from minicnn.autograd import no_grad
         dummy = map_shapes(lambda s: np.zeros(tuple(1 if d is None else d for d in s),
                                               dtype=self.dtype), _shape_tree(input_shape))
         with no_grad():

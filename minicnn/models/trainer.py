@@ -15,7 +15,13 @@ import math
 
 import numpy as np
 
+from minicnn import optimizers
 from minicnn._kernels.mempool import pooled
+from minicnn._random import global_rng
+from minicnn.autograd import no_grad
+from minicnn.callbacks import CallbackList
+from minicnn.metrics import Mean
+from minicnn.saving import load_weights, save_model, save_weights
 from minicnn.utils import compile_utils as cu
 
 __all__ = ["Trainer"]
@@ -52,8 +58,6 @@ class Trainer:
 
         >>> # model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
         """
-        from minicnn import optimizers
-
         if steps_per_execution != 1:
             raise ValueError(f"compile: steps_per_execution must be 1 in minicnn, got {steps_per_execution}")
         self.optimizer = optimizers.get(optimizer)
@@ -138,8 +142,6 @@ class Trainer:
 
     def test_step(self, x, y=None, sample_weight=None):
         """Loss and metrics on a batch in inference mode; returns the running logs."""
-        from minicnn.autograd import no_grad
-
         with no_grad():
             y_pred = self(x, training=False)
             loss = self.compute_loss(x, y, y_pred, sample_weight, training=False)
@@ -148,8 +150,6 @@ class Trainer:
 
     def predict_step(self, x):
         """The model's outputs on a batch as ndarrays (inference mode, no graph)."""
-        from minicnn.autograd import no_grad
-
         with no_grad():
             y_pred = self(x, training=False)
         return cu.map_structure(cu.to_numpy, y_pred)
@@ -189,9 +189,6 @@ class Trainer:
         >>> # history = model.fit(x, y, batch_size=64, epochs=3, validation_split=0.1)
         >>> # history.history.keys() -> dict_keys(['accuracy', 'loss', 'val_accuracy', 'val_loss'])
         """
-        from minicnn.callbacks import CallbackList
-        from minicnn._random import global_rng
-
         self._require_compiled("fit")
         verbose = _check_verbose(verbose)
         batch_size = _check_batch_size(batch_size)
@@ -300,8 +297,6 @@ class Trainer:
         Returns the loss as a float when there are no metrics, else ``[loss, *metrics]`` in
         ``metrics_names`` order, or a dict with ``return_dict=True``.
         """
-        from minicnn.callbacks import CallbackList
-
         self._require_compiled("evaluate")
         verbose = _check_verbose(verbose)
         batch_size = _check_batch_size(batch_size)
@@ -323,8 +318,6 @@ class Trainer:
     def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
         """Model outputs for ``x`` (inference mode, no graph), batch by batch, as ndarrays with the
         same structure as the model's outputs."""
-        from minicnn.callbacks import CallbackList
-
         verbose = _check_verbose(verbose)
         batch_size = _check_batch_size(batch_size)
         x = cu.to_arrays(x, "x")
@@ -377,26 +370,18 @@ class Trainer:
     def save(self, filepath, overwrite=True):
         """Save the whole model (config, weights, compile config, optimizer state) in one zip file,
         atomically; reload with ``minicnn.models.load_model``."""
-        from minicnn.saving import save_model
-
         save_model(self, filepath, overwrite=overwrite)
 
     def save_weights(self, filepath, overwrite=True):
         """Save ``self.weights`` to one file (atomically)."""
-        from minicnn.saving import save_weights
-
         save_weights(self, filepath, overwrite=overwrite)
 
     def load_weights(self, filepath, skip_mismatch=False):
         """Load weights written by ``save_weights`` or ``save``; shapes must match."""
-        from minicnn.saving import load_weights
-
         load_weights(self, filepath, skip_mismatch=skip_mismatch)
 
 
 def _mean(name):
-    from minicnn.metrics import Mean
-
     return Mean(name=name)
 
 

@@ -13,6 +13,8 @@ import os
 
 import numpy as np
 
+from minicnn import serialization
+from minicnn.layers.base import weight_creation_check
 from minicnn.saving.file_format import ArchiveReader, SavedModelError, write_archive
 
 __all__ = ["save_model", "load_model", "save_weights", "load_weights"]
@@ -46,8 +48,6 @@ def save_model(model, filepath, overwrite=True):
 
     >>> # model.save("model.minicnn"); minicnn.models.load_model("model.minicnn")
     """
-    from minicnn import serialization
-
     filepath = _check_path(filepath, overwrite)
     try:
         model_config = serialization.serialize(model)
@@ -103,8 +103,6 @@ class _WeightsInFile:
 def _rebuilding(reader, member, what, weights=None):
     """Turn any failure of rebuilding objects from ``member`` into a SavedModelError; with
     ``weights`` (the manifest), refuse every weight the file does not hold."""
-    from minicnn.layers.base import weight_creation_check
-
     check = _WeightsInFile(reader, weights) if weights is not None else None
     token = weight_creation_check.set(check)
     try:
@@ -198,8 +196,6 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
     regular file, truncated, corrupted, of an unsupported version, or does not match its own
     config.
     """
-    from minicnn import serialization
-
     with ArchiveReader(filepath, expected_kind="model") as reader:
         config = reader.read_json("config.json")
         if not isinstance(config, dict) or not isinstance(config.get("model"), dict):

@@ -8,6 +8,10 @@ import numbers
 
 import numpy as np
 
+from minicnn import losses, metrics as M, optimizers, serialization
+from minicnn.losses import Loss, reduce_weighted
+from minicnn.metrics import Mean
+
 __all__ = ["CompileLoss", "CompileMetrics", "to_arrays", "check_lengths", "slice_structure",
            "map_structure", "flatten_outputs", "concatenate_structures", "class_weight_to_sample_weight"]
 
@@ -203,8 +207,6 @@ class CompileLoss:
     """The compiled loss: per-output losses, weights, and per-output loss trackers."""
 
     def __init__(self, loss, loss_weights=None):
-        from minicnn import losses
-
         for leaf in _spec_leaves(loss):
             losses.get(leaf)  # an unknown name fails at compile(), not at the first batch
         self.loss = loss
@@ -213,9 +215,6 @@ class CompileLoss:
         self.trackers = []
 
     def _build(self, names):
-        from minicnn import losses
-        from minicnn.metrics import Mean
-
         fns = [losses.get(spec) for spec in _per_output(self.loss, names, "loss", False)]
         if isinstance(self.loss_weights, numbers.Number):
             weights = [float(self.loss_weights)] * len(names)
@@ -232,8 +231,6 @@ class CompileLoss:
                 self._tracker_of[i] = next(it)
 
     def __call__(self, y, preds, names, sample_weight):
-        from minicnn.losses import Loss, reduce_weighted
-
         if self._built_for != list(names):
             self._build(names)
         targets = match_targets(y, names)
@@ -260,7 +257,6 @@ class CompileMetrics:
         for arg, value in (("metrics", metrics), ("weighted_metrics", weighted_metrics)):
             if value is not None and not isinstance(value, (list, tuple, dict)):
                 raise TypeError(f"compile: {arg} must be a list or a dict, got {type(value).__name__}")
-        from minicnn import metrics as M
 
         for leaf in _spec_leaves(metrics) + _spec_leaves(weighted_metrics):
             if not (isinstance(leaf, str) and leaf.lower() in ("accuracy", "acc")):
@@ -272,8 +268,6 @@ class CompileMetrics:
         self._plan = []
 
     def _make(self, identifier, y_true, y_pred):
-        from minicnn import metrics as M
-
         if isinstance(identifier, str) and identifier.lower() in ("accuracy", "acc"):
             return M.resolve_accuracy(identifier, y_true, y_pred)
         metric = M.get(identifier)
@@ -319,8 +313,6 @@ class CompileMetrics:
 
 # ------------------------------------------------------------------ compile config (JSON)
 def _serialize_loss(spec):
-    from minicnn import losses, serialization
-
     if spec is None or isinstance(spec, str):
         return spec
     if isinstance(spec, (list, tuple)):
@@ -333,22 +325,18 @@ def _serialize_loss(spec):
 
 
 def _serialize_metric(spec):
-    from minicnn import metrics, serialization
-
     if spec is None or isinstance(spec, str):
         return spec
     if isinstance(spec, (list, tuple)):
         return [_serialize_metric(s) for s in spec]
     if isinstance(spec, dict):
         return {"__per_output__": {k: _serialize_metric(v) for k, v in spec.items()}}
-    if isinstance(spec, metrics.Metric):
-        return metrics.serialize(spec)
+    if isinstance(spec, M.Metric):
+        return M.serialize(spec)
     return serialization.serialize(spec)
 
 
 def compile_config(optimizer, loss, loss_weights, metrics, weighted_metrics):
-    from minicnn import optimizers
-
     return {"optimizer": optimizers.serialize(optimizer), "loss": _serialize_loss(loss),
             "loss_weights": loss_weights, "metrics": _serialize_metric(metrics),
             "weighted_metrics": _serialize_metric(weighted_metrics)}
@@ -365,8 +353,6 @@ def _deserialize_spec(spec, deserialize_one):
 
 
 def compile_args_from_config(config, custom_objects=None):
-    from minicnn import losses, metrics, optimizers, serialization
-
     def one_loss(cfg):
         if cfg.get("class_name") == "function":
             return serialization.deserialize(cfg, custom_objects=custom_objects)
@@ -375,7 +361,7 @@ def compile_args_from_config(config, custom_objects=None):
     def one_metric(cfg):
         if cfg.get("class_name") == "function":
             return serialization.deserialize(cfg, custom_objects=custom_objects)
-        return metrics.deserialize(cfg, custom_objects)
+        return M.deserialize(cfg, custom_objects)
 
     return {"optimizer": optimizers.deserialize(config["optimizer"], custom_objects),
             "loss": _deserialize_spec(config.get("loss"), one_loss),
