@@ -4,8 +4,6 @@ Metrics see plain ndarrays (predictions are detached: a metric never records a g
 running sums in float64, so an epoch's value does not depend on how it was split into batches.
 
 >>> import numpy as np
-
-from minicnn.serialization import register_builtin, resolve_class, serialize as _serialize
 >>> m = SparseCategoricalAccuracy()
 >>> m.update_state(np.array([0, 1]), np.array([[0.9, 0.1], [0.8, 0.2]]))
 >>> m.result()
@@ -15,6 +13,7 @@ from minicnn.serialization import register_builtin, resolve_class, serialize as 
 import numpy as np
 
 from minicnn.serialization import register_builtin, resolve_class, serialize as _serialize
+from minicnn.variables import Variable, name_scope
 
 __all__ = [
     "Metric", "Mean", "Sum", "MeanMetricWrapper", "Accuracy", "BinaryAccuracy", "CategoricalAccuracy",
@@ -170,7 +169,29 @@ class Metric:
         raise NotImplementedError(f"{type(self).__name__} must implement result")
 
     def reset_state(self):
-        raise NotImplementedError(f"{type(self).__name__} must implement reset_state")
+        """Zero every variable from ``add_variable`` (Keras' default)."""
+        if not self.variables:
+            raise NotImplementedError(f"{type(self).__name__} must implement reset_state")
+        for v in self.variables:
+            v.assign(np.zeros(v.shape, v.dtype))
+
+    def add_variable(self, shape, initializer, dtype=None, aggregation="sum", name=None):
+        """A non-trainable ``minicnn.Variable`` of metric state (Keras 3's signature), listed in
+        ``variables``; update it with ``assign_add``/``assign``."""
+        with name_scope(self.name.replace("/", ">"), caller=self):
+            variable = Variable(initializer if initializer is not None else "zeros", shape=shape,
+                                dtype=dtype or self.dtype, trainable=False,
+                                aggregation=aggregation, name=name)
+        self.__dict__.setdefault("_variables", []).append(variable)
+        return variable
+
+    def add_weight(self, shape=(), initializer=None, dtype=None, name=None):
+        """Alias of :meth:`add_variable` (Keras keeps it for backwards compatibility)."""
+        return self.add_variable(shape=shape, initializer=initializer, dtype=dtype, name=name)
+
+    @property
+    def variables(self):
+        return list(self.__dict__.get("_variables", ()))
 
     def __call__(self, *args, **kwargs):
         self.update_state(*args, **kwargs)

@@ -19,6 +19,7 @@ an ndarray or Tensor runs it eagerly; calling it on ``minicnn.Input(...)`` recor
 """
 
 import contextvars
+import functools
 import inspect
 import math
 
@@ -35,6 +36,7 @@ from minicnn.layers.node import (KerasTensor, Node, flatten, is_symbolic, map_st
 from minicnn.layers._shapes import (_accepts, _flatten_shapes, _is_basic, _is_single_shape,
                                     _pack_shapes, _shape_str, _shape_tree, _to_lists, _training_default,
                                     _unique, flatten_shapes_list, map_shapes)
+from minicnn.variables import Variable, current_path, name_scope
 
 __all__ = ["Layer"]
 
@@ -59,6 +61,45 @@ def _structure_changed():
     _structure_version += 1
 
 
+def _wrap_build(build):
+    """``build`` that marks the layer built, records its input shapes (``get_build_config``) and
+    opens the layer's name scope (its variables' paths), as Keras 3 wraps every layer's build:
+    after ``layer.build(shape)`` the first call does not build again, so weights set between the
+    two are the ones used.  A ``super().build()`` inside a wrapped build runs unwrapped."""
+
+    @functools.wraps(build)
+    def build_wrapper(self, *args, **kwargs):
+        if self.__dict__.get("_building"):
+            return build(self, *args, **kwargs)
+        shapes = inspect.signature(build).bind(self, *args, **kwargs).arguments
+        shapes.pop(next(iter(shapes)))  # self
+        s = object.__setattr__
+        shapes = {k: _as_shapes(v) for k, v in shapes.items()}
+        s(self, "_build_shapes_dict", shapes)
+        s(self, "_build_input_shape", next(iter(shapes.values()), None))
+        s(self, "_building", True)
+        try:
+            with name_scope(self.name, caller=self):
+                s(self, "_path", current_path())
+                out = build(self, *args, **kwargs)
+        finally:
+            s(self, "_building", False)
+        s(self, "built", True)
+        return out
+
+    build_wrapper._minicnn_wrapped = True
+    return build_wrapper
+
+
+def _as_shapes(value):
+    """A shape structure with tuples for shapes (a build() argument may be a list), or the value
+    unchanged when it is not one."""
+    try:
+        return _shape_tree(value)
+    except TypeError:
+        return value
+
+
 def _np_dtype(name):
     """np.dtype(name), parsed once per name (it runs on every layer call)."""
     d = _NP_DTYPES.get(name)
@@ -71,6 +112,12 @@ class Layer:
     """Base class of all layers (and, through ``Model``, of all models)."""
 
     _autocast = True  # cast floating inputs to the layer's dtype (Keras' autocast)
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        build = cls.__dict__.get("build")
+        if build is not None and not getattr(build, "_minicnn_wrapped", False):
+            cls.build = _wrap_build(build)
 
     def __new__(cls, *args, **kwargs):
         obj = super().__new__(cls)
@@ -103,18 +150,36 @@ class Layer:
         s(self, "name", name or unique_name(to_snake_case(type(self).__name__)))
         s(self, "_dtype", standardize_dtype(dtype))
         s(self, "built", False)
+        s(self, "_path", None)
         s(self, "_build_input_shape", None)
+        s(self, "_build_shapes_dict", None)
         s(self, "_input_shape_arg",
           None if input_shape is None else (batch_size,) + standardize_shape(input_shape))
 
-    # -- attribute tracking: sub-layers assigned as attributes contribute weights ----------
+    # -- attribute tracking: sub-layers and variables assigned as attributes are tracked ----
     def __setattr__(self, key, value):
         if "_layers" in self.__dict__ and not key.startswith("_"):
             for v in flatten(value) if isinstance(value, (list, tuple, dict)) else [value]:
                 if isinstance(v, Layer) and v is not self and all(v is not x for x in self._layers):
                     self._layers.append(v)
                     _structure_changed()
+                elif isinstance(v, Variable) and not self._owns(v):
+                    self._track_variable(v)
         object.__setattr__(self, key, value)
+
+    def _owns(self, variable):
+        return any(variable is w for w in self._own_trainable + self._own_non_trainable)
+
+    def _track_variable(self, variable):
+        (self._own_trainable if variable.trainable else self._own_non_trainable).append(variable)
+        if variable.regularizer is not None:
+            self._regularized.append(variable)
+        _structure_changed()
+
+    @property
+    def path(self):
+        """The layer's name scope when it was built ("sequential/dense"), None before."""
+        return self._path
 
     # -- dtype / trainable ----------------------------------------------------------------
     @property
@@ -132,49 +197,66 @@ class Layer:
         object.__setattr__(self, "_trainable", bool(value))
         _structure_changed()
         for w in self._own_trainable:
-            if w.is_leaf:
-                w.requires_grad = bool(value)
+            w.trainable = value
         for layer in self._layers:
             layer.trainable = value
 
     # -- weights --------------------------------------------------------------------------
-    def add_weight(self, shape=None, initializer=None, dtype=None, trainable=True,
-                   regularizer=None, constraint=None, name=None, **kwargs):
-        """Create a weight Tensor owned by this layer (``requires_grad`` follows ``trainable``).
+    def add_weight(self, *args, shape=None, initializer=None, dtype=None, trainable=True,
+                   autocast=True, regularizer=None, constraint=None, aggregation="none",
+                   overwrite_with_gradient=False, name=None, **kwargs):
+        """Create a :class:`minicnn.Variable` owned by this layer (Keras 3's signature:
+        ``add_weight(shape, initializer, dtype)`` positionally, the rest by keyword).
 
-        ``initializer`` is a name, an Initializer or a callable ``(shape, dtype) -> array``.
+        ``initializer`` is a name, an Initializer or a callable ``(shape, dtype) -> array``;
+        it defaults to "glorot_uniform" for floating variables and "zeros" for others.
         """
-        if isinstance(shape, str):  # Keras 2 order: add_weight(name, shape, ...)
-            name, shape = shape, kwargs.pop("shape", initializer if isinstance(initializer, (tuple, list)) else None)
-            if isinstance(initializer, (tuple, list)):
-                initializer = kwargs.pop("initializer", None)
-        for legacy in ("autocast", "aggregation", "synchronization", "use_resource"):
+        if args and isinstance(args[0], str):  # Keras 2's order: add_weight(name, shape, dtype, initializer)
+            args = list(args) + [None] * 3
+            name, shape = args[0], shape if args[1] is None else args[1]
+            dtype, initializer = dtype if args[2] is None else args[2], initializer if args[3] is None else args[3]
+        elif args:
+            if len(args) > 3:
+                raise TypeError(f"add_weight() takes at most 3 positional arguments (shape, "
+                                f"initializer, dtype) but {len(args)} were given")
+            given = dict(zip(("shape", "initializer", "dtype"), args))
+            both = [k for k, v in (("shape", shape), ("initializer", initializer), ("dtype", dtype))
+                    if k in given and v is not None]
+            if both:
+                raise TypeError(f"add_weight: {both} passed both positionally and by keyword")
+            shape, initializer, dtype = (given.get("shape", shape), given.get("initializer", initializer),
+                                         given.get("dtype", dtype))
+        for legacy in ("synchronization", "use_resource", "partitioner", "caching_device"):
             kwargs.pop(legacy, None)
         if kwargs:
             raise TypeError(f"add_weight: unexpected keyword argument(s) {sorted(kwargs)}")
         shape = () if shape is None else standardize_shape(shape)
         if any(s is None for s in shape):
             raise ValueError(f"{self.name}.add_weight: shape must be fully defined, got {shape}")
-        dtype = standardize_dtype(dtype or self.dtype, "add_weight dtype")
+        dtype = np.dtype(dtype if dtype is not None else self.variable_dtype)
         check = weight_creation_check.get()
         if check is not None:
             check(self, shape, dtype)
-        init = _initializers.get(initializer if initializer is not None else "glorot_uniform")
-        value = np.asarray(init(shape, dtype=dtype), dtype=dtype)
-        if value.shape != shape:
-            raise ValueError(
-                f"{self.name}.add_weight: initializer returned shape {value.shape}, expected {shape}")
-        w = Tensor(np.ascontiguousarray(value), requires_grad=bool(trainable and self.trainable))
-        w.name = name or f"variable_{len(self._own_trainable) + len(self._own_non_trainable)}"
-        w.path = f"{self.name}/{w.name}"
-        w.trainable = bool(trainable)
-        w.constraint = constraint
+        if initializer is None:
+            initializer = "glorot_uniform" if dtype.kind == "f" else "zeros"
+        with name_scope(self.name, caller=self):
+            w = Variable(_initializers.get(initializer), shape=shape, dtype=dtype,
+                         trainable=trainable, autocast=autocast, aggregation=aggregation,
+                         name=name)
         w.regularizer = _regularizers.get(regularizer)
-        (self._own_trainable if trainable else self._own_non_trainable).append(w)
-        _structure_changed()
-        if w.regularizer is not None:
-            self._regularized.append(w)
+        w.constraint = constraint
+        w.overwrite_with_gradient = bool(overwrite_with_gradient)
+        self._track_variable(w)
+        if not self.trainable:  # as Layer.trainable = False left the layer's other variables
+            w.trainable = False
         return w
+
+    def add_variable(self, shape, initializer, dtype=None, trainable=True, autocast=True,
+                     regularizer=None, constraint=None, name=None):
+        """Alias of :meth:`add_weight` (Keras 3's ``Layer.add_variable``)."""
+        return self.add_weight(shape=shape, initializer=initializer, dtype=dtype,
+                               trainable=trainable, autocast=autocast, regularizer=regularizer,
+                               constraint=constraint, name=name)
 
     @property
     def weights(self):
@@ -192,7 +274,7 @@ class Layer:
     def _collect_trainable_weights(self):
         if not self.trainable:
             return []
-        return _unique(self._own_trainable + [w for l in self._layers for w in l.trainable_weights])
+        return [w for w in self.weights if w.trainable]
 
     def _cached_list(self, key, collect):
         """A new list equal to ``collect()``, which is recomputed only after a structure change
@@ -209,14 +291,13 @@ class Layer:
     def non_trainable_weights(self):
         if not self.trainable:
             return self.weights
-        return _unique(self._own_non_trainable
-                       + [w for l in self._layers for w in l.non_trainable_weights])
+        return [w for w in self.weights if not w.trainable]
 
     variables, trainable_variables, non_trainable_variables = weights, trainable_weights, non_trainable_weights
 
     def get_weights(self):
         """Copies of the weights as ndarrays, in ``weights`` order."""
-        return [np.array(w.data, copy=True) for w in self.weights]
+        return [w.numpy() for w in self.weights]
 
     def set_weights(self, weights):
         """Overwrite the weights in place; count and shapes must match ``get_weights()``."""
@@ -233,7 +314,7 @@ class Layer:
                     f"layer {self.name!r}: weight {w.path!r} has shape {w.shape}, "
                     f"received an array of shape {v.shape}")
         for w, v in zip(mine, weights):
-            w.data[...] = np.asarray(v, dtype=w.data.dtype)
+            w.assign(v)
 
     def count_params(self):
         if not self.built:
@@ -268,10 +349,9 @@ class Layer:
         raise NotImplementedError(f"{type(self).__name__} must implement call()")
 
     def _maybe_build(self, input_shape):
-        if not self.built:
+        # Not while this layer's own build() is running (a build that calls the layer).
+        if not self.built and not self.__dict__.get("_building"):
             self.build(input_shape)
-            self.built = True
-            self._build_input_shape = input_shape
 
     def __call__(self, inputs, *args, **kwargs):
         if type(inputs) is Tensor:  # the common case, without walking a structure
@@ -289,8 +369,11 @@ class Layer:
             self._clear_losses()
         call_state.depth += 1
         call_state.training.append(training)
+        # The first call builds this layer and the sub-layers its call() uses: inside the
+        # layer's name scope, so their variables' paths nest ("model/dense/kernel").
+        scope = None if self.built else name_scope(self.name, caller=self).__enter__()
         try:
-            if not self.built:
+            if scope is not None:
                 self._maybe_build(map_structure(lambda t: tuple(t.shape), inputs))
             if _accepts(type(self).call, "training"):
                 kwargs["training"] = bool(training)
@@ -307,6 +390,8 @@ class Layer:
         finally:
             call_state.depth -= 1
             call_state.training.pop()
+            if scope is not None:
+                scope.__exit__()
         return outputs
 
     def _convert_input(self, x):
@@ -329,8 +414,9 @@ class Layer:
             raise TypeError(f"{self.name}: extra positional arguments are not supported in a graph")
         in_shapes = map_structure(lambda t: t.shape, inputs)
         try:
-            self._maybe_build(in_shapes)
-            out_shapes = self.compute_output_shape(in_shapes)
+            with name_scope(self.name, caller=self):
+                self._maybe_build(in_shapes)
+                out_shapes = self.compute_output_shape(in_shapes)
         except (ValueError, TypeError) as e:
             raise type(e)(
                 f'layer "{self.name}" ({type(self).__name__}) cannot take input of shape '
@@ -391,17 +477,27 @@ class Layer:
         return cls(**config)
 
     def get_build_config(self):
-        if self.built and self._build_input_shape is not None:
-            return {"input_shape": _to_lists(self._build_input_shape)}
-        return None
+        """``{"input_shape": ...}`` (or ``{"shapes_dict": {arg: shape}}`` for a build with
+        several shape arguments) that ``build_from_config`` rebuilds the weights from."""
+        shapes = self._build_shapes_dict
+        if not self.built or not shapes or any(v is None for v in shapes.values()):
+            return None
+        if len(shapes) == 1:
+            return {"input_shape": _to_lists(next(iter(shapes.values())))}
+        return {"shapes_dict": {k: _to_lists(v) for k, v in shapes.items()}}
 
     def build_from_config(self, config):
-        shape = config.get("input_shape") if config else None
-        if shape is not None and not self.built:
-            self._maybe_build(_shape_tree(shape))
+        if not config or self.built:
+            return
+        if config.get("input_shape") is not None:
+            self._maybe_build(_shape_tree(config["input_shape"]))
+        elif config.get("shapes_dict"):
+            self.build(**{k: _shape_tree(v) for k, v in config["shapes_dict"].items()})
 
     def __repr__(self):
         return f"<{type(self).__name__} name={self.name}, built={self.built}>"
 
+
+Layer.build = _wrap_build(Layer.build)
 
 clear_session = _context.clear_session
