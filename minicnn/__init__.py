@@ -8,6 +8,13 @@ Keras' names where Keras has them, so ``import minicnn as keras`` runs Keras pro
 10
 """
 
+try:  # the first compiled module: a clear message if the kernels are not built
+    from minicnn._kernels import _openmp as _openmp  # noqa: F401
+except ImportError as _exc:
+    from minicnn._check_build import raise_build_error
+
+    raise_build_error(_exc)
+
 from minicnn._version import __version__
 from minicnn._threads import get_num_threads, num_threads, set_num_threads
 from minicnn._config import show_config

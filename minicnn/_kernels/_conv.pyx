@@ -33,10 +33,12 @@ hold the others up); that changes who computes a block, never how.
 
 import os as _os
 
-from cython.parallel cimport prange, parallel
+from libc.stddef cimport ptrdiff_t
 from libc.stdlib cimport malloc, free
 from libc.string cimport memcpy, memset
 
+from minicnn._kernels._common cimport (check_at_least, check_shape, dims, floating, minicnn_fp_enter,
+                                       minicnn_fp_exit, minicnn_fp_flush, minicnn_parallel_for)
 from minicnn._kernels._gemm cimport sgemm, dgemm
 from minicnn._kernels._openmp cimport clamp_threads, max_threads, passive_wait
 
@@ -63,18 +65,6 @@ cdef extern from "conv_small.h" nogil:
     void mcs_backward_kernel_images_f64(int isa, const double *x, const double *gy, const double *ry, double *dkp,
                                         double *dbp, const mcs_geom *g, Py_ssize_t n0, Py_ssize_t n1,
                                         double *scratch, const double **tp)
-
-cdef extern from "fpenv.h" nogil:
-    # denormals flushed on this call's threads, restored on exit (see fpenv.h)
-    int minicnn_fpenv_enter_work(int nt, long long work)
-    int minicnn_fpenv_enter(int nt)
-    void minicnn_fpenv_exit(int nt)
-    void minicnn_fpenv_enter_thread()
-    void minicnn_fpenv_exit_thread()
-
-ctypedef fused floating:
-    float
-    double
 
 cdef Py_ssize_t COLS_BUDGET = 1 << 20  # bytes of im2col scratch per thread (see the module docstring)
 
@@ -105,7 +95,7 @@ cdef struct Geom:
     Py_ssize_t sh, sw, dh, dw, pt, pl
     Py_ssize_t K          # kh * kw * Cg: columns of the im2col matrix of one group
     bint pointwise        # 1x1, stride 1, no padding: the input itself is the im2col matrix
-    bint flush            # the call flushes subnormals: team threads do it too (see _team_enter)
+    bint flush            # the call flushes subnormals (its size decides: fpenv.h)
 
 
 cdef Geom _geom(Py_ssize_t N, Py_ssize_t H, Py_ssize_t W, Py_ssize_t C, Py_ssize_t OH, Py_ssize_t OW,
@@ -118,7 +108,7 @@ cdef Geom _geom(Py_ssize_t N, Py_ssize_t H, Py_ssize_t W, Py_ssize_t C, Py_ssize
     g.sh, g.sw, g.dh, g.dw, g.pt, g.pl = sh, sw, dh, dw, pt, pl
     g.K = kh * kw * Cg
     g.pointwise = kh == 1 and kw == 1 and sh == 1 and sw == 1 and pt == 0 and pl == 0 and OH == H and OW == W
-    g.flush = False
+    g.flush = minicnn_fp_flush(N * OH * OW * kh * kw * Cg * F)
     return g
 
 
@@ -152,33 +142,32 @@ cdef inline int _threads(Geom g, Py_ssize_t chunks) noexcept nogil:
     return clamp_threads(chunks)
 
 
-# Subnormals are flushed inside the kernels' own parallel regions: the entry points flush the
-# calling thread only (minicnn_fpenv_enter_work(1, ...), setting g.flush), and every team thread
-# brackets its share with these two (nested, so no-ops, on the calling thread).  fpenv.h's
-# team-wide enter/exit would cost two more parallel regions per call, each waking the sleeping
-# workers again under OMP_WAIT_POLICY=PASSIVE (LeNet's second conv at batch 128, 2 threads:
-# 0.86 -> 0.63 ms without them).
-cdef inline void _team_enter(Geom g) noexcept nogil:
-    if g.flush:
-        minicnn_fpenv_enter_thread()
+# Subnormals (g.flush) are flushed by the parallel loop on every thread of its team, inside the
+# team's region (parallel.h), and by a GEMM given threads of its own on its team; the calling
+# thread flushes itself only around serial work that starts no team (fpenv.h's rule).
 
 
-cdef inline void _team_exit(Geom g) noexcept nogil:
-    if g.flush:
-        minicnn_fpenv_exit_thread()
+cdef struct Work:
+    # One call's arguments for the parallel loop's units (each unit function says which it reads).
+    const void *x        # the conv's input x (forward, kernel gradient) or dy (input gradient)
+    const void *k        # the kernel (forward, input gradient) or dy (kernel gradient)
+    const void *aux      # the bias (forward) or the ReLU output masking dy (kernel gradient), or NULL
+    void *out            # y, dx or dk (or the partial sums)
+    double *part         # partial sums in double (the direct kernel gradient)
+    Geom g
+    Py_ssize_t rows      # rows (output pixels) per block, or per chunk
+    Py_ssize_t per       # images per unit, or blocks per part
+    Py_ssize_t n         # units (blocks, images, parts or ranges) in all
+    bint relu, want_db, dbl
 
 
-cdef inline int _gemm_team_enter(Geom g, int nt) noexcept nogil:
-    """Before a GEMM given nt > 1 threads of its own (the serial paths' one big block): flush on
-    its team, whose threads are not in any region of ours.  Returns what _gemm_team_exit takes."""
-    if g.flush and nt > 1:
-        return minicnn_fpenv_enter(nt)
-    return -1
-
-
-cdef inline void _gemm_team_exit(int fp) noexcept nogil:
-    if fp > 0:
-        minicnn_fpenv_exit(fp)
+cdef inline Work _work(const floating *x, const floating *k, const floating *aux, floating *out, Geom g) noexcept nogil:
+    cdef Work w
+    w.x, w.k, w.aux, w.out, w.part, w.g = x, k, aux, out, NULL, g
+    w.rows = w.per = w.n = 0
+    w.relu = w.want_db = False
+    w.dbl = floating is double
+    return w
 
 
 # Parallel loops hand out at least this many work units per thread: a thread that starts late
@@ -200,11 +189,11 @@ cdef inline Py_ssize_t _unit_rows(Py_ssize_t rows, Py_ssize_t M, int nt) noexcep
 
 cdef inline int _gemm(bint ta, bint tb, Py_ssize_t m, Py_ssize_t n, Py_ssize_t k,
                       const floating *a, Py_ssize_t lda, const floating *b, Py_ssize_t ldb,
-                      floating beta, floating *c, Py_ssize_t ldc, int nt) noexcept nogil:
+                      floating beta, floating *c, Py_ssize_t ldc, int nt, bint flush) noexcept nogil:
     if floating is float:
-        return sgemm(ta, tb, m, n, k, 1.0, a, lda, b, ldb, beta, c, ldc, nt)
+        return sgemm(ta, tb, m, n, k, 1.0, a, lda, b, ldb, beta, c, ldc, nt, flush)
     else:
-        return dgemm(ta, tb, m, n, k, 1.0, a, lda, b, ldb, beta, c, ldc, nt)
+        return dgemm(ta, tb, m, n, k, 1.0, a, lda, b, ldb, beta, c, ldc, nt, flush)
 
 
 cdef inline void _copy(floating *dst, const floating *src, Py_ssize_t n) noexcept nogil:
@@ -351,7 +340,7 @@ cdef int _forward_block(const floating *x, const floating *k, const floating *bi
             a = cols
             lda = g.K
         if g.Fg <= SMALL_F_FORWARD:
-            rc |= _gemm(True, True, g.Fg, m, g.K, k + grp * g.Fg, g.F, a, lda, <floating>0, tbuf, m, nt)
+            rc |= _gemm(True, True, g.Fg, m, g.K, k + grp * g.Fg, g.F, a, lda, <floating>0, tbuf, m, nt, g.flush)
             for f in range(Fg):
                 bf = bias[grp * Fg + f] if bias != NULL else 0
                 yr = y + r0 * F + grp * Fg + f
@@ -361,7 +350,7 @@ cdef int _forward_block(const floating *x, const floating *k, const floating *bi
                         yr[r * F] = _relu(yr[r * F])
         else:
             rc |= _gemm(False, False, m, g.Fg, g.K, a, lda, k + grp * g.Fg, g.F, <floating>0,
-                        y + r0 * g.F + grp * g.Fg, g.F, nt)
+                        y + r0 * g.F + grp * g.Fg, g.F, nt, g.flush)
             if bias != NULL:
                 for r in range(m):
                     yr = y + (r0 + r) * F + grp * Fg
@@ -386,42 +375,32 @@ cdef inline void _relu_inplace(floating *y, Py_ssize_t n) noexcept nogil:
 
 cdef int _forward(const floating *x, const floating *k, const floating *bias, floating *y,
                   Geom g, bint relu=False) noexcept nogil:
-    cdef Py_ssize_t M = g.N * g.OH * g.OW, rows, nblocks, blk, r0, r1
-    cdef int nt = max_threads(), rc = 0
-    cdef floating *cols = NULL
+    cdef Py_ssize_t M = g.N * g.OH * g.OW, rows
+    cdef Work w = _work(x, k, bias, y, g)
     if M == 0:
         return 0
     if _use_small(g):
         return _small_forward(x, k, bias, y, g, relu)
     if _use_direct(g):
-        _depthwise_forward(x, k, bias, y, g)
-        if relu:
-            _relu_inplace(y, M * g.F)
-        return 0
+        return _depthwise_forward(x, k, bias, y, g, relu)
     rows = _block_rows(g.K + g.F, sizeof(floating))
-    rows = _unit_rows(rows, M, nt)  # rows are independent: any split gives the same output
-    nblocks = (M + rows - 1) // rows
-    nt = _threads(g, nblocks)
-    if nt == 1:
-        cols = <floating *>malloc(rows * (g.K + g.Fg) * sizeof(floating))
-        if cols == NULL:
-            return -1
-        for blk in range(nblocks):
-            r0 = blk * rows
-            r1 = r0 + rows if r0 + rows < M else M
-            rc |= _forward_block(x, k, bias, y, cols, cols + rows * g.K, g, r0, r1, 1, relu)
-        free(cols)
-        return rc
-    with parallel(num_threads=nt):
-        _team_enter(g)
-        cols = <floating *>malloc(rows * (g.K + g.Fg) * sizeof(floating))
-        for blk in prange(nblocks, schedule="dynamic"):
-            r0 = blk * rows
-            r1 = r0 + rows if r0 + rows < M else M
-            rc |= -1 if cols == NULL else _forward_block(x, k, bias, y, cols, cols + rows * g.K, g, r0, r1, 1, relu)
-        free(cols)
-        _team_exit(g)
-    return rc
+    w.rows = _unit_rows(rows, M, max_threads())  # rows are independent: any split gives the same output
+    w.n = (M + w.rows - 1) // w.rows
+    w.relu = relu
+    return minicnn_parallel_for(w.n, _threads(g, w.n), w.rows * (g.K + g.Fg) * sizeof(floating), g.flush, True,
+                                _forward_unit, &w)
+
+
+cdef int _forward_unit(void *ctx, ptrdiff_t blk, void *scratch) noexcept nogil:
+    """Row block blk of the output (w.rows rows); scratch: the block's im2col rows."""
+    cdef Work *w = <Work *>ctx
+    cdef Py_ssize_t M = w.g.N * w.g.OH * w.g.OW, r0 = blk * w.rows
+    cdef Py_ssize_t r1 = r0 + w.rows if r0 + w.rows < M else M
+    if w.dbl:
+        return _forward_block(<const double *>w.x, <const double *>w.k, <const double *>w.aux, <double *>w.out,
+                              <double *>scratch, <double *>scratch + w.rows * w.g.K, w.g, r0, r1, 1, w.relu)
+    return _forward_block(<const float *>w.x, <const float *>w.k, <const float *>w.aux, <float *>w.out,
+                          <float *>scratch, <float *>scratch + w.rows * w.g.K, w.g, r0, r1, 1, w.relu)
 
 
 # ------------------------------------------------------------------ backward w.r.t. the input
@@ -442,10 +421,24 @@ cdef int _backward_input_images(const floating *dy, const floating *k, floating 
         r1 = r0 + rows if r0 + rows < end else end
         for grp in range(g.groups):
             rc |= _gemm(False, True, r1 - r0, g.K, g.Fg, dy + r0 * g.F + grp * g.Fg, g.F,
-                        k + grp * g.Fg, g.F, <floating>0, cols, g.K, nt)
+                        k + grp * g.Fg, g.F, <floating>0, cols, g.K, nt, g.flush)
+            # (a GEMM given nt > 1 threads ran its own team: this thread flushes for the adds only)
+            minicnn_fp_enter(g.flush)
             _col2im(cols, dx, g, grp, r0, r1)
+            minicnn_fp_exit(g.flush)
         r0 = r1
     return rc
+
+
+cdef int _backward_input_unit(void *ctx, ptrdiff_t blk, void *scratch) noexcept nogil:
+    """Images [blk * w.per, ...) of dx; scratch: one block's col2im rows."""
+    cdef Work *w = <Work *>ctx
+    cdef Py_ssize_t n0 = blk * w.per, n1 = min(n0 + w.per, w.g.N)
+    if w.dbl:
+        return _backward_input_images(<const double *>w.x, <const double *>w.k, <double *>w.out,
+                                      <double *>scratch, w.g, n0, n1, w.rows, 1)
+    return _backward_input_images(<const float *>w.x, <const float *>w.k, <float *>w.out,
+                                  <float *>scratch, w.g, n0, n1, w.rows, 1)
 
 
 cdef int _pointwise_input_block(const floating *dy, const floating *k, floating *dx, Geom g,
@@ -455,8 +448,18 @@ cdef int _pointwise_input_block(const floating *dy, const floating *k, floating 
     cdef int rc = 0
     for grp in range(g.groups):
         rc |= _gemm(False, True, r1 - r0, g.Cg, g.Fg, dy + r0 * g.F + grp * g.Fg, g.F,
-                    k + grp * g.Fg, g.F, <floating>0, dx + r0 * g.C + grp * g.Cg, g.C, nt)
+                    k + grp * g.Fg, g.F, <floating>0, dx + r0 * g.C + grp * g.Cg, g.C, nt, g.flush)
     return rc
+
+
+cdef int _pointwise_input_unit(void *ctx, ptrdiff_t blk, void *scratch) noexcept nogil:
+    """Row block blk of dx (w.rows rows)."""
+    cdef Work *w = <Work *>ctx
+    cdef Py_ssize_t M = w.g.N * w.g.OH * w.g.OW, r0 = blk * w.rows
+    cdef Py_ssize_t r1 = r0 + w.rows if r0 + w.rows < M else M
+    if w.dbl:
+        return _pointwise_input_block(<const double *>w.x, <const double *>w.k, <double *>w.out, w.g, r0, r1, 1)
+    return _pointwise_input_block(<const float *>w.x, <const float *>w.k, <float *>w.out, w.g, r0, r1, 1)
 
 
 cdef bint FLIPPED_BWD_INPUT = True
@@ -508,61 +511,45 @@ cdef int _backward_input_as_conv(const floating *dy, const floating *k, floating
 
 
 cdef int _backward_input(const floating *dy, const floating *k, floating *dx, Geom g) noexcept nogil:
-    cdef Py_ssize_t M = g.N * g.OH * g.OW, rows, nblocks, blk, n, r0, r1, per
-    cdef int nt = max_threads(), rc = 0, fp
+    cdef Py_ssize_t M = g.N * g.OH * g.OW, rows, blk, n
+    cdef int nt = max_threads(), rc = 0
     cdef floating *cols = NULL
+    cdef Work w = _work(dy, k, <const floating *>NULL, dx, g)
     if g.N * g.H * g.W * g.C == 0:
         return 0
     if M == 0:
         memset(dx, 0, g.N * g.H * g.W * g.C * sizeof(floating))
         return 0
     if _use_direct(g):
-        _depthwise_backward_input(dy, k, dx, g)
-        return 0
+        return _depthwise_backward_input(dy, k, dx, g)
     if _use_flipped_conv(g):
         return _backward_input_as_conv(dy, k, dx, g)
     rows = _block_rows(g.K + g.F, sizeof(floating))
     if g.pointwise:
-        rows = _unit_rows(rows, M, nt)
-        nblocks = (M + rows - 1) // rows
-        nt = _threads(g, nblocks)
-        with parallel(num_threads=nt):
-            _team_enter(g)
-            for blk in prange(nblocks, schedule="dynamic"):
-                r0 = blk * rows
-                r1 = r0 + rows if r0 + rows < M else M
-                rc |= _pointwise_input_block(dy, k, dx, g, r0, r1, 1)
-            _team_exit(g)
-        return rc
+        w.rows = _unit_rows(rows, M, nt)
+        w.n = (M + w.rows - 1) // w.rows
+        return minicnn_parallel_for(w.n, _threads(g, w.n), 0, g.flush, True, _pointwise_input_unit, &w)
     # Work units: groups of whole images (col2im overlaps within an image), as many as fit a
     # block, but UNITS_PER_THREAD units per thread where there are enough images.
-    per = rows // (g.OH * g.OW)
-    if per > (g.N + UNITS_PER_THREAD * nt - 1) // (UNITS_PER_THREAD * nt):
-        per = (g.N + UNITS_PER_THREAD * nt - 1) // (UNITS_PER_THREAD * nt)
-    if per < 1:
-        per = 1
-    nblocks = (g.N + per - 1) // per
-    nt = _threads(g, nblocks)
-    if nt == 1:  # one unit, one thread or little work: the GEMM gets what threads the work allows
-        cols = <floating *>malloc(rows * g.K * sizeof(floating))
-        if cols == NULL:
-            return -1
-        nt = _threads(g, max_threads())
-        fp = _gemm_team_enter(g, nt)
-        for blk in range(nblocks):
-            n = blk * per
-            rc |= _backward_input_images(dy, k, dx, cols, g, n, min(n + per, g.N), rows, nt)
-        _gemm_team_exit(fp)
-        free(cols)
-        return rc
-    with parallel(num_threads=nt):
-        _team_enter(g)
-        cols = <floating *>malloc(rows * g.K * sizeof(floating))
-        for blk in prange(nblocks, schedule="dynamic"):
-            n = blk * per
-            rc |= -1 if cols == NULL else _backward_input_images(dy, k, dx, cols, g, n, min(n + per, g.N), rows, 1)
-        free(cols)
-        _team_exit(g)
+    w.rows = rows
+    w.per = rows // (g.OH * g.OW)
+    if w.per > (g.N + UNITS_PER_THREAD * nt - 1) // (UNITS_PER_THREAD * nt):
+        w.per = (g.N + UNITS_PER_THREAD * nt - 1) // (UNITS_PER_THREAD * nt)
+    if w.per < 1:
+        w.per = 1
+    w.n = (g.N + w.per - 1) // w.per
+    nt = _threads(g, w.n)
+    if nt > 1:
+        return minicnn_parallel_for(w.n, nt, rows * g.K * sizeof(floating), g.flush, True, _backward_input_unit, &w)
+    # one unit, one thread or little work: the GEMM gets what threads the work allows
+    cols = <floating *>malloc(rows * g.K * sizeof(floating))
+    if cols == NULL:
+        return -1
+    nt = _threads(g, max_threads())
+    for blk in range(w.n):
+        n = blk * w.per
+        rc |= _backward_input_images(dy, k, dx, cols, g, n, min(n + w.per, g.N), rows, nt)
+    free(cols)
     return rc
 
 
@@ -599,10 +586,10 @@ cdef int _backward_kernel_cols(const floating *x, const floating *dy, floating *
             beta = 0 if r0 == ra else 1
             if small:
                 rc |= _gemm(True, False, nf, kt, r1 - r0, dy + r0 * g.F + grp * g.Fg + f0, g.F, a, lda,
-                            beta, tbuf, kt, nt)
+                            beta, tbuf, kt, nt, g.flush)
             else:
                 rc |= _gemm(True, False, kt, nf, r1 - r0, a, lda, dy + r0 * g.F + grp * g.Fg + f0, g.F,
-                            beta, dk + k0 * g.F + grp * g.Fg + f0, g.F, nt)
+                            beta, dk + k0 * g.F + grp * g.Fg + f0, g.F, nt, g.flush)
             r0 = r1
         if small:
             for i in range(kt):
@@ -643,83 +630,88 @@ cdef int _backward_kernel_parts(const floating *x, const floating *dy, floating 
                                 Py_ssize_t rows, Py_ssize_t parts) noexcept nogil:
     """dk (OUT) = the sum, in part order, of ``parts`` partial gradients, part p summing row
     blocks [p * B // parts, (p + 1) * B // parts) of the B blocks of ``rows`` rows."""
-    cdef Py_ssize_t M = g.N * g.OH * g.OW, K = g.K, KF = g.K * g.F, blocks = (M + rows - 1) // rows
-    cdef Py_ssize_t p, i, ra, rb
-    cdef int nt = _threads(g, parts), rc = 0
-    cdef floating *cols = NULL
-    cdef floating *acc = <floating *>malloc(parts * KF * sizeof(floating))
+    cdef Py_ssize_t KF = g.K * g.F, i, p
+    cdef int rc
+    cdef Work w = _work(x, dy, <const floating *>NULL, <floating *>malloc(parts * KF * sizeof(floating)), g)
+    cdef floating *acc = <floating *>w.out
     if acc == NULL:
         return -1
-    with parallel(num_threads=nt):
-        _team_enter(g)
-        cols = <floating *>malloc((rows + g.Fg) * K * sizeof(floating))
-        for p in prange(parts, schedule="dynamic"):
-            ra = (p * blocks // parts) * rows
-            rb = ((p + 1) * blocks // parts) * rows
-            if rb > M:
-                rb = M
-            rc |= -1 if cols == NULL else _backward_kernel_cols(x, dy, acc + p * KF, cols, cols + rows * K, g,
-                                                                0, K, 0, g.Fg, rows, 1, ra, rb)
-        free(cols)
-        _team_exit(g)
+    w.rows, w.n = rows, parts
+    rc = minicnn_parallel_for(parts, _threads(g, parts), (rows + g.Fg) * g.K * sizeof(floating), g.flush, True,
+                              _kernel_part_unit, &w)
+    minicnn_fp_enter(g.flush)
     for i in range(KF):
         dk[i] = acc[i]
     for p in range(1, parts):
         _add(dk, acc + p * KF, KF)
+    minicnn_fp_exit(g.flush)
     free(acc)
     return rc
 
 
+cdef int _kernel_part_unit(void *ctx, ptrdiff_t p, void *scratch) noexcept nogil:
+    """Partial kernel gradient p (of w.n) into w.out + p * K * F; scratch: a block's im2col rows."""
+    cdef Work *w = <Work *>ctx
+    cdef Py_ssize_t M = w.g.N * w.g.OH * w.g.OW, KF = w.g.K * w.g.F, blocks = (M + w.rows - 1) // w.rows
+    cdef Py_ssize_t ra = (p * blocks // w.n) * w.rows, rb = ((p + 1) * blocks // w.n) * w.rows
+    if rb > M:
+        rb = M
+    if w.dbl:
+        return _backward_kernel_cols(<const double *>w.x, <const double *>w.k, <double *>w.out + p * KF,
+                                     <double *>scratch, <double *>scratch + w.rows * w.g.K, w.g,
+                                     0, w.g.K, 0, w.g.Fg, w.rows, 1, ra, rb)
+    return _backward_kernel_cols(<const float *>w.x, <const float *>w.k, <float *>w.out + p * KF,
+                                 <float *>scratch, <float *>scratch + w.rows * w.g.K, w.g,
+                                 0, w.g.K, 0, w.g.Fg, w.rows, 1, ra, rb)
+
+
+cdef int _kernel_range_unit(void *ctx, ptrdiff_t part, void *scratch) noexcept nogil:
+    """Range part (of w.n) of dk: its rows (im2col columns) with w.per == 0, else its filters;
+    scratch: a block's im2col rows."""
+    cdef Work *w = <Work *>ctx
+    cdef Py_ssize_t K = w.g.K, k0 = 0, k1 = K, f0 = 0, f1 = w.g.Fg
+    if w.per == 0:
+        k0, k1 = K * part // w.n, K * (part + 1) // w.n
+    else:
+        f0, f1 = w.g.Fg * part // w.n, w.g.Fg * (part + 1) // w.n
+    if w.dbl:
+        return _backward_kernel_cols(<const double *>w.x, <const double *>w.k, <double *>w.out, <double *>scratch,
+                                     <double *>scratch + w.rows * K, w.g, k0, k1, f0, f1, w.rows, 1)
+    return _backward_kernel_cols(<const float *>w.x, <const float *>w.k, <float *>w.out, <float *>scratch,
+                                 <float *>scratch + w.rows * K, w.g, k0, k1, f0, f1, w.rows, 1)
+
+
 cdef int _backward_kernel(const floating *x, const floating *dy, floating *dk, Geom g) noexcept nogil:
-    cdef Py_ssize_t M = g.N * g.OH * g.OW, K = g.K, rows, part, k0, k1, f0, f1, parts
-    cdef int nt = _threads(g, max_threads()), rc = 0, fp
+    cdef Py_ssize_t M = g.N * g.OH * g.OW, K = g.K, rows, parts
+    cdef int nt = _threads(g, max_threads()), rc = 0
     cdef floating *cols = NULL
+    cdef Work w = _work(x, dy, <const floating *>NULL, dk, g)
     if M == 0:
         memset(dk, 0, K * g.F * sizeof(floating))
         return 0
     if _use_direct(g):
-        _depthwise_backward_kernel(x, dy, dk, g)
-        return 0
+        return _depthwise_backward_kernel(x, dy, dk, g)
     # Fixed by the geometry alone, never by the thread count: the summation order of every
     # dkernel element is then the same for any number of threads.
     rows = _block_rows(K + g.F, sizeof(floating))
     parts = _kernel_grad_parts(g, rows)
     if parts > 1:
         return _backward_kernel_parts(x, dy, dk, g, _part_rows(rows, M, parts), parts)
+    w.rows = rows
     if nt > 1 and K >= 4 * nt:
         # Threads own equal ranges of dkernel rows (im2col columns) and build only those columns.
-        nt = clamp_threads(K // 4)
-        with parallel(num_threads=nt):
-            _team_enter(g)
-            cols = <floating *>malloc((rows + g.Fg) * K * sizeof(floating))
-            for part in prange(nt, schedule="static", chunksize=1):
-                k0 = K * part // nt
-                k1 = K * (part + 1) // nt
-                rc |= -1 if cols == NULL else _backward_kernel_cols(x, dy, dk, cols, cols + rows * K, g, k0, k1,
-                                                                    0, g.Fg, rows, 1)
-            free(cols)
-            _team_exit(g)
-        return rc
-    if nt > 1 and g.Fg >= 2 * nt:
+        w.n, w.per = clamp_threads(K // 4), 0
+    elif nt > 1 and g.Fg >= 2 * nt:
         # Few columns: split the filters instead; each thread builds the whole im2col block.
-        nt = clamp_threads(g.Fg // 2)
-        with parallel(num_threads=nt):
-            _team_enter(g)
-            cols = <floating *>malloc((rows + g.Fg) * K * sizeof(floating))
-            for part in prange(nt, schedule="static", chunksize=1):
-                f0 = g.Fg * part // nt
-                f1 = g.Fg * (part + 1) // nt
-                rc |= -1 if cols == NULL else _backward_kernel_cols(x, dy, dk, cols, cols + rows * K, g, 0, K,
-                                                                    f0, f1, rows, 1)
-            free(cols)
-            _team_exit(g)
-        return rc
+        w.n, w.per = clamp_threads(g.Fg // 2), 1
+    if w.n:
+        return minicnn_parallel_for(w.n, w.n, (rows + g.Fg) * K * sizeof(floating), g.flush, False,
+                                    _kernel_range_unit, &w)
+    # the GEMM gets the threads (this thread only builds im2col blocks and copies: no flushing)
     cols = <floating *>malloc((rows + g.Fg) * K * sizeof(floating))
     if cols == NULL:
         return -1
-    fp = _gemm_team_enter(g, nt)
     rc = _backward_kernel_cols(x, dy, dk, cols, cols + rows * K, g, 0, K, 0, g.Fg, rows, nt)
-    _gemm_team_exit(fp)
     free(cols)
     return rc
 
@@ -743,23 +735,141 @@ cdef inline bint _use_direct(Geom g) noexcept nogil:
 # im2col would build blocks one column wide per group; these direct loops run over the filters
 # f = c * mult + m instead, contiguous in memory, so they vectorise over channels.
 
-cdef void _depthwise_forward(const floating *x, const floating *k, const floating *bias, floating *y,
-                             Geom g) noexcept nogil:
-    """y (OUT) = depthwise conv of x (IN) with k (IN, (kh, kw, 1, F)) + bias (IN or NULL); (n, oh) rows across threads."""
-    cdef Py_ssize_t F = g.F, mult = g.Fg, C = g.C, t, n, oh, ow, a, b, ih, iw, c, m, f
+cdef int _depthwise_forward(const floating *x, const floating *k, const floating *bias, floating *y,
+                            Geom g, bint relu) noexcept nogil:
+    """y (OUT) = depthwise conv of x (IN) with k (IN, (kh, kw, 1, F)) + bias (IN or NULL), then
+    max(., 0) with relu; (n, oh) rows across threads."""
+    cdef Work w = _work(x, k, bias, y, g)
+    w.relu = relu
+    return minicnn_parallel_for(g.N * g.OH, clamp_threads(g.N * g.OH), 0, g.flush, False, _depthwise_forward_unit, &w)
+
+
+cdef int _depthwise_forward_unit(void *ctx, ptrdiff_t t, void *scratch) noexcept nogil:
+    cdef Work *w = <Work *>ctx
+    if w.dbl:
+        _depthwise_forward_row(<const double *>w.x, <const double *>w.k, <const double *>w.aux, <double *>w.out,
+                               w.g, t, w.relu)
+    else:
+        _depthwise_forward_row(<const float *>w.x, <const float *>w.k, <const float *>w.aux, <float *>w.out,
+                               w.g, t, w.relu)
+    return 0
+
+
+cdef void _depthwise_forward_row(const floating *x, const floating *k, const floating *bias, floating *y,
+                                 Geom g, Py_ssize_t t, bint relu) noexcept nogil:
+    """Output row t = (n, oh) of the depthwise forward."""
+    cdef Py_ssize_t F = g.F, mult = g.Fg, C = g.C, n = t // g.OH, oh = t % g.OH, ow, a, b, ih, iw, c, m, f
     cdef floating *yr
     cdef const floating *xr
     cdef const floating *kr
-    cdef int nt = clamp_threads(g.N * g.OH)
-    with parallel(num_threads=nt):
-        _team_enter(g)
-        for t in prange(g.N * g.OH, schedule="static"):
-            n = t // g.OH
-            oh = t % g.OH
+    for ow in range(g.OW):
+        yr = y + ((n * g.OH + oh) * g.OW + ow) * F
+        for f in range(F):
+            yr[f] = bias[f] if bias != NULL else 0
+        for a in range(g.kh):
+            ih = oh * g.sh + a * g.dh - g.pt
+            if ih < 0 or ih >= g.H:
+                continue
+            for b in range(g.kw):
+                iw = ow * g.sw + b * g.dw - g.pl
+                if iw < 0 or iw >= g.W:
+                    continue
+                xr = x + ((n * g.H + ih) * g.W + iw) * C
+                kr = k + (a * g.kw + b) * F
+                if mult == 1:
+                    for f in range(F):
+                        yr[f] = yr[f] + xr[f] * kr[f]
+                else:
+                    for c in range(C):
+                        for m in range(mult):
+                            yr[c * mult + m] = yr[c * mult + m] + xr[c] * kr[c * mult + m]
+    if relu:
+        _relu_inplace(y + (n * g.OH + oh) * g.OW * F, g.OW * F)
+
+
+cdef int _depthwise_backward_input(const floating *dy, const floating *k, floating *dx, Geom g) noexcept nogil:
+    """dx (OUT) gathered per input cell from the output cells that read it; (n, ih) rows across threads."""
+    cdef Work w = _work(dy, k, <const floating *>NULL, dx, g)
+    return minicnn_parallel_for(g.N * g.H, clamp_threads(g.N * g.H), 0, g.flush, False,
+                                _depthwise_backward_input_unit, &w)
+
+
+cdef int _depthwise_backward_input_unit(void *ctx, ptrdiff_t t, void *scratch) noexcept nogil:
+    cdef Work *w = <Work *>ctx
+    if w.dbl:
+        _depthwise_backward_input_row(<const double *>w.x, <const double *>w.k, <double *>w.out, w.g, t)
+    else:
+        _depthwise_backward_input_row(<const float *>w.x, <const float *>w.k, <float *>w.out, w.g, t)
+    return 0
+
+
+cdef void _depthwise_backward_input_row(const floating *dy, const floating *k, floating *dx, Geom g,
+                                        Py_ssize_t t) noexcept nogil:
+    """Input row t = (n, ih) of dx."""
+    cdef Py_ssize_t F = g.F, mult = g.Fg, C = g.C, n = t // g.H, ih = t % g.H, iw, a, b, oh, ow, th, tw, c, m
+    cdef floating *dxr
+    cdef const floating *gr
+    cdef const floating *kr
+    cdef floating acc
+    for iw in range(g.W):
+        dxr = dx + ((n * g.H + ih) * g.W + iw) * C
+        for c in range(C):
+            dxr[c] = 0
+        for a in range(g.kh):
+            th = ih + g.pt - a * g.dh  # = oh * sh for the output row that read (ih) with tap a
+            if th < 0 or th % g.sh != 0 or th // g.sh >= g.OH:
+                continue
+            oh = th // g.sh
+            for b in range(g.kw):
+                tw = iw + g.pl - b * g.dw
+                if tw < 0 or tw % g.sw != 0 or tw // g.sw >= g.OW:
+                    continue
+                ow = tw // g.sw
+                gr = dy + ((n * g.OH + oh) * g.OW + ow) * F
+                kr = k + (a * g.kw + b) * F
+                if mult == 1:
+                    for c in range(C):
+                        dxr[c] = dxr[c] + gr[c] * kr[c]
+                else:
+                    for c in range(C):
+                        acc = 0
+                        for m in range(mult):
+                            acc = acc + gr[c * mult + m] * kr[c * mult + m]
+                        dxr[c] = dxr[c] + acc
+
+
+cdef int _depthwise_backward_kernel(const floating *x, const floating *dy, floating *dk, Geom g) noexcept nogil:
+    """dk (OUT, (kh, kw, 1, F)) = sum over output cells; threads own contiguous filter ranges and
+    sum every pixel in the same order, so the result does not depend on the thread count."""
+    cdef Work w = _work(x, dy, <const floating *>NULL, dk, g)
+    w.n = clamp_threads(g.F // 16 if g.F >= 32 else 1)
+    return minicnn_parallel_for(w.n, w.n, 0, g.flush, False, _depthwise_backward_kernel_unit, &w)
+
+
+cdef int _depthwise_backward_kernel_unit(void *ctx, ptrdiff_t part, void *scratch) noexcept nogil:
+    cdef Work *w = <Work *>ctx
+    cdef Py_ssize_t f0 = w.g.F * part // w.n, f1 = w.g.F * (part + 1) // w.n
+    if w.dbl:
+        _depthwise_backward_kernel_range(<const double *>w.x, <const double *>w.k, <double *>w.out, w.g, f0, f1)
+    else:
+        _depthwise_backward_kernel_range(<const float *>w.x, <const float *>w.k, <float *>w.out, w.g, f0, f1)
+    return 0
+
+
+cdef void _depthwise_backward_kernel_range(const floating *x, const floating *dy, floating *dk, Geom g,
+                                           Py_ssize_t f0, Py_ssize_t f1) noexcept nogil:
+    """Filters [f0, f1) of dk."""
+    cdef Py_ssize_t F = g.F, mult = g.Fg, C = g.C, n, oh, ow, a, b, ih, iw, f
+    cdef floating *kr
+    cdef const floating *xr
+    cdef const floating *gr
+    for a in range(g.kh * g.kw):
+        for f in range(f0, f1):
+            dk[a * F + f] = 0
+    for n in range(g.N):
+        for oh in range(g.OH):
             for ow in range(g.OW):
-                yr = y + ((n * g.OH + oh) * g.OW + ow) * F
-                for f in range(F):
-                    yr[f] = bias[f] if bias != NULL else 0
+                gr = dy + ((n * g.OH + oh) * g.OW + ow) * F
                 for a in range(g.kh):
                     ih = oh * g.sh + a * g.dh - g.pt
                     if ih < 0 or ih >= g.H:
@@ -769,98 +879,16 @@ cdef void _depthwise_forward(const floating *x, const floating *k, const floatin
                         if iw < 0 or iw >= g.W:
                             continue
                         xr = x + ((n * g.H + ih) * g.W + iw) * C
-                        kr = k + (a * g.kw + b) * F
+                        kr = dk + (a * g.kw + b) * F
                         if mult == 1:
-                            for f in range(F):
-                                yr[f] = yr[f] + xr[f] * kr[f]
+                            for f in range(f0, f1):
+                                kr[f] = kr[f] + xr[f] * gr[f]
+                        elif C == 1:
+                            for f in range(f0, f1):
+                                kr[f] = kr[f] + xr[0] * gr[f]
                         else:
-                            for c in range(C):
-                                for m in range(mult):
-                                    yr[c * mult + m] = yr[c * mult + m] + xr[c] * kr[c * mult + m]
-        _team_exit(g)
-
-
-cdef void _depthwise_backward_input(const floating *dy, const floating *k, floating *dx, Geom g) noexcept nogil:
-    """dx (OUT) gathered per input cell from the output cells that read it; (n, ih) rows across threads."""
-    cdef Py_ssize_t F = g.F, mult = g.Fg, C = g.C, t, n, ih, iw, a, b, oh, ow, th, tw, c, m
-    cdef floating *dxr
-    cdef const floating *gr
-    cdef const floating *kr
-    cdef floating acc
-    cdef int nt = clamp_threads(g.N * g.H)
-    with parallel(num_threads=nt):
-        _team_enter(g)
-        for t in prange(g.N * g.H, schedule="static"):
-            n = t // g.H
-            ih = t % g.H
-            for iw in range(g.W):
-                dxr = dx + ((n * g.H + ih) * g.W + iw) * C
-                for c in range(C):
-                    dxr[c] = 0
-                for a in range(g.kh):
-                    th = ih + g.pt - a * g.dh  # = oh * sh for the output row that read (ih) with tap a
-                    if th < 0 or th % g.sh != 0 or th // g.sh >= g.OH:
-                        continue
-                    oh = th // g.sh
-                    for b in range(g.kw):
-                        tw = iw + g.pl - b * g.dw
-                        if tw < 0 or tw % g.sw != 0 or tw // g.sw >= g.OW:
-                            continue
-                        ow = tw // g.sw
-                        gr = dy + ((n * g.OH + oh) * g.OW + ow) * F
-                        kr = k + (a * g.kw + b) * F
-                        if mult == 1:
-                            for c in range(C):
-                                dxr[c] = dxr[c] + gr[c] * kr[c]
-                        else:
-                            for c in range(C):
-                                acc = 0
-                                for m in range(mult):
-                                    acc = acc + gr[c * mult + m] * kr[c * mult + m]
-                                dxr[c] = dxr[c] + acc
-        _team_exit(g)
-
-
-cdef void _depthwise_backward_kernel(const floating *x, const floating *dy, floating *dk, Geom g) noexcept nogil:
-    """dk (OUT, (kh, kw, 1, F)) = sum over output cells; threads own contiguous filter ranges and
-    sum every pixel in the same order, so the result does not depend on the thread count."""
-    cdef Py_ssize_t F = g.F, mult = g.Fg, C = g.C, part, f0, f1, n, oh, ow, a, b, ih, iw, f
-    cdef floating *kr
-    cdef const floating *xr
-    cdef const floating *gr
-    cdef int nt = clamp_threads(F // 16 if F >= 32 else 1)
-    with parallel(num_threads=nt):
-        _team_enter(g)
-        for part in prange(nt, schedule="static", chunksize=1):
-            f0 = F * part // nt
-            f1 = F * (part + 1) // nt
-            for a in range(g.kh * g.kw):
-                for f in range(f0, f1):
-                    dk[a * F + f] = 0
-            for n in range(g.N):
-                for oh in range(g.OH):
-                    for ow in range(g.OW):
-                        gr = dy + ((n * g.OH + oh) * g.OW + ow) * F
-                        for a in range(g.kh):
-                            ih = oh * g.sh + a * g.dh - g.pt
-                            if ih < 0 or ih >= g.H:
-                                continue
-                            for b in range(g.kw):
-                                iw = ow * g.sw + b * g.dw - g.pl
-                                if iw < 0 or iw >= g.W:
-                                    continue
-                                xr = x + ((n * g.H + ih) * g.W + iw) * C
-                                kr = dk + (a * g.kw + b) * F
-                                if mult == 1:
-                                    for f in range(f0, f1):
-                                        kr[f] = kr[f] + xr[f] * gr[f]
-                                elif C == 1:
-                                    for f in range(f0, f1):
-                                        kr[f] = kr[f] + xr[0] * gr[f]
-                                else:
-                                    for f in range(f0, f1):
-                                        kr[f] = kr[f] + xr[f // mult] * gr[f]
-        _team_exit(g)
+                            for f in range(f0, f1):
+                                kr[f] = kr[f] + xr[f // mult] * gr[f]
 
 
 # ------------------------------------------------------------------ few input channels: direct loops
@@ -924,28 +952,31 @@ cdef int _small_forward(const floating *x, const floating *k, const floating *bi
     """y (OUT) = conv(x, k) + bias (then ReLU): output rows (n, oh) in chunks across threads; each
     row is computed whole by one thread, so the result does not depend on the thread count."""
     cdef mcs_geom m = _mcs(g)
-    cdef Py_ssize_t T = g.N * g.OH, rows, nchunks, c, t0, t1
-    cdef Py_ssize_t scratch = (mcs_forward_scratch(&m) + 1) & ~1  # even: the tap pointers after it stay aligned
-    cdef int nt, failed = 0, isa = SMALL_ISA
-    cdef floating *buf = NULL
-    nt = _threads(g, T)
-    rows = (T + 4 * nt - 1) // (4 * nt)  # a few chunks per thread: a stalled core holds up less
-    nchunks = (T + rows - 1) // rows
-    with parallel(num_threads=nt):
-        _team_enter(g)
-        buf = <floating *>malloc(scratch * sizeof(floating) + mcs_forward_pointers(&m) * sizeof(void *))
-        for c in prange(nchunks, schedule="dynamic"):
-            t0 = c * rows
-            t1 = t0 + rows if t0 + rows < T else T
-            if buf == NULL:
-                failed |= 1
-            elif floating is float:
-                mcs_forward_rows_f32(isa, x, k, bias, y, &m, t0, t1, relu, buf, <const float **>(buf + scratch))
-            else:
-                mcs_forward_rows_f64(isa, x, k, bias, y, &m, t0, t1, relu, buf, <const double **>(buf + scratch))
-        free(buf)
-        _team_exit(g)
-    return -1 if failed else 0
+    cdef Py_ssize_t T = g.N * g.OH
+    cdef int nt = _threads(g, T)
+    cdef Work w = _work(x, k, bias, y, g)
+    w.per = (mcs_forward_scratch(&m) + 1) & ~1  # even: the tap pointers after it stay aligned
+    w.rows = (T + 4 * nt - 1) // (4 * nt)  # a few chunks per thread: a stalled core holds up less
+    w.n = (T + w.rows - 1) // w.rows
+    w.relu = relu
+    return minicnn_parallel_for(w.n, nt, w.per * sizeof(floating) + mcs_forward_pointers(&m) * sizeof(void *),
+                                g.flush, True, _small_forward_unit, &w)
+
+
+cdef int _small_forward_unit(void *ctx, ptrdiff_t c, void *scratch) noexcept nogil:
+    """Output rows [c * w.rows, ...) (w.rows of them); scratch: w.per values, then the tap pointers."""
+    cdef Work *w = <Work *>ctx
+    cdef mcs_geom m = _mcs(w.g)
+    cdef Py_ssize_t T = w.g.N * w.g.OH, t0 = c * w.rows, t1 = min(t0 + w.rows, T)
+    if w.dbl:
+        mcs_forward_rows_f64(SMALL_ISA, <const double *>w.x, <const double *>w.k, <const double *>w.aux,
+                             <double *>w.out, &m, t0, t1, w.relu, <double *>scratch,
+                             <const double **>(<double *>scratch + w.per))
+    else:
+        mcs_forward_rows_f32(SMALL_ISA, <const float *>w.x, <const float *>w.k, <const float *>w.aux,
+                             <float *>w.out, &m, t0, t1, w.relu, <float *>scratch,
+                             <const float **>(<float *>scratch + w.per))
+    return 0
 
 
 cdef Py_ssize_t SMALL_BWD_BLOCKS = 16  # image blocks of the kernel gradient (fixed by N: thread-independent sums)
@@ -961,82 +992,89 @@ cdef int _small_backward_kernel(const floating *x, const floating *dy, const flo
     the thread count.
     """
     cdef mcs_geom m = _mcs(g)
-    cdef Py_ssize_t KF = g.K * g.F, F = g.F, OW = g.OW
+    cdef Py_ssize_t KF = g.K * g.F, F = g.F
     cdef Py_ssize_t nblk = g.N if g.N < SMALL_BWD_BLOCKS else SMALL_BWD_BLOCKS
-    cdef Py_ssize_t per = (g.N + nblk - 1) // nblk, blk, n0, n1, j
-    cdef Py_ssize_t slot = KF + F, scratch = (mcs_backward_scratch(&m) + 1) & ~1  # even, as in _small_forward
-    cdef double *part
-    cdef double *dbp
+    cdef Py_ssize_t blk, j, slot = KF + F, scratch = (mcs_backward_scratch(&m) + 1) & ~1  # even, as in _small_forward
     cdef double s
-    cdef floating *buf = NULL
-    cdef int nt, failed = 0, isa = SMALL_ISA
-    nblk = (g.N + per - 1) // per
-    part = <double *>malloc(nblk * slot * sizeof(double))
-    if part == NULL:
+    cdef int failed
+    cdef Work w = _work(x, dy, ry, dk, g)
+    w.per = (g.N + nblk - 1) // nblk
+    w.n = nblk = (g.N + w.per - 1) // w.per
+    w.rows = scratch
+    w.want_db = db != NULL
+    w.part = <double *>malloc(nblk * slot * sizeof(double))
+    if w.part == NULL:
         return -1
-    nt = _threads(g, nblk)
-    with parallel(num_threads=nt):
-        _team_enter(g)
-        buf = <floating *>malloc(scratch * sizeof(floating) + mcs_backward_pointers(&m) * sizeof(void *))
-        for blk in prange(nblk, schedule="dynamic"):
-            n0 = blk * per
-            n1 = n0 + per if n0 + per < g.N else g.N
-            dbp = part + blk * slot + KF if db != NULL else NULL
-            if buf == NULL:
-                failed |= 1
-            elif floating is float:
-                mcs_backward_kernel_images_f32(isa, x, dy, ry, part + blk * slot, dbp, &m, n0, n1, buf,
-                                               <const float **>(buf + scratch))
-            else:
-                mcs_backward_kernel_images_f64(isa, x, dy, ry, part + blk * slot, dbp, &m, n0, n1, buf,
-                                               <const double **>(buf + scratch))
-        free(buf)
-        _team_exit(g)
+    failed = minicnn_parallel_for(nblk, _threads(g, nblk), scratch * sizeof(floating)
+                                  + mcs_backward_pointers(&m) * sizeof(void *), g.flush, True, _small_backward_unit, &w)
     if not failed:
+        minicnn_fp_enter(g.flush)
         for j in range(KF + F if db != NULL else KF):
             s = 0
             for blk in range(nblk):
-                s = s + part[blk * slot + j]
+                s = s + w.part[blk * slot + j]
             if j < KF:
                 dk[j] = <floating>s
             else:
                 db[j - KF] = <floating>s
-    free(part)
-    return -1 if failed else 0
+        minicnn_fp_exit(g.flush)
+    free(w.part)
+    return failed
+
+
+cdef int _small_backward_unit(void *ctx, ptrdiff_t blk, void *scratch) noexcept nogil:
+    """Image block blk (w.per images) into its slot of w.part; scratch: w.rows values, then the tap pointers."""
+    cdef Work *w = <Work *>ctx
+    cdef mcs_geom m = _mcs(w.g)
+    cdef Py_ssize_t KF = w.g.K * w.g.F, slot = KF + w.g.F, n0 = blk * w.per, n1 = min(n0 + w.per, w.g.N)
+    cdef double *dbp = w.part + blk * slot + KF if w.want_db else NULL
+    if w.dbl:
+        mcs_backward_kernel_images_f64(SMALL_ISA, <const double *>w.x, <const double *>w.k, <const double *>w.aux,
+                                       w.part + blk * slot, dbp, &m, n0, n1, <double *>scratch,
+                                       <const double **>(<double *>scratch + w.rows))
+    else:
+        mcs_backward_kernel_images_f32(SMALL_ISA, <const float *>w.x, <const float *>w.k, <const float *>w.aux,
+                                       w.part + blk * slot, dbp, &m, n0, n1, <float *>scratch,
+                                       <const float **>(<float *>scratch + w.rows))
+    return 0
 
 
 # ------------------------------------------------------------------ array-level entry points
 
-cdef inline tuple _shape4(const floating[:, :, :, ::1] a):
-    return (a.shape[0], a.shape[1], a.shape[2], a.shape[3])
-
-
-cdef Geom _geom_of(xshape, kshape, yshape, Py_ssize_t groups, Py_ssize_t sh, Py_ssize_t sw,
-                   Py_ssize_t dh, Py_ssize_t dw, Py_ssize_t pt, Py_ssize_t pl):
-    return _geom(xshape[0], xshape[1], xshape[2], xshape[3], yshape[1], yshape[2],
-                 kshape[0], kshape[1], kshape[2], kshape[3], groups, sh, sw, dh, dw, pt, pl)
+cdef Geom _checked_geom(str where, tuple xs, tuple ks, tuple ys, Py_ssize_t groups, Py_ssize_t sh, Py_ssize_t sw,
+                        Py_ssize_t dh, Py_ssize_t dw, Py_ssize_t pt, Py_ssize_t pl) except *:
+    """The geometry of a conv with input shape xs (N, H, W, C), kernel shape ks (kh, kw, C // groups,
+    F) and output shape ys (N, OH, OW, F), after checking that they agree (the loops index every
+    array by these sizes) and that strides, dilations and groups are positive, padding not negative."""
+    for name, v in (("strides", sh), ("strides", sw), ("dilation_rate", dh), ("dilation_rate", dw),
+                    ("groups", groups)):
+        check_at_least(where, name, v, 1)
+    check_at_least(where, "padding", min(pt, pl), 0)
+    check_at_least(where, "kernel size", min(ks), 1)
+    if xs[3] != ks[2] * groups or ks[3] % groups:
+        raise ValueError(f"{where}: kernel shape {ks} does not fit input shape {xs} with groups={groups}")
+    check_shape(where, "the output" if where == "conv2d_forward_into" else "dy", ys, (xs[0], ys[1], ys[2], ks[3]))
+    return _geom(xs[0], xs[1], xs[2], xs[3], ys[1], ys[2], ks[0], ks[1], ks[2], ks[3], groups, sh, sw, dh, dw, pt, pl)
 
 
 def conv2d_forward_into(const floating[:, :, :, ::1] x, const floating[:, :, :, ::1] kernel, bias,
                         floating[:, :, :, ::1] y, Py_ssize_t sh, Py_ssize_t sw, Py_ssize_t dh, Py_ssize_t dw,
                         Py_ssize_t pt, Py_ssize_t pl, Py_ssize_t groups, bint relu=False):
-    """y (OUT) = conv(x, kernel) + bias, then max(y, 0) when relu.  x, kernel, bias (IN; bias may be
-    None).  Arguments checked in conv.py."""
-    cdef Geom g = _geom_of(_shape4(x), _shape4(kernel), _shape4(y), groups,
-                           sh, sw, dh, dw, pt, pl)
+    """y (OUT, (N, OH, OW, F)) = conv(x, kernel) + bias, then max(y, 0) when relu.  x (IN, (N, H, W,
+    C)), kernel (IN, (kh, kw, C // groups, F)), bias (IN, (F,), or None)."""
+    cdef Geom g = _checked_geom("conv2d_forward_into", dims(x.shape, 4), dims(kernel.shape, 4), dims(y.shape, 4),
+                                groups, sh, sw, dh, dw, pt, pl)
     cdef const floating[::1] b
     cdef const floating *bp = NULL
-    cdef int rc, fp
+    cdef int rc
     if bias is not None:
         b = bias
+        check_shape("conv2d_forward_into", "bias", dims(b.shape, 1), (g.F,))
         bp = &b[0]
     if y.size == 0:
         return
     with nogil:
-        fp = minicnn_fpenv_enter_work(1, g.N * g.OH * g.OW * g.kh * g.kw * g.Cg * g.F)
-        g.flush = fp > 0
         rc = _forward(&x[0, 0, 0, 0], &kernel[0, 0, 0, 0], bp, &y[0, 0, 0, 0], g, relu)
-        minicnn_fpenv_exit(fp)
     if rc != 0:
         raise MemoryError("conv2d_forward: could not allocate scratch memory")
 
@@ -1044,20 +1082,18 @@ def conv2d_forward_into(const floating[:, :, :, ::1] x, const floating[:, :, :, 
 def conv2d_backward_input_into(const floating[:, :, :, ::1] dy, const floating[:, :, :, ::1] kernel,
                                floating[:, :, :, ::1] dx, Py_ssize_t sh, Py_ssize_t sw, Py_ssize_t dh,
                                Py_ssize_t dw, Py_ssize_t pt, Py_ssize_t pl, Py_ssize_t groups):
-    """dx (OUT, fully written) = the input gradient of conv for output gradient dy (IN)."""
-    cdef Geom g = _geom_of(_shape4(dx), _shape4(kernel), _shape4(dy), groups,
-                           sh, sw, dh, dw, pt, pl)
-    cdef int rc, fp
+    """dx (OUT, (N, H, W, C), fully written) = the input gradient of conv for output gradient dy
+    (IN, (N, OH, OW, F)) and kernel (IN, (kh, kw, C // groups, F))."""
+    cdef Geom g = _checked_geom("conv2d_backward_input_into", dims(dx.shape, 4), dims(kernel.shape, 4),
+                                dims(dy.shape, 4), groups, sh, sw, dh, dw, pt, pl)
+    cdef int rc
     if dx.size == 0:
         return
     if dy.size == 0:
         dx[...] = 0
         return
     with nogil:
-        fp = minicnn_fpenv_enter_work(1, g.N * g.OH * g.OW * g.kh * g.kw * g.Cg * g.F)
-        g.flush = fp > 0
         rc = _backward_input(&dy[0, 0, 0, 0], &kernel[0, 0, 0, 0], &dx[0, 0, 0, 0], g)
-        minicnn_fpenv_exit(fp)
     if rc != 0:
         raise MemoryError("conv2d_backward_input: could not allocate scratch memory")
 
@@ -1066,7 +1102,8 @@ def conv2d_backward_kernel_into(const floating[:, :, :, ::1] x, const floating[:
                                 floating[:, :, :, ::1] dk, Py_ssize_t sh, Py_ssize_t sw, Py_ssize_t dh,
                                 Py_ssize_t dw, Py_ssize_t pt, Py_ssize_t pl, Py_ssize_t groups,
                                 relu_y=None, db=None):
-    """dk (OUT, fully written) = the kernel gradient of conv for input x and output gradient dy (IN).
+    """dk (OUT, (kh, kw, C // groups, F), fully written) = the kernel gradient of conv for input x
+    (IN, (N, H, W, C)) and output gradient dy (IN, (N, OH, OW, F)).
 
     relu_y (IN, the shape of dy) and db (OUT, (F,)) are optional and only served by the direct
     loops for few input channels: dy is then multiplied by (relu_y > 0) as it is read, and db
@@ -1074,27 +1111,25 @@ def conv2d_backward_kernel_into(const floating[:, :, :, ::1] x, const floating[:
     apply to this geometry, nothing is written and False is returned (the caller masks and sums
     itself); otherwise True.
     """
-    cdef Geom g = _geom_of(_shape4(x), _shape4(dk), _shape4(dy), groups,
-                           sh, sw, dh, dw, pt, pl)
+    cdef Geom g = _checked_geom("conv2d_backward_kernel_into", dims(x.shape, 4), dims(dk.shape, 4),
+                                dims(dy.shape, 4), groups, sh, sw, dh, dw, pt, pl)
     cdef const floating[:, :, :, ::1] ry
     cdef floating[::1] dbv
     cdef const floating *ryp = NULL
     cdef floating *dbp = NULL
     cdef bint small = _use_small_backward(g, sizeof(floating))
-    cdef int rc, fp
-    if (relu_y is not None or db is not None) and not small:
-        return False
+    cdef int rc
     if relu_y is not None:
         ry = relu_y
-        if tuple(relu_y.shape) != _shape4(dy):
-            raise ValueError(f"relu_y shape {relu_y.shape} must equal dy shape {_shape4(dy)}")
+        check_shape("conv2d_backward_kernel_into", "relu_y", dims(ry.shape, 4), dims(dy.shape, 4))
         if ry.size:
             ryp = &ry[0, 0, 0, 0]
     if db is not None:
         dbv = db
-        if dbv.shape[0] != g.F:
-            raise ValueError(f"db must have shape ({g.F},), got {db.shape}")
+        check_shape("conv2d_backward_kernel_into", "db", dims(dbv.shape, 1), (g.F,))
         dbp = &dbv[0] if g.F else NULL
+    if (relu_y is not None or db is not None) and not small:
+        return False
     if dk.size == 0:
         return True
     if x.size == 0 or dy.size == 0:
@@ -1103,16 +1138,23 @@ def conv2d_backward_kernel_into(const floating[:, :, :, ::1] x, const floating[:
             dbv[:] = 0
         return True
     with nogil:
-        fp = minicnn_fpenv_enter_work(1, g.N * g.OH * g.OW * g.kh * g.kw * g.Cg * g.F)
-        g.flush = fp > 0
         if small:
             rc = _small_backward_kernel(&x[0, 0, 0, 0], &dy[0, 0, 0, 0], ryp, &dk[0, 0, 0, 0], dbp, g)
         else:
             rc = _backward_kernel(&x[0, 0, 0, 0], &dy[0, 0, 0, 0], &dk[0, 0, 0, 0], g)
-        minicnn_fpenv_exit(fp)
     if rc != 0:
         raise MemoryError("conv2d_backward_kernel: could not allocate scratch memory")
     return True
+
+
+cdef struct Rows:
+    # an (M, F) reduction's arguments for the parallel loop's units
+    const void *dy       # IN (M, F)
+    const void *y        # IN (M, F): the ReLU output masking dy
+    void *out            # OUT: db (F,), or the masked dy (M, F)
+    double *part         # OUT: per-block column sums (nblk, F), or NULL
+    Py_ssize_t M, F, n
+    bint dbl
 
 
 def bias_grad_into(const floating[:, ::1] dy, floating[::1] db):
@@ -1120,29 +1162,44 @@ def bias_grad_into(const floating[:, ::1] dy, floating[::1] db):
 
     Threads take contiguous filter ranges, so each db element has one summation order.
     """
-    cdef Py_ssize_t M = dy.shape[0], F = dy.shape[1], part, f, r, f0, f1
-    cdef double *acc = NULL
-    cdef const floating *row
-    cdef int nt = clamp_threads(F // 16 if M * F >= 65536 else 1), failed = 0
-    with nogil, parallel(num_threads=nt):
-        acc = <double *>malloc(F * sizeof(double))
-        for part in prange(nt, schedule="static", chunksize=1):
-            if acc == NULL:
-                failed |= 1
-                continue
-            f0 = F * part // nt
-            f1 = F * (part + 1) // nt
-            for f in range(f0, f1):
-                acc[f] = 0
-            for r in range(M):
-                row = &dy[r, 0]
-                for f in range(f0, f1):
-                    acc[f] += row[f]
-            for f in range(f0, f1):
-                db[f] = <floating>acc[f]
-        free(acc)
-    if failed:
+    cdef Rows w
+    cdef int rc
+    check_shape("bias_grad_into", "db", dims(db.shape, 1), (dy.shape[1],))
+    w.dy, w.y, w.out, w.part = &dy[0, 0] if dy.size else NULL, NULL, &db[0] if db.size else NULL, NULL
+    w.M, w.F, w.dbl = dy.shape[0], dy.shape[1], floating is double
+    w.n = clamp_threads(w.F // 16 if w.M * w.F >= 65536 else 1)
+    if w.F == 0:
+        return
+    with nogil:
+        rc = minicnn_parallel_for(w.n, w.n, w.F * sizeof(double), False, False, _bias_grad_unit, &w)
+    if rc:
         raise MemoryError("bias gradient: could not allocate scratch memory")
+
+
+cdef int _bias_grad_unit(void *ctx, ptrdiff_t part, void *scratch) noexcept nogil:
+    """Filters [F * part / n, F * (part + 1) / n) of db; scratch: F doubles."""
+    cdef Rows *w = <Rows *>ctx
+    if w.dbl:
+        _column_sums(<const double *>w.dy, w.M, w.F, w.F * part // w.n, w.F * (part + 1) // w.n,
+                     <double *>scratch, <double *>w.out)
+    else:
+        _column_sums(<const float *>w.dy, w.M, w.F, w.F * part // w.n, w.F * (part + 1) // w.n,
+                     <double *>scratch, <float *>w.out)
+    return 0
+
+
+cdef void _column_sums(const floating *dy, Py_ssize_t M, Py_ssize_t F, Py_ssize_t f0, Py_ssize_t f1,
+                       double *acc, floating *db) noexcept nogil:
+    cdef Py_ssize_t f, r
+    cdef const floating *row
+    for f in range(f0, f1):
+        acc[f] = 0
+    for r in range(M):
+        row = dy + r * F
+        for f in range(f0, f1):
+            acc[f] += row[f]
+    for f in range(f0, f1):
+        db[f] = <floating>acc[f]
 
 
 cdef Py_ssize_t RELU_BLOCK_ROWS = 256  # rows per partial bias sum: fixed, so the sum order never depends on threads
@@ -1158,48 +1215,58 @@ def relu_mask_bias_grad_into(const floating[:, ::1] dy, const floating[:, ::1] y
     count.  The mask multiplies (not selects) so NaN/sign behaviour equals ``dy * (y > 0)``; it
     is conv_small.h's relu_mask, vectorised without branches.
     """
-    cdef Py_ssize_t M = dy.shape[0], F = dy.shape[1], nblk, blk, r, f, r0, r1
+    cdef Py_ssize_t M = dy.shape[0], F = dy.shape[1], blk, f
     cdef floating[::1] dbv
-    cdef bint want = db is not None
-    cdef double *part = NULL
-    cdef double *acc
     cdef double s
-    cdef floating *orow
-    cdef floating v
-    cdef int nt
-    if want:
+    cdef Rows w
+    check_shape("relu_mask_bias_grad_into", "y", dims(y.shape, 2), (M, F))
+    check_shape("relu_mask_bias_grad_into", "out", dims(out.shape, 2), (M, F))
+    if db is not None:
         dbv = db
+        check_shape("relu_mask_bias_grad_into", "db", dims(dbv.shape, 1), (F,))
     if M == 0 or F == 0:
-        if want:
+        if db is not None:
             dbv[:] = 0
         return
-    nblk = (M + RELU_BLOCK_ROWS - 1) // RELU_BLOCK_ROWS
-    if want:
-        part = <double *>malloc(nblk * F * sizeof(double))
-        if part == NULL:
+    w.dy, w.y, w.out, w.part, w.M, w.F, w.dbl = &dy[0, 0], &y[0, 0], &out[0, 0], NULL, M, F, floating is double
+    w.n = (M + RELU_BLOCK_ROWS - 1) // RELU_BLOCK_ROWS
+    if db is not None:
+        w.part = <double *>malloc(w.n * F * sizeof(double))
+        if w.part == NULL:
             raise MemoryError("relu_mask_bias_grad: could not allocate scratch memory")
-    nt = clamp_threads(nblk if M * F >= 65536 else 1)
-    cdef int isa = SMALL_ISA
     with nogil:
-        for blk in prange(nblk, num_threads=nt, schedule="static"):
-            r0 = blk * RELU_BLOCK_ROWS
-            r1 = r0 + RELU_BLOCK_ROWS if r0 + RELU_BLOCK_ROWS < M else M
-            if floating is float:
-                mcs_relu_mask_f32(isa, &dy[r0, 0], &y[r0, 0], &out[r0, 0], (r1 - r0) * F)
-            else:
-                mcs_relu_mask_f64(isa, &dy[r0, 0], &y[r0, 0], &out[r0, 0], (r1 - r0) * F)
-            if want:
-                acc = part + blk * F
-                for f in range(F):
-                    acc[f] = 0
-                for r in range(r0, r1):
-                    orow = &out[r, 0]
-                    for f in range(F):
-                        acc[f] = acc[f] + orow[f]
-        if want:
+        minicnn_parallel_for(w.n, clamp_threads(w.n if M * F >= 65536 else 1), 0, False, False, _relu_mask_unit, &w)
+        if w.part != NULL:
             for f in range(F):
                 s = 0
-                for blk in range(nblk):
-                    s = s + part[blk * F + f]
+                for blk in range(w.n):
+                    s = s + w.part[blk * F + f]
                 dbv[f] = <floating>s
-    free(part)
+    free(w.part)
+
+
+cdef int _relu_mask_unit(void *ctx, ptrdiff_t blk, void *scratch) noexcept nogil:
+    """Row block blk (RELU_BLOCK_ROWS rows) of the mask, and its column sums into w.part."""
+    cdef Rows *w = <Rows *>ctx
+    cdef Py_ssize_t r0 = blk * RELU_BLOCK_ROWS, r1 = min(r0 + RELU_BLOCK_ROWS, w.M)
+    if w.dbl:
+        mcs_relu_mask_f64(SMALL_ISA, <const double *>w.dy + r0 * w.F, <const double *>w.y + r0 * w.F,
+                          <double *>w.out + r0 * w.F, (r1 - r0) * w.F)
+        if w.part != NULL:
+            _block_sums(<double *>w.out + r0 * w.F, r1 - r0, w.F, w.part + blk * w.F)
+    else:
+        mcs_relu_mask_f32(SMALL_ISA, <const float *>w.dy + r0 * w.F, <const float *>w.y + r0 * w.F,
+                          <float *>w.out + r0 * w.F, (r1 - r0) * w.F)
+        if w.part != NULL:
+            _block_sums(<float *>w.out + r0 * w.F, r1 - r0, w.F, w.part + blk * w.F)
+    return 0
+
+
+cdef void _block_sums(const floating *rows, Py_ssize_t m, Py_ssize_t F, double *acc) noexcept nogil:
+    """acc (OUT, (F,)) = the column sums of rows (IN, (m, F)), in double, row after row."""
+    cdef Py_ssize_t r, f
+    for f in range(F):
+        acc[f] = 0
+    for r in range(m):
+        for f in range(F):
+            acc[f] = acc[f] + rows[r * F + f]

@@ -28,10 +28,10 @@ choice -- never an illegal instruction.
 import os
 import warnings
 
-from cython.parallel cimport prange
 from libc.stddef cimport ptrdiff_t
 from libc.stdlib cimport calloc, free
 from libc.string cimport memcpy
+from minicnn._kernels._common cimport floating, minicnn_fp_enter, minicnn_fp_exit, minicnn_parallel_for
 from minicnn._kernels._openmp cimport clamp_threads, passive_wait
 
 cdef extern from "gemm_kernels.h" nogil:
@@ -68,10 +68,6 @@ cdef extern from "atomics.h" nogil:
     long minicnn_atomic_load(long *p)
     void minicnn_cpu_relax()
     void minicnn_wait_at_least(long *p, long target)
-
-ctypedef fused floating:
-    float
-    double
 
 # Below this many multiply-adds (m*n*k) a call stays on one thread: waking a second thread
 # costs more than the work saves.  OpenMP workers that spin between regions (the default wait
@@ -303,6 +299,31 @@ cdef int _gemm_rect(const minicnn_gemm_kernel *ker, bint ta, bint tb, bint rowa,
     return 0
 
 
+cdef struct _Call:
+    # one call's arguments, for the parallel loop's units (alpha, beta as double: exact for float too)
+    const minicnn_gemm_kernel *ker
+    bint ta, tb, rowa, dbl
+    Py_ssize_t m, n, k, lda, ldb, ldc
+    double alpha, beta
+    const void *a
+    const void *b
+    void *c
+    Py_ssize_t kc, nc, chunk            # shared packed B
+    void *bbuf
+    long *ctr
+    Py_ssize_t tm, tn, m_tiles, n_tiles, mr, nr  # grid of rectangles
+
+
+cdef inline _Call _call(const minicnn_gemm_kernel *ker, bint ta, bint tb, bint rowa,
+                        Py_ssize_t m, Py_ssize_t n, Py_ssize_t k, floating alpha, const floating *a, Py_ssize_t lda,
+                        const floating *b, Py_ssize_t ldb, floating beta, floating *c, Py_ssize_t ldc) noexcept nogil:
+    cdef _Call w
+    w.ker, w.ta, w.tb, w.rowa, w.dbl = ker, ta, tb, rowa, floating is double
+    w.m, w.n, w.k, w.lda, w.ldb, w.ldc = m, n, k, lda, ldb, ldc
+    w.alpha, w.beta, w.a, w.b, w.c = alpha, beta, a, b, c
+    return w
+
+
 # ----------------------------------------------------------------------------------------------
 # Many threads, one packed B: threads claim work from shared counters (atomics.h).
 #
@@ -390,13 +411,13 @@ cdef int _gemm_shared_b(const minicnn_gemm_kernel *ker, bint ta, bint tb, bint r
                         Py_ssize_t m, Py_ssize_t n, Py_ssize_t k,
                         floating alpha, const floating *a, Py_ssize_t lda,
                         const floating *b, Py_ssize_t ldb,
-                        floating beta, floating *c, Py_ssize_t ldc, int nt) noexcept nogil:
+                        floating beta, floating *c, Py_ssize_t ldc, int nt, bint flush) noexcept nogil:
     """C = alpha * op(A) @ op(B) + beta * C on nt threads that share each packed B block.
 
     The KC/NC blocking and the micro-kernel arithmetic are those of the serial path, so every
     element of C is the same bit for bit whatever the thread count."""
-    cdef Py_ssize_t mr, nr, mc, kc, nc, chunk, nphases, nchunks, t
-    cdef int failures = 0
+    cdef Py_ssize_t mr, nr, mc, kc, nc, chunk, nphases, nchunks
+    cdef int failures
     cdef long *ctr
     cdef floating *bbuf
     cdef _Blocking blk = _blocking(ker, a)
@@ -415,12 +436,23 @@ cdef int _gemm_shared_b(const minicnn_gemm_kernel *ker, bint ta, bint tb, bint r
         free(ctr)
         minicnn_aligned_free(bbuf)
         return -1
-    for t in prange(nt, nogil=True, num_threads=nt, schedule="static", chunksize=1):
-        failures += _shared_b_worker(ker, ta, tb, rowa, m, n, k, kc, nc, chunk, alpha, a, lda,
-                                     b, ldb, beta, c, ldc, bbuf, ctr)
+    cdef _Call call = _call(ker, ta, tb, rowa, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+    call.kc, call.nc, call.chunk, call.bbuf, call.ctr = kc, nc, chunk, bbuf, ctr
+    failures = minicnn_parallel_for(nt, nt, 0, flush, False, _shared_b_unit, &call)
     free(ctr)
     minicnn_aligned_free(bbuf)
     return -1 if failures else 0
+
+
+cdef int _shared_b_unit(void *ctx, ptrdiff_t t, void *scratch) noexcept nogil:
+    cdef _Call *w = <_Call *>ctx
+    if w.dbl:
+        return _shared_b_worker(w.ker, w.ta, w.tb, w.rowa, w.m, w.n, w.k, w.kc, w.nc, w.chunk, w.alpha,
+                                <const double *>w.a, w.lda, <const double *>w.b, w.ldb, w.beta,
+                                <double *>w.c, w.ldc, <double *>w.bbuf, w.ctr)
+    return _shared_b_worker(w.ker, w.ta, w.tb, w.rowa, w.m, w.n, w.k, w.kc, w.nc, w.chunk, <float>w.alpha,
+                            <const float *>w.a, w.lda, <const float *>w.b, w.ldb, <float>w.beta,
+                            <float *>w.c, w.ldc, <float *>w.bbuf, w.ctr)
 
 
 cdef int _gemm_part(const minicnn_gemm_kernel *ker, bint ta, bint tb, bint rowa,
@@ -453,10 +485,11 @@ cdef int _gemm(const minicnn_gemm_kernel *ker, bint ta, bint tb,
                Py_ssize_t m, Py_ssize_t n, Py_ssize_t k,
                floating alpha, const floating *a, Py_ssize_t lda,
                const floating *b, Py_ssize_t ldb,
-               floating beta, floating *c, Py_ssize_t ldc, int num_threads) noexcept nogil:
-    cdef Py_ssize_t mr, nr, m_tiles, n_tiles, t, tm, tn, cand_m, cand_n, best_cost, cost, rows, cols
+               floating beta, floating *c, Py_ssize_t ldc, int num_threads, bint flush) noexcept nogil:
+    cdef Py_ssize_t mr, nr, m_tiles, n_tiles, tm, tn, cand_m, cand_n, best_cost, cost, rows, cols
     cdef int nt, failures = 0
     cdef bint rowa
+    cdef _Call call
     if m <= 0 or n <= 0:
         return 0
     if k <= 0 or alpha == 0:  # BLAS convention: A and B are not read
@@ -478,11 +511,12 @@ cdef int _gemm(const minicnn_gemm_kernel *ker, bint ta, bint tb,
     if nt > m_tiles * n_tiles:
         nt = <int>(m_tiles * n_tiles)
     if nt <= 1:
-        if _gemm_rect(ker, ta, tb, rowa, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc):
-            return -1
-        return 0
+        minicnn_fp_enter(flush)
+        failures = _gemm_rect(ker, ta, tb, rowa, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+        minicnn_fp_exit(flush)
+        return -1 if failures else 0
     if m_tiles >= 2 * nt:  # rows enough for every thread: share one packed B
-        return _gemm_shared_b(ker, ta, tb, rowa, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, nt)
+        return _gemm_shared_b(ker, ta, tb, rowa, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, nt, flush)
     # Grid of tm x tn rectangles (tm * tn == nt): the least padded area per thread plus a
     # packing term (each thread packs its rows of A and its columns of B); ties cut rows.
     tm = nt
@@ -507,13 +541,23 @@ cdef int _gemm(const minicnn_gemm_kernel *ker, bint ta, bint tb,
         else:
             tm = 1; tn = min(<Py_ssize_t>nt, n_tiles)
         nt = <int>(tm * tn)
-    for t in prange(nt, nogil=True, num_threads=nt, schedule="static", chunksize=1):
-        failures += _gemm_part(ker, ta, tb, rowa, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc,
-                               (t // tn) * m_tiles // tm * mr,
-                               min(m, ((t // tn) + 1) * m_tiles // tm * mr),
-                               (t % tn) * n_tiles // tn * nr,
-                               min(n, ((t % tn) + 1) * n_tiles // tn * nr))
-    return -1 if failures else 0
+    call = _call(ker, ta, tb, rowa, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+    call.tm, call.tn, call.m_tiles, call.n_tiles, call.mr, call.nr = tm, tn, m_tiles, n_tiles, mr, nr
+    return minicnn_parallel_for(nt, nt, 0, flush, False, _grid_unit, &call)
+
+
+cdef int _grid_unit(void *ctx, ptrdiff_t t, void *scratch) noexcept nogil:
+    """Rectangle t of the tm x tn grid of C."""
+    cdef _Call *w = <_Call *>ctx
+    cdef Py_ssize_t r0 = (t // w.tn) * w.m_tiles // w.tm * w.mr
+    cdef Py_ssize_t r1 = min(w.m, ((t // w.tn) + 1) * w.m_tiles // w.tm * w.mr)
+    cdef Py_ssize_t c0 = (t % w.tn) * w.n_tiles // w.tn * w.nr
+    cdef Py_ssize_t c1 = min(w.n, ((t % w.tn) + 1) * w.n_tiles // w.tn * w.nr)
+    if w.dbl:
+        return _gemm_part(w.ker, w.ta, w.tb, w.rowa, w.m, w.n, w.k, w.alpha, <const double *>w.a, w.lda,
+                          <const double *>w.b, w.ldb, w.beta, <double *>w.c, w.ldc, r0, r1, c0, c1)
+    return _gemm_part(w.ker, w.ta, w.tb, w.rowa, w.m, w.n, w.k, <float>w.alpha, <const float *>w.a, w.lda,
+                      <const float *>w.b, w.ldb, <float>w.beta, <float *>w.c, w.ldc, r0, r1, c0, c1)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -522,15 +566,15 @@ cdef int _gemm(const minicnn_gemm_kernel *ker, bint ta, bint tb,
 cdef int sgemm(bint trans_a, bint trans_b, Py_ssize_t m, Py_ssize_t n, Py_ssize_t k,
                float alpha, const float *a, Py_ssize_t lda,
                const float *b, Py_ssize_t ldb,
-               float beta, float *c, Py_ssize_t ldc, int num_threads) noexcept nogil:
-    return _gemm(_active, trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, num_threads)
+               float beta, float *c, Py_ssize_t ldc, int num_threads, bint flush) noexcept nogil:
+    return _gemm(_active, trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, num_threads, flush)
 
 
 cdef int dgemm(bint trans_a, bint trans_b, Py_ssize_t m, Py_ssize_t n, Py_ssize_t k,
                double alpha, const double *a, Py_ssize_t lda,
                const double *b, Py_ssize_t ldb,
-               double beta, double *c, Py_ssize_t ldc, int num_threads) noexcept nogil:
-    return _gemm(_active, trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, num_threads)
+               double beta, double *c, Py_ssize_t ldc, int num_threads, bint flush) noexcept nogil:
+    return _gemm(_active, trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, num_threads, flush)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -708,11 +752,11 @@ def gemm_into(const floating[:, :] a, const floating[:, :] b, floating[:, :] c,
             rc = _gemm(ker, trans_a, trans_b, m, n, k, <float>alpha,
                        &a[0, 0] if a.shape[0] * a.shape[1] else NULL, lda,
                        &b[0, 0] if b.shape[0] * b.shape[1] else NULL, ldb,
-                       <float>beta, &c[0, 0], ldc, nt)
+                       <float>beta, &c[0, 0], ldc, nt, False)
         else:
             rc = _gemm(ker, trans_a, trans_b, m, n, k, alpha,
                        &a[0, 0] if a.shape[0] * a.shape[1] else NULL, lda,
                        &b[0, 0] if b.shape[0] * b.shape[1] else NULL, ldb,
-                       beta, &c[0, 0], ldc, nt)
+                       beta, &c[0, 0], ldc, nt, False)
     if rc != 0:
         raise MemoryError("gemm: could not allocate packing buffers")

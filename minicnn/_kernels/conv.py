@@ -313,10 +313,11 @@ def relu_mask_bias_grad(dy, y, bias=True):
     if not _HAVE_COMPILED:
         g = dy * (y > 0)
         return g, (g.reshape(-1, F).sum(axis=0) if bias else None)
-    dy2 = np.ascontiguousarray(dy).reshape(-1, F)
+    rows = dy.size // F if F else 0  # reshape(-1, 0) cannot infer the rows
+    dy2 = np.ascontiguousarray(dy).reshape(rows, F)
     out = np.empty(dy2.shape, dy.dtype)
     db = np.empty(F, dy.dtype) if bias else None
-    _conv.relu_mask_bias_grad_into(dy2, np.ascontiguousarray(y).reshape(-1, F), out, db)
+    _conv.relu_mask_bias_grad_into(dy2, np.ascontiguousarray(y).reshape(rows, F), out, db)
     return out.reshape(dy.shape), db
 
 

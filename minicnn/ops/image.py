@@ -18,7 +18,7 @@ from minicnn.ops._arithmetic import concatenate
 from minicnn.ops._util import as_tensor
 from minicnn.reference.image import KERNELS
 
-__all__ = ["resize", "ResizeFunction", "RESIZE_INTERPOLATIONS"]
+__all__ = ["resize", "ResizeFunction", "RESIZE_INTERPOLATIONS", "check_resize_options"]
 
 RESIZE_INTERPOLATIONS = ("bilinear", "nearest", "bicubic", "lanczos3", "lanczos5")
 
@@ -122,6 +122,17 @@ def _pad_constant(x, pad_h, pad_w, fill_value):
     return concatenate([block, x, block], axis=axis)
 
 
+def check_resize_options(who, interpolation, fill_mode="constant", crop_to_aspect_ratio=False,
+                         pad_to_aspect_ratio=False):
+    """The checks of :func:`resize`'s options (the layers run them at construction)."""
+    if interpolation not in RESIZE_INTERPOLATIONS:
+        raise ValueError(f"{who}: interpolation must be one of {RESIZE_INTERPOLATIONS}, got {interpolation!r}")
+    if fill_mode != "constant":
+        raise ValueError(f"{who}: only fill_mode='constant' is supported (as in Keras), got {fill_mode!r}")
+    if crop_to_aspect_ratio and pad_to_aspect_ratio:
+        raise ValueError(f"{who}: only one of crop_to_aspect_ratio and pad_to_aspect_ratio can be True")
+
+
 def resize(images, size, interpolation="bilinear", antialias=False, crop_to_aspect_ratio=False,
            pad_to_aspect_ratio=False, fill_mode="constant", fill_value=0.0, data_format=None):
     """Resize images to ``size = (height, width)`` (Keras' ``ops.image.resize``).
@@ -138,13 +149,7 @@ def resize(images, size, interpolation="bilinear", antialias=False, crop_to_aspe
     >>> minicnn.ops.image.resize(np.array([0.0, 1.0, 2.0, 3.0]).reshape(1, 1, 4, 1), (1, 8)).numpy().ravel()
     array([0.  , 0.25, 0.75, 1.25, 1.75, 2.25, 2.75, 3.  ])
     """
-    if interpolation not in RESIZE_INTERPOLATIONS:
-        raise ValueError(f"resize: interpolation must be one of {RESIZE_INTERPOLATIONS}, "
-                         f"got {interpolation!r}")
-    if fill_mode != "constant":
-        raise ValueError(f"resize: only fill_mode='constant' is supported (as in Keras), got {fill_mode!r}")
-    if crop_to_aspect_ratio and pad_to_aspect_ratio:
-        raise ValueError("resize: only one of crop_to_aspect_ratio and pad_to_aspect_ratio can be True")
+    check_resize_options("resize", interpolation, fill_mode, crop_to_aspect_ratio, pad_to_aspect_ratio)
     try:
         target_h, target_w = (int(s) for s in size)
     except (TypeError, ValueError):

@@ -5,12 +5,13 @@ Structures are an ndarray, a list/tuple of ndarrays, or a dict of them (several 
 """
 
 import numbers
+import weakref
 
 import numpy as np
 
 from minicnn import losses, metrics as M, optimizers, serialization
 from minicnn.losses import Loss, reduce_weighted
-from minicnn.metrics import Mean
+from minicnn.metrics import Mean, Metric
 
 __all__ = ["CompileLoss", "CompileMetrics", "to_arrays", "check_lengths", "slice_structure",
            "map_structure", "flatten_outputs", "concatenate_structures", "class_weight_to_sample_weight"]
@@ -38,13 +39,18 @@ def to_arrays(value, name):
         return None
     if isinstance(value, dict):
         return {k: to_arrays(v, f"{name}[{k!r}]") for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        if value and _is_leaf_list(value):
-            return np.asarray(value)
+    if isinstance(value, (list, tuple)) and not (value and _is_leaf_list(value)):
         return [to_arrays(v, f"{name}[{i}]") for i, v in enumerate(value)]
-    array = to_numpy(value)
-    if array.dtype.hasobject:
-        raise TypeError(f"{name} must be numeric arrays (or lists/dicts of them), got an object array")
+    try:
+        array = to_numpy(value)
+    except (TypeError, ValueError) as e:  # ragged nesting, unconvertible objects
+        raise TypeError(f"{name}: a {type(value).__module__}.{type(value).__qualname__} could not be "
+                        f"converted to a numeric array ({e})") from None
+    if array.dtype.kind not in "biuf":
+        raise TypeError(f"{name} must be numeric arrays (or lists/dicts of them), got dtype "
+                        f"{array.dtype} from a {type(value).__module__}.{type(value).__qualname__}"
+                        + (" (strings, such as file names, must be loaded into arrays first)"
+                           if array.dtype.kind in "USO" else ""))
     if array.ndim == 0:
         raise ValueError(f"{name} must have a batch dimension, got a scalar")
     return array
@@ -162,16 +168,6 @@ def class_weight_to_sample_weight(y, class_weight):
     return np.array([table[int(c)] for c in labels], dtype=np.float32)
 
 
-def unpack_validation_data(data):
-    if not isinstance(data, (tuple, list)) or len(data) not in (2, 3):
-        raise ValueError("validation_data must be a tuple (x_val, y_val) or (x_val, y_val, "
-                         f"val_sample_weight), got {type(data).__name__}"
-                         + (f" of length {len(data)}" if isinstance(data, (tuple, list)) else ""))
-    x, y = to_arrays(data[0], "validation_data x"), to_arrays(data[1], "validation_data y")
-    sw = to_arrays(data[2], "validation_data sample_weight") if len(data) == 3 else None
-    return x, y, sw
-
-
 # ------------------------------------------------------------------ per-output specs
 def _per_output(spec, names, what, nested_lists):
     n = len(names)
@@ -212,7 +208,7 @@ class CompileLoss:
         self.loss = loss
         self.loss_weights = loss_weights
         self._built_for = None
-        self.trackers = []
+        self.metrics = []  # the per-output loss trackers (several outputs only)
 
     def _build(self, names):
         fns = [losses.get(spec) for spec in _per_output(self.loss, names, "loss", False)]
@@ -222,10 +218,10 @@ class CompileLoss:
             weights = [1.0 if w is None else float(w)
                        for w in _per_output(self.loss_weights, names, "loss_weights", False)]
         self._fns, self._weights, self._built_for = fns, weights, list(names)
-        self.trackers = [Mean(name=f"{name}_loss") for name, fn in zip(names, fns) if fn is not None] \
+        self.metrics = [Mean(name=f"{name}_loss") for name, fn in zip(names, fns) if fn is not None] \
             if len(names) > 1 else []
         self._tracker_of = {}
-        it = iter(self.trackers)
+        it = iter(self.metrics)
         for i, fn in enumerate(fns):
             if fn is not None and len(names) > 1:
                 self._tracker_of[i] = next(it)
@@ -250,10 +246,16 @@ class CompileLoss:
         return total
 
 
-class CompileMetrics:
-    """The compiled metrics, built at the first batch (``"accuracy"`` needs the shapes)."""
+class CompileMetrics(Metric):
+    """The compiled metrics as one metric named ``compile_metrics`` (as in Keras 3): it is in
+    ``model.metrics`` from ``compile()`` on, so a custom ``train_step`` that updates every metric
+    of ``self.metrics`` reaches them even before they are built (at the first batch: "accuracy"
+    needs the shapes); ``result()`` is a dict of the metrics' results.
 
-    def __init__(self, metrics=None, weighted_metrics=None):
+    ``flatten(y_pred) -> (list of outputs, their names)`` is the model's, held weakly."""
+
+    def __init__(self, metrics=None, weighted_metrics=None, flatten=None):
+        super().__init__(name="compile_metrics")
         for arg, value in (("metrics", metrics), ("weighted_metrics", weighted_metrics)):
             if value is not None and not isinstance(value, (list, tuple, dict)):
                 raise TypeError(f"compile: {arg} must be a list or a dict, got {type(value).__name__}")
@@ -263,6 +265,7 @@ class CompileMetrics:
                 M.get(leaf)
         self._spec = metrics
         self._weighted_spec = weighted_metrics
+        self._flatten = weakref.WeakMethod(flatten) if flatten is not None else None
         self._built_for = None
         self.metrics = []
         self._plan = []
@@ -299,9 +302,12 @@ class CompileMetrics:
             seen.add(m.name)
         self._plan, self.metrics, self._built_for = plan, metrics, list(names)
 
-    def update_state(self, y, preds, names, sample_weight):
+    def update_state(self, y, y_pred, sample_weight=None):
         if self._spec is None and self._weighted_spec is None:
             return
+        flatten = self._flatten() if self._flatten is not None else None
+        preds, names = flatten(y_pred) if flatten is not None else flatten_outputs(y_pred, [])
+        preds = [to_numpy(p) for p in preds]
         targets = match_targets(y, names)
         if self._built_for != list(names):
             self._build(targets, preds, names)
@@ -309,6 +315,13 @@ class CompileMetrics:
             else [sample_weight] * len(names)
         for i, metric, weighted in self._plan:
             metric.update_state(targets[i], preds[i], sample_weight=weights[i] if weighted else None)
+
+    def result(self):
+        return {m.name: m.result() for m in self.metrics}
+
+    def reset_state(self):
+        for m in self.metrics:
+            m.reset_state()
 
 
 # ------------------------------------------------------------------ compile config (JSON)
