@@ -142,8 +142,8 @@ class Variable(Tensor):
         self._trainable = bool(value)
         self.requires_grad = self._trainable and self.data.dtype.kind == "f"
         # The layers' cached weight lists are filtered on ``trainable``.
-        from minicnn.layers.base import _structure_changed
-        _structure_changed()
+        from minicnn.layers._weights import structure_changed
+        structure_changed()
 
     @property
     def value(self):

@@ -52,9 +52,8 @@ TRUE_CYCLES = {
     ("models/model.py", "minicnn.models.functional"): "Functional subclasses Model",
     ("models/summary.py", "minicnn.models.functional"): "functional -> model -> summary",
     ("utils/profiler.py", "minicnn.models.model"): "models -> trainer -> utils -> profiler",
-    ("utils/data_adapters.py", "minicnn.utils.py_dataset"): "py_dataset -> data_adapters",
     ("variables.py", "minicnn.layers._context"): "layers/__init__ -> base -> variables",
-    ("variables.py", "minicnn.layers.base"): "base -> variables",
+    ("variables.py", "minicnn.layers._weights"): "layers/__init__ -> base -> variables",
 }
 
 

@@ -17,8 +17,8 @@ from minicnn._kernels.mempool import pooled
 from minicnn.autograd import no_grad
 from minicnn.callbacks import CallbackList
 from minicnn.utils import compile_utils as cu
-from minicnn.utils.data_adapters import get_data_adapter, is_array_like, unpack_x_y_sample_weight
-from minicnn.utils.epoch_iterator import EpochIterator
+from minicnn.utils.data_adapters import is_array_like, unpack_x_y_sample_weight
+from minicnn.utils.epoch_iterator import EpochIterator, get_data_adapter
 
 __all__ = ["EpochLoops", "pythonify_logs"]
 
@@ -59,11 +59,12 @@ class EpochLoops:
         return cu.map_structure(cast, data)
 
     def _epochs(self, what, x, y=None, sample_weight=None, batch_size=None, shuffle=False,
-                class_weight=None, steps=None):
+                class_weight=None, steps=None, steps_name="steps"):
         self._forget_attribute_metrics()
         adapter = get_data_adapter(x, y, sample_weight, batch_size=_check_batch_size(batch_size),
                                    shuffle=shuffle, class_weight=class_weight, what=what)
-        return EpochIterator(adapter, steps, prepare=self._prepare_batch)
+        return EpochIterator(adapter, steps, prepare=self._prepare_batch,
+                             steps_name=f"{what.split(':')[0]}: {steps_name}")
 
     # ------------------------------------------------------------------ fit
     @_in_memory_pool
@@ -88,13 +89,16 @@ class EpochLoops:
         >>> # history = model.fit(x, y, batch_size=64, epochs=3, validation_split=0.1)
         >>> # history.history.keys() -> dict_keys(['accuracy', 'loss', 'val_accuracy', 'val_loss'])
         """
-
         self._require_compiled("fit")
         verbose = _check_verbose(verbose)
         if not isinstance(epochs, (int, np.integer)) or epochs < 0:
             raise ValueError(f"fit: epochs must be a non-negative int, got {epochs!r}")
+        if isinstance(initial_epoch, bool) or not isinstance(initial_epoch, (int, np.integer)):
+            raise TypeError(f"fit: initial_epoch must be an int, got {initial_epoch!r}")
         if not 0 <= initial_epoch <= max(epochs, 0):
             raise ValueError(f"fit: initial_epoch must be in [0, epochs], got {initial_epoch}")
+        if isinstance(validation_split, bool) or not isinstance(validation_split, (int, float, np.number)):
+            raise TypeError(f"fit: validation_split must be a float, got {validation_split!r}")
         if not 0.0 <= validation_split < 1.0:
             raise ValueError(f"fit: validation_split must be in [0, 1), got {validation_split}")
         if not (isinstance(validation_freq, int) and validation_freq > 0
@@ -106,12 +110,17 @@ class EpochLoops:
         if validation_split and validation_data is None:
             (x, y, sample_weight), validation_data = _split_arrays(x, y, sample_weight, validation_split)
 
-        train = self._epochs("fit", x, y, sample_weight, batch_size, shuffle, class_weight, steps_per_epoch)
+        train = self._epochs("fit", x, y, sample_weight, batch_size, shuffle, class_weight, steps_per_epoch,
+                             steps_name="steps_per_epoch")
         val = None
         if validation_data is not None:
             val = self._epochs("fit: validation_data", *_unpack_validation_data(validation_data),
-                               batch_size=validation_batch_size or batch_size, steps=validation_steps)
+                               batch_size=validation_batch_size or batch_size, steps=validation_steps,
+                               steps_name="validation_steps")
         try:
+            if val is not None and val.adapter.num_batches == 0:  # every val_ metric would read 0
+                raise ValueError("fit: validation_data has no samples (empty arrays); pass data or "
+                                 "leave validation_data out")
             cbs = CallbackList(callbacks, add_history=True, add_progbar=verbose != 0, model=self,
                                verbose=verbose, epochs=epochs, steps=train.num_batches)
             return self._fit_loop(train, val, cbs, initial_epoch, epochs, validation_freq)
@@ -123,7 +132,10 @@ class EpochLoops:
     def _fit_loop(self, train, val, cbs, initial_epoch, epochs, validation_freq):
         self.stop_training = False
         cbs.on_train_begin()
+        # BackupAndRestore sets where a restored run resumes (Keras' Model._initial_epoch)
+        initial_epoch, self._initial_epoch = getattr(self, "_initial_epoch", None) or initial_epoch, None
         training_logs = None
+        validated = False  # validation data that never gave a batch is an error, not val_loss 0
         for epoch in range(initial_epoch, epochs):
             with train.epoch() as steps:
                 if steps is None:
@@ -147,10 +159,14 @@ class EpochLoops:
             if val is not None and _should_validate(epoch, validation_freq):
                 with no_grad():
                     val_logs = self._test_loop(val, cbs)
+                if val_logs is None and not validated:
+                    raise ValueError("fit: validation_data gave no batches (an empty or exhausted "
+                                     "generator): there is nothing to validate on")
                 if val_logs is None:
                     warnings.warn(f"fit: the validation data ran out of batches at epoch {epoch + 1}: "
                                   "no validation metrics for it", stacklevel=3)
                 else:
+                    validated = True
                     epoch_logs.update({"val_" + k: v for k, v in val_logs.items()})
             if getattr(self.optimizer, "schedule", None) is not None:
                 epoch_logs["learning_rate"] = float(self.optimizer.learning_rate)
@@ -186,7 +202,6 @@ class EpochLoops:
         Returns the loss as a float when there are no metrics, else ``[loss, *metrics]`` in
         ``metrics_names`` order, or a dict with ``return_dict=True``.
         """
-
         self._require_compiled("evaluate")
         verbose = _check_verbose(verbose)
         iterator = self._epochs("evaluate", x, y, sample_weight, batch_size, steps=steps)
@@ -205,7 +220,6 @@ class EpochLoops:
     def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
         """Model outputs for ``x`` (the kinds ``fit`` takes; targets in the batches are ignored),
         in inference mode, batch by batch, as ndarrays with the structure of the outputs."""
-
         verbose = _check_verbose(verbose)
         iterator = self._epochs("predict", x, batch_size=batch_size, steps=steps)
         outputs = []

@@ -22,8 +22,10 @@
 
 import numpy as np
 
+from minicnn import serialization
 from minicnn.autograd import no_grad
-from minicnn.layers.base import Layer, _shape_tree, map_shapes
+from minicnn.layers._shapes import _shape_tree, map_shapes
+from minicnn.layers.base import Layer
 from minicnn.layers.node import KerasTensor, flatten, is_symbolic
 from minicnn.models.summary import print_summary
 from minicnn.models.trainer import Trainer
@@ -149,6 +151,12 @@ class Model(Trainer, Layer):
         except Exception:
             return None
         return out
+
+    def to_json(self, **kwargs):
+        """The model's architecture as a JSON string (``serialize(model)``; ``kwargs`` go to
+        ``json.dumps``); ``minicnn.models.model_from_json`` rebuilds it, without the weights."""
+        import json
+        return json.dumps(serialization.serialize(self), **kwargs)
 
     @classmethod
     def from_config(cls, config, custom_objects=None):

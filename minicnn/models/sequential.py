@@ -13,7 +13,9 @@ the first layer, or from the first call / ``build()``.
 54410
 """
 
-from minicnn.layers.base import Layer, _shape_tree, _structure_changed
+from minicnn.layers._shapes import _shape_tree
+from minicnn.layers._weights import structure_changed as _structure_changed
+from minicnn.layers.base import Layer
 from minicnn.layers.input_layer import InputLayer
 from minicnn.layers.node import KerasTensor
 from minicnn.models.model import Model

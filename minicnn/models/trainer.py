@@ -23,8 +23,9 @@ from minicnn.metrics import Mean, Metric
 from minicnn.models.epoch_loops import EpochLoops, pythonify_logs
 from minicnn.saving import load_weights, save_model, save_weights
 from minicnn.utils import compile_utils as cu
-from minicnn.utils.data_adapters import (get_data_adapter, is_array_like, pack_x_y_sample_weight,
+from minicnn.utils.data_adapters import (is_array_like, pack_x_y_sample_weight,
                                          unpack_x_y_sample_weight)
+from minicnn.utils.epoch_iterator import get_data_adapter
 
 __all__ = ["Trainer"]
 
@@ -50,7 +51,6 @@ class Trainer(EpochLoops):
 
         >>> # model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
         """
-
         if steps_per_execution != 1:
             raise ValueError(f"compile: steps_per_execution must be 1 in minicnn, got {steps_per_execution}")
         self.optimizer = optimizers.get(optimizer)
@@ -227,7 +227,6 @@ class Trainer(EpochLoops):
 
     def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
         """Loss/metrics on exactly this batch, in inference mode."""
-
         self._require_compiled("test_on_batch")
         data = self._one_batch("test_on_batch", x, y, sample_weight)
         self.reset_metrics()
@@ -237,7 +236,6 @@ class Trainer(EpochLoops):
 
     def predict_on_batch(self, x):
         """Outputs for exactly this batch, as ndarrays."""
-
         with no_grad():
             return cu.map_structure(cu.to_numpy, self.predict_step(self._one_batch("predict_on_batch", x)))
 
@@ -245,17 +243,14 @@ class Trainer(EpochLoops):
     def save(self, filepath, overwrite=True):
         """Save the whole model (config, weights, compile config, optimizer state) in one zip file,
         atomically; reload with ``minicnn.models.load_model``."""
-
         save_model(self, filepath, overwrite=overwrite)
 
     def save_weights(self, filepath, overwrite=True):
         """Save ``self.weights`` to one file (atomically)."""
-
         save_weights(self, filepath, overwrite=overwrite)
 
     def load_weights(self, filepath, skip_mismatch=False):
         """Load weights written by ``save_weights`` or ``save``; shapes must match."""
-
         load_weights(self, filepath, skip_mismatch=skip_mismatch)
 
 
@@ -267,7 +262,6 @@ def _attribute_metrics(model):
     """``Metric`` objects held in public attributes (or lists of them) of the model and of its
     layers, in the order they were assigned; a nested model's metrics are its own business.
     Private attributes hold the layers' caches and the compiled metrics, not users' metrics."""
-
     found, queue, seen = [], [model], set()
     for layer in queue:
         if id(layer) in seen:

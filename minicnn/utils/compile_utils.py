@@ -259,7 +259,6 @@ class CompileMetrics(Metric):
         for arg, value in (("metrics", metrics), ("weighted_metrics", weighted_metrics)):
             if value is not None and not isinstance(value, (list, tuple, dict)):
                 raise TypeError(f"compile: {arg} must be a list or a dict, got {type(value).__name__}")
-
         for leaf in _spec_leaves(metrics) + _spec_leaves(weighted_metrics):
             if not (isinstance(leaf, str) and leaf.lower() in ("accuracy", "acc")):
                 M.get(leaf)
@@ -344,7 +343,7 @@ def _serialize_metric(spec):
         return [_serialize_metric(s) for s in spec]
     if isinstance(spec, dict):
         return {"__per_output__": {k: _serialize_metric(v) for k, v in spec.items()}}
-    if isinstance(spec, M.Metric):
+    if isinstance(spec, Metric):
         return M.serialize(spec)
     return serialization.serialize(spec)
 

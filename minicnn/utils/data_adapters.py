@@ -12,8 +12,8 @@ A data adapter turns one kind of input into passes of batches, each batch what K
   or a torch ``DataLoader`` included, recognised by duck typing only (their tensors have
   ``__array__``, so ``np.asarray`` converts them; neither library is imported).
 
-``get_data_adapter`` picks the adapter.  ``minicnn.utils.epoch_iterator.EpochIterator`` turns
-passes into epochs of ``steps_per_epoch`` steps.
+``minicnn.utils.epoch_iterator`` picks the adapter (``get_data_adapter``) and turns passes into
+epochs of ``steps_per_epoch`` steps.
 """
 
 import numbers
@@ -23,8 +23,8 @@ import numpy as np
 from minicnn._random import global_rng
 from minicnn.utils import compile_utils as cu
 
-__all__ = ["DataAdapter", "ArrayDataAdapter", "IterableDataAdapter", "get_data_adapter",
-           "pack_x_y_sample_weight", "unpack_x_y_sample_weight"]
+__all__ = ["DataAdapter", "ArrayDataAdapter", "IterableDataAdapter", "pack_x_y_sample_weight",
+           "unpack_x_y_sample_weight"]
 
 
 def unpack_x_y_sample_weight(data):
@@ -183,51 +183,3 @@ class IterableDataAdapter(DataAdapter):
     def get_iterator(self):
         for i, batch in enumerate(self.data):
             yield standardize_batch(batch, f"batch {i} of the {self.kind}", self.class_weight)
-
-
-# ------------------------------------------------------------------ choosing
-def get_data_adapter(x, y=None, sample_weight=None, batch_size=32, shuffle=False,
-                     class_weight=None, what="fit"):
-    """The adapter for ``x`` (with ``y``/``sample_weight`` for arrays only)."""
-    from minicnn.utils.py_dataset import PyDataset, PyDatasetAdapter
-
-    if isinstance(x, DataAdapter):
-        return x
-    if is_array_like(x):
-        if not is_array_like((y, sample_weight)):
-            raise TypeError(f"{what}: when x is arrays, y and sample_weight must be arrays too; got "
-                            f"y of type {type(y).__name__}, sample_weight of type "
-                            f"{type(sample_weight).__name__}")
-        return ArrayDataAdapter(x, y, sample_weight, batch_size=batch_size, shuffle=shuffle,
-                                class_weight=class_weight)
-    if isinstance(x, (dict, list, tuple)):
-        raise TypeError(f"{what}: x is a {type(x).__name__} holding something that is not an array: "
-                        f"{_first_non_array(x)}")
-    if isinstance(x, PyDataset):
-        _check_no_targets(what, "a PyDataset", y, sample_weight)
-        return PyDatasetAdapter(x, shuffle=shuffle, class_weight=class_weight)
-    if hasattr(x, "__iter__") and not isinstance(x, (str, bytes)):
-        _check_no_targets(what, f"an iterable ({type(x).__name__})", y, sample_weight)
-        return IterableDataAdapter(x, class_weight=class_weight)
-    raise TypeError(
-        f"{what}: x must be arrays (NumPy arrays, minicnn Tensors, or lists/dicts of them), a "
-        "keras.utils.PyDataset, a Python generator, or an iterable of (x,), (x, y) or "
-        f"(x, y, sample_weight) batches (a tf.data.Dataset, a torch DataLoader); got "
-        f"{type(x).__module__}.{type(x).__qualname__}")
-
-
-def _first_non_array(value):
-    children = value.values() if isinstance(value, dict) else value
-    for child in children:
-        if not is_array_like(child):
-            if isinstance(child, (dict, list, tuple)):
-                return _first_non_array(child)
-            return f"a {type(child).__module__}.{type(child).__qualname__}"
-    return "?"
-
-
-def _check_no_targets(what, kind, y, sample_weight):
-    for name, value in (("y", y), ("sample_weight", sample_weight)):
-        if value is not None:
-            raise ValueError(f"{what}: when x is {kind}, {name} must not be passed: the batches "
-                             f"hold it, as (x, y) or (x, y, sample_weight)")

@@ -13,7 +13,6 @@ import numbers
 import numpy as np
 
 from minicnn._random import global_rng
-
 __all__ = ["Dataset", "split_dataset"]
 
 UNKNOWN_CARDINALITY = -2

@@ -1,4 +1,5 @@
-"""Epochs of steps over a data adapter, with Keras 3's ``steps_per_epoch`` semantics.
+"""The adapter for what ``fit`` was given (``get_data_adapter``), and epochs of steps over it with
+Keras 3's ``steps_per_epoch`` semantics (``EpochIterator``).
 
 - Without ``steps_per_epoch`` an epoch is one whole pass: a finite generator ends the epoch when it
   is exhausted (an infinite one needs ``steps_per_epoch``).
@@ -17,17 +18,22 @@ import warnings
 
 import numpy as np
 
-__all__ = ["EpochIterator"]
+from minicnn.utils.data_adapters import (ArrayDataAdapter, DataAdapter, IterableDataAdapter,
+                                         is_array_like)
+from minicnn.utils.py_dataset import PyDataset, PyDatasetAdapter
+
+__all__ = ["EpochIterator", "get_data_adapter"]
 
 
 class EpochIterator:
     """``with it.epoch() as steps:`` gives ``(step, data)`` pairs for one epoch, or None when the
     data has nothing more to give (a one-shot stream used up)."""
 
-    def __init__(self, adapter, steps_per_epoch=None, prepare=None):
-        if steps_per_epoch is not None and (isinstance(steps_per_epoch, bool) or steps_per_epoch <= 0
-                                            or not isinstance(steps_per_epoch, (int, np.integer))):
-            raise ValueError(f"steps must be a positive int or None, got {steps_per_epoch!r}")
+    def __init__(self, adapter, steps_per_epoch=None, prepare=None, steps_name="steps_per_epoch"):
+        if steps_per_epoch is not None and (isinstance(steps_per_epoch, bool)
+                                            or not isinstance(steps_per_epoch, (int, np.integer))
+                                            or steps_per_epoch <= 0):
+            raise ValueError(f"{steps_name} must be a positive int or None, got {steps_per_epoch!r}")
         self.adapter = adapter
         self.steps_per_epoch = None if steps_per_epoch is None else int(steps_per_epoch)
         self.prepare = prepare
@@ -107,3 +113,48 @@ class EpochIterator:
             self._taken += 1
             return batch
         return None
+
+
+def get_data_adapter(x, y=None, sample_weight=None, batch_size=32, shuffle=False,
+                     class_weight=None, what="fit"):
+    """The adapter for ``x`` (with ``y``/``sample_weight`` for arrays only)."""
+    if isinstance(x, DataAdapter):
+        return x
+    if is_array_like(x):
+        if not is_array_like((y, sample_weight)):
+            raise TypeError(f"{what}: when x is arrays, y and sample_weight must be arrays too; got "
+                            f"y of type {type(y).__name__}, sample_weight of type "
+                            f"{type(sample_weight).__name__}")
+        return ArrayDataAdapter(x, y, sample_weight, batch_size=batch_size, shuffle=shuffle,
+                                class_weight=class_weight)
+    if isinstance(x, (dict, list, tuple)):
+        raise TypeError(f"{what}: x is a {type(x).__name__} holding something that is not an array: "
+                        f"{_first_non_array(x)}")
+    if isinstance(x, PyDataset):
+        _check_no_targets(what, "a PyDataset", y, sample_weight)
+        return PyDatasetAdapter(x, shuffle=shuffle, class_weight=class_weight)
+    if hasattr(x, "__iter__") and not isinstance(x, (str, bytes)):
+        _check_no_targets(what, f"an iterable ({type(x).__name__})", y, sample_weight)
+        return IterableDataAdapter(x, class_weight=class_weight)
+    raise TypeError(
+        f"{what}: x must be arrays (NumPy arrays, minicnn Tensors, or lists/dicts of them), a "
+        "keras.utils.PyDataset, a Python generator, or an iterable of (x,), (x, y) or "
+        f"(x, y, sample_weight) batches (a tf.data.Dataset, a torch DataLoader); got "
+        f"{type(x).__module__}.{type(x).__qualname__}")
+
+
+def _first_non_array(value):
+    children = value.values() if isinstance(value, dict) else value
+    for child in children:
+        if not is_array_like(child):
+            if isinstance(child, (dict, list, tuple)):
+                return _first_non_array(child)
+            return f"a {type(child).__module__}.{type(child).__qualname__}"
+    return "?"
+
+
+def _check_no_targets(what, kind, y, sample_weight):
+    for name, value in (("y", y), ("sample_weight", sample_weight)):
+        if value is not None:
+            raise ValueError(f"{what}: when x is {kind}, {name} must not be passed: the batches "
+                             f"hold it, as (x, y) or (x, y, sample_weight)")

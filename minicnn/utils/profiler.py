@@ -243,6 +243,7 @@ def profile(model, x, y=None, steps=20, *, warmup=3, sample_weight=None, mode="t
         of all rows but the last add up to the last one's; the last also carries
         ``unprofiled_step_ms``, ``threads``, ``peak_gflops_per_core`` and ``peak_source``.
     """
+
     _check_args(model, x, steps, warmup, mode)
     peak, peak_source = _peak_per_core(peak_gflops)
     threads = get_num_threads()

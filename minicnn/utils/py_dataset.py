@@ -182,7 +182,6 @@ class PyDatasetAdapter(DataAdapter):
     def _fetcher(self, pool):
         if self.pool_kind == "thread":
             return lambda i: pool.submit(self._get, i)
-
         base = int(copy.deepcopy(global_rng()).integers(2**63))
         passes = self._passes
         return lambda i: pool.submit(_get_in_worker, i, (base, passes, i))

@@ -174,6 +174,15 @@ CASES = {
     "MeanSquaredError": (lambda r: losses.MeanSquaredError(reduction=r), REAL, PROBS),
     "MeanAbsoluteError": (lambda r: losses.MeanAbsoluteError(reduction=r), REAL, PROBS),
     "Huber": (lambda r: losses.Huber(delta=0.5, reduction=r), REAL, PROBS),
+    "MeanAbsolutePercentageError": (lambda r: losses.MeanAbsolutePercentageError(reduction=r), REAL, PROBS),
+    "MeanSquaredLogarithmicError": (lambda r: losses.MeanSquaredLogarithmicError(reduction=r), PROBS, PROBS[::-1]),
+    "CosineSimilarity": (lambda r: losses.CosineSimilarity(reduction=r), REAL, PROBS),
+    "LogCosh": (lambda r: losses.LogCosh(reduction=r), REAL, PROBS),
+    "KLDivergence": (lambda r: losses.KLDivergence(reduction=r), PROBS[::-1], PROBS),
+    "Poisson": (lambda r: losses.Poisson(reduction=r), BINARY, PROBS),
+    "Hinge": (lambda r: losses.Hinge(reduction=r), BINARY, REAL),
+    "SquaredHinge": (lambda r: losses.SquaredHinge(reduction=r), BINARY, REAL),
+    "CategoricalHinge": (lambda r: losses.CategoricalHinge(reduction=r), ONEHOT, REAL),
 }
 WEIGHTS = RNG.uniform(0.0, 2.0, size=6)
 MASK = np.array([True, False, True, True, False, True])
