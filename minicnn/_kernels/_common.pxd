@@ -8,7 +8,6 @@ ctypedef fused floating:
 
 cdef extern from "fpenv.h" nogil:
     # subnormals flushed on the calling thread between enter and exit (see fpenv.h for the rule)
-    bint minicnn_fp_flush(long long work)
     void minicnn_fp_enter(bint flush)
     void minicnn_fp_exit(bint flush)
 
@@ -38,3 +37,20 @@ cdef inline int check_at_least(str where, str name, Py_ssize_t value, Py_ssize_t
     if value < minimum:
         raise ValueError(f"{where}: {name} must be >= {minimum}, got {value}")
     return 0
+
+
+# ------------------------------------------------------------------ the deterministic reduction
+# Kernels that sum over many rows or images cut them into fixed blocks (sizes from the call's
+# sizes only), let any thread sum a block into its own slot of double partial sums, and then add
+# the slots here, in block order: the summation order never depends on the thread count.
+
+cdef inline void fold_blocks(const double *part, Py_ssize_t nblk, Py_ssize_t slot, Py_ssize_t n,
+                             floating *out) noexcept nogil:
+    """out[j] (OUT, j < n) = part[j] + part[slot + j] + ... over the nblk slots (IN), in double."""
+    cdef Py_ssize_t j, b
+    cdef double s
+    for j in range(n):
+        s = 0
+        for b in range(nblk):
+            s = s + part[b * slot + j]
+        out[j] = <floating>s

@@ -32,7 +32,8 @@ from libc.stddef cimport ptrdiff_t
 from libc.stdlib cimport calloc, free
 from libc.string cimport memcpy
 from minicnn._kernels._common cimport floating, minicnn_fp_enter, minicnn_fp_exit, minicnn_parallel_for
-from minicnn._kernels._openmp cimport clamp_threads, passive_wait
+from minicnn._kernels._openmp cimport clamp_threads, size_bars
+from minicnn._kernels._tuning cimport Tuning, tuning
 
 cdef extern from "gemm_kernels.h" nogil:
     ctypedef void (*minicnn_sukr_t)(ptrdiff_t k, float alpha, const float *a, const float *b,
@@ -69,31 +70,8 @@ cdef extern from "atomics.h" nogil:
     void minicnn_cpu_relax()
     void minicnn_wait_at_least(long *p, long target)
 
-# Below this many multiply-adds (m*n*k) a call stays on one thread: waking a second thread
-# costs more than the work saves.  OpenMP workers that spin between regions (the default wait
-# policy) join within microseconds; with OMP_WAIT_POLICY=PASSIVE they sleep, and on the 2-core
-# VM we measure on a sleeping worker joined 0.1 to a few ms late, so that 2 threads lost to 1
-# up to about 20M multiply-adds (256^3 and 64x1600x128 measured); the bar is higher there.
-cdef double PARALLEL_MIN_WORK = 320.0 * 320.0 * 320.0 if passive_wait() else 96.0 * 96.0 * 96.0
-
-# Row-major A is read in place (no packing) when n is at most this: each A element then feeds
-# only 2n flops, and packing it would cost as much as the arithmetic (see gemm_kernels.h).
-cdef Py_ssize_t _rowa_max_n = 256
-cdef Py_ssize_t _cola_max_n = 256  # the same for a transposed A (unit stride down a column)
-
-# Row chunks handed out per thread by the shared-B parallel path (more: better balance when a
-# thread starts late; fewer: taller A blocks, less B traffic per flop).  In-process A/B at 2
-# threads, 7 interleaved rounds, median GFLOP/s (numpy 120-154): sq512 4 -> 62-88, 8 -> 120-131,
-# 16 -> 98-137; sq1024 4 -> 86-98, 8 -> 118-141, 16 -> 106-141 (both wait policies).
-cdef Py_ssize_t CHUNKS_PER_THREAD = 8
-
-
-def _set_chunks_per_thread(Py_ssize_t n):
-    """Benchmark hook: row chunks per thread of the shared-B path; returns the old value."""
-    global CHUNKS_PER_THREAD
-    old = CHUNKS_PER_THREAD
-    CHUNKS_PER_THREAD = max(1, n)
-    return old
+# The bars and sizes below (threads, A read in place, row chunks) are in the tuning table.
+cdef const Tuning *T = tuning()
 
 cdef const minicnn_gemm_kernel *_active = NULL
 
@@ -424,9 +402,9 @@ cdef int _gemm_shared_b(const minicnn_gemm_kernel *ker, bint ta, bint tb, bint r
     mr = blk.mr; nr = blk.nr; mc = blk.mc; kc = blk.kc; nc = blk.nc
     nc = min(nc, (n + nr - 1) // nr * nr)
     kc = min(kc, k)
-    # About CHUNKS_PER_THREAD chunks per thread so that a late thread's share can be taken over,
-    # but no taller than MC (a packed A block must stay in L2).
-    chunk = (m + CHUNKS_PER_THREAD * nt - 1) // (CHUNKS_PER_THREAD * nt)
+    # About gemm_chunks_per_thread chunks per thread so that a late thread's share can be taken
+    # over, but no taller than MC (a packed A block must stay in L2).
+    chunk = (m + T.gemm_chunks_per_thread * nt - 1) // (T.gemm_chunks_per_thread * nt)
     chunk = min(mc, max(mr, (chunk + mr - 1) // mr * mr))
     nphases = ((k + kc - 1) // kc) * ((n + nc - 1) // nc)
     nchunks = (m + chunk - 1) // chunk
@@ -485,7 +463,9 @@ cdef int _gemm(const minicnn_gemm_kernel *ker, bint ta, bint tb,
                Py_ssize_t m, Py_ssize_t n, Py_ssize_t k,
                floating alpha, const floating *a, Py_ssize_t lda,
                const floating *b, Py_ssize_t ldb,
-               floating beta, floating *c, Py_ssize_t ldc, int num_threads, bint flush) noexcept nogil:
+               floating beta, floating *c, Py_ssize_t ldc, int num_threads, bint flush,
+               int in_place_a=-1) noexcept nogil:
+    """in_place_a: 1 reads A in place where the kernel can, 0 always packs it, -1 lets n decide."""
     cdef Py_ssize_t mr, nr, m_tiles, n_tiles, tm, tn, cand_m, cand_n, best_cost, cost, rows, cols
     cdef int nt, failures = 0
     cdef bint rowa
@@ -500,13 +480,17 @@ cdef int _gemm(const minicnn_gemm_kernel *ker, bint ta, bint tb,
     # The choice depends on the whole problem only, never on the thread partition (and the
     # rowa and packed kernels do the same arithmetic per element anyway).
     if floating is float:
-        rowa = n <= (_cola_max_n if ta else _rowa_max_n) and ker.sukr_rowa != NULL
+        rowa = ker.sukr_rowa != NULL
     else:
-        rowa = n <= (_cola_max_n if ta else _rowa_max_n) and ker.dukr_rowa != NULL
+        rowa = ker.dukr_rowa != NULL
+    if in_place_a < 0:
+        rowa = rowa and n <= (T.gemm_cola_max_n if ta else T.gemm_rowa_max_n)
+    else:
+        rowa = rowa and in_place_a
     m_tiles = (m + mr - 1) // mr
     n_tiles = (n + nr - 1) // nr
     nt = num_threads
-    if <double>m * <double>n * <double>k < PARALLEL_MIN_WORK:
+    if <double>m * <double>n * <double>k < T.gemm_par_min and size_bars():
         nt = 1
     if nt > m_tiles * n_tiles:
         nt = <int>(m_tiles * n_tiles)
@@ -644,25 +628,6 @@ def kernel_blocking(dtype=None, kernel=None):
     return dict(mr=ker.dmr, nr=ker.dnr, mc=ker.dmc, kc=ker.dkc, nc=ker.dnc)
 
 
-def _set_unpacked_a_max_n(Py_ssize_t rowa, Py_ssize_t cola):
-    """Tuning knob for tests/benchmarks: the largest n for which A is read in place (not packed),
-    for row-major and for transposed A (-1: never); returns the old pair."""
-    global _rowa_max_n, _cola_max_n
-    old = (_rowa_max_n, _cola_max_n)
-    _rowa_max_n = rowa
-    _cola_max_n = cola
-    return old
-
-
-def _set_parallel_min_work(double work):
-    """Tuning knob for tests/benchmarks: the fewest multiply-adds a call needs before it uses
-    more than one thread (0: always); returns the old value."""
-    global PARALLEL_MIN_WORK
-    old = PARALLEL_MIN_WORK
-    PARALLEL_MIN_WORK = work
-    return old
-
-
 def set_kernel(name):
     """Use arch ``name`` (see ``available_kernels()``) from now on; returns the previous arch.
 
@@ -720,20 +685,22 @@ cdef Py_ssize_t _ld(name, Py_ssize_t rows, Py_ssize_t cols, Py_ssize_t s0, Py_ss
 
 
 def gemm_into(const floating[:, :] a, const floating[:, :] b, floating[:, :] c,
-              double alpha, double beta, bint trans_a, bint trans_b, kernel=None, num_threads=None):
+              double alpha, double beta, bint trans_a, bint trans_b, kernel=None, num_threads=None,
+              in_place_a=None):
     """Array-level entry (and test twin of the cdef contract): c = alpha*op(a)@op(b) + beta*c.
 
     a, b (IN), c (IN/OUT): 2-D, one dtype, unit stride along the last axis; any row stride
     (so sub-matrix views exercise lda/ldb/ldc).  Shapes are checked here too.  ``kernel``
     names an arch from ``available_kernels()`` for this call only; ``num_threads`` defaults
-    to the library setting (``minicnn.get_num_threads()``).
+    to the library setting (``minicnn.get_num_threads()``).  ``in_place_a`` True reads A in place
+    (unpacked) where the kernel can, False always packs it, None lets the tuning table decide.
     """
     cdef const minicnn_gemm_kernel *ker = _active if kernel is None else _find(kernel)
     cdef Py_ssize_t m = c.shape[0], n = c.shape[1]
     cdef Py_ssize_t k = a.shape[0] if trans_a else a.shape[1]
     cdef Py_ssize_t isz = sizeof(floating)
     cdef Py_ssize_t lda, ldb, ldc
-    cdef int rc, nt
+    cdef int rc, nt, mode = -1 if in_place_a is None else bool(in_place_a)
     if (a.shape[1] if trans_a else a.shape[0]) != m or (b.shape[1] if trans_b else b.shape[0]) != k \
             or (b.shape[0] if trans_b else b.shape[1]) != n:
         raise ValueError(f"gemm_into: shapes do not match: a {(a.shape[0], a.shape[1])} (trans_a={trans_a}), "
@@ -752,11 +719,11 @@ def gemm_into(const floating[:, :] a, const floating[:, :] b, floating[:, :] c,
             rc = _gemm(ker, trans_a, trans_b, m, n, k, <float>alpha,
                        &a[0, 0] if a.shape[0] * a.shape[1] else NULL, lda,
                        &b[0, 0] if b.shape[0] * b.shape[1] else NULL, ldb,
-                       <float>beta, &c[0, 0], ldc, nt, False)
+                       <float>beta, &c[0, 0], ldc, nt, False, mode)
         else:
             rc = _gemm(ker, trans_a, trans_b, m, n, k, alpha,
                        &a[0, 0] if a.shape[0] * a.shape[1] else NULL, lda,
                        &b[0, 0] if b.shape[0] * b.shape[1] else NULL, ldb,
-                       beta, &c[0, 0], ldc, nt, False)
+                       beta, &c[0, 0], ldc, nt, False, mode)
     if rc != 0:
         raise MemoryError("gemm: could not allocate packing buffers")

@@ -5,7 +5,7 @@ norm.py validates, reshapes and allocates; here every array is C-contiguous and 
 (batch, features)) is exactly this view, with M = N * H * W.
 
 Blocks: every kernel cuts the rows into fixed blocks of ``block_rows(C)`` rows (about
-BLOCK_ELEMS elements, so a block stays in L1 while it is read twice).  Blocks are independent:
+bn_block_elems elements of the tuning table, so a block stays in L1 while it is read twice).  Blocks are independent:
 the reductions write one slot of double partial results per block and add (or merge) the slots
 serially in block order afterwards; the elementwise passes write disjoint rows.  The block size
 depends on C only, so results are bitwise identical at any thread count; threads take whole
@@ -13,7 +13,7 @@ blocks (dynamically: a core taken by another process does not hold the others up
 
 Row groups: with few channels (CNNs have 16-64) a loop over one row's C channels is too short to
 vectorise well.  The serial cores therefore walk a block as flat runs of ``L = group_len(C)``
-elements (a whole number of rows, >= GROUP_MIN elements), with the per-channel parameters
+elements (a whole number of rows, >= bn_group_min elements), with the per-channel parameters
 repeated L / C times.  Reductions accumulate L lanes, eight at a time in local variables (held
 in registers), walking down the block; the lanes are folded into C channels at the end of the
 block (a fixed order too).
@@ -26,38 +26,21 @@ merged with Chan et al.'s pairwise update (never E[x^2] - E[x]^2).
 from libc.stddef cimport ptrdiff_t
 from libc.stdlib cimport malloc, free
 
-from minicnn._kernels._common cimport (check_shape, dims, floating, minicnn_fp_flush, minicnn_parallel_for,
-                                       minicnn_unit_fn)
-from minicnn._kernels._openmp cimport clamp_threads
+from minicnn._kernels._common cimport check_shape, dims, floating, minicnn_parallel_for, minicnn_unit_fn
+from minicnn._kernels._openmp cimport threads_for
+from minicnn._kernels._tuning cimport Tuning, tuning
 
-# Elements per row block: 8 KiB of float32 (16 KiB of float64) per array, so that the two arrays
-# of the gradient sums stay in L1 while the lane loops walk down the block column by column (and
-# the statistics' second pass re-reads x from L1).  At least MIN_BLOCK_ROWS rows per block.
-# (2048, 4096 and 8192 measured within noise of each other on the ResNet shapes.)
-cdef Py_ssize_t BLOCK_ELEMS = 2048
-cdef Py_ssize_t MIN_BLOCK_ROWS = 16
-# Shortest flat run of the serial cores (a whole number of rows at least this long).  Measured on
-# 128x28x28x16 float32: per-row loops over the 16 channels ran the normalisation in 1.19 ms, runs
-# of 128 elements in 0.37 ms (a copy: 0.31 ms).
-cdef Py_ssize_t GROUP_MIN = 128
-# Below this many elements a call stays on one thread: waking an OpenMP team (~10-20 us under
-# OMP_WAIT_POLICY=PASSIVE) costs more than the pass.
-cdef Py_ssize_t PARALLEL_MIN_ELEMS = 65536
-
+cdef const Tuning *T = tuning()
 
 cdef inline Py_ssize_t _block_rows(Py_ssize_t C) noexcept nogil:
-    cdef Py_ssize_t b = BLOCK_ELEMS // C if C > 0 else BLOCK_ELEMS
-    return b if b > MIN_BLOCK_ROWS else MIN_BLOCK_ROWS
+    cdef Py_ssize_t b = T.bn_block_elems // C if C > 0 else T.bn_block_elems
+    return b if b > T.bn_min_block_rows else T.bn_min_block_rows
 
 
 cdef inline Py_ssize_t _group_len(Py_ssize_t C) noexcept nogil:
-    if C >= GROUP_MIN:
+    if C >= T.bn_group_min:
         return C
-    return C * ((GROUP_MIN + C - 1) // C)
-
-
-cdef inline int _threads(Py_ssize_t nblk, Py_ssize_t elems) noexcept nogil:
-    return clamp_threads(nblk if elems >= PARALLEL_MIN_ELEMS else 1)
+    return C * ((T.bn_group_min + C - 1) // C)
 
 
 def block_rows(Py_ssize_t C):
@@ -346,8 +329,8 @@ cdef inline Py_ssize_t _rows_of(const Blocks *w, Py_ssize_t blk) noexcept nogil:
 cdef int _run(Blocks *w, minicnn_unit_fn fn, size_t scratch_bytes) noexcept nogil:
     """fn over every row block of w, on the threads the size allows; subnormals flushed."""
     cdef Py_ssize_t nblk = _nblk(w)
-    return minicnn_parallel_for(nblk, _threads(nblk, w.M * w.C), scratch_bytes, minicnn_fp_flush(w.M * w.C),
-                                True, fn, w)
+    return minicnn_parallel_for(nblk, threads_for(w.M * w.C, T.bn_par_min, nblk), scratch_bytes,
+                                w.M * w.C >= T.flush_min_work, True, fn, w)
 
 
 def bn_stats_into(const floating[:, ::1] x, double[::1] mean, double[::1] var):

@@ -11,9 +11,11 @@ from libc.stddef cimport ptrdiff_t
 from libc.stdint cimport int32_t, int64_t
 from libc.string cimport memset
 
-from minicnn._kernels._common cimport (check_at_least, check_shape, dims, floating, minicnn_fp_flush,
-                                       minicnn_parallel_for)
-from minicnn._kernels._openmp cimport clamp_threads, passive_wait
+from minicnn._kernels._common cimport check_at_least, check_shape, dims, floating, minicnn_parallel_for
+from minicnn._kernels._openmp cimport clamp_threads, threads_for
+from minicnn._kernels._tuning cimport Tuning, tuning
+
+cdef const Tuning *T = tuning()
 
 ctypedef fused index_t:
     int32_t
@@ -62,20 +64,6 @@ cdef inline void _max_2x2_row(const floating *r0, const floating *r1, floating *
         mps_max2x2_row_d(r0, r1, yb, ab, OW, C, W, row)
 
 
-# Output elements below which a call stays on one thread.  The 2x2 kernels move 20-30 GB/s on
-# one core, so under OMP_WAIT_POLICY=PASSIVE (a sleeping worker joins 0.05-0.3 ms late) two
-# threads lost to one on every network shape measured, up to (64, 26, 26, 32) -> 346K outputs.
-cdef long long POOL_PAR_MIN = (1 << 20) if passive_wait() else (1 << 16)
-
-
-def _set_pool_par_min(long long n):
-    """Test/benchmark hook: the output size below which pooling stays serial; returns the old one."""
-    global POOL_PAR_MIN
-    old = POOL_PAR_MIN
-    POOL_PAR_MIN = n
-    return old
-
-
 cdef struct Pool:
     # one call's arguments for the parallel loop's units
     const void *x        # IN: the input (forward) or dy (backward)
@@ -117,7 +105,7 @@ def max_pool_forward_into(const floating[:, :, :, ::1] x, floating[:, :, :, ::1]
     cdef Pool w = _pool(x.shape[0], x.shape[1], x.shape[2], x.shape[3], y.shape[1], y.shape[2],
                         ph, pw, sh, sw, top, left)
     cdef bint fast = ph == 2 and pw == 2 and sh == 2 and sw == 2 and top == 0 and left == 0
-    cdef int nt = clamp_threads(w.N * w.OH) if y.size >= POOL_PAR_MIN else 1
+    cdef int nt = threads_for(y.size, T.pool_par_min, w.N * w.OH)
     check_shape("max_pool_forward_into", "y", dims(y.shape, 4), (w.N, w.OH, w.OW, w.C))
     _check_windows("max_pool_forward_into", w.H, w.W, w.OH, w.OW, ph, pw, sh, sw, top, left)
     if w.H * w.W >= 2**31:
@@ -211,7 +199,7 @@ def max_pool_backward_into(const floating[:, :, :, ::1] dy, const index_t[:, :, 
     """
     cdef Pool w = _pool(dx.shape[0], dx.shape[1], dx.shape[2], dx.shape[3], dy.shape[1], dy.shape[2],
                         0, 0, 0, 0, 0, 0)
-    cdef int nt = clamp_threads(w.N) if dx.size >= 4 * POOL_PAR_MIN else 1
+    cdef int nt = threads_for(dx.size, 4 * T.pool_par_min, w.N)
     cdef int rc
     check_shape("max_pool_backward_into", "dy", dims(dy.shape, 4), (w.N, w.OH, w.OW, w.C))
     check_shape("max_pool_backward_into", "arg", dims(arg.shape, 4), dims(dy.shape, 4))
@@ -273,7 +261,7 @@ def avg_pool_forward_into(const floating[:, :, :, ::1] x, floating[:, :, :, ::1]
     w.x, w.y, w.dbl = &x[0, 0, 0, 0], &y[0, 0, 0, 0], floating is double
     with nogil:
         minicnn_parallel_for(w.N * w.OH, clamp_threads(w.N * w.OH), 0,
-                             minicnn_fp_flush(w.N * w.OH * w.OW * w.C * ph * pw), False, _avg_unit, &w)
+                             w.N * w.OH * w.OW * w.C * ph * pw >= T.flush_min_work, False, _avg_unit, &w)
 
 
 cdef int _avg_unit(void *ctx, ptrdiff_t t, void *scratch) noexcept nogil:
@@ -320,8 +308,8 @@ def avg_pool_backward_into(const floating[:, :, :, ::1] dy, floating[:, :, :, ::
         return
     w.x, w.y, w.dbl = &dy[0, 0, 0, 0], &dx[0, 0, 0, 0], floating is double
     with nogil:
-        minicnn_parallel_for(w.N, clamp_threads(w.N), 0, minicnn_fp_flush(w.N * w.OH * w.OW * w.C * ph * pw), False,
-                             _avg_back_unit, &w)
+        minicnn_parallel_for(w.N, clamp_threads(w.N), 0, w.N * w.OH * w.OW * w.C * ph * pw >= T.flush_min_work,
+                             False, _avg_back_unit, &w)
 
 
 cdef int _avg_back_unit(void *ctx, ptrdiff_t n, void *scratch) noexcept nogil:

@@ -20,10 +20,10 @@
  * then reads subnormal inputs as zeros on that worker only).  Nothing here depends on OpenMP
  * reusing the same pool threads from one region to the next.
  *
- * Whether a call flushes depends on its size only (minicnn_fp_flush), never on the thread count,
- * so results stay identical at any thread count.  Each thread keeps a nesting depth in
- * thread-local storage: only the outermost enter/exit pair touches its register (two register
- * accesses, a few nanoseconds).  Elsewhere (other CPUs, compilers without the intrinsics) both
+ * Whether a call flushes depends on its size only (the tuning table's flush_min_work), never on
+ * the thread count, so results stay identical at any thread count.  Each thread keeps a nesting
+ * depth in thread-local storage: only the outermost enter/exit pair touches its register (two
+ * register accesses, a few nanoseconds).  Elsewhere (other CPUs, compilers without the intrinsics) both
  * are no-ops.
  */
 #ifndef MINICNN_FPENV_H
@@ -53,13 +53,6 @@ static inline void minicnn_fpenv_set(unsigned long long v) { __asm__ __volatile_
 #else
 #define MINICNN_FPENV_FLUSH 0
 #endif
-
-/* Calls with less work than this (multiply-adds, or element operations) do not flush at all:
- * setting the register costs more than subnormals can cost such a call. */
-#define MINICNN_FPENV_MIN_WORK (1LL << 22)
-
-/* Whether a call of this much work flushes (the same answer on every thread and thread count). */
-static inline int minicnn_fp_flush(long long work) { return work >= MINICNN_FPENV_MIN_WORK; }
 
 #if MINICNN_FPENV_FLUSH
 static MINICNN_TLS unsigned long long minicnn_fp_saved = 0;

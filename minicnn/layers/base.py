@@ -179,6 +179,8 @@ class Layer(LayerWeights, SymbolicCalls):
             args = map_structure(self._convert_array, args)
         training = kwargs.pop("training", None)
         if kwargs:
+            if "mask" in kwargs and not _accepts(type(self).call, "mask"):
+                del kwargs["mask"]  # Keras passes a mask only to a call() that takes one
             kwargs = map_structure(self._convert_array, kwargs)
         if training is None and call_state.training:
             training = call_state.training[-1]

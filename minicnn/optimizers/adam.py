@@ -7,12 +7,8 @@ import numpy as np
 from minicnn.optimizers._checks import hyperparameter
 from minicnn.optimizers.base import Optimizer
 
-try:
-    from minicnn._kernels import _optim
-except ImportError:  # a build without the compiled kernels: the NumPy passes below
-    _optim = None
-
-_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+from minicnn._kernels import _optim
+from minicnn._kernels._args import FLOATS as _FLOATS
 
 
 class Adam(Optimizer):
@@ -83,7 +79,7 @@ class Adam(Optimizer):
         n = len(self._variables)
         if self.amsgrad or len(pairs) != n:
             return False
-        if _optim is not None and self._update_compiled(pairs, lr):
+        if self._update_compiled(pairs, lr):
             return True
         flat = self._flat_state(pairs)
         if flat is None:

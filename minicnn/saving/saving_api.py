@@ -15,6 +15,7 @@ import numpy as np
 
 from minicnn import serialization
 from minicnn.layers.base import weight_creation_check
+from minicnn.saving import keras_file
 from minicnn.saving.file_format import ArchiveReader, SavedModelError, write_archive
 
 __all__ = ["save_model", "load_model", "save_weights", "load_weights"]
@@ -154,7 +155,12 @@ def _assign_weights(model, reader, specs):
 
 
 def load_weights(model, filepath, skip_mismatch=False):
-    """Load weights saved by ``save_weights`` or ``save_model`` into a built model."""
+    """Load weights saved by ``save_weights`` or ``save_model`` into a built model; a real Keras 3
+    ``.weights.h5`` or ``.keras`` file is read too (see :mod:`minicnn.saving.keras_file`)."""
+
+    kind = keras_file.kind_of(filepath)
+    if kind is not None:
+        return keras_file.load_weights(model, filepath, kind, skip_mismatch=skip_mismatch)
     with ArchiveReader(filepath) as reader:
         specs = reader.manifest("weights")
         if not skip_mismatch:
@@ -188,6 +194,8 @@ def _load_optimizer_state(model, reader):
 def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
     """Rebuild a model saved with ``model.save``: same architecture, weights, compile settings and
     optimizer state, so predictions are identical and ``fit`` continues as if never interrupted.
+    A real Keras 3 ``.keras`` file is read too (architecture, weights, compile settings; see
+    :mod:`minicnn.saving.keras_file`).
 
     ``custom_objects``: {name: class or function} for user-defined layers, losses, metrics.
     ``safe_mode=False`` lets code stored in the file run (a ``Lambda`` layer's Python lambda is
@@ -196,6 +204,12 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
     regular file, truncated, corrupted, of an unsupported version, or does not match its own
     config.
     """
+    kind = keras_file.kind_of(filepath)
+    if kind == "keras":
+        return keras_file.load_model(filepath, custom_objects, compile=compile, safe_mode=safe_mode)
+    if kind == "h5":
+        raise SavedModelError(f"{os.fspath(filepath)}: is an HDF5 weights file, not a whole model; "
+                              "build the model and call model.load_weights() on it")
     with ArchiveReader(filepath, expected_kind="model") as reader:
         config = reader.read_json("config.json")
         if not isinstance(config, dict) or not isinstance(config.get("model"), dict):

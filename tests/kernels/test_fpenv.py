@@ -20,13 +20,13 @@ FLUSHING_CPU = platform.machine().lower() in ("x86_64", "amd64", "i686", "x86", 
 
 PROBE = r"""
 import numpy as np, minicnn
-from minicnn._kernels import _conv, conv, norm, pool
+from minicnn._kernels import _elementwise, conv, norm, pool
 TINY = np.float32(1e-39)  # a float32 subnormal
 
 def clean_everywhere():
     dy = np.full((4096, 96), TINY, np.float32)  # 4096 * 1e-39 = 4.1e-36: a normal float
     db = np.empty(96, np.float32)
-    _conv.bias_grad_into(dy, db)  # 96 // 16 ranges: one per thread of a team of up to 6
+    _elementwise.bias_grad_into(dy, db)  # 96 // 16 ranges: one per thread of a team of up to 6
     return bool(np.all(db > 1e-36))
 
 def x(*shape):

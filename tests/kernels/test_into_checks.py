@@ -5,7 +5,7 @@ geometry the loops cannot serve, is a ValueError naming the argument -- never a 
 import numpy as np
 import pytest
 
-from minicnn._kernels import _conv, _norm, _optim, _pool
+from minicnn._kernels import _conv, _elementwise, _norm, _optim, _pool
 
 f32 = np.float32
 
@@ -36,10 +36,10 @@ CASES = [
     (lambda: _conv.conv2d_backward_kernel_into(X, Y, K, *GEOM, relu_y=z(2, 4, 4, 3)), r"relu_y must have shape"),
     (lambda: _conv.conv2d_backward_kernel_into(X, Y, K, *GEOM, db=z(2)), r"db must have shape \(4,\)"),
     # elementwise
-    (lambda: _conv.bias_grad_into(z(10, 4), z(3)), r"db must have shape \(4,\)"),
-    (lambda: _conv.relu_mask_bias_grad_into(z(10, 4), z(10, 4), z(9, 4), None), r"out must have shape \(10, 4\)"),
-    (lambda: _conv.relu_mask_bias_grad_into(z(10, 4), z(10, 3), z(10, 4), None), r"y must have shape \(10, 4\)"),
-    (lambda: _conv.relu_mask_bias_grad_into(z(10, 4), z(10, 4), z(10, 4), z(5)), r"db must have shape \(4,\)"),
+    (lambda: _elementwise.bias_grad_into(z(10, 4), z(3)), r"db must have shape \(4,\)"),
+    (lambda: _elementwise.relu_mask_bias_grad_into(z(10, 4), z(10, 4), z(9, 4), None), r"out must have shape \(10, 4\)"),
+    (lambda: _elementwise.relu_mask_bias_grad_into(z(10, 4), z(10, 3), z(10, 4), None), r"y must have shape \(10, 4\)"),
+    (lambda: _elementwise.relu_mask_bias_grad_into(z(10, 4), z(10, 4), z(10, 4), z(5)), r"db must have shape \(4,\)"),
     # pooling
     (lambda: _pool.max_pool_forward_into(X, z(1, 3, 3, 3), None, 2, 2, 2, 2, 0, 0), r"y must have shape \(2, 3, 3, 3\)"),
     (lambda: _pool.max_pool_forward_into(X, z(2, 3, 3, 3), z(2, 3, 3, 1, dtype=np.int32), 2, 2, 2, 2, 0, 0),
