@@ -15,7 +15,9 @@ steps; inference = ``predict`` at batch 256, best of 3 passes after an untimed o
 shows medians over the repeats and, for each ratio, the median and range of the per-repeat
 ratios (> 1: minicnn is faster); ``% peak`` = training FLOPs per image (counted by
 ``minicnn.utils.flops``) x images/s / (FMA peak per core x threads), the peak measured by
-``peak.py``.
+``peak.py``.  ``x TF, CPU time`` compares the processes' CPU time per step instead (all their
+threads, TensorFlow's runtime threads included): on a shared machine a process waiting for a core
+loses wall time but not CPU time.  ``load`` is the 1-minute load average seen during the case.
 
   export BENCH_TF_PYTHON=/path/to/tf-venv/bin/python      # or pass --tf-python
   OMP_WAIT_POLICY=PASSIVE python benchmarks/bench_train.py                       # every case, 3 repeats
@@ -131,8 +133,12 @@ def train_flops_per_image(model_name):
 
 
 def _ratio(runs, fw, key):
+    """minicnn / ``fw`` per repeat (of a rate; of ``fw`` / minicnn for a cost in ms), as
+    "median (min-max)"."""
     vals = [r["minicnn"][key] / r[fw][key] for r in runs if r.get("minicnn") and r.get(fw)
             and key in r["minicnn"] and key in r[fw]]
+    if key.endswith("_ms"):
+        vals = [1 / v for v in vals]
     if not vals:
         return "-"
     s = f"{np.median(vals):.2f}"
@@ -144,6 +150,12 @@ def _median(runs, fw, key):
     return float(np.median(vals)) if vals else None
 
 
+def _load_range(runs):
+    """The 1-minute load averages seen while the case ran (2 cores: above 2, others were running)."""
+    loads = [r[fw][k] for r in runs for fw in r if r[fw] for k in ("load_start", "load_end")]
+    return f"{min(loads):.1f}-{max(loads):.1f}" if loads else "-"
+
+
 def _num(v, fmt="{:.0f}", scale=1.0):
     return "-" if v is None else fmt.format(v * scale)
 
@@ -151,9 +163,9 @@ def _num(v, fmt="{:.0f}", scale=1.0):
 def speed(args):
     pk, header = machine_header(args)
     print(header, flush=True)
-    cols = ("model", "batch", "thr", "minicnn img/s", "TF img/s", "x TF (range)", "torch img/s",
+    cols = ("model", "batch", "thr", "minicnn img/s", "TF img/s", "x TF (range)", "x TF, CPU time", "torch img/s",
             "x torch (range)", "minicnn % peak", "TF % peak", "infer minicnn", "infer TF",
-            "infer x TF (range)", "infer x torch")
+            "infer x TF (range)", "infer x torch", "load")
     print("| " + " | ".join(cols) + " |\n|" + "---|" * len(cols), flush=True)
     for model in args.models.split(","):
         train_flops, _ = train_flops_per_image(model)
@@ -169,9 +181,11 @@ def speed(args):
                 rate = lambda fw, key="train_img_s": _num(_median(runs, fw, key))  # noqa: E731
                 pct = lambda fw: _num(_median(runs, fw, "train_img_s"), "{:.1%}", per_img)  # noqa: E731
                 cells = (model, batch, threads, rate("minicnn"), rate("tf"), _ratio(runs, "tf", "train_img_s"),
+                         _ratio(runs, "tf", "cpu_ms_per_step"),
                          rate("torch"), _ratio(runs, "torch", "train_img_s"), pct("minicnn"), pct("tf"),
                          rate("minicnn", "infer_img_s"), rate("tf", "infer_img_s"),
-                         _ratio(runs, "tf", "infer_img_s"), _ratio(runs, "torch", "infer_img_s"))
+                         _ratio(runs, "tf", "infer_img_s"), _ratio(runs, "torch", "infer_img_s"),
+                         _load_range(runs))
                 print("| " + " | ".join(str(c) for c in cells) + " |", flush=True)
     print("training FLOPs per image (minicnn.utils.flops): "
           + ", ".join(f"{m} {train_flops_per_image(m)[0] / 1e6:.1f} M" for m in args.models.split(",")))

@@ -96,6 +96,13 @@ def main():
               f"{vals[3]:.3f} | {ratio:.2f} | {rate} |")
     print(f"| all layers | {sums[0]:.3f} | {sums[1]:.3f} | {sums[2]:.3f} | {sums[3]:.3f} | "
           f"{(sums[0] + sums[1]) / (sums[2] + sums[3]):.2f} | |")
+    by_type = {}
+    for m, t in zip(layer_rows, tf["rows"]):
+        acc = by_type.setdefault(m["type"], np.zeros(4))
+        acc += [m["fwd_ms"], m["bwd_ms"], t["fwd_ms"], t["bwd_ms"]]
+    print("\nby layer type (ms per step): | type | minicnn fwd+bwd | TF fwd+bwd | minicnn / TF |\n|---|---|---|---|")
+    for kind, v in sorted(by_type.items(), key=lambda kv: -kv[1][:2].sum()):
+        print(f"| {kind} | {v[0] + v[1]:.3f} | {v[2] + v[3]:.3f} | {(v[0] + v[1]) / max(v[2] + v[3], 1e-9):.2f} |")
     rest = {r["kind"]: r["total_ms"] for r in rows if r["kind"] not in ("layer", "total")}
     print(f"minicnn outside the layers: loss {rest.get('loss', 0):.3f}, metrics {rest.get('metrics', 0):.3f},"
           f" optimizer {rest.get('optimizer', 0):.3f}, overhead "
