@@ -13,8 +13,8 @@ array([0., 2.])
 True
 """
 
-import importlib
-
+from minicnn import ops
+from minicnn.autograd import Tensor
 from minicnn.serialization import register_builtin, serialize as _serialize, deserialize as _deserialize
 
 _MODULE = "minicnn.activations"
@@ -24,13 +24,7 @@ __all__ = [
 ]
 
 
-def _ops():
-    # Imported at call time: ops depends on the kernels, activations only on ops' API.
-    return importlib.import_module("minicnn.ops")
-
-
 def _t(x):
-    from minicnn.autograd import Tensor
     return x if isinstance(x, Tensor) else Tensor(x)
 
 
@@ -43,7 +37,6 @@ def linear(x):
 @register_builtin(_MODULE)
 def relu(x, negative_slope=0.0, max_value=None, threshold=0.0):
     """``max(x, 0)``; ``negative_slope`` gives a leaky slope below zero, ``max_value`` caps it."""
-    ops = _ops()
     if threshold != 0.0:
         raise ValueError(f"relu: threshold={threshold} is not supported (only 0.0)")
     y = ops.relu(x) if negative_slope == 0.0 else ops.leaky_relu(x, negative_slope)
@@ -55,56 +48,56 @@ def relu(x, negative_slope=0.0, max_value=None, threshold=0.0):
 @register_builtin(_MODULE)
 def leaky_relu(x, negative_slope=0.2):
     """``x`` if ``x > 0`` else ``negative_slope * x`` (Keras' function default is 0.2)."""
-    return _ops().leaky_relu(x, negative_slope)
+    return ops.leaky_relu(x, negative_slope)
 
 
 @register_builtin(_MODULE)
 def elu(x, alpha=1.0):
     """``x`` if ``x > 0`` else ``alpha * (exp(x) - 1)``."""
-    return _ops().elu(x, alpha)
+    return ops.elu(x, alpha)
 
 
 @register_builtin(_MODULE)
 def gelu(x, approximate=False):
     """Gaussian error linear unit."""
-    return _ops().gelu(x, approximate=approximate)
+    return ops.gelu(x, approximate=approximate)
 
 
 @register_builtin(_MODULE)
 def sigmoid(x):
     """``1 / (1 + exp(-x))``."""
-    return _ops().sigmoid(x)
+    return ops.sigmoid(x)
 
 
 @register_builtin(_MODULE)
 def tanh(x):
     """Hyperbolic tangent."""
-    return _ops().tanh(x)
+    return ops.tanh(x)
 
 
 @register_builtin(_MODULE)
 def softplus(x):
     """``log(1 + exp(x))``."""
-    return _ops().softplus(x)
+    return ops.softplus(x)
 
 
 @register_builtin(_MODULE)
 def softmax(x, axis=-1):
     """Normalised exponentials along ``axis``."""
-    return _ops().softmax(x, axis=axis)
+    return ops.softmax(x, axis=axis)
 
 
 @register_builtin(_MODULE)
 def log_softmax(x, axis=-1):
     """``log(softmax(x))`` computed stably."""
-    return _ops().log_softmax(x, axis=axis)
+    return ops.log_softmax(x, axis=axis)
 
 
 @register_builtin(_MODULE)
 def silu(x):
     """``x * sigmoid(x)`` (also called swish)."""
     x = _t(x)
-    return x * _ops().sigmoid(x)
+    return x * ops.sigmoid(x)
 
 
 swish = silu

@@ -18,7 +18,9 @@ losses come from ``minicnn.ops`` (the cross-entropies there compute from the log
 
 import numpy as np
 
+from minicnn import ops
 from minicnn.autograd import Tensor
+from minicnn.serialization import register_builtin, resolve_class, serialize as _serialize
 
 __all__ = [
     "Loss", "LossFunctionWrapper", "SparseCategoricalCrossentropy", "CategoricalCrossentropy",
@@ -29,12 +31,6 @@ __all__ = [
 ]
 
 REDUCTIONS = ("sum_over_batch_size", "sum", "mean", "none", None)
-
-
-def _ops():
-    from minicnn import ops  # imported at call time: ops imports the kernels, we stay light
-
-    return ops
 
 
 def _as_tensor(y_pred):
@@ -69,34 +65,34 @@ def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, ignore_cl
     """
     y_pred = _as_tensor(y_pred)
     y = np.asarray(y_true.data if isinstance(y_true, Tensor) else y_true)
-    return _ops().sparse_categorical_crossentropy(y, y_pred, from_logits=from_logits,
+    return ops.sparse_categorical_crossentropy(y, y_pred, from_logits=from_logits,
                                                   ignore_class=ignore_class, axis=axis)
 
 
 def categorical_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0, axis=-1):
     """Per-sample cross-entropy from one-hot labels -> (N,) Tensor."""
     y_pred = _as_tensor(y_pred)
-    return _ops().categorical_crossentropy(_true_like(y_true, y_pred), y_pred, from_logits=from_logits,
+    return ops.categorical_crossentropy(_true_like(y_true, y_pred), y_pred, from_logits=from_logits,
                                            label_smoothing=label_smoothing, axis=axis)
 
 
 def binary_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0):
     """Per-sample binary cross-entropy, averaged over the last axis -> (N,) Tensor."""
     y_true, y_pred = _regression_pair(y_true, y_pred)
-    return _ops().binary_crossentropy(y_true, y_pred, from_logits=from_logits,
+    return ops.binary_crossentropy(y_true, y_pred, from_logits=from_logits,
                                       label_smoothing=label_smoothing)
 
 
 def mean_squared_error(y_true, y_pred):
     """``mean((y_pred - y_true)**2, axis=-1)`` -> (N,) Tensor."""
     y_true, y_pred = _regression_pair(y_true, y_pred)
-    return _ops().mean_squared_error(y_true, y_pred)
+    return ops.mean_squared_error(y_true, y_pred)
 
 
 def mean_absolute_error(y_true, y_pred):
     """``mean(|y_pred - y_true|, axis=-1)`` -> (N,) Tensor."""
     y_true, y_pred = _regression_pair(y_true, y_pred)
-    return _ops().mean_absolute_error(y_true, y_pred)
+    return ops.mean_absolute_error(y_true, y_pred)
 
 
 def huber(y_true, y_pred, delta=1.0):
@@ -319,8 +315,6 @@ def get(identifier):
 def serialize(loss):
     """A JSON-able dict naming the loss (class + config) or the built-in function."""
     if isinstance(loss, Loss):
-        from minicnn.optimizers.base import _object_config
-
         if isinstance(loss, LossFunctionWrapper) and type(loss) is LossFunctionWrapper:
             name = getattr(loss.fn, "__name__", None)
             if _FUNCTIONS.get(name) is not loss.fn:
@@ -328,7 +322,7 @@ def serialize(loss):
             cfg = dict(loss.get_config(), fn=name)
             return {"module": "minicnn.losses", "class_name": "LossFunctionWrapper", "config": cfg,
                     "registered_name": "LossFunctionWrapper"}
-        return _object_config(loss, "minicnn.losses")
+        return _serialize(loss)
     name = getattr(loss, "__name__", None)
     if name in _FUNCTIONS and _FUNCTIONS[name] is loss:
         return {"module": "minicnn.losses", "class_name": "function", "config": name,
@@ -356,17 +350,11 @@ def deserialize(config, custom_objects=None):
         if fn is None:
             raise ValueError(f"Unknown loss function in LossFunctionWrapper config: {config!r}")
         return LossFunctionWrapper(fn, **cfg)
-    from minicnn.optimizers.base import _resolve_class
-
-    cls = _resolve_class(config, _CLASSES, custom_objects, "loss")
+    cls = resolve_class(config, _CLASSES, custom_objects, "loss")
     return cls.from_config(dict(config.get("config", {})))
 
 
 def _register():
-    try:
-        from minicnn.serialization import register_builtin
-    except ImportError:
-        return
     for cls in _CLASSES.values():
         register_builtin("minicnn.losses")(cls)
     for name, fn in _FUNCTIONS.items():

@@ -4,6 +4,8 @@ Metrics see plain ndarrays (predictions are detached: a metric never records a g
 running sums in float64, so an epoch's value does not depend on how it was split into batches.
 
 >>> import numpy as np
+
+from minicnn.serialization import register_builtin, resolve_class, serialize as _serialize
 >>> m = SparseCategoricalAccuracy()
 >>> m.update_state(np.array([0, 1]), np.array([[0.9, 0.1], [0.8, 0.2]]))
 >>> m.result()
@@ -11,6 +13,8 @@ running sums in float64, so an epoch's value does not depend on how it was split
 """
 
 import numpy as np
+
+from minicnn.serialization import register_builtin, resolve_class, serialize as _serialize
 
 __all__ = [
     "Metric", "Mean", "Sum", "MeanMetricWrapper", "Accuracy", "BinaryAccuracy", "CategoricalAccuracy",
@@ -353,15 +357,13 @@ def resolve_accuracy(identifier, y_true, y_pred, loss=None):
 
 
 def serialize(metric):
-    from minicnn.optimizers.base import _object_config
-
     if type(metric) is MeanMetricWrapper:
         name = getattr(metric._fn, "__name__", None)
         if globals().get(name) is not metric._fn:
             raise ValueError(f"serialize: cannot serialize a MeanMetricWrapper of {metric._fn!r}")
         return {"module": "minicnn.metrics", "class_name": "MeanMetricWrapper",
                 "config": dict(metric.get_config(), fn=name), "registered_name": "MeanMetricWrapper"}
-    return _object_config(metric, "minicnn.metrics")
+    return _serialize(metric)
 
 
 def deserialize(config, custom_objects=None):
@@ -374,17 +376,11 @@ def deserialize(config, custom_objects=None):
         if fn is None or fn_name.startswith("_"):
             raise ValueError(f"Unknown metric function {fn_name!r}: pass it in custom_objects")
         return MeanMetricWrapper(fn, **cfg)
-    from minicnn.optimizers.base import _resolve_class
-
-    cls = _resolve_class(config, _CLASSES, custom_objects, "metric")
+    cls = resolve_class(config, _CLASSES, custom_objects, "metric")
     return cls.from_config(dict(config.get("config", {})))
 
 
 def _register():
-    try:
-        from minicnn.serialization import register_builtin
-    except ImportError:
-        return
     for cls in _CLASSES.values():
         register_builtin("minicnn.metrics")(cls)
 

@@ -28,7 +28,8 @@ import threading
 __all__ = [
     "register_serializable", "register_builtin", "serialize", "deserialize",
     "get_registered_name", "get_registered_object", "custom_object_scope",
-    "get_custom_objects", "get_builtin_objects",
+    "get_custom_objects", "get_builtin_objects", "SafeModeScope", "in_safe_mode",
+    "enable_unsafe_deserialization", "scoped_custom_objects", "resolve_class",
 ]
 
 # "Package>Name" -> class or function registered by users.
@@ -50,9 +51,50 @@ _BUILTIN_MODULES = (
 class _Scope(threading.local):
     def __init__(self):
         self.stack = []
+        self.safe_mode = []  # the SafeModeScope values in force, innermost last
 
 
 _scope = _Scope()
+_unsafe_enabled = False
+
+
+class SafeModeScope:
+    """``with SafeModeScope(safe_mode):`` sets what :func:`in_safe_mode` answers inside the block
+    (``load_model(..., safe_mode=...)`` enters one).  Safe mode refuses to rebuild objects that
+    carry code, such as a ``Lambda`` layer's Python lambda."""
+
+    def __init__(self, safe_mode=True):
+        self.safe_mode = safe_mode
+
+    def __enter__(self):
+        _scope.safe_mode.append(self.safe_mode)
+        return self
+
+    def __exit__(self, *exc):
+        _scope.safe_mode.pop()
+
+
+def in_safe_mode():
+    """False after :func:`enable_unsafe_deserialization`; else the innermost
+    :class:`SafeModeScope`'s value, or None outside any (callers treat None as safe)."""
+    if _unsafe_enabled:
+        return False
+    return _scope.safe_mode[-1] if _scope.safe_mode else None
+
+
+def enable_unsafe_deserialization():
+    """Allow code-carrying objects (``Lambda`` layers' lambdas) to be rebuilt everywhere, for this
+    process (Keras' ``keras.config.enable_unsafe_deserialization``).  Only for trusted files."""
+    global _unsafe_enabled
+    _unsafe_enabled = True
+
+
+def scoped_custom_objects():
+    """The custom objects of the active :func:`custom_object_scope` blocks, inner ones winning."""
+    merged = {}
+    for scope in _scope.stack:
+        merged.update(scope)
+    return merged
 
 
 def register_serializable(package="Custom", name=None):
@@ -148,6 +190,28 @@ def get_registered_object(name, custom_objects=None, module=None):
     if module is not None and (module, name) in _BUILTINS:
         return _BUILTINS[(module, name)]
     return _BUILTIN_BY_NAME.get(name)
+
+
+def resolve_class(config, builtin, custom_objects=None, kind="object"):
+    """The class a serialized dict names, for a family's own ``deserialize`` (optimizers,
+    schedules, losses, metrics): ``custom_objects``, then the family's ``builtin`` dict
+    (name -> class), then the registry.  ``kind`` names the family in the error."""
+    if not isinstance(config, dict) or "class_name" not in config:
+        raise ValueError(f"Could not deserialize {kind}: expected a dict with 'class_name', got {config!r}")
+    names = [name for name in (config.get("registered_name"), config["class_name"]) if name]
+    for name in names:
+        if custom_objects and name in custom_objects:
+            return custom_objects[name]
+    for name in names:
+        if name in builtin:
+            return builtin[name]
+    for name in names:
+        obj = get_registered_object(name, custom_objects)
+        if obj is not None:
+            return obj
+    raise ValueError(
+        f"Unknown {kind} {config['class_name']!r}. Pass it in custom_objects={{...}} or register it "
+        "with @minicnn.serialization.register_serializable().")
 
 
 def _import_builtin_modules():

@@ -2,10 +2,22 @@
 
 import numpy as np
 
-from minicnn.autograd import basic_ops as B
 from minicnn.autograd import engine
 
-__all__ = ["Tensor"]
+__all__ = ["Tensor", "bind_elementary"]
+
+# The Functions behind Tensor's operators and methods (Add, MatMul, Sum, GetItem, ...) live in
+# minicnn.ops._elementary: MatMul runs the compiled GEMM, and autograd imports no kernel.  That
+# module binds itself here when it is imported (``import minicnn`` imports minicnn.ops before any
+# Tensor exists), so the operators below are written here, where a reader looks for them, and
+# the knowledge still flows one way: ops knows autograd, autograd only receives a module.
+_ops = None
+
+
+def bind_elementary(module):
+    """Called once by :mod:`minicnn.ops._elementary` with itself."""
+    global _ops
+    _ops = module
 
 
 class Tensor:
@@ -151,43 +163,43 @@ class Tensor:
 
     # -- arithmetic -------------------------------------------------------------------------
     def __add__(self, other):
-        return B.Add.apply(self, other)
+        return _ops.Add.apply(self, other)
 
     def __radd__(self, other):
-        return B.Add.apply(other, self)
+        return _ops.Add.apply(other, self)
 
     def __sub__(self, other):
-        return B.Sub.apply(self, other)
+        return _ops.Sub.apply(self, other)
 
     def __rsub__(self, other):
-        return B.Sub.apply(other, self)
+        return _ops.Sub.apply(other, self)
 
     def __mul__(self, other):
-        return B.Mul.apply(self, other)
+        return _ops.Mul.apply(self, other)
 
     def __rmul__(self, other):
-        return B.Mul.apply(other, self)
+        return _ops.Mul.apply(other, self)
 
     def __truediv__(self, other):
-        return B.Div.apply(self, other)
+        return _ops.Div.apply(self, other)
 
     def __rtruediv__(self, other):
-        return B.Div.apply(other, self)
+        return _ops.Div.apply(other, self)
 
     def __matmul__(self, other):
-        return B.MatMul.apply(self, other)
+        return _ops.MatMul.apply(self, other)
 
     def __rmatmul__(self, other):
-        return B.MatMul.apply(other, self)
+        return _ops.MatMul.apply(other, self)
 
     def __pow__(self, other):
-        return B.Pow.apply(self, other)
+        return _ops.Pow.apply(self, other)
 
     def __rpow__(self, other):
-        return B.Pow.apply(other, self)
+        return _ops.Pow.apply(other, self)
 
     def __neg__(self):
-        return B.Neg.apply(self)
+        return _ops.Neg.apply(self)
 
     def __pos__(self):
         return self
@@ -217,55 +229,55 @@ class Tensor:
             index = tuple(_raw(i) for i in index)
         else:
             index = _raw(index)
-        return B.GetItem.apply(self, index=index)
+        return _ops.GetItem.apply(self, index=index)
 
     def reshape(self, *shape):
         """``t.reshape(2, 3)`` or ``t.reshape((2, 3))``; one dimension may be -1."""
         if len(shape) == 1 and not isinstance(shape[0], (int, np.integer)):
             shape = tuple(shape[0])
-        return B.Reshape.apply(self, shape=shape)
+        return _ops.Reshape.apply(self, shape=shape)
 
     def transpose(self, *axes):
         """Permute axes (reverse them when none are given)."""
         if len(axes) == 1 and not isinstance(axes[0], (int, np.integer)):
             axes = tuple(axes[0]) if axes[0] is not None else ()
-        return B.Transpose.apply(self, axes=axes or None)
+        return _ops.Transpose.apply(self, axes=axes or None)
 
     @property
     def T(self):
-        return B.Transpose.apply(self, axes=None)
+        return _ops.Transpose.apply(self, axes=None)
 
     def sum(self, axis=None, keepdims=False):
-        return B.Sum.apply(self, axis=axis, keepdims=keepdims)
+        return _ops.Sum.apply(self, axis=axis, keepdims=keepdims)
 
     def mean(self, axis=None, keepdims=False):
-        return B.Mean.apply(self, axis=axis, keepdims=keepdims)
+        return _ops.Mean.apply(self, axis=axis, keepdims=keepdims)
 
     def max(self, axis=None, keepdims=False):
-        return B.Max.apply(self, axis=axis, keepdims=keepdims)
+        return _ops.Max.apply(self, axis=axis, keepdims=keepdims)
 
     def exp(self):
-        return B.Exp.apply(self)
+        return _ops.Exp.apply(self)
 
     def log(self):
-        return B.Log.apply(self)
+        return _ops.Log.apply(self)
 
     def sqrt(self):
-        return B.Sqrt.apply(self)
+        return _ops.Sqrt.apply(self)
 
     def abs(self):
-        return B.Abs.apply(self)
+        return _ops.Abs.apply(self)
 
     __abs__ = abs
 
     def clip(self, lo=None, hi=None):
-        return B.Clip.apply(self, lo=lo, hi=hi)
+        return _ops.Clip.apply(self, lo=lo, hi=hi)
 
     def astype(self, dtype):
         """Differentiable cast (the gradient is cast back)."""
         if np.dtype(dtype) == self.data.dtype:
             return self
-        return B.Cast.apply(self, dtype=np.dtype(dtype))
+        return _ops.Cast.apply(self, dtype=np.dtype(dtype))
 
 
 from minicnn.autograd import function as _function  # noqa: E402

@@ -19,12 +19,15 @@ from minicnn.layers.pooling import (AveragePooling1D, AveragePooling2D, BasePool
                                     GlobalMaxPooling1D, GlobalMaxPooling2D, MaxPooling1D,
                                     MaxPooling2D)
 from minicnn.layers.reshaping import (Cropping1D, Cropping2D, Permute, RepeatVector,
-                                      ZeroPadding1D, ZeroPadding2D)
+                                      UpSampling1D, UpSampling2D, ZeroPadding1D, ZeroPadding2D)
 from minicnn.layers.normalization import BatchNormalization
+from minicnn.layers.layer_normalization import GroupNormalization, LayerNormalization
+from minicnn.layers.image_resizing import CenterCrop, Resizing
 from minicnn.layers.merging import (Add, Average, Concatenate, Maximum, Merge, Minimum, Multiply,
                                     Subtract)
 from minicnn.layers.dot import Dot
 from minicnn.layers.embedding import Embedding
+from minicnn.layers.lambda_layer import Lambda
 from minicnn.layers.rescaling import Rescaling
 from minicnn.layers.normalization_preprocessing import Normalization
 from minicnn.layers.regularization import (GaussianDropout, GaussianNoise, SpatialDropout1D,
@@ -54,6 +57,8 @@ __all__ = [
     "ZeroPadding1D", "Cropping1D", "Cropping2D", "Permute", "RepeatVector", "Subtract", "Average",
     "Maximum", "Minimum", "Dot", "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D",
     "GaussianNoise", "GaussianDropout", "Identity", "Embedding", "Rescaling", "Normalization",
+    "UpSampling1D", "UpSampling2D", "LayerNormalization", "GroupNormalization", "Resizing",
+    "CenterCrop", "Lambda",
 ]
 
 from minicnn.layers.preprocessing import RandomCrop, RandomFlip, RandomTranslation

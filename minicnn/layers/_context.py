@@ -3,7 +3,6 @@
 import collections
 import re
 import threading
-import importlib
 
 import numpy as np
 
@@ -59,17 +58,3 @@ def standardize_dtype(dtype, who="dtype"):
         raise TypeError(f"{who} must be a floating dtype (float32 or float64), got {dt}")
     return str(dt)
 
-
-class LazyOps:
-    """``minicnn.ops`` resolved at first use, so importing layers does not import the kernels."""
-
-    _mod = None
-
-    def __getattr__(self, name):
-        mod = LazyOps._mod
-        if mod is None:
-            mod = LazyOps._mod = importlib.import_module("minicnn.ops")
-        return getattr(mod, name)
-
-
-ops = LazyOps()

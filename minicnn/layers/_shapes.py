@@ -39,6 +39,19 @@ def _accepts(fn, arg):
     return _ACCEPTS[key]
 
 
+_TRAINING_DEFAULTS = {}
+
+
+def _training_default(fn):
+    """The default of ``fn``'s ``training`` argument when it is a bool, else None (Keras falls
+    back to it when neither the caller nor an enclosing call sets ``training``)."""
+    if fn not in _TRAINING_DEFAULTS:
+        param = inspect.signature(fn).parameters.get("training")
+        default = None if param is None else param.default
+        _TRAINING_DEFAULTS[fn] = default if isinstance(default, bool) else None
+    return _TRAINING_DEFAULTS[fn]
+
+
 def _is_shape(s):
     return isinstance(s, tuple) and all(d is None or isinstance(d, (int, np.integer)) for d in s)
 

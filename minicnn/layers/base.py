@@ -18,6 +18,7 @@ an ndarray or Tensor runs it eagerly; calling it on ``minicnn.Input(...)`` recor
 ['scale/w']
 """
 
+import contextvars
 import inspect
 import math
 
@@ -31,14 +32,18 @@ from minicnn.layers._context import call_state, standardize_dtype, to_snake_case
 from minicnn.layers.node import (KerasTensor, Node, flatten, is_symbolic, map_structure,
                                  standardize_shape)
 from minicnn.layers._shapes import (_accepts, _flatten_shapes, _is_basic, _is_single_shape,
-                                    _pack_shapes, _shape_str, _shape_tree, _to_lists, _unique,
-                                    flatten_shapes_list, map_shapes)
+                                    _pack_shapes, _shape_str, _shape_tree, _to_lists, _training_default,
+                                    _unique, flatten_shapes_list, map_shapes)
 
 __all__ = ["Layer"]
 
 
 _TENSOR = []
 _NP_DTYPES = {}
+
+#: ``check(layer, shape, dtype)`` called by ``add_weight`` before anything is allocated; set by
+#: ``minicnn.saving`` while it rebuilds a model from a file, to refuse weights the file lacks.
+weight_creation_check = contextvars.ContextVar("weight_creation_check", default=None)
 
 # The cached weight lists (``Layer.weights`` / ``trainable_weights``, read at every training step)
 # are valid while this counter is unchanged.  Every change that can alter any layer's lists bumps
@@ -158,6 +163,9 @@ class Layer:
         if any(s is None for s in shape):
             raise ValueError(f"{self.name}.add_weight: shape must be fully defined, got {shape}")
         dtype = standardize_dtype(dtype or self.dtype, "add_weight dtype")
+        check = weight_creation_check.get()
+        if check is not None:
+            check(self, shape, dtype)
         init = _initializers.get(initializer if initializer is not None else "glorot_uniform")
         value = np.asarray(init(shape, dtype=dtype), dtype=dtype)
         if value.shape != shape:
@@ -282,6 +290,8 @@ class Layer:
         training = kwargs.pop("training", None)
         if training is None and call_state.training:
             training = call_state.training[-1]
+        if training is None:  # neither passed nor set by an enclosing call: call()'s default (Keras)
+            training = _training_default(type(self).call)
         if call_state.depth == 0:
             self._clear_losses()
         call_state.depth += 1

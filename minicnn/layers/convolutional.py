@@ -4,8 +4,8 @@ whatever the ``data_format``; "channels_first" inputs are transposed to channels
 op, and 1-D convolutions run the 2-D kernels on a unit row axis."""
 
 from minicnn import activations as _activations
+from minicnn import ops
 from minicnn.layers import _args as A
-from minicnn.layers._context import ops
 from minicnn.layers._spatial import (from_2d, from_channels_last, join_shape, pairs_2d, split_shape,
                                      to_2d, to_channels_last)
 from minicnn.layers.base import Layer

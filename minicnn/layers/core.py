@@ -3,9 +3,9 @@
 import math
 
 from minicnn import activations as _activations
+from minicnn import ops
 from minicnn._random import make_rng
 from minicnn.layers import _args as A
-from minicnn.layers._context import ops
 from minicnn.layers.base import Layer
 from minicnn.serialization import register_builtin
 

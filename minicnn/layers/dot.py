@@ -2,7 +2,7 @@
 
 import math
 
-from minicnn.layers._context import ops
+from minicnn import ops
 from minicnn.layers.base import Layer
 from minicnn.serialization import register_builtin
 

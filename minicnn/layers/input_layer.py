@@ -1,5 +1,7 @@
 """``InputLayer`` and ``Input``: the entry points of a graph."""
 
+import numpy as np
+
 from minicnn.layers._context import standardize_dtype
 from minicnn.layers.base import Layer
 from minicnn.layers.node import KerasTensor, Node, standardize_shape
@@ -25,7 +27,10 @@ class InputLayer(Layer):
         if "batch_input_shape" in kwargs:
             batch_shape = kwargs.pop("batch_input_shape")
         kwargs.pop("ragged", None)
-        super().__init__(name=name, dtype=standardize_dtype(dtype), **kwargs)
+        super().__init__(name=name, **kwargs)
+        # Index inputs (Embedding's) may be integers; every other layer computes in floats.
+        integer = dtype is not None and np.dtype(getattr(dtype, "name", dtype)).kind in "biu"
+        object.__setattr__(self, "_dtype", str(np.dtype(dtype)) if integer else standardize_dtype(dtype))
         if sparse:
             raise ValueError("InputLayer: sparse inputs are not supported")
         if input_tensor is not None:

@@ -3,7 +3,7 @@ Maximum, Minimum; and Concatenate."""
 
 import numpy as np
 
-from minicnn.layers._context import ops
+from minicnn import ops
 from minicnn.layers.base import Layer
 from minicnn.serialization import register_builtin
 

@@ -1,7 +1,7 @@
 """BatchNormalization."""
 
+from minicnn import ops
 from minicnn.layers import _args as A
-from minicnn.layers._context import ops
 from minicnn.layers.base import Layer
 from minicnn.serialization import register_builtin
 

@@ -1,8 +1,8 @@
 """Pooling layers: ``BasePooling`` -> Max/AveragePooling1D/2D, and the global poolings.  The 1-D
 layers run the 2-D ops on a unit row axis."""
 
+from minicnn import ops
 from minicnn.layers import _args as A
-from minicnn.layers._context import ops
 from minicnn.layers._spatial import (from_2d, from_channels_last, join_shape, pairs_2d, split_shape,
                                      to_2d, to_channels_last)
 from minicnn.layers.base import Layer

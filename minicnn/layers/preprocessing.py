@@ -1,8 +1,9 @@
 """Image augmentation layers (Keras 3 API): RandomFlip, RandomTranslation, RandomCrop.
 
-They transform only when called with ``training=True`` (``fit`` does that); at inference
-RandomFlip and RandomTranslation return their input unchanged and RandomCrop resizes to its
-target size.  Every layer draws from its own generator when given ``seed=`` and from
+They transform in training: in ``fit``, and, as in Keras, when called on their own without
+``training`` (``augmented = data_augmentation(images)``); in ``predict``/``evaluate`` or with
+``training=False`` RandomFlip and RandomTranslation return their input unchanged and RandomCrop
+resizes to its target size.  Every layer draws from its own generator when given ``seed=`` and from
 minicnn's global one otherwise (``minicnn.utils.set_random_seed`` makes runs repeatable).
 
 All three are one operation underneath: each output pixel ``(i, j)`` of image ``n`` samples the
@@ -215,7 +216,7 @@ class RandomFlip(_RandomImageLayer):
     >>> import numpy as np
     >>> flip = RandomFlip("horizontal", seed=0)
     >>> x = np.arange(6, dtype=np.float32).reshape(1, 1, 6, 1)
-    >>> flip(x).numpy().ravel().tolist()   # inference: unchanged
+    >>> flip(x, training=False).numpy().ravel().tolist()   # inference: unchanged
     [0.0, 1.0, 2.0, 3.0, 4.0, 5.0]
     >>> sorted({tuple(flip(x, training=True).numpy().ravel().tolist()) for _ in range(20)})
     [(0.0, 1.0, 2.0, 3.0, 4.0, 5.0), (5.0, 4.0, 3.0, 2.0, 1.0, 0.0)]
@@ -228,7 +229,7 @@ class RandomFlip(_RandomImageLayer):
         super().__init__(seed=seed, data_format=data_format, **kwargs)
         self.mode = mode
 
-    def call(self, inputs, training=None):
+    def call(self, inputs, training=True):
         if not training:
             return inputs
         x, undo = self._as_nhwc(inputs)
@@ -279,7 +280,7 @@ class RandomTranslation(_RandomImageLayer):
         self.fill_mode, self.interpolation = fill_mode, interpolation
         self.fill_value = float(fill_value)
 
-    def call(self, inputs, training=None):
+    def call(self, inputs, training=True):
         if not training:
             return inputs
         x, undo = self._as_nhwc(inputs)
@@ -316,7 +317,7 @@ class RandomCrop(_RandomImageLayer):
     >>> x = np.arange(16, dtype=np.float32).reshape(1, 4, 4, 1)
     >>> crop(x, training=True).shape
     (1, 2, 2, 1)
-    >>> crop(x).numpy().ravel().tolist()   # inference: the whole image resized to 2x2
+    >>> crop(x, training=False).numpy().ravel().tolist()   # inference: the whole image resized
     [2.5, 4.5, 10.5, 12.5]
     """
 
@@ -327,7 +328,7 @@ class RandomCrop(_RandomImageLayer):
         super().__init__(seed=seed, data_format=data_format, name=name, **kwargs)
         self.height, self.width = int(height), int(width)
 
-    def call(self, inputs, training=None):
+    def call(self, inputs, training=True):
         x, undo = self._as_nhwc(inputs)
         n, h, w = x.shape[:3]
         if training and h >= self.height and w >= self.width:

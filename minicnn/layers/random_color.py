@@ -5,7 +5,7 @@ import numbers
 
 import numpy as np
 
-from minicnn.layers._context import ops
+from minicnn import ops
 from minicnn.layers.preprocessing import _RandomImageLayer, _bounded_factor
 from minicnn.serialization import register_builtin
 
@@ -30,7 +30,7 @@ class _ColorLayer(_RandomImageLayer):
         super().__init__(seed=seed, **kwargs)
         self.value_range = value_range
 
-    def call(self, inputs, training=None):
+    def call(self, inputs, training=True):
         if not training:
             return inputs
         x, undo = self._as_nhwc(inputs)

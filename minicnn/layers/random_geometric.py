@@ -65,7 +65,7 @@ class RandomRotation(_AffineLayer):
         self.factor = _bounded_factor(factor, (-1.0, 1.0), "RandomRotation factor")
         super().__init__(fill_mode, interpolation, seed, fill_value, data_format, **kwargs)
 
-    def call(self, inputs, training=None):
+    def call(self, inputs, training=True):
         if not training:
             return inputs
         x, undo = self._as_nhwc(inputs)
@@ -124,7 +124,7 @@ class RandomZoom(_AffineLayer):
         super().__init__(fill_mode, interpolation, seed, fill_value, data_format, **kwargs)
         self.height_factor, self.width_factor = height_factor, width_factor
 
-    def call(self, inputs, training=None):
+    def call(self, inputs, training=True):
         if not training:
             return inputs
         x, undo = self._as_nhwc(inputs)

@@ -1,15 +1,16 @@
-"""Reshaping layers: ZeroPadding1D/2D, Cropping1D/2D, Permute, RepeatVector."""
+"""Reshaping layers: ZeroPadding1D/2D, Cropping1D/2D, UpSampling1D/2D, Permute, RepeatVector."""
 
 import numpy as np
 
+from minicnn import ops
 from minicnn.layers import _args as A
-from minicnn.layers._context import ops
 from minicnn.layers._spatial import (from_2d, from_channels_last, join_shape, split_shape, to_2d,
                                      to_channels_last)
 from minicnn.layers.base import Layer
 from minicnn.serialization import register_builtin
 
-__all__ = ["ZeroPadding1D", "ZeroPadding2D", "Cropping1D", "Cropping2D", "Permute", "RepeatVector"]
+__all__ = ["ZeroPadding1D", "ZeroPadding2D", "Cropping1D", "Cropping2D", "UpSampling1D", "UpSampling2D",
+           "Permute", "RepeatVector"]
 _MOD = "minicnn.layers"
 
 
@@ -137,6 +138,85 @@ class Cropping1D(_Margins):
     @property
     def cropping(self):
         return self._pairs[0]
+
+
+class _UpSampling(Layer):
+    """Repeat rows/columns (``"nearest"``) or interpolate (the other resize methods): an
+    ``ops.image.resize`` to ``size`` times the input, which for "nearest" and whole factors is
+    exactly a repeat."""
+
+    rank = 2
+
+    def __init__(self, size, data_format=None, interpolation="nearest", **kwargs):
+        super().__init__(**kwargs)
+        who = type(self).__name__
+        self.size = A.int_tuple(size, self.rank, f"{who} size")
+        self.data_format = A.data_format_arg(data_format)
+        interpolation = interpolation.lower() if isinstance(interpolation, str) else interpolation
+        if interpolation not in ops.image.RESIZE_INTERPOLATIONS:
+            raise ValueError(f"{who}: interpolation must be one of {ops.image.RESIZE_INTERPOLATIONS}, "
+                             f"got {interpolation!r}")
+        self.interpolation = interpolation
+        self.built = True
+
+    def compute_output_shape(self, input_shape):
+        spatial, c = split_shape(self, input_shape)
+        return join_shape(self, input_shape[0],
+                          tuple(None if n is None else n * s for n, s in zip(spatial, self.size)), c)
+
+    def call(self, inputs):
+        x = to_2d(to_channels_last(inputs, self.data_format))
+        if self.rank == 1:
+            size = (1, x.shape[2] * self.size[0])
+        else:
+            size = (x.shape[1] * self.size[0], x.shape[2] * self.size[1])
+        y = ops.image.resize(x, size, interpolation=self.interpolation)
+        return from_channels_last(from_2d(y, self.rank), self.data_format)
+
+
+@register_builtin(_MOD)
+class UpSampling2D(_UpSampling):
+    """Scale rows and columns by ``size``: repeat them (``interpolation="nearest"``) or
+    interpolate ("bilinear", ...).
+
+    >>> import numpy as np
+    >>> from minicnn.layers import UpSampling2D
+    >>> UpSampling2D()(np.array([[1.0, 2.0]]).reshape(1, 1, 2, 1)).numpy()[0, :, :, 0]
+    array([[1., 1., 2., 2.],
+           [1., 1., 2., 2.]], dtype=float32)
+    """
+
+    def __init__(self, size=(2, 2), data_format=None, interpolation="nearest", **kwargs):
+        super().__init__(size, data_format, interpolation, **kwargs)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"size": self.size, "data_format": self.data_format,
+                       "interpolation": self.interpolation})
+        return config
+
+
+@register_builtin(_MOD)
+class UpSampling1D(_UpSampling):
+    """Repeat each step ``size`` times: (N, steps, C) -> (N, steps * size, C).
+
+    >>> import numpy as np
+    >>> from minicnn.layers import UpSampling1D
+    >>> UpSampling1D(3)(np.array([[[1.0], [2.0]]])).numpy().ravel()
+    array([1., 1., 1., 2., 2., 2.], dtype=float32)
+    """
+
+    rank = 1
+
+    def __init__(self, size=2, **kwargs):
+        if not isinstance(size, int) or isinstance(size, bool):
+            raise TypeError(f"UpSampling1D: size must be an int, got {type(size).__name__}")
+        super().__init__(size, None, "nearest", **kwargs)
+
+    def get_config(self):
+        config = super().get_config()
+        config["size"] = self.size[0]
+        return config
 
 
 @register_builtin(_MOD)

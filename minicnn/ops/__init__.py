@@ -1,7 +1,13 @@
-"""Differentiable operations: Function classes and their lowercase functional forms.
+"""Differentiable operations: ``keras.ops`` (flat, and its ``numpy``, ``nn`` and ``core``
+namespaces), minicnn's functional forms of its layers, and the Function classes they run.
 
-All functions take Tensors or arrays and return Tensors; the table of every op is
-:data:`minicnn.ops.registry.OPS`.
+All functions take Tensors, arrays, lists or scalars and return Tensors; the table of every op
+is :data:`minicnn.ops.registry.OPS`.
+
+Layout: a public submodule is one of Keras' namespaces (``minicnn.ops.numpy`` is
+``keras.ops.numpy``) or the op table (``registry``); everything else is private (``_conv``, ``_losses``, ...: a Function and
+its functional form per topic).  So no submodule can shadow a function of the flat namespace:
+``minicnn.ops.conv`` must be a function, as ``keras.ops.conv`` is.
 
 >>> import numpy as np, minicnn
 >>> w = minicnn.Tensor(np.ones((3, 2), np.float32), requires_grad=True)
@@ -13,18 +19,20 @@ array([[4., 4.],
        [4., 4.]], dtype=float32)
 """
 
-from minicnn.ops.arithmetic import *  # noqa: F401,F403
-from minicnn.ops.arithmetic import __all__ as _arith_all
-from minicnn.ops.activations import *  # noqa: F401,F403
-from minicnn.ops.activations import __all__ as _act_all
+from minicnn.ops import core, image, nn, numpy
+from minicnn.ops._activations import *  # noqa: F401,F403  (the Function classes)
+from minicnn.ops._conv import *  # noqa: F401,F403
+from minicnn.ops._elementary import *  # noqa: F401,F403
+from minicnn.ops._layers import *  # noqa: F401,F403
+from minicnn.ops._losses import *  # noqa: F401,F403
+from minicnn.ops._normalization import *  # noqa: F401,F403
+from minicnn.ops.core import *  # noqa: F401,F403
 from minicnn.ops.nn import *  # noqa: F401,F403
-from minicnn.ops.nn import __all__ as _nn_all
-from minicnn.ops.conv import *  # noqa: F401,F403
-from minicnn.ops.conv import __all__ as _conv_all
-from minicnn.ops.losses import *  # noqa: F401,F403
-from minicnn.ops.losses import __all__ as _loss_all
+from minicnn.ops.numpy import *  # noqa: F401,F403
 from minicnn.ops.registry import OPS, OpInfo
-from minicnn.autograd.basic_ops import *  # noqa: F401,F403  (the elementary Functions)
-from minicnn.autograd.basic_ops import __all__ as _basic_all
+from minicnn.ops import _activations, _conv, _elementary, _layers, _losses, _normalization
 
-__all__ = [*_arith_all, *_act_all, *_nn_all, *_conv_all, *_loss_all, *_basic_all, "OPS", "OpInfo"]
+# ``resize`` is only ``ops.image.resize``, as in Keras.
+__all__ = sorted({*core.__all__, *nn.__all__, *numpy.__all__, *_activations.__all__,
+                  *_conv.__all__, *_elementary.__all__, *_layers.__all__, *_losses.__all__,
+                  *_normalization.__all__, "OPS", "OpInfo", "core", "image", "nn", "numpy"})

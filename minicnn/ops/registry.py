@@ -8,12 +8,12 @@ added here without a test case fails the suite.
 
 from dataclasses import dataclass
 
-from minicnn.autograd import basic_ops as B
-from minicnn.ops import activations as A
-from minicnn.ops import arithmetic as M
-from minicnn.ops import conv as C
-from minicnn.ops import losses as L
-from minicnn.ops import nn as N
+from minicnn.ops import _activations as A
+from minicnn.ops import _arithmetic as M
+from minicnn.ops import _conv as C
+from minicnn.ops import _elementary as B
+from minicnn.ops import _layers as N
+from minicnn.ops import _losses as L
 
 __all__ = ["OpInfo", "OPS"]
 

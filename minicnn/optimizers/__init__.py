@@ -6,12 +6,15 @@
 ('Adam', 0.001)
 """
 
+import inspect
+
 from minicnn.optimizers import schedules
 from minicnn.optimizers.adagrad import Adagrad
 from minicnn.optimizers.adam import Adam, AdamW
-from minicnn.optimizers.base import Optimizer, _object_config, _resolve_class
+from minicnn.optimizers.base import Optimizer
 from minicnn.optimizers.rmsprop import RMSprop
 from minicnn.optimizers.sgd import SGD
+from minicnn.serialization import register_builtin, resolve_class, serialize as _serialize
 
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "schedules",
            "get", "serialize", "deserialize"]
@@ -24,19 +27,17 @@ def serialize(optimizer):
     """``{"module", "class_name", "config", "registered_name"}`` for an optimizer."""
     if not isinstance(optimizer, Optimizer):
         raise TypeError(f"serialize: expected an Optimizer, got {type(optimizer).__name__}")
-    return _object_config(optimizer, "minicnn.optimizers")
+    return _serialize(optimizer)
 
 
 def deserialize(config, custom_objects=None):
     """Rebuild an optimizer from ``serialize``'s dict (``custom_objects`` for user classes)."""
-    cls = _resolve_class(config, _BUILTIN, custom_objects, "optimizer")
+    cls = resolve_class(config, _BUILTIN, custom_objects, "optimizer")
     return cls.from_config(dict(config.get("config", {})), custom_objects=custom_objects) \
         if _takes_custom_objects(cls) else cls.from_config(dict(config.get("config", {})))
 
 
 def _takes_custom_objects(cls):
-    import inspect
-
     try:
         return "custom_objects" in inspect.signature(cls.from_config).parameters
     except (TypeError, ValueError):
@@ -59,10 +60,6 @@ def get(identifier):
 
 def _register():
     # Let minicnn.serialization.deserialize find these classes by name (e.g. inside model configs).
-    try:
-        from minicnn.serialization import register_builtin
-    except ImportError:  # the registry is optional for using the optimizers directly
-        return
     for cls in _BUILTIN.values():
         register_builtin("minicnn.optimizers")(cls)
     for cls in schedules._BUILTIN.values():

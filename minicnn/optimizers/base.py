@@ -19,45 +19,6 @@ def _snake_case(name):
     return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
 
 
-def _object_config(obj, module):
-    try:
-        from minicnn import serialization
-    except ImportError:
-        serialization = None
-    if serialization is not None:
-        # The shared registry writes registered_name for user classes ("Package>Name").
-        return serialization.serialize(obj)
-    return {"module": module, "class_name": type(obj).__name__, "config": obj.get_config(),
-            "registered_name": None}
-
-
-def _resolve_class(config, builtin, custom_objects, kind):
-    """Find the class a serialized dict names: custom_objects, then built-ins, then the registry."""
-    if not isinstance(config, dict) or "class_name" not in config:
-        raise ValueError(f"Could not deserialize {kind}: expected a dict with 'class_name', got {config!r}")
-    names = [config.get("registered_name"), config["class_name"]]
-    for name in names:
-        if name and custom_objects and name in custom_objects:
-            return custom_objects[name]
-    for name in names:
-        if name in builtin:
-            return builtin[name]
-    try:
-        from minicnn import serialization
-    except ImportError:
-        serialization = None
-    if serialization is not None:
-        lookup = getattr(serialization, "get_registered_object", None)
-        for name in names:
-            if name and lookup is not None:
-                obj = lookup(name, custom_objects)
-                if obj is not None:
-                    return obj
-    raise ValueError(
-        f"Unknown {kind} {config['class_name']!r}. Pass it in custom_objects={{...}} or register it "
-        "with @minicnn.serialization.register_serializable().")
-
-
 class Optimizer:
     """Base optimizer.
 

@@ -6,6 +6,8 @@ applied), so the first update uses ``schedule(0)``.
 
 import math
 
+from minicnn.serialization import resolve_class, serialize as _serialize
+
 __all__ = ["LearningRateSchedule", "ExponentialDecay", "PiecewiseConstantDecay", "CosineDecay",
            "serialize", "deserialize"]
 
@@ -139,14 +141,10 @@ def serialize(schedule):
     """``{"module", "class_name", "config", "registered_name"}`` of a schedule."""
     if not isinstance(schedule, LearningRateSchedule):
         raise TypeError(f"serialize: expected a LearningRateSchedule, got {type(schedule).__name__}")
-    from minicnn.optimizers.base import _object_config
-
-    return _object_config(schedule, "minicnn.optimizers.schedules")
+    return _serialize(schedule)
 
 
 def deserialize(config, custom_objects=None):
     """Rebuild a schedule from ``serialize``'s dict."""
-    from minicnn.optimizers.base import _resolve_class
-
-    cls = _resolve_class(config, _BUILTIN, custom_objects, "learning-rate schedule")
+    cls = resolve_class(config, _BUILTIN, custom_objects, "learning-rate schedule")
     return cls.from_config(dict(config.get("config", {})))

@@ -1,17 +1,30 @@
-"""``save_model`` / ``load_model`` / weights I/O on top of the zip format in ``file_format``."""
+"""``save_model`` / ``load_model`` / weights I/O on top of the zip format in ``file_format``.
 
+Loading checks before it allocates: the weights' manifest is read first, every weight a layer
+creates while the config is rebuilt must be one the manifest holds (``_WeightsInFile``, consulted
+by ``Layer.add_weight``), and each array is read only after its shape and dtype matched the
+model's.  Every failure is a ``SavedModelError`` naming the file and the member.
+"""
+
+import collections
+import contextlib
+import math
 import os
 
 import numpy as np
 
-from minicnn.saving.file_format import ArchiveReader, write_archive
+from minicnn.saving.file_format import ArchiveReader, SavedModelError, write_archive
 
 __all__ = ["save_model", "load_model", "save_weights", "load_weights"]
 
 
-def _check_overwrite(path, overwrite):
-    if not overwrite and os.path.exists(path):
-        raise FileExistsError(f"{path!r} exists and overwrite=False")
+def _check_path(filepath, overwrite):
+    filepath = os.fspath(filepath)
+    if not filepath:
+        raise ValueError("filepath is empty: pass the name of the file to write")
+    if not overwrite and os.path.exists(filepath):
+        raise FileExistsError(f"{filepath!r} exists and overwrite=False")
+    return filepath
 
 
 def _optimizer_state(model):
@@ -35,8 +48,7 @@ def save_model(model, filepath, overwrite=True):
     """
     from minicnn import serialization
 
-    filepath = os.fspath(filepath)
-    _check_overwrite(filepath, overwrite)
+    filepath = _check_path(filepath, overwrite)
     try:
         model_config = serialization.serialize(model)
     except NotImplementedError as exc:
@@ -58,25 +70,87 @@ def save_model(model, filepath, overwrite=True):
 
 def save_weights(model, filepath, overwrite=True):
     """Save ``model.weights`` (trainable and not, in order) to one file."""
-    filepath = os.fspath(filepath)
-    _check_overwrite(filepath, overwrite)
+    filepath = _check_path(filepath, overwrite)
     write_archive(filepath, "weights",
                   {"weights/names.json": [getattr(w, "name", None) for w in model.weights]},
                   {"weights": [w.data for w in model.weights]})
 
 
-def _assign_weights(model, arrays, reader):
+class _WeightsInFile:
+    """``Layer.add_weight``'s check while a model is rebuilt from a file: each new weight must
+    take the size of one of the manifest's arrays not taken yet, so a config that disagrees with
+    the weights (``Dense(8_400_000)`` over 3-unit arrays) fails before the kernel is allocated.
+    Sizes, not shapes: a layer may store a weight in another shape than it asked for (a scalar
+    as (1,)); the shapes are compared once the model is built."""
+
+    def __init__(self, reader, specs):
+        self.reader = reader
+        self.left = collections.Counter(math.prod(spec.shape) for spec in specs)
+        self.refusal = None  # the error raised, whatever the layers wrap it in on its way out
+
+    def __call__(self, layer, shape, dtype):
+        size = math.prod(shape)
+        if self.left[size] <= 0:
+            self.refusal = self.reader.error(
+                f"makes layer {getattr(layer, 'name', '?')!r} create a weight of shape "
+                f"{tuple(shape)} {dtype}, but weights/arrays.json holds no (further) array of "
+                f"{size:,} elements: the config and the weights disagree", "config.json")
+            raise self.refusal
+        self.left[size] -= 1
+
+
+@contextlib.contextmanager
+def _rebuilding(reader, member, what, weights=None):
+    """Turn any failure of rebuilding objects from ``member`` into a SavedModelError; with
+    ``weights`` (the manifest), refuse every weight the file does not hold."""
+    from minicnn.layers.base import weight_creation_check
+
+    check = _WeightsInFile(reader, weights) if weights is not None else None
+    token = weight_creation_check.set(check)
+    try:
+        yield
+    except SavedModelError as exc:
+        if check is not None and check.refusal is not None:
+            raise check.refusal from None
+        raise exc
+    except RecursionError:
+        raise reader.error(f"{what} is nested too deeply to be rebuilt", member) from None
+    except Exception as exc:  # noqa: BLE001 - whatever a crafted config provokes, the file is to blame
+        raise reader.error(f"{what} cannot be rebuilt ({type(exc).__name__}: {exc})", member) from exc
+    finally:
+        weight_creation_check.reset(token)
+
+
+def _dtype_fits(saved, target):
+    """Arrays are assigned without casting across kinds: a float weight takes float data only."""
+    return saved == target or (saved.kind == "f" and target.kind == "f")
+
+
+def _saved_names(reader):
+    names = reader.read_json("weights/names.json") if reader.has("weights/names.json") else None
+    return names if isinstance(names, list) else []
+
+
+def _check_weights(model, reader, specs):
     weights = list(model.weights)
-    if len(weights) != len(arrays):
-        raise reader.error(f"holds {len(arrays)} weights but the model {getattr(model, 'name', '')!r} has "
-                           f"{len(weights)} (is it the same architecture, and built?)")
-    names = reader.read_json("weights/names.json") if reader.has("weights/names.json") else [None] * len(arrays)
-    for i, (w, a) in enumerate(zip(weights, arrays)):
-        if w.data.shape != a.shape:
-            saved = f" (saved as {names[i]!r})" if i < len(names) and names[i] else ""
-            raise reader.error(f"weight {i} {getattr(w, 'name', '')!r}{saved} has shape {w.data.shape} in "
-                               f"the model but {a.shape} in the file")
-    # Only assign once everything matched, so a failed load leaves the model untouched.
+    if len(weights) != len(specs):
+        raise reader.error(f"holds {len(specs)} weights but the model {getattr(model, 'name', '')!r} has "
+                           f"{len(weights)} (is it the same architecture, and built?)", "weights/arrays.json")
+    names = _saved_names(reader)
+    for i, (w, spec) in enumerate(zip(weights, specs)):
+        data = w.data
+        if data.shape == spec.shape and _dtype_fits(spec.dtype, data.dtype):
+            continue
+        saved = f" (saved as {str(names[i])[:80]!r})" if i < len(names) and names[i] else ""
+        raise reader.error(f"weight {i} {getattr(w, 'name', '')!r}{saved} is {data.shape} {data.dtype} "
+                           f"in the model but {spec.shape} {spec.dtype} in the file", spec.member)
+    return weights
+
+
+def _assign_weights(model, reader, specs):
+    weights = _check_weights(model, reader, specs)
+    arrays = [reader.read_array(spec) for spec in specs]
+    # Only assign once everything was read, so a failed load leaves the model untouched.
     for w, a in zip(weights, arrays):
         w.data[...] = a
 
@@ -84,13 +158,33 @@ def _assign_weights(model, arrays, reader):
 def load_weights(model, filepath, skip_mismatch=False):
     """Load weights saved by ``save_weights`` or ``save_model`` into a built model."""
     with ArchiveReader(filepath) as reader:
-        arrays = reader.read_arrays("weights")
-        if skip_mismatch:
-            for w, a in zip(model.weights, arrays):
-                if w.data.shape == a.shape:
-                    w.data[...] = a
+        specs = reader.manifest("weights")
+        if not skip_mismatch:
+            _assign_weights(model, reader, specs)
             return
-        _assign_weights(model, arrays, reader)
+        for w, spec in zip(model.weights, specs):
+            if w.data.shape == spec.shape and _dtype_fits(spec.dtype, w.data.dtype):
+                w.data[...] = reader.read_array(spec)
+
+
+def _load_optimizer_state(model, reader):
+    specs = reader.manifest("optimizer")
+    optimizer = model.optimizer
+    with _rebuilding(reader, "optimizer/arrays.json", "the optimizer state"):
+        optimizer.build(list(model.trainable_weights))
+        expected = optimizer.variables
+    if len(specs) != len(expected):
+        raise reader.error(f"holds {len(specs)} arrays, the optimizer {type(optimizer).__name__} "
+                           f"of this model has {len(expected)}", "optimizer/arrays.json")
+    for spec, target in zip(specs, expected):
+        target = np.asarray(target)
+        kind_ok = spec.dtype.kind in "iu" if target.dtype.kind in "iu" else _dtype_fits(spec.dtype, target.dtype)
+        if spec.shape != target.shape or not kind_ok:
+            raise reader.error(f"is {spec.shape} {spec.dtype} in the file, the optimizer's state is "
+                               f"{target.shape} {target.dtype}", spec.member)
+    state = [reader.read_array(spec) for spec in specs]
+    with _rebuilding(reader, "optimizer/arrays.json", "the optimizer state"):
+        optimizer.load_variables(state)
 
 
 def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
@@ -98,29 +192,27 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
     optimizer state, so predictions are identical and ``fit`` continues as if never interrupted.
 
     ``custom_objects``: {name: class or function} for user-defined layers, losses, metrics.
-    Raises ``SavedModelError`` (a ValueError) naming the file when it is truncated, corrupted, of
-    an unsupported version, or does not match its own config.
+    ``safe_mode=False`` lets code stored in the file run (a ``Lambda`` layer's Python lambda is
+    saved as source text): only for files you trust.
+    Raises ``SavedModelError`` (a ValueError) naming the file and the member when it is not a
+    regular file, truncated, corrupted, of an unsupported version, or does not match its own
+    config.
     """
     from minicnn import serialization
 
     with ArchiveReader(filepath, expected_kind="model") as reader:
         config = reader.read_json("config.json")
-        if not isinstance(config, dict) or "model" not in config:
-            raise reader.error("config.json has no 'model' entry")
-        try:
+        if not isinstance(config, dict) or not isinstance(config.get("model"), dict):
+            raise reader.error("has no 'model' entry", "config.json")
+        specs = reader.manifest("weights")
+        with _rebuilding(reader, "config.json", "the model config", weights=specs), \
+                serialization.SafeModeScope(safe_mode):
             model = serialization.deserialize(config["model"], custom_objects=custom_objects)
-        except (ValueError, TypeError, KeyError) as exc:
-            raise reader.error(f"the model config cannot be rebuilt ({type(exc).__name__}: {exc})") from exc
-        _assign_weights(model, reader.read_arrays("weights"), reader)
+        _assign_weights(model, reader, specs)
         compile_config = config.get("compile_config")
         if compile and compile_config is not None:
-            model.compile_from_config(compile_config, custom_objects=custom_objects)
+            with _rebuilding(reader, "config.json", "the compile_config"):
+                model.compile_from_config(compile_config, custom_objects=custom_objects)
             if reader.has("optimizer/arrays.json"):
-                state = reader.read_arrays("optimizer")
-                optimizer = model.optimizer
-                optimizer.build(list(model.trainable_weights))
-                try:
-                    optimizer.load_variables(state)
-                except ValueError as exc:
-                    raise reader.error(f"optimizer state does not match the model ({exc})") from None
+                _load_optimizer_state(model, reader)
     return model

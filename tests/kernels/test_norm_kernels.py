@@ -14,8 +14,8 @@ from minicnn import Tensor, ops
 from minicnn import layers as L
 from minicnn._kernels import _norm, norm
 from minicnn._kernels.conv import DTypeError
-from minicnn.ops import activations as A
-from minicnn.ops import nn as N
+from minicnn.ops import _activations as A
+from minicnn.ops import _layers as N
 from minicnn.reference import norm as ref
 
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -102,6 +102,23 @@ CASES = {
     "random_contrast": (lambda **k: L.RandomContrast(0.4, value_range=(-9, 9), seed=1, **k), (4, 4, 3), [], 0),
     "random_brightness": (lambda **k: L.RandomBrightness(0.3, value_range=(-9, 9), seed=1, **k),
                           (4, 4, 3), [], 0),
+    "layer_norm": (lambda **k: L.LayerNormalization(**k), (3, 4), ["gamma", "beta"], 8),
+    "layer_norm_axes": (lambda **k: L.LayerNormalization(axis=[1, 2], center=False, **k), (3, 4),
+                        ["gamma"], 12),
+    "group_norm": (lambda **k: L.GroupNormalization(groups=2, **k), (3, 3, 4), ["gamma", "beta"], 8),
+    "group_norm_instance_cf": (lambda **k: L.GroupNormalization(groups=-1, axis=1, **k), (4, 3, 3),
+                               ["gamma", "beta"], 8),
+    "resizing": (lambda **k: L.Resizing(5, 3, **k), (4, 4, 2), [], 0),
+    "resizing_crop_bicubic": (lambda **k: L.Resizing(3, 3, interpolation="bicubic", crop_to_aspect_ratio=True, **k),
+                              (4, 6, 2), [], 0),
+    "resizing_pad_cf": (lambda **k: L.Resizing(4, 4, pad_to_aspect_ratio=True, data_format="channels_first", **k),
+                        (2, 3, 6), [], 0),
+    "center_crop": (lambda **k: L.CenterCrop(3, 2, **k), (5, 5, 2), [], 0),
+    "center_crop_upscale": (lambda **k: L.CenterCrop(6, 4, **k), (5, 5, 2), [], 0),
+    "upsampling2d": (lambda **k: L.UpSampling2D((2, 3), **k), (3, 2, 2), [], 0),
+    "upsampling2d_bilinear_cf": (lambda **k: L.UpSampling2D(2, data_format="channels_first",
+                                                             interpolation="bilinear", **k), (2, 3, 2), [], 0),
+    "upsampling1d": (lambda **k: L.UpSampling1D(3, **k), (4, 2), [], 0),
 }
 
 
@@ -160,9 +177,9 @@ def test_layer_contract(case, dtype):
     assert type(again) is type(layer) and again.get_config() == config
 
     # The clone with the same weights computes the same function (inference mode).
-    clone(x)
+    clone(x, training=False)
     clone.set_weights(layer.get_weights())
-    np.testing.assert_allclose(clone(x).data, layer(x).data, rtol=1e-6)
+    np.testing.assert_allclose(clone(x, training=False).data, layer(x, training=False).data, rtol=1e-6)
 
 
 def test_conv_against_numpy_reference():

@@ -35,6 +35,12 @@ SINGLE = {
     "random_zoom": (lambda: L.RandomZoom(0.2, seed=1), (6, 6, 2)),
     "random_contrast": (lambda: L.RandomContrast(0.3, seed=1), (6, 6, 2)),
     "random_brightness": (lambda: L.RandomBrightness(0.3, seed=1), (6, 6, 2)),
+    "layer_norm": (lambda: L.LayerNormalization(axis=[1, 2]), (6, 6, 2)),
+    "group_norm": (lambda: L.GroupNormalization(groups=2), (6, 6, 4)),
+    "resizing": (lambda: L.Resizing(4, 8, interpolation="bicubic"), (6, 6, 2)),
+    "center_crop": (lambda: L.CenterCrop(4, 3), (6, 6, 2)),
+    "upsampling2d": (lambda: L.UpSampling2D(2, interpolation="bilinear"), (3, 3, 2)),
+    "upsampling1d": (lambda: L.UpSampling1D(2), (4, 2)),
 }
 MERGE = {
     "subtract": lambda: L.Subtract(),
@@ -127,3 +133,17 @@ def test_augmentation_is_active_in_fit_and_inactive_in_predict():
     model = minicnn.Sequential([minicnn.Input((6, 6, 1)), L.RandomRotation(0.5, seed=0), L.Flatten()])
     np.testing.assert_array_equal(model.predict(x, verbose=0), x.reshape(5, -1))
     assert not np.allclose(model(x, training=True).numpy(), x.reshape(5, -1))
+
+
+def test_integer_input_feeds_an_embedding(tmp_path):
+    inp = minicnn.Input((None,), dtype="int64")
+    assert inp.dtype == "int64"
+    x = L.GlobalAveragePooling1D()(L.Conv1D(4, 3, padding="causal")(L.Embedding(30, 8)(inp)))
+    model = models.Model(inp, L.Dense(1)(x))
+    tokens = np.random.default_rng(1).integers(0, 30, (6, 7))
+    _round_trip(model, tokens, tmp_path, "int_input")
+    assert models.Model.from_config(model.get_config()).inputs[0].dtype == "int64"
+    model.compile(optimizer="adam", loss="mse")
+    model.fit(tokens, np.ones((6, 1), "float32"), epochs=1, verbose=0)
+    with pytest.raises(TypeError, match="floating"):
+        minicnn.Input((3,), dtype="complex64")

@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import minicnn
 from minicnn._random import set_global_seed
 from minicnn.autograd import Tensor, gradcheck
 from minicnn.layers.preprocessing import RandomCrop, RandomFlip, RandomTranslation, sample_separable
@@ -56,16 +57,19 @@ def bilinear_resize_oracle(img, out_h, out_w):
 @pytest.mark.parametrize("layer", [
     RandomFlip(seed=1), RandomTranslation(0.3, 0.3, seed=1), RandomFlip("vertical"),
 ])
-def test_inactive_unless_training(layer):
+def test_inactive_in_inference_active_on_its_own(layer):
     x = Tensor(images())
-    for kwargs in ({}, {"training": False}, {"training": None}):
-        out = layer(x, **kwargs)
-        np.testing.assert_array_equal(arr(out), x.numpy())
+    np.testing.assert_array_equal(arr(layer(x, training=False)), x.numpy())
+    model = minicnn.Sequential([minicnn.Input(x.shape[1:]), layer])
+    np.testing.assert_array_equal(model.predict(x.numpy(), verbose=0), x.numpy())
+    # Keras: a call that sets no training (nor an enclosing one) uses call()'s default, True.
+    assert any(not np.array_equal(arr(layer(x, **kw)), x.numpy()) for kw in ({}, {"training": None})
+               for _ in range(5))
 
 
 def test_random_crop_inference_same_size_is_identity():
     x = images(h=8, w=8)
-    np.testing.assert_allclose(arr(RandomCrop(8, 8)(x)), x, rtol=0, atol=0)
+    np.testing.assert_allclose(arr(RandomCrop(8, 8)(x, training=False)), x, rtol=0, atol=0)
 
 
 @pytest.mark.parametrize("in_hw, out_hw", [((6, 4), (3, 3)), ((4, 6), (2, 5)), ((5, 5), (7, 3)), ((8, 8), (4, 4))])
@@ -77,7 +81,7 @@ def test_random_crop_inference_is_keras_smart_resize(in_hw, out_hw):
     ch, cw = min(h, round(w * th / tw)), min(w, round(h * tw / th))
     top, left = (h - ch) // 2, (w - cw) // 2
     want = np.stack([bilinear_resize_oracle(im[top:top + ch, left:left + cw], th, tw) for im in x])
-    got = arr(RandomCrop(th, tw)(x))
+    got = arr(RandomCrop(th, tw)(x, training=False))
     assert got.shape == (2, th, tw, 1)
     np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)  # float32 layers
 

@@ -6,6 +6,7 @@ import math
 import numpy as np
 import pytest
 
+import minicnn
 from minicnn import layers as L
 from minicnn.autograd import Tensor
 
@@ -46,8 +47,10 @@ def warp_oracle(x, coords, interpolation, fill_mode, fill_value=0.0):
                                    L.RandomBrightness(0.5)])
 def test_inactive_outside_training(layer):
     x = images() * 255
-    for kwargs in ({}, {"training": False}):
-        np.testing.assert_array_equal(layer(x, **kwargs).numpy(), x.astype("float32"))
+    np.testing.assert_array_equal(layer(x, training=False).numpy(), x.astype("float32"))
+    model = minicnn.Sequential([minicnn.Input(x.shape[1:]), layer])
+    np.testing.assert_array_equal(model.predict(x, verbose=0), x.astype("float32"))
+    assert not np.array_equal(layer(x).numpy(), x.astype("float32"))  # on its own: training, as Keras
 
 
 @pytest.mark.parametrize("k", [1, 2, 3])
@@ -149,3 +152,14 @@ def test_integer_images_come_out_float():
                   L.RandomBrightness(0.2, seed=1)):
         y = layer(x, training=True)
         assert y.dtype == np.float32 and y.shape == x.shape
+
+
+def test_a_data_augmentation_pipeline_augments_when_called_on_its_own():
+    """keras-io's image_classification_from_scratch: ``data_augmentation(images)`` (plotting, or
+    ``dataset.map``) augments; the same Sequential inside a model only augments in fit."""
+    augment = minicnn.Sequential([L.RandomFlip("horizontal", seed=1), L.RandomRotation(0.1, seed=1)])
+    x = images(n=8)
+    assert not np.allclose(augment(x).numpy(), x)
+    model = minicnn.Sequential([minicnn.Input(x.shape[1:]), augment, L.Flatten()])
+    np.testing.assert_allclose(model.predict(x, verbose=0), x.reshape(8, -1).astype("float32"))
+    np.testing.assert_allclose(model(x, training=False).numpy(), x.reshape(8, -1).astype("float32"))

@@ -4,14 +4,18 @@ CASES maps each registry name to one or more cases; ``test_every_op_has_a_case``
 added to the registry without a case fail the suite.
 """
 
+import sys
 import types
 from dataclasses import dataclass, field
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import minicnn
 from minicnn import Tensor, ops
+from minicnn.ops import _activations, _elementary
 from minicnn.ops.registry import OPS
 from minicnn.reference import ops as ref
 
@@ -344,12 +348,10 @@ def test_ops_accept_arrays_and_lists_and_keep_float32():
 
 
 def test_dense_and_matmul_through_minicnn_gemm_path(monkeypatch):
-    from minicnn.autograd import basic_ops
-
     real_gemm = minicnn.linalg.gemm
     calls = []
-    monkeypatch.setattr(basic_ops, "GEMM_MIN_MACS", 0)  # force linalg.gemm for every product
-    monkeypatch.setattr(basic_ops._linalg, "gemm", lambda *a, **k: calls.append(k) or real_gemm(*a, **k))
+    monkeypatch.setattr(_elementary, "GEMM_MIN_MACS", 0)  # force linalg.gemm for every product
+    monkeypatch.setattr(_elementary._linalg, "gemm", lambda *a, **k: calls.append(k) or real_gemm(*a, **k))
     x, w, b = rnd(2, 3, 4), rnd(4, 5, seed=1), rnd(5, seed=2)
     assert minicnn.gradcheck(lambda *t: ops.dense(*t, activation="relu"), [x, w, b])
     assert {"trans_a": True, "trans_b": False} in calls and {"trans_a": False, "trans_b": True} in calls
@@ -394,10 +396,6 @@ def test_small_convnet_trains_with_plain_sgd():
     assert not np.allclose(mm, 0)  # the moving statistics moved
 
 
-from hypothesis import given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
-
-
 @st.composite
 def shape_and_axis(draw):
     shape = tuple(draw(st.lists(st.integers(1, 4), min_size=1, max_size=3)))
@@ -419,12 +417,8 @@ def test_axis_ops_property(shape_axis, name, seed):
 
 
 def test_gelu_without_scipy_uses_math_erf(monkeypatch):
-    import sys
-
-    from minicnn.ops import activations
-
     monkeypatch.setitem(sys.modules, "scipy.special", None)  # import fails
-    monkeypatch.setattr(activations, "_ERF", None)
+    monkeypatch.setattr(_activations, "_ERF", None)
     x = np.linspace(-4, 4, 17)
     np.testing.assert_allclose(ops.gelu(x).data, ref.gelu(x), rtol=1e-14, atol=1e-15)
     assert ops.gelu(x.astype(np.float32)).dtype == np.float32

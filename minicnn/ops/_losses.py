@@ -8,9 +8,9 @@ is the clean ``p - y`` path.  Probabilities from anywhere else are clipped to
 
 import numpy as np
 
-from minicnn.autograd import Function, Tensor
+from minicnn.autograd import Function, Tensor, sum_to_shape
 from minicnn.ops._util import as_tensor, check_float, norm_axis, raw
-from minicnn.ops.activations import _log_softmax, _sigmoid
+from minicnn.ops._activations import _log_softmax, _sigmoid
 
 __all__ = ["sparse_categorical_crossentropy", "categorical_crossentropy", "binary_crossentropy",
            "mean_squared_error", "mean_absolute_error", "SoftmaxCrossentropyFunction",
@@ -144,11 +144,7 @@ class MeanAbsoluteErrorFunction(Function):
 
 
 def _to(g, shape, dtype, needed):
-    if not needed:
-        return None
-    from minicnn.autograd import sum_to_shape
-
-    return sum_to_shape(g, shape, dtype)
+    return sum_to_shape(g, shape, dtype) if needed else None
 
 
 # -- functional API --------------------------------------------------------------------------

@@ -1,13 +1,16 @@
 """The elementary Functions behind Tensor's operators and methods.
 
-They live next to Tensor (autograd must not import the ops layer above it);
-``minicnn.ops`` re-exports and registers them with every other op.
+Tensor (in :mod:`minicnn.autograd`) writes its operators in terms of these classes; this module
+binds itself to it at import (see ``minicnn.autograd.tensor.bind_elementary``).
 """
+
+import sys
 
 import numpy as np
 
 from minicnn import linalg as _linalg
-from minicnn.autograd.function import Function, sum_to_shape
+from minicnn.autograd import Function, sum_to_shape
+from minicnn.autograd import tensor as _tensor
 
 __all__ = [
     "matmul2d", "Add", "Sub", "Mul", "Div", "Neg", "Pow", "MatMul", "Exp", "Log", "Sqrt", "Abs", "Clip",
@@ -393,3 +396,6 @@ class Stack(Function):
     def backward(ctx, g):
         return tuple(np.take(g, i, axis=ctx.axis).astype(dt, copy=False) if need else None
                      for i, (dt, need) in enumerate(zip(ctx.dtypes, ctx.needs_input_grad)))
+
+
+_tensor.bind_elementary(sys.modules[__name__])

@@ -2,9 +2,9 @@
 
 import numpy as np
 
-from minicnn.autograd.basic_ops import (Abs, Add, Clip, Concatenate, Div, Exp, Log, MatMul, Max,
-                                        Mean, Mul, Neg, Pow, Reshape, Sqrt, Stack, Sub, Sum,
-                                        Transpose)
+from minicnn.ops._elementary import (Abs, Add, Clip, Concatenate, Div, Exp, Log, MatMul, Max,
+                                    Mean, Mul, Neg, Pow, Reshape, Sqrt, Stack, Sub, Sum,
+                                    Transpose)
 from minicnn.ops._util import as_tensor
 
 __all__ = ["add", "subtract", "multiply", "divide", "negative", "power", "matmul", "exp", "log",
