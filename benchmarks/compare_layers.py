@@ -58,7 +58,8 @@ def minicnn_profile(args, batch):
     rng = np.random.default_rng(0)
     x = rng.random((batch,) + shape, dtype=np.float32)
     y = rng.integers(0, 10, batch)
-    return minicnn.utils.profile(model, x, y, steps=args.steps, mode=args.mode)
+    rows = minicnn.utils.profile(model, x, y, steps=args.steps, mode=args.mode)
+    return rows, [layer.name for layer in model.layers]
 
 
 def fit_steps(args, batch):
@@ -76,9 +77,11 @@ def main():
     batch = args.batch or models.SPECS[args.model][1][0]
     _, header = machine_header(args)
     print(header, flush=True)
-    rows = minicnn_profile(args, batch)
+    rows, order = minicnn_profile(args, batch)
     tf = tf_layers(args, batch)
-    layer_rows = [r for r in rows if r["kind"] == "layer"]
+    # model.layers order on both sides (the profile lists layers in call order)
+    by_name = {r["name"]: r for r in rows if r["kind"] == "layer"}
+    layer_rows = [by_name[n] for n in order if n in by_name]
     if [r["type"] for r in layer_rows] != [r["type"] for r in tf["rows"]]:
         raise SystemExit("the two models' layer lists differ: "
                          f"{[r['type'] for r in layer_rows]} vs {[r['type'] for r in tf['rows']]}")
