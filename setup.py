@@ -18,6 +18,7 @@ Environment switches:
   LIBOMP_PREFIX=/path     where libomp lives for Apple clang (default: brew --prefix libomp)
 """
 
+import glob
 import os
 import platform
 import shutil
@@ -42,12 +43,19 @@ EXTENSIONS = {
         [f"{SRC}/cpu_features.c", f"{SRC}/ukernel_ref.c", f"{SRC}/gemm_registry.c"],
         {"avx2": [f"{SRC}/ukernel_avx2.c"], "avx512": [f"{SRC}/ukernel_avx512.c"], "neon": [f"{SRC}/ukernel_neon.c"]},
     ),
+    "_tuning": ([f"{KERNELS}/_tuning.pyx"], [], {}),
     "_conv": ([f"{KERNELS}/_conv.pyx"], [], {}),
+    "_conv_im2col": ([f"{KERNELS}/_conv_im2col.pyx"], [], {}),
+    "_conv_direct": ([f"{KERNELS}/_conv_direct.pyx"], [], {}),
+    "_conv_depthwise": ([f"{KERNELS}/_conv_depthwise.pyx"], [], {}),
+    "_elementwise": ([f"{KERNELS}/_elementwise.pyx"], [], {}),
     "_pool": ([f"{KERNELS}/_pool.pyx"], [], {}),
     "_norm": ([f"{KERNELS}/_norm.pyx"], [], {}),
     "_mempool": ([f"{KERNELS}/_mempool.pyx"], [], {}),
     "_optim": ([f"{KERNELS}/_optim.pyx"], [], {}),
 }
+
+HEADERS = sorted(glob.glob(f"{KERNELS}/*.h") + glob.glob(f"{SRC}/*.h"))
 
 # Extra flags of one extension: (gcc/clang, MSVC).  _optim's Adam must round every product
 # before its sum (bitwise the NumPy update) and vectorise sqrt (no errno path; its inputs are >= 0).
@@ -225,6 +233,8 @@ class BuildExt(build_ext):
             ext.extra_compile_args = flags["cflags"] + (flags["omp_c"] if use_omp else []) + own
             ext.extra_link_args = flags["ldflags"] + (flags["omp_l"] if use_omp else [])
             ext.define_macros.append(("MINICNN_OPENMP_BUILD", "1" if use_omp else "0"))
+            if DEBUG or SANITIZE:  # internal consistency checks (parallel.h)
+                ext.define_macros.append(("MINICNN_DEBUG", "1"))
             for isa, sources in getattr(ext, "isa_sources", {}).items():
                 if isa not in isas:
                     continue
@@ -251,6 +261,7 @@ def make_extensions():
             sources=pyx + csrc,
             include_dirs=[np.get_include(), KERNELS, SRC],
             define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
+            depends=HEADERS,  # a changed header rebuilds the modules (setuptools compares times)
         )
         exts.append(ext)
     exts = cythonize(exts, compiler_directives=cython_directives(), include_path=[KERNELS], quiet=True)

@@ -63,7 +63,7 @@ def parse_args(argv=None):
                    help="seconds per sample (default 0.1: after the pause that follows a numpy sample, "
                         "the first calls run on an idle, slow-to-wake second core; short samples overweight them)")
     p.add_argument("--unpacked-a", default="", metavar="ROWA,COLA",
-                   help="tuning: largest n for which minicnn reads row-major / transposed A unpacked (-1: never)")
+                   help="tuning: largest n for which minicnn reads row-major / transposed A unpacked (0: never)")
     p.add_argument("--json", help="append one JSON line with every number to this file")
     p.add_argument("--child", help=argparse.SUPPRESS)
     return p.parse_args(argv)
@@ -113,10 +113,6 @@ def run_child(args):
     pause = 0.2 if threads > 1 else 0.0
     with threadpool_limits(limits=threads):
         minicnn.set_num_threads(threads)
-        if args.unpacked_a:
-            from minicnn._kernels import _gemm
-
-            _gemm._set_unpacked_a_max_n(*map(int, args.unpacked_a.split(",")))
         for name, m, k, n, trans_a, _ in shape_list(args):
             a = rng.standard_normal((k, m)).astype(dtype).T if trans_a else rng.standard_normal((m, k)).astype(dtype)
             b = rng.standard_normal((k, n)).astype(dtype)
@@ -154,8 +150,11 @@ def main():
     kernel = "?"
     for t in threads:
         env = dict(os.environ, OMP_NUM_THREADS=str(t), OPENBLAS_NUM_THREADS=str(t), MKL_NUM_THREADS=str(t))
+        if args.unpacked_a:  # the tuning table is read once, at import (minicnn._kernels._tuning)
+            rowa, cola = args.unpacked_a.split(",")
+            env["MINICNN_TUNING"] = f"gemm_rowa_max_n={rowa},gemm_cola_max_n={cola}"
         cmd = [sys.executable, here, "--child", str(t), "--sizes", args.sizes, "--dtype", args.dtype,
-               "--repeats", str(args.repeats), "--min-time", str(args.min_time), "--only", args.only, "--unpacked-a", args.unpacked_a]
+               "--repeats", str(args.repeats), "--min-time", str(args.min_time), "--only", args.only]
         cmd += ["--no-conv"] if args.no_conv else []
         res = json.loads(subprocess.run(cmd, env=env, check=True, stdout=subprocess.PIPE,
                                         text=True).stdout.strip().splitlines()[-1])

@@ -5,6 +5,7 @@ Kept apart so that each example reads as the model it trains; nothing here is mi
 
 import argparse
 import contextlib
+import math
 import os
 import time
 
@@ -32,10 +33,19 @@ def add_common_args(parser, *, epochs, batch_size=64):
                         help="OpenMP threads for the kernels (default: all cores, or $OMP_NUM_THREADS)")
     parser.add_argument("--subset", type=int, default=None, metavar="N",
                         help="fast mode: train on the first N training images and test on N test images")
+    parser.add_argument("--validation-split", type=float, default=0.1, metavar="F",
+                        help="fraction of the training images held out to validate on after each "
+                             "epoch (default 0.1; 0: train on all of them); the test set is scored "
+                             "once, at the end")
     parser.add_argument("--seed", type=int, default=0, help="random seed (weights, shuffling, augmentation)")
     parser.add_argument("--output-dir", default=".", help="where the model and plots are written (default .)")
     parser.add_argument("--verbose", type=int, default=1, choices=(0, 1, 2), help="fit() verbosity (1: progress bar)")
     return parser
+
+
+def training_count(n_images, validation_split):
+    """How many of ``n_images`` fit trains on (it holds out the last ``validation_split``)."""
+    return int(math.floor(n_images * (1.0 - validation_split))) if validation_split else n_images
 
 
 def threads(n):
@@ -106,8 +116,9 @@ def plot_history(history, path, title):
         if key in h:
             ax.plot(epochs, h[key], "o-", label=f"train {key}")
         if "val_" + key in h:
-            ax.plot(epochs, h["val_" + key], "s--", label=f"test {key}")
+            ax.plot(epochs, h["val_" + key], "s--", label=f"validation {key}")
         ax.set_xlabel("epoch")
+        ax.set_xticks(epochs)
         ax.set_title(key)
         ax.legend()
     fig.suptitle(title)

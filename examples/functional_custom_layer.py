@@ -82,7 +82,8 @@ def main(argv=None):
                   metrics=["accuracy"])
     model.summary()
     with _common.threads(args.threads):
-        model.fit(x_train, y_train, batch_size=args.batch_size, epochs=args.epochs, verbose=args.verbose)
+        model.fit(x_train, y_train, batch_size=args.batch_size, epochs=args.epochs,
+                  validation_split=args.validation_split, verbose=args.verbose)
         _, test_acc = model.evaluate(x_test, y_test, batch_size=256, verbose=0)
     print(f"test accuracy: {test_acc:.4f}")
 

@@ -1,12 +1,15 @@
 """Write a differentiable operation and prove its backward with ``minicnn.gradcheck``.
 
-    python examples/gradcheck_example.py
+    python examples/gradcheck_example.py                 # --threads N, --seed S (it trains nothing)
 
 ``gradcheck`` compares the gradients that ``backward`` computes with float64 central finite
 differences.  Every op in minicnn ships with such a check; this script shows the recipe on a new
 op (Swish, ``x * sigmoid(beta * x)``, with a gradient for ``beta`` too), on minicnn's own conv2d
 and max-pooling, and shows what a wrong backward looks like.
 """
+
+import argparse
+import contextlib
 
 import numpy as np
 
@@ -60,7 +63,16 @@ def check(name, fn, inputs):
 
 
 def main(argv=None):
-    rng = np.random.default_rng(0)
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--threads", type=int, default=None,
+                   help="OpenMP threads for the kernels (default: all cores, or $OMP_NUM_THREADS)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the random inputs (default 0)")
+    args = p.parse_args(argv)
+    with minicnn.num_threads(args.threads) if args.threads else contextlib.nullcontext():
+        return _run_checks(np.random.default_rng(args.seed))
+
+
+def _run_checks(rng):
     x = rng.standard_normal((3, 5))
     beta = np.array([1.3])
     results = {

@@ -57,9 +57,10 @@ def main(argv=None):
     timer = _common.EpochTimer()
     with _common.threads(args.threads):
         history = model.fit(x_train, y_train, batch_size=args.batch_size, epochs=args.epochs,
-                            validation_data=(x_test, y_test), callbacks=[timer], verbose=args.verbose)
+                            validation_split=args.validation_split, callbacks=[timer],
+                            verbose=args.verbose)
         _, test_acc = model.evaluate(x_test, y_test, batch_size=256, verbose=0)
-    speed = _common.images_per_second(len(x_train), timer)
+    speed = _common.images_per_second(_common.training_count(len(x_train), args.validation_split), timer)
     print(f"test accuracy: {test_acc:.4f}")
     print(f"training speed: {speed:.0f} images/second")
     os.makedirs(args.output_dir, exist_ok=True)

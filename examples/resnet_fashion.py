@@ -1,6 +1,7 @@
 """A small residual network with batch normalisation and augmentation on Fashion-MNIST.
 
-    python examples/resnet_fashion.py                      # 15 epochs: 0.9320 test accuracy (seed 0), ~50 min on 2 cores
+    python examples/resnet_fashion.py                      # 15 epochs, ~50 min on 2 cores
+    python examples/resnet_fashion.py --validation-split 0 # all 60,000 images: 0.9320 test accuracy (seed 0)
     python examples/resnet_fashion.py --width 32 --epochs 20
     python examples/resnet_fashion.py --subset 1000 --epochs 1 --width 8    # smoke run
 
@@ -64,7 +65,8 @@ def main(argv=None):
     print(f"Fashion-MNIST: {len(x_train)} training and {len(x_test)} test images")
 
     model = build_model(args.width)
-    steps = args.epochs * -(-len(x_train) // args.batch_size)
+    n_train = _common.training_count(len(x_train), args.validation_split)
+    steps = args.epochs * -(-n_train // args.batch_size)
     schedule = keras.optimizers.schedules.CosineDecay(args.lr, decay_steps=steps)
     model.compile(optimizer=keras.optimizers.Adam(learning_rate=schedule),
                   loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
@@ -73,9 +75,10 @@ def main(argv=None):
     timer = _common.EpochTimer()
     with _common.threads(args.threads):
         history = model.fit(x_train, y_train, batch_size=args.batch_size, epochs=args.epochs,
-                            validation_data=(x_test, y_test), callbacks=[timer], verbose=args.verbose)
+                            validation_split=args.validation_split, callbacks=[timer],
+                            verbose=args.verbose)
         _, test_acc = model.evaluate(x_test, y_test, batch_size=256, verbose=0)
-    speed = _common.images_per_second(len(x_train), timer)
+    speed = _common.images_per_second(n_train, timer)
     total = sum(timer.times)
     print(f"test accuracy: {test_acc:.4f}")
     print(f"training speed: {speed:.0f} images/second; {total / 60:.1f} minutes of training")

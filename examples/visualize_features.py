@@ -92,14 +92,9 @@ def plot_feature_maps(image, label, maps, path):
 
 
 def main(argv=None):
-    p = _common.parser(__doc__)
+    p = _common.add_common_args(_common.parser(__doc__), epochs=1)  # training when no --model
     p.add_argument("--model", help="a saved model (e.g. from fashion_mnist_cnn.py); default: train one")
     p.add_argument("--index", type=int, default=0, help="which test image to show (default 0)")
-    p.add_argument("--epochs", type=int, default=1, help="training epochs when no --model is given")
-    p.add_argument("--subset", type=int, default=None, metavar="N", help="train on the first N images only")
-    p.add_argument("--threads", type=int, default=None)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--output-dir", default=".")
     args = p.parse_args(argv)
     keras.utils.set_random_seed(args.seed)
     (x_train, y_train), (x_test, y_test) = _common.load_images("fashion_mnist", args.subset)
@@ -113,7 +108,8 @@ def main(argv=None):
             model = build_model()
             model.compile(optimizer="adam", metrics=["accuracy"],
                           loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
-            model.fit(x_train, y_train, batch_size=64, epochs=args.epochs, verbose=2)
+            model.fit(x_train, y_train, batch_size=args.batch_size, epochs=args.epochs,
+                      validation_split=args.validation_split, verbose=args.verbose)
         maps = conv_feature_maps(model, x_test[args.index])
     name, tiles = first_filters(model)
     label = keras.datasets.fashion_mnist.CLASS_NAMES[int(y_test[args.index])]

@@ -3,14 +3,53 @@
 import contextlib
 import os
 import operator
+import threading
 import warnings
 
 from minicnn._kernels import _openmp
 
 __all__ = ["set_num_threads", "get_num_threads", "num_threads"]
 
+#: At most this many threads per CPU: beyond it threads only add overhead, and an absurd request
+#: (10**6) would make one GEMM start thousands of OS threads.
+MAX_THREADS_PER_CPU = 4
 
 _forked_child = False  # set in a child created by fork(): its kernels must stay serial
+_started_ok = 1  # a thread count known to start (the probe below ran for it)
+
+
+def max_threads():
+    """The largest count ``set_num_threads`` accepts: ``MAX_THREADS_PER_CPU`` per CPU."""
+    return MAX_THREADS_PER_CPU * (os.cpu_count() or 1)
+
+
+def _probe_thread_start(n):
+    """Raise RuntimeError unless ``n - 1`` more threads can start now.
+
+    OpenMP runtimes cannot report a failed thread start: libgomp prints "Thread creation failed"
+    and exits the process in the middle of a kernel.  Starting (and joining) the same number of
+    Python threads first turns a memory or process limit into an exception here instead.
+    """
+    global _started_ok
+    if n <= _started_ok or not _openmp.openmp_enabled():
+        return
+    release = threading.Event()
+    threads = []
+    try:
+        for _ in range(n - 1):
+            t = threading.Thread(target=release.wait, daemon=True)
+            t.start()
+            threads.append(t)
+    except RuntimeError as exc:
+        raise RuntimeError(
+            f"num_threads({n}): this process cannot start {n} threads ({exc}; {len(threads) + 1} "
+            "could run); a memory or process limit (ulimit -v, ulimit -u, a container) is in the "
+            "way: ask for fewer threads") from None
+    finally:
+        release.set()
+        for t in threads:
+            t.join()
+    _started_ok = n
 
 
 def _check(n):
@@ -23,6 +62,11 @@ def _check(n):
         raise TypeError(f"num_threads must be an int, got {type(n).__name__}") from None
     if n < 1:
         raise ValueError(f"num_threads must be >= 1, got {n}")
+    cap = max_threads()
+    if n > cap:
+        warnings.warn(f"minicnn: num_threads({n}) capped at {cap} ({MAX_THREADS_PER_CPU} per CPU "
+                      f"of the {os.cpu_count() or 1} here)", RuntimeWarning, stacklevel=3)
+        n = cap
     if n > 1 and _forked_child:
         warnings.warn(
             f"minicnn: num_threads({n}) ignored in a process created by fork(): OpenMP's thread pool "
@@ -32,6 +76,7 @@ def _check(n):
             stacklevel=3,
         )
         return 1
+    _probe_thread_start(n)
     return n
 
 
@@ -40,6 +85,8 @@ def set_num_threads(n):
 
     Until this is called the kernels follow OpenMP's default, so ``OMP_NUM_THREADS`` and
     ``threadpoolctl.threadpool_limits`` are honoured; ``set_num_threads(None)`` returns to it.
+    More than ``MAX_THREADS_PER_CPU`` threads per CPU are capped with a warning; a count the
+    process cannot start (a memory or process limit) raises RuntimeError and changes nothing.
     """
     _openmp.set_num_threads(_check(n))
 

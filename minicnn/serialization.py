@@ -225,15 +225,24 @@ def _import_builtin_modules():
 def serialize(obj):
     """Turn a serialisable object into its config dict (``None`` stays ``None``).
 
-    Plain Python values (numbers, strings, lists, dicts) pass through unchanged.
-    Functions serialise by name.
+    Plain Python values (numbers, strings, lists, dicts) pass through unchanged, and so does
+    everything inside a ``get_config()``: a layer (or initializer, loss, ...) that a config holds
+    becomes its own nested dict, as in Keras, which ``deserialize`` turns back into the object.
+    Arrays become ``{"class_name": "__numpy__", ...}`` (``"__tensor__"`` for Tensors), numpy
+    scalars plain numbers, bytes, slices and ``...`` Keras' special dicts.  Functions serialise
+    by name.
     """
     if obj is None or isinstance(obj, (bool, int, float, str)):
         return obj
-    if isinstance(obj, (list, tuple)):
+    if isinstance(obj, list):
         return [serialize(o) for o in obj]
+    if isinstance(obj, tuple):  # kept, as Keras does (JSON writes a list)
+        return tuple(serialize(o) for o in obj)
     if isinstance(obj, dict):
         return {k: serialize(v) for k, v in obj.items()}
+    special = _serialize_value(obj)
+    if special is not None:
+        return special
     if inspect.isfunction(obj) or inspect.isbuiltin(obj):
         registered = _CUSTOM_NAMES.get(obj)
         return {
@@ -251,7 +260,7 @@ def serialize(obj):
     out = {
         "module": _class_module(cls),
         "class_name": cls.__name__,
-        "config": obj.get_config(),
+        "config": _config_of(obj),
         "registered_name": _CUSTOM_NAMES.get(cls),
     }
     build_config = getattr(obj, "get_build_config", None)
@@ -260,6 +269,70 @@ def serialize(obj):
         if bc is not None:
             out["build_config"] = bc
     return out
+
+
+def _config_of(obj):
+    config = obj.get_config()
+    if not isinstance(config, dict):
+        raise TypeError(f"{type(obj).__name__}.get_config() must return a dict, "
+                        f"got {type(config).__name__}")
+    return serialize(config)
+
+
+def _serialize_value(obj):
+    """Keras' encodings of the non-object values a config may hold, or None."""
+    import numpy as np
+    from minicnn.autograd import Tensor
+
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, (np.ndarray, Tensor)):
+        array = np.asarray(obj.data if isinstance(obj, Tensor) else obj)
+        if array.dtype.kind not in "biuf":
+            raise TypeError(f"cannot serialize an array of dtype {array.dtype}")
+        if array.ndim == 0 and not isinstance(obj, Tensor):
+            return array.item()
+        return {"class_name": "__tensor__" if isinstance(obj, Tensor) else "__numpy__",
+                "config": {"value": array.tolist(), "dtype": str(array.dtype)}}
+    if isinstance(obj, bytes):
+        return {"class_name": "__bytes__", "config": {"value": obj.decode("utf-8")}}
+    if isinstance(obj, slice):
+        return {"class_name": "__slice__", "config": {
+            "start": serialize(obj.start), "stop": serialize(obj.stop), "step": serialize(obj.step)}}
+    if obj is Ellipsis:
+        return {"class_name": "__ellipsis__", "config": {}}
+    return None
+
+
+def _deserialize_special(class_name, inner):
+    """The values :func:`_serialize_value` encodes (the caller checked ``class_name``)."""
+    import numpy as np
+
+    if class_name in ("__numpy__", "__tensor__"):
+        dtype = np.dtype(inner["dtype"])
+        if dtype.kind not in "biuf":
+            raise ValueError(f"{class_name}: dtype must be numeric, got {dtype}")
+        array = np.array(inner["value"], dtype=dtype)
+        if class_name == "__numpy__":
+            return array
+        from minicnn.autograd import Tensor
+        return Tensor(array)
+    if class_name == "__bytes__":
+        return inner["value"].encode("utf-8")
+    if class_name == "__slice__":
+        return slice(inner.get("start"), inner.get("stop"), inner.get("step"))
+    return Ellipsis
+
+
+_SPECIAL = ("__numpy__", "__tensor__", "__bytes__", "__slice__", "__ellipsis__")
+
+
+def _deserialize_nested(value, custom_objects):
+    if isinstance(value, dict):
+        return deserialize(value, custom_objects)
+    if isinstance(value, list):
+        return [_deserialize_nested(v, custom_objects) for v in value]
+    return value
 
 
 def _class_module(cls):
@@ -288,10 +361,21 @@ def deserialize(config, custom_objects=None, module=None):
         return obj() if inspect.isclass(obj) else obj
     if isinstance(config, (list, tuple)):
         return [deserialize(c, custom_objects, module) for c in config]
-    if not isinstance(config, dict) or "class_name" not in config:
+    if not isinstance(config, dict):
         raise TypeError(f"config must be a dict with 'class_name' (from serialize()), got {config!r}")
+    if "class_name" not in config or "config" not in config:
+        # A plain dict (a config's dict-valued argument): its serialized objects are rebuilt,
+        # other values kept, as Keras does.
+        return {k: _deserialize_nested(v, custom_objects) for k, v in config.items()}
     class_name = config["class_name"]
     inner = config.get("config", {})
+    if inner is None:
+        inner = {}
+    if class_name in _SPECIAL:
+        try:
+            return _deserialize_special(class_name, inner)
+        except (KeyError, TypeError, AttributeError, ValueError) as exc:
+            raise ValueError(f"malformed {class_name} config {inner!r} ({exc})") from None
     if class_name == "function":
         name = config.get("registered_name")
         if not name or name == "function":

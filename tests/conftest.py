@@ -5,13 +5,12 @@ import pytest
 
 @pytest.fixture(scope="module")
 def threads_from_any_size():
-    """Kernels use every thread they are given whatever the size of the call.  The default bars
-    below which calls stay serial (higher under OMP_WAIT_POLICY=PASSIVE) would otherwise keep the
-    small shapes of thread-count tests on one thread, testing nothing."""
-    from minicnn._kernels import _conv, _gemm, _pool
+    """Kernels use every thread they are given whatever the size of the call.  The tuning table's
+    bars below which calls stay serial (higher under OMP_WAIT_POLICY=PASSIVE) would otherwise keep
+    the small shapes of thread-count tests on one thread, testing nothing.  (Thread counts never
+    change results; which algorithm runs is the plan's, forced through ``algorithm=``.)"""
+    from minicnn._kernels import _openmp
 
-    old = (_conv._set_parallel_min_macs(0), _gemm._set_parallel_min_work(0), _pool._set_pool_par_min(0))
+    old = _openmp.set_size_bars(False)
     yield
-    _conv._set_parallel_min_macs(old[0])
-    _gemm._set_parallel_min_work(old[1])
-    _pool._set_pool_par_min(old[2])
+    _openmp.set_size_bars(old)

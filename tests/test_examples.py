@@ -104,6 +104,9 @@ def test_fashion_mnist_cnn(data_env, capsys):
     assert "test accuracy:" in out and "images/second" in out and "training on 1 thread(s)" in out
     assert 0.0 <= result["test_accuracy"] <= 1.0 and result["images_per_second"] > 0
     assert len(result["history"]["loss"]) == 1 and "val_accuracy" in result["history"]
+    # validation on a held-out tenth of the training images; the test set is only scored at the end
+    assert (result["training_images"], result["validation_images"]) == (460, 52)
+    assert "460 training images, 52 held out for validation, 512 test images" in out
     assert os.path.isfile(result["model_path"]) and result["reload_matches"]
     # Nothing half-written is left next to the model.
     assert sorted(p.name for p in out_dir.iterdir() if "tmp" in p.name) == []
@@ -185,6 +188,52 @@ def test_functional_custom_layer(data_env, capsys):
 
 
 def test_gradcheck_example(capsys):
-    result, out = run_example("gradcheck_example", [], capsys)
+    result, out = run_example("gradcheck_example", ["--threads", "1", "--seed", "3"], capsys)
     assert result == {"swish": True, "broken_swish": False, "conv2d": True, "max_pool2d": True, "tiny_net": True}
     assert re.search(r"BrokenSwish \(wrong backward\)\s+FAILED", out) and "all as expected" in out
+
+
+TRAINING_EXAMPLES = ["fashion_mnist_cnn", "lenet5", "resnet_fashion", "visualize_features",
+                     "functional_custom_layer"]
+
+
+@pytest.mark.parametrize("name", TRAINING_EXAMPLES + ["gradcheck_example"])
+def test_examples_take_the_flags_the_readme_names(name, capsys):
+    """README: the training examples take --epochs, --batch-size, --threads, --subset N and
+    --validation-split; gradcheck_example.py, which trains nothing, takes --threads and --seed."""
+    with pytest.raises(SystemExit) as info:
+        load_example(name).main(["--help"])
+    assert info.value.code == 0
+    out = capsys.readouterr().out
+    flags = ["--threads", "--seed"]
+    if name in TRAINING_EXAMPLES:
+        flags += ["--epochs", "--batch-size", "--subset", "--validation-split"]
+    assert all(flag in out for flag in flags), out
+
+
+@pytest.mark.skipif(not _have_matplotlib(), reason="reads the legend of the matplotlib figure")
+def test_curves_call_the_held_out_data_validation(tmp_path, monkeypatch):
+    common = load_example("_common")
+    figures = []
+    monkeypatch.setattr(common, "save_figure", lambda fig, path: figures.append(fig))
+
+    class History:
+        history = {"loss": [1.0, 0.5], "val_loss": [1.1, 0.6], "accuracy": [0.5, 0.7],
+                   "val_accuracy": [0.4, 0.6]}
+
+    common.plot_history(History(), str(tmp_path / "c.png"), "t")
+    labels = [t.get_text() for ax in figures[0].axes for t in ax.get_legend().get_texts()]
+    assert labels == ["train loss", "validation loss", "train accuracy", "validation accuracy"]
+
+
+def test_readme_set_up_installs_what_the_main_example_promises():
+    """The README's first command promises a PNG of the curves: it must install matplotlib."""
+    root = EXAMPLES.parent
+    if not (root / "README.md").is_file():  # a wheel test run copies tests/, examples/, pyproject.toml
+        pytest.skip("README.md is not next to examples/")
+    readme = (root / "README.md").read_text()
+    first = re.search(r"```bash\n(pip install [^\n]*)\n", readme).group(1)
+    extra = re.match(r'pip install "\.\[(\w+)\]" && python examples/fashion_mnist_cnn.py', first)
+    assert extra, first
+    listed = re.search(rf"^{extra.group(1)} = \[([^\]]*)\]", (root / "pyproject.toml").read_text(), re.M)
+    assert listed and '"matplotlib' in listed.group(1), listed

@@ -6,7 +6,8 @@ read-only) views, NaN and inf, nonsense geometry arguments -- and must either
 
 * return the right answer (checked against numpy or minicnn.reference, NaN/inf where the
   reference has them), or
-* raise ValueError or TypeError with a message,
+* raise ValueError or TypeError with a message -- but only where the input breaks the documented
+  contract: each test says which inputs are valid (``must_accept``), and refusing one fails it,
 
 never crash the interpreter, hang, raise anything else, or return garbage.
 """
@@ -83,7 +84,8 @@ def dims(lo=0, hi=5):
 
 
 def clear_or(fn, *args, **kwargs):
-    """fn's result, or None when it raised a clear error (ValueError/TypeError with a message)."""
+    """fn's result, or None when it raised a clear error (ValueError/TypeError with a message).
+    Callers assert that a None came from an input that is not valid."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # inf - inf in numpy references
         try:
@@ -104,6 +106,39 @@ def _is_float(a):
     return isinstance(a, np.ndarray) and a.dtype in (np.float32, np.float64)
 
 
+def _pair(v):
+    return (v, v) if isinstance(v, int) else tuple(v)
+
+
+# The documented argument values among those the strategies draw (the others must be refused).
+VALID_STRIDES = [1, 2, 3, (1, 2)]
+VALID_CONV_PADDING = ["valid", "same", "SAME", ((1, 0), (0, 2))]  # Keras lower-cases padding
+VALID_DILATION = [1, 2, (2, 1)]
+VALID_POOL_SIZE = [1, 2, 3, (2, 1), 7]
+VALID_POOL_STRIDES = [None, 1, 2, (1, 2)]
+
+
+def _has(choices, value):
+    return any(type(value) is type(c) and value == c for c in choices)
+
+
+def conv_output_exists(H, W, kh, kw, geom):
+    """A convolution of an (H, W) image by a (kh, kw) kernel with a valid geometry has output
+    cells.  'same' on an empty image may be refused: its padding is defined from the size."""
+    dh, dw = _pair(geom["dilation_rate"])
+    eff_h, eff_w = (kh - 1) * dh + 1, (kw - 1) * dw + 1
+    padding = geom["padding"]
+    if isinstance(padding, str) and padding.lower() == "same":
+        return H > 0 and W > 0
+    (pt, pb), (pl, pr) = ((0, 0), (0, 0)) if padding == "valid" else padding
+    return H + pt + pb >= eff_h and W + pl + pr >= eff_w
+
+
+def valid_conv_geometry(geom):
+    return (_has(VALID_STRIDES, geom["strides"]) and _has(VALID_CONV_PADDING, geom["padding"])
+            and _has(VALID_DILATION, geom["dilation_rate"]))
+
+
 # ------------------------------------------------------------------ linalg.gemm
 @SETTINGS
 @given(st.data(), dims(0, 6), dims(0, 6), dims(0, 6), st.booleans(), st.booleans(),
@@ -119,8 +154,12 @@ def test_gemm_hostile(data, m, n, k, ta, tb, c_kind):
             c = np.asfortranarray(c)
         if c_kind == "readonly":
             c.flags.writeable = False
+    # any layout of a and b; c, when given, is written in place: C-contiguous and writeable
+    must_accept = _is_float(a) and a.dtype == b.dtype and (
+        c is None or c_kind == "fresh" or (c_kind == "fortran" and c.flags.c_contiguous))
     out = clear_or(minicnn.linalg.gemm, a, b, c, trans_a=ta, trans_b=tb)
     if out is None:
+        assert not must_accept, f"gemm refused valid {a.dtype} {a.shape} x {b.dtype} {b.shape}, c {c_kind}"
         return
     assert _is_float(a) and a.dtype == b.dtype, "gemm accepted a dtype it does not support"
     assert c is None or (out is c and (c_kind == "fresh" or (c_kind == "fortran" and c.flags.c_contiguous)))
@@ -135,10 +174,13 @@ def test_gemm_hostile(data, m, n, k, ta, tb, c_kind):
 def test_gemm_alpha_beta(alpha, beta):
     a = np.arange(6, dtype=np.float32).reshape(2, 3)
     c = np.ones((2, 2), np.float32)
+    must_accept = all(isinstance(v, float) and np.isfinite(v) for v in (alpha, beta))
     out = clear_or(minicnn.linalg.gemm, a, a, c, alpha=alpha, beta=beta, trans_b=True)
-    if out is not None:
-        assert np.isfinite(alpha) and np.isfinite(beta)
-        np.testing.assert_allclose(out, alpha * (a @ a.T) + beta, rtol=1e-6)
+    if out is None:
+        assert not must_accept, f"gemm refused alpha={alpha}, beta={beta}"
+        return
+    assert np.isfinite(alpha) and np.isfinite(beta)
+    np.testing.assert_allclose(out, alpha * (a @ a.T) + beta, rtol=1e-6)
 
 
 # ------------------------------------------------------------------ conv / pool kernels
@@ -162,8 +204,12 @@ def test_conv2d_forward_hostile(data, xshape, kh, kw, filters, geom, with_bias):
     C = xshape[-1] if len(xshape) == 4 else data.draw(dims(0, 3))
     kernel = data.draw(arrays((kh, kw, C, filters), dtypes=FLOATS + [np.float16, np.int32], specials=False))
     bias = data.draw(arrays((filters,), dtypes=FLOATS, specials=False)) if with_bias else None
+    must_accept = (_is_float(x) and x.ndim == 4 and kernel.dtype == x.dtype and filters >= 1 and C >= 1
+                   and (bias is None or bias.dtype == x.dtype) and valid_conv_geometry(geom)
+                   and conv_output_exists(x.shape[1], x.shape[2], kh, kw, geom))
     y = clear_or(K.conv2d_forward, x, kernel, bias, **geom)
     if y is None:
+        assert not must_accept, f"refused a valid conv: x {x.dtype} {x.shape}, kernel {kernel.shape}, {geom}"
         return
     assert _is_float(x) and x.dtype == kernel.dtype
     ref = R.conv2d_forward(x.astype(np.float64), kernel.astype(np.float64),
@@ -182,12 +228,7 @@ def test_conv2d_all_passes_match_reference(data, N, H, W, Cg, kh, kw, Fg, geom, 
     kernel = data.draw(arrays((kh, kw, Cg, F), dtypes=[dtype], specials=False))
     y = clear_or(K.conv2d_forward, x, kernel, groups=groups, **geom)
     if y is None:  # the only legitimate refusal here: output would have no positive size
-        eff_h, eff_w = (kh - 1) * _pair(geom["dilation_rate"])[0] + 1, (kw - 1) * _pair(geom["dilation_rate"])[1] + 1
-        pad_h, pad_w = {"valid": (0, 0), "same": (None, None)}.get(geom["padding"], (1, 2))
-        if pad_h is None:
-            assert H == 0 or W == 0, "'same' padding refused a non-empty image"
-        else:
-            assert H + pad_h < eff_h or W + pad_w < eff_w, f"refused a geometry with output cells: {geom}"
+        assert not conv_output_exists(H, W, kh, kw, geom), f"refused a geometry with output cells: {geom}"
         return
     x64 = x.astype(np.float64)
     assert_matches(y, R.conv2d_forward(x64, kernel.astype(np.float64), groups=groups, **geom), dtype)
@@ -204,10 +245,6 @@ def test_conv2d_all_passes_match_reference(data, N, H, W, Cg, kh, kw, Fg, geom, 
     assert_matches(dk, ref_dk, dtype)
 
 
-def _pair(v):
-    return (v, v) if isinstance(v, int) else tuple(v)
-
-
 @SETTINGS
 @given(st.data(), st.lists(dims(0, 6), min_size=1, max_size=6),
        st.sampled_from([1, 2, 3, (2, 1), 0, -1, (2,), 7]),
@@ -217,8 +254,14 @@ def _pair(v):
 def test_pool_forward_hostile(data, xshape, pool_size, strides, padding, kind):
     x = data.draw(arrays(xshape))
     fwd = P.max_pool2d_forward if kind == "max" else P.avg_pool2d_forward
+    must_accept = (_is_float(x) and x.ndim == 4 and _has(VALID_POOL_SIZE, pool_size)
+                   and _has(VALID_POOL_STRIDES, strides) and padding in ("valid", "same"))
+    if must_accept:  # ...and the output has cells
+        (ph, pw), (H, W) = _pair(pool_size), x.shape[1:3]
+        must_accept = H >= ph and W >= pw if padding == "valid" else H > 0 and W > 0
     out = clear_or(fwd, x, pool_size, strides, padding)
     if out is None:
+        assert not must_accept, f"refused a valid pooling of {x.dtype} {x.shape}: {pool_size}, {strides}, {padding}"
         return
     assert _is_float(x)
     ref_fn = R.max_pool2d_forward if kind == "max" else R.avg_pool2d_forward
@@ -273,11 +316,17 @@ NUMPY_OPS = {"exp": np.exp, "sqrt": np.sqrt, "abs": np.abs, "sum": np.sum, "mean
 def test_elementwise_and_reduction_ops_hostile(data, shape, name):
     x = data.draw(arrays(shape))
     op = getattr(minicnn.ops, name)
+    # float32/float64 of any shape, except: a max needs an element; a softmax needs a non-empty
+    # last axis (softmax over zero classes, an empty result in TF, is refused here for now)
+    must_accept = _is_float(x) and not (name in ("softmax", "log_softmax") and (x.ndim == 0 or x.shape[-1] == 0)) \
+        and not (name == "max" and x.size == 0)
     t = clear_or(lambda: minicnn.Tensor(x, requires_grad=True))
     if t is None:
+        assert not _is_float(x), f"Tensor refused {x.dtype} {x.shape}"
         return
     out = clear_or(op, t)
     if out is None:
+        assert not must_accept, f"{name} refused {x.dtype} {x.shape}"
         return
     assert isinstance(out.data, np.ndarray)
     if x.dtype.kind == "c":  # complex is fine where the op is plain numpy maths: then it is exact
@@ -287,11 +336,32 @@ def test_elementwise_and_reduction_ops_hostile(data, shape, name):
     assert x.dtype.kind in "f" or x.dtype == object, f"{name} accepted dtype {x.dtype}"
     if x.size and x.dtype != object and np.isfinite(x.astype(np.float64)).all() and name not in ("exp", "sqrt"):
         assert np.isfinite(out.data).all(), f"{name} made NaN/inf from finite input"
-    g = clear_or(lambda: out.sum().backward())
-    if g is None and out.requires_grad:
+    assert out.requires_grad, f"{name} of a Tensor that requires grad recorded no graph"
+    if must_accept:
+        out.sum().backward()
+    elif clear_or(lambda: out.sum().backward() or True) is None:  # float16/object may be refused here
         return
-    if t.grad is not None:
-        assert t.grad.shape == t.shape
+    assert t.grad is not None and t.grad.shape == t.shape and t.grad.dtype == t.dtype
+
+
+ZERO_SIZE = [(0,), (3, 0), (0, 4), (2, 0, 3)]
+
+
+@pytest.mark.parametrize("name,shape", [
+    (name, shape) for name in ["relu", "sigmoid", "tanh", "softmax", "log_softmax", "exp", "sqrt", "abs", "sum",
+                               "mean", "flatten", "elu", "gelu", "softplus", "leaky_relu"]
+    for shape in ZERO_SIZE if not (name in ("softmax", "log_softmax") and shape[-1] == 0)])
+def test_zero_size_inputs_go_forward_and_backward(name, shape):
+    """The cases the hostile tests found: relu's backward and Flatten refused zero-size arrays with
+    numpy's "cannot reshape array of size 0" (reshape(-1, 0) cannot infer the rows)."""
+    t = minicnn.Tensor(np.zeros(shape, np.float32), requires_grad=True)
+    getattr(minicnn.ops, name)(t).sum().backward()
+    assert t.grad.shape == shape and t.grad.dtype == np.float32
+
+
+@pytest.mark.parametrize("shape", [(0,), (0, 2), (0, 3, 2)])
+def test_flatten_keeps_an_empty_batch(shape):
+    assert layers.Flatten()(np.zeros(shape, np.float32)).shape == (0, int(np.prod(shape[1:])))
 
 
 @SETTINGS
@@ -309,18 +379,42 @@ def test_nn_ops_hostile(data, shape, units, name):
         "zero_padding2d": lambda: (data.draw(st.sampled_from([1, (1, 2), ((0, 1), (2, 0)), -1])),),
     }.get(name, lambda: ())()
     op = getattr(minicnn.ops, name)
+    must_accept = _is_float(x) and _nn_op_input_valid(name, x.shape, units, args, x.dtype)
     xt = clear_or(lambda: minicnn.Tensor(x, requires_grad=x.dtype.kind == "f"))
     if xt is None:
+        assert not _is_float(x), f"Tensor refused {x.dtype} {x.shape}"
         return
     out = clear_or(op, xt, *args)
     if out is None:
+        assert not must_accept, f"{name} refused {x.dtype} {x.shape} with {args}"
         return
     assert x.dtype.kind == "f" or (name in ("dropout", "zero_padding2d") and x.dtype.kind in "biuf"), \
         f"{name} accepted dtype {x.dtype}"
-    if xt.requires_grad and out.requires_grad:
-        clear_or(lambda: out.sum().backward())
-        if xt.grad is not None:
-            assert xt.grad.shape == x.shape and xt.grad.dtype == x.dtype
+    if xt.requires_grad:
+        assert out.requires_grad, f"{name} of a Tensor that requires grad recorded no graph"
+        if must_accept:
+            out.sum().backward()
+        elif clear_or(lambda: out.sum().backward() or True) is None:  # float16 may be refused here
+            return
+        assert xt.grad is not None and xt.grad.shape == x.shape and xt.grad.dtype == x.dtype
+
+
+def _nn_op_input_valid(name, shape, units, args, dtype):
+    """Whether a float input of ``shape`` (and the drawn arguments) is valid for ops.<name>."""
+    if name == "dense":  # a kernel with positive sizes, as for the convolutions
+        return len(shape) >= 1 and args[0].size > 0 and args[0].dtype == dtype
+    if name == "dropout":
+        return 0.0 <= args[0] < 1.0
+    if len(shape) != 4:
+        return False
+    N, H, W, C = shape
+    if name in ("conv2d", "depthwise_conv2d"):
+        return C >= 1 and H >= 2 and W >= 2 and args[0].dtype == dtype and (name != "conv2d" or units >= 1)
+    if name in ("max_pool2d", "avg_pool2d"):  # pool_size 2, padding 'valid'
+        return H >= 2 and W >= 2
+    if name in ("global_avg_pool2d", "global_max_pool2d"):
+        return H * W > 0
+    return not (isinstance(args[0], int) and args[0] < 0)  # zero_padding2d
 
 
 # ------------------------------------------------------------------ layers
@@ -348,8 +442,10 @@ LAYERS = {
 def test_layers_hostile_input(data, shape, name, training):
     x = data.draw(arrays(shape))
     layer = LAYERS[name]()
+    must_accept = _is_float(x) and _layer_input_valid(name, x.shape)
     out = clear_or(layer, x, training=training)
     if out is None:
+        assert not must_accept, f"{name} refused {x.dtype} {x.shape}"
         return
     assert x.dtype.kind in "fbiu" or x.dtype == object, f"{name} accepted dtype {x.dtype}"
     expected = clear_or(layer.compute_output_shape, (None,) + tuple(shape[1:]))
@@ -357,6 +453,29 @@ def test_layers_hostile_input(data, shape, name, training):
         assert tuple(out.shape[1:]) == tuple(expected[1:]), f"{name}: {out.shape} vs {expected}"
     if x.dtype.kind == "f" and x.size and np.isfinite(x).all():
         assert np.isfinite(out.data).all(), f"{name} made NaN/inf from finite input"
+
+
+# The smallest image (H, W) each image layer accepts: its kernel or window under its padding.
+MIN_IMAGE = {"Conv2D": (1, 1), "Conv2D_valid_strided": (3, 3), "DepthwiseConv2D": (2, 2),
+             "SeparableConv2D": (1, 1), "Conv2DTranspose": (1, 1), "MaxPooling2D": (2, 2),
+             "AveragePooling2D": (1, 1), "ZeroPadding2D": (0, 0)}
+
+
+def _layer_input_valid(name, shape):
+    """Whether a float input of ``shape`` is valid for LAYERS[name]."""
+    if name in MIN_IMAGE:
+        has_kernel = "Conv" in name
+        return len(shape) == 4 and shape[1] >= MIN_IMAGE[name][0] and shape[2] >= MIN_IMAGE[name][1] \
+            and (shape[3] >= 1 or not has_kernel)
+    if name == "GlobalMaxPooling2D":
+        return len(shape) == 4 and shape[1] * shape[2] > 0
+    if name == "Dense":
+        return len(shape) >= 2 and shape[-1] >= 1
+    if name == "BatchNormalization":
+        return len(shape) >= 2 and shape[-1] >= 1
+    if name == "Softmax":  # see test_elementwise_and_reduction_ops_hostile: a non-empty last axis
+        return len(shape) >= 1 and shape[-1] >= 1
+    return len(shape) >= 1 or name == "Dropout"  # Flatten needs a batch axis
 
 
 @FEW

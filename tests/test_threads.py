@@ -304,3 +304,39 @@ def test_forked_child_asking_for_more_threads_warns_and_stays_serial():
     assert err < 1e-2 * n**0.5
     assert threads == 1
     assert any("fork" in m and "spawn" in m for m in messages), messages
+
+
+# --------------------------------------------------------------------------- limits
+def test_absurd_thread_counts_are_capped_with_a_warning():
+    cap = minicnn._threads.max_threads()
+    assert cap == minicnn._threads.MAX_THREADS_PER_CPU * (os.cpu_count() or 1)
+    with pytest.warns(RuntimeWarning, match=rf"num_threads\(1000000\) capped at {cap}"):
+        minicnn.set_num_threads(10**6)
+    assert minicnn.get_num_threads() == _omp(cap)
+    with pytest.warns(RuntimeWarning, match="capped"):
+        with minicnn.num_threads(10**30):  # beyond a C int: capped, not an OverflowError
+            assert minicnn.get_num_threads() == _omp(cap)
+
+
+@pytest.mark.skipif(not OPENMP or not sys.platform.startswith("linux"),
+                    reason="an address-space limit that stops thread stacks (Linux, OpenMP build)")
+def test_thread_start_failure_is_a_python_error():
+    """Under a memory limit, asking for threads that cannot start raises here; without the check
+    the next kernel call died inside libgomp ("Thread creation failed") and took the process."""
+    out = _run_python(
+        "import resource, minicnn, numpy as np\n"
+        "a = np.ones((512, 512), np.float32); c = np.empty_like(a)\n"
+        "minicnn.set_num_threads(1); minicnn.linalg.gemm(a, a, c)\n"
+        "n = minicnn._threads.max_threads()\n"
+        "vm = int([l for l in open('/proc/self/status') if l.startswith('VmSize')][0].split()[1]) * 1024\n"
+        "# room for small allocations, not for n - 1 >= 7 thread stacks (8 MiB each by default)\n"
+        "resource.setrlimit(resource.RLIMIT_AS, (vm + (12 << 20), resource.RLIM_INFINITY))\n"
+        "try:\n"
+        "    minicnn.set_num_threads(n)\n"
+        "except RuntimeError as exc:\n"
+        "    print('refused:', exc)\n"
+        "print('threads now', minicnn.get_num_threads())\n"
+        "minicnn.linalg.gemm(a, a, c)  # a parallel GEMM: libgomp would exit here\n"
+        "print('gemm ok', float(c[0, 0]))\n")
+    assert "refused: num_threads(" in out and "cannot start" in out, out
+    assert "threads now 1" in out and "gemm ok 512.0" in out, out

@@ -28,11 +28,12 @@ choice -- never an illegal instruction.
 import os
 import warnings
 
-from cython.parallel cimport prange
 from libc.stddef cimport ptrdiff_t
 from libc.stdlib cimport calloc, free
 from libc.string cimport memcpy
-from minicnn._kernels._openmp cimport clamp_threads, passive_wait
+from minicnn._kernels._common cimport floating, minicnn_fp_enter, minicnn_fp_exit, minicnn_parallel_for
+from minicnn._kernels._openmp cimport clamp_threads, size_bars
+from minicnn._kernels._tuning cimport Tuning, tuning
 
 cdef extern from "gemm_kernels.h" nogil:
     ctypedef void (*minicnn_sukr_t)(ptrdiff_t k, float alpha, const float *a, const float *b,
@@ -69,35 +70,8 @@ cdef extern from "atomics.h" nogil:
     void minicnn_cpu_relax()
     void minicnn_wait_at_least(long *p, long target)
 
-ctypedef fused floating:
-    float
-    double
-
-# Below this many multiply-adds (m*n*k) a call stays on one thread: waking a second thread
-# costs more than the work saves.  OpenMP workers that spin between regions (the default wait
-# policy) join within microseconds; with OMP_WAIT_POLICY=PASSIVE they sleep, and on the 2-core
-# VM we measure on a sleeping worker joined 0.1 to a few ms late, so that 2 threads lost to 1
-# up to about 20M multiply-adds (256^3 and 64x1600x128 measured); the bar is higher there.
-cdef double PARALLEL_MIN_WORK = 320.0 * 320.0 * 320.0 if passive_wait() else 96.0 * 96.0 * 96.0
-
-# Row-major A is read in place (no packing) when n is at most this: each A element then feeds
-# only 2n flops, and packing it would cost as much as the arithmetic (see gemm_kernels.h).
-cdef Py_ssize_t _rowa_max_n = 256
-cdef Py_ssize_t _cola_max_n = 256  # the same for a transposed A (unit stride down a column)
-
-# Row chunks handed out per thread by the shared-B parallel path (more: better balance when a
-# thread starts late; fewer: taller A blocks, less B traffic per flop).  In-process A/B at 2
-# threads, 7 interleaved rounds, median GFLOP/s (numpy 120-154): sq512 4 -> 62-88, 8 -> 120-131,
-# 16 -> 98-137; sq1024 4 -> 86-98, 8 -> 118-141, 16 -> 106-141 (both wait policies).
-cdef Py_ssize_t CHUNKS_PER_THREAD = 8
-
-
-def _set_chunks_per_thread(Py_ssize_t n):
-    """Benchmark hook: row chunks per thread of the shared-B path; returns the old value."""
-    global CHUNKS_PER_THREAD
-    old = CHUNKS_PER_THREAD
-    CHUNKS_PER_THREAD = max(1, n)
-    return old
+# The bars and sizes below (threads, A read in place, row chunks) are in the tuning table.
+cdef const Tuning *T = tuning()
 
 cdef const minicnn_gemm_kernel *_active = NULL
 
@@ -303,6 +277,31 @@ cdef int _gemm_rect(const minicnn_gemm_kernel *ker, bint ta, bint tb, bint rowa,
     return 0
 
 
+cdef struct _Call:
+    # one call's arguments, for the parallel loop's units (alpha, beta as double: exact for float too)
+    const minicnn_gemm_kernel *ker
+    bint ta, tb, rowa, dbl
+    Py_ssize_t m, n, k, lda, ldb, ldc
+    double alpha, beta
+    const void *a
+    const void *b
+    void *c
+    Py_ssize_t kc, nc, chunk            # shared packed B
+    void *bbuf
+    long *ctr
+    Py_ssize_t tm, tn, m_tiles, n_tiles, mr, nr  # grid of rectangles
+
+
+cdef inline _Call _call(const minicnn_gemm_kernel *ker, bint ta, bint tb, bint rowa,
+                        Py_ssize_t m, Py_ssize_t n, Py_ssize_t k, floating alpha, const floating *a, Py_ssize_t lda,
+                        const floating *b, Py_ssize_t ldb, floating beta, floating *c, Py_ssize_t ldc) noexcept nogil:
+    cdef _Call w
+    w.ker, w.ta, w.tb, w.rowa, w.dbl = ker, ta, tb, rowa, floating is double
+    w.m, w.n, w.k, w.lda, w.ldb, w.ldc = m, n, k, lda, ldb, ldc
+    w.alpha, w.beta, w.a, w.b, w.c = alpha, beta, a, b, c
+    return w
+
+
 # ----------------------------------------------------------------------------------------------
 # Many threads, one packed B: threads claim work from shared counters (atomics.h).
 #
@@ -390,22 +389,22 @@ cdef int _gemm_shared_b(const minicnn_gemm_kernel *ker, bint ta, bint tb, bint r
                         Py_ssize_t m, Py_ssize_t n, Py_ssize_t k,
                         floating alpha, const floating *a, Py_ssize_t lda,
                         const floating *b, Py_ssize_t ldb,
-                        floating beta, floating *c, Py_ssize_t ldc, int nt) noexcept nogil:
+                        floating beta, floating *c, Py_ssize_t ldc, int nt, bint flush) noexcept nogil:
     """C = alpha * op(A) @ op(B) + beta * C on nt threads that share each packed B block.
 
     The KC/NC blocking and the micro-kernel arithmetic are those of the serial path, so every
     element of C is the same bit for bit whatever the thread count."""
-    cdef Py_ssize_t mr, nr, mc, kc, nc, chunk, nphases, nchunks, t
-    cdef int failures = 0
+    cdef Py_ssize_t mr, nr, mc, kc, nc, chunk, nphases, nchunks
+    cdef int failures
     cdef long *ctr
     cdef floating *bbuf
     cdef _Blocking blk = _blocking(ker, a)
     mr = blk.mr; nr = blk.nr; mc = blk.mc; kc = blk.kc; nc = blk.nc
     nc = min(nc, (n + nr - 1) // nr * nr)
     kc = min(kc, k)
-    # About CHUNKS_PER_THREAD chunks per thread so that a late thread's share can be taken over,
-    # but no taller than MC (a packed A block must stay in L2).
-    chunk = (m + CHUNKS_PER_THREAD * nt - 1) // (CHUNKS_PER_THREAD * nt)
+    # About gemm_chunks_per_thread chunks per thread so that a late thread's share can be taken
+    # over, but no taller than MC (a packed A block must stay in L2).
+    chunk = (m + T.gemm_chunks_per_thread * nt - 1) // (T.gemm_chunks_per_thread * nt)
     chunk = min(mc, max(mr, (chunk + mr - 1) // mr * mr))
     nphases = ((k + kc - 1) // kc) * ((n + nc - 1) // nc)
     nchunks = (m + chunk - 1) // chunk
@@ -415,12 +414,23 @@ cdef int _gemm_shared_b(const minicnn_gemm_kernel *ker, bint ta, bint tb, bint r
         free(ctr)
         minicnn_aligned_free(bbuf)
         return -1
-    for t in prange(nt, nogil=True, num_threads=nt, schedule="static", chunksize=1):
-        failures += _shared_b_worker(ker, ta, tb, rowa, m, n, k, kc, nc, chunk, alpha, a, lda,
-                                     b, ldb, beta, c, ldc, bbuf, ctr)
+    cdef _Call call = _call(ker, ta, tb, rowa, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+    call.kc, call.nc, call.chunk, call.bbuf, call.ctr = kc, nc, chunk, bbuf, ctr
+    failures = minicnn_parallel_for(nt, nt, 0, flush, False, _shared_b_unit, &call)
     free(ctr)
     minicnn_aligned_free(bbuf)
     return -1 if failures else 0
+
+
+cdef int _shared_b_unit(void *ctx, ptrdiff_t t, void *scratch) noexcept nogil:
+    cdef _Call *w = <_Call *>ctx
+    if w.dbl:
+        return _shared_b_worker(w.ker, w.ta, w.tb, w.rowa, w.m, w.n, w.k, w.kc, w.nc, w.chunk, w.alpha,
+                                <const double *>w.a, w.lda, <const double *>w.b, w.ldb, w.beta,
+                                <double *>w.c, w.ldc, <double *>w.bbuf, w.ctr)
+    return _shared_b_worker(w.ker, w.ta, w.tb, w.rowa, w.m, w.n, w.k, w.kc, w.nc, w.chunk, <float>w.alpha,
+                            <const float *>w.a, w.lda, <const float *>w.b, w.ldb, <float>w.beta,
+                            <float *>w.c, w.ldc, <float *>w.bbuf, w.ctr)
 
 
 cdef int _gemm_part(const minicnn_gemm_kernel *ker, bint ta, bint tb, bint rowa,
@@ -453,10 +463,13 @@ cdef int _gemm(const minicnn_gemm_kernel *ker, bint ta, bint tb,
                Py_ssize_t m, Py_ssize_t n, Py_ssize_t k,
                floating alpha, const floating *a, Py_ssize_t lda,
                const floating *b, Py_ssize_t ldb,
-               floating beta, floating *c, Py_ssize_t ldc, int num_threads) noexcept nogil:
-    cdef Py_ssize_t mr, nr, m_tiles, n_tiles, t, tm, tn, cand_m, cand_n, best_cost, cost, rows, cols
+               floating beta, floating *c, Py_ssize_t ldc, int num_threads, bint flush,
+               int in_place_a=-1) noexcept nogil:
+    """in_place_a: 1 reads A in place where the kernel can, 0 always packs it, -1 lets n decide."""
+    cdef Py_ssize_t mr, nr, m_tiles, n_tiles, tm, tn, cand_m, cand_n, best_cost, cost, rows, cols
     cdef int nt, failures = 0
     cdef bint rowa
+    cdef _Call call
     if m <= 0 or n <= 0:
         return 0
     if k <= 0 or alpha == 0:  # BLAS convention: A and B are not read
@@ -467,22 +480,27 @@ cdef int _gemm(const minicnn_gemm_kernel *ker, bint ta, bint tb,
     # The choice depends on the whole problem only, never on the thread partition (and the
     # rowa and packed kernels do the same arithmetic per element anyway).
     if floating is float:
-        rowa = n <= (_cola_max_n if ta else _rowa_max_n) and ker.sukr_rowa != NULL
+        rowa = ker.sukr_rowa != NULL
     else:
-        rowa = n <= (_cola_max_n if ta else _rowa_max_n) and ker.dukr_rowa != NULL
+        rowa = ker.dukr_rowa != NULL
+    if in_place_a < 0:
+        rowa = rowa and n <= (T.gemm_cola_max_n if ta else T.gemm_rowa_max_n)
+    else:
+        rowa = rowa and in_place_a
     m_tiles = (m + mr - 1) // mr
     n_tiles = (n + nr - 1) // nr
     nt = num_threads
-    if <double>m * <double>n * <double>k < PARALLEL_MIN_WORK:
+    if <double>m * <double>n * <double>k < T.gemm_par_min and size_bars():
         nt = 1
     if nt > m_tiles * n_tiles:
         nt = <int>(m_tiles * n_tiles)
     if nt <= 1:
-        if _gemm_rect(ker, ta, tb, rowa, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc):
-            return -1
-        return 0
+        minicnn_fp_enter(flush)
+        failures = _gemm_rect(ker, ta, tb, rowa, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+        minicnn_fp_exit(flush)
+        return -1 if failures else 0
     if m_tiles >= 2 * nt:  # rows enough for every thread: share one packed B
-        return _gemm_shared_b(ker, ta, tb, rowa, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, nt)
+        return _gemm_shared_b(ker, ta, tb, rowa, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, nt, flush)
     # Grid of tm x tn rectangles (tm * tn == nt): the least padded area per thread plus a
     # packing term (each thread packs its rows of A and its columns of B); ties cut rows.
     tm = nt
@@ -507,13 +525,23 @@ cdef int _gemm(const minicnn_gemm_kernel *ker, bint ta, bint tb,
         else:
             tm = 1; tn = min(<Py_ssize_t>nt, n_tiles)
         nt = <int>(tm * tn)
-    for t in prange(nt, nogil=True, num_threads=nt, schedule="static", chunksize=1):
-        failures += _gemm_part(ker, ta, tb, rowa, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc,
-                               (t // tn) * m_tiles // tm * mr,
-                               min(m, ((t // tn) + 1) * m_tiles // tm * mr),
-                               (t % tn) * n_tiles // tn * nr,
-                               min(n, ((t % tn) + 1) * n_tiles // tn * nr))
-    return -1 if failures else 0
+    call = _call(ker, ta, tb, rowa, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+    call.tm, call.tn, call.m_tiles, call.n_tiles, call.mr, call.nr = tm, tn, m_tiles, n_tiles, mr, nr
+    return minicnn_parallel_for(nt, nt, 0, flush, False, _grid_unit, &call)
+
+
+cdef int _grid_unit(void *ctx, ptrdiff_t t, void *scratch) noexcept nogil:
+    """Rectangle t of the tm x tn grid of C."""
+    cdef _Call *w = <_Call *>ctx
+    cdef Py_ssize_t r0 = (t // w.tn) * w.m_tiles // w.tm * w.mr
+    cdef Py_ssize_t r1 = min(w.m, ((t // w.tn) + 1) * w.m_tiles // w.tm * w.mr)
+    cdef Py_ssize_t c0 = (t % w.tn) * w.n_tiles // w.tn * w.nr
+    cdef Py_ssize_t c1 = min(w.n, ((t % w.tn) + 1) * w.n_tiles // w.tn * w.nr)
+    if w.dbl:
+        return _gemm_part(w.ker, w.ta, w.tb, w.rowa, w.m, w.n, w.k, w.alpha, <const double *>w.a, w.lda,
+                          <const double *>w.b, w.ldb, w.beta, <double *>w.c, w.ldc, r0, r1, c0, c1)
+    return _gemm_part(w.ker, w.ta, w.tb, w.rowa, w.m, w.n, w.k, <float>w.alpha, <const float *>w.a, w.lda,
+                      <const float *>w.b, w.ldb, <float>w.beta, <float *>w.c, w.ldc, r0, r1, c0, c1)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -522,15 +550,15 @@ cdef int _gemm(const minicnn_gemm_kernel *ker, bint ta, bint tb,
 cdef int sgemm(bint trans_a, bint trans_b, Py_ssize_t m, Py_ssize_t n, Py_ssize_t k,
                float alpha, const float *a, Py_ssize_t lda,
                const float *b, Py_ssize_t ldb,
-               float beta, float *c, Py_ssize_t ldc, int num_threads) noexcept nogil:
-    return _gemm(_active, trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, num_threads)
+               float beta, float *c, Py_ssize_t ldc, int num_threads, bint flush) noexcept nogil:
+    return _gemm(_active, trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, num_threads, flush)
 
 
 cdef int dgemm(bint trans_a, bint trans_b, Py_ssize_t m, Py_ssize_t n, Py_ssize_t k,
                double alpha, const double *a, Py_ssize_t lda,
                const double *b, Py_ssize_t ldb,
-               double beta, double *c, Py_ssize_t ldc, int num_threads) noexcept nogil:
-    return _gemm(_active, trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, num_threads)
+               double beta, double *c, Py_ssize_t ldc, int num_threads, bint flush) noexcept nogil:
+    return _gemm(_active, trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, num_threads, flush)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -600,25 +628,6 @@ def kernel_blocking(dtype=None, kernel=None):
     return dict(mr=ker.dmr, nr=ker.dnr, mc=ker.dmc, kc=ker.dkc, nc=ker.dnc)
 
 
-def _set_unpacked_a_max_n(Py_ssize_t rowa, Py_ssize_t cola):
-    """Tuning knob for tests/benchmarks: the largest n for which A is read in place (not packed),
-    for row-major and for transposed A (-1: never); returns the old pair."""
-    global _rowa_max_n, _cola_max_n
-    old = (_rowa_max_n, _cola_max_n)
-    _rowa_max_n = rowa
-    _cola_max_n = cola
-    return old
-
-
-def _set_parallel_min_work(double work):
-    """Tuning knob for tests/benchmarks: the fewest multiply-adds a call needs before it uses
-    more than one thread (0: always); returns the old value."""
-    global PARALLEL_MIN_WORK
-    old = PARALLEL_MIN_WORK
-    PARALLEL_MIN_WORK = work
-    return old
-
-
 def set_kernel(name):
     """Use arch ``name`` (see ``available_kernels()``) from now on; returns the previous arch.
 
@@ -676,20 +685,22 @@ cdef Py_ssize_t _ld(name, Py_ssize_t rows, Py_ssize_t cols, Py_ssize_t s0, Py_ss
 
 
 def gemm_into(const floating[:, :] a, const floating[:, :] b, floating[:, :] c,
-              double alpha, double beta, bint trans_a, bint trans_b, kernel=None, num_threads=None):
+              double alpha, double beta, bint trans_a, bint trans_b, kernel=None, num_threads=None,
+              in_place_a=None):
     """Array-level entry (and test twin of the cdef contract): c = alpha*op(a)@op(b) + beta*c.
 
     a, b (IN), c (IN/OUT): 2-D, one dtype, unit stride along the last axis; any row stride
     (so sub-matrix views exercise lda/ldb/ldc).  Shapes are checked here too.  ``kernel``
     names an arch from ``available_kernels()`` for this call only; ``num_threads`` defaults
-    to the library setting (``minicnn.get_num_threads()``).
+    to the library setting (``minicnn.get_num_threads()``).  ``in_place_a`` True reads A in place
+    (unpacked) where the kernel can, False always packs it, None lets the tuning table decide.
     """
     cdef const minicnn_gemm_kernel *ker = _active if kernel is None else _find(kernel)
     cdef Py_ssize_t m = c.shape[0], n = c.shape[1]
     cdef Py_ssize_t k = a.shape[0] if trans_a else a.shape[1]
     cdef Py_ssize_t isz = sizeof(floating)
     cdef Py_ssize_t lda, ldb, ldc
-    cdef int rc, nt
+    cdef int rc, nt, mode = -1 if in_place_a is None else bool(in_place_a)
     if (a.shape[1] if trans_a else a.shape[0]) != m or (b.shape[1] if trans_b else b.shape[0]) != k \
             or (b.shape[0] if trans_b else b.shape[1]) != n:
         raise ValueError(f"gemm_into: shapes do not match: a {(a.shape[0], a.shape[1])} (trans_a={trans_a}), "
@@ -708,11 +719,11 @@ def gemm_into(const floating[:, :] a, const floating[:, :] b, floating[:, :] c,
             rc = _gemm(ker, trans_a, trans_b, m, n, k, <float>alpha,
                        &a[0, 0] if a.shape[0] * a.shape[1] else NULL, lda,
                        &b[0, 0] if b.shape[0] * b.shape[1] else NULL, ldb,
-                       <float>beta, &c[0, 0], ldc, nt)
+                       <float>beta, &c[0, 0], ldc, nt, False, mode)
         else:
             rc = _gemm(ker, trans_a, trans_b, m, n, k, alpha,
                        &a[0, 0] if a.shape[0] * a.shape[1] else NULL, lda,
                        &b[0, 0] if b.shape[0] * b.shape[1] else NULL, ldb,
-                       beta, &c[0, 0], ldc, nt)
+                       beta, &c[0, 0], ldc, nt, False, mode)
     if rc != 0:
         raise MemoryError("gemm: could not allocate packing buffers")

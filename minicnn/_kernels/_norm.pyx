@@ -5,7 +5,7 @@ norm.py validates, reshapes and allocates; here every array is C-contiguous and 
 (batch, features)) is exactly this view, with M = N * H * W.
 
 Blocks: every kernel cuts the rows into fixed blocks of ``block_rows(C)`` rows (about
-BLOCK_ELEMS elements, so a block stays in L1 while it is read twice).  Blocks are independent:
+bn_block_elems elements of the tuning table, so a block stays in L1 while it is read twice).  Blocks are independent:
 the reductions write one slot of double partial results per block and add (or merge) the slots
 serially in block order afterwards; the elementwise passes write disjoint rows.  The block size
 depends on C only, so results are bitwise identical at any thread count; threads take whole
@@ -13,7 +13,7 @@ blocks (dynamically: a core taken by another process does not hold the others up
 
 Row groups: with few channels (CNNs have 16-64) a loop over one row's C channels is too short to
 vectorise well.  The serial cores therefore walk a block as flat runs of ``L = group_len(C)``
-elements (a whole number of rows, >= GROUP_MIN elements), with the per-channel parameters
+elements (a whole number of rows, >= bn_group_min elements), with the per-channel parameters
 repeated L / C times.  Reductions accumulate L lanes, eight at a time in local variables (held
 in registers), walking down the block; the lanes are folded into C channels at the end of the
 block (a fixed order too).
@@ -23,48 +23,24 @@ are computed two-pass from cache (one read of x from memory), in double, and the
 merged with Chan et al.'s pairwise update (never E[x^2] - E[x]^2).
 """
 
-from cython.parallel cimport parallel, prange
+from libc.stddef cimport ptrdiff_t
 from libc.stdlib cimport malloc, free
 
-from minicnn._kernels._openmp cimport clamp_threads
+from minicnn._kernels._common cimport check_shape, dims, floating, minicnn_parallel_for, minicnn_unit_fn
+from minicnn._kernels._openmp cimport threads_for
+from minicnn._kernels._tuning cimport Tuning, tuning
 
-cdef extern from "fpenv.h" nogil:
-    # denormals flushed on this call's threads, restored on exit (see fpenv.h)
-    int minicnn_fpenv_enter_work(int nt, long long work)
-    void minicnn_fpenv_exit(int nt)
-
-ctypedef fused floating:
-    float
-    double
-
-# Elements per row block: 8 KiB of float32 (16 KiB of float64) per array, so that the two arrays
-# of the gradient sums stay in L1 while the lane loops walk down the block column by column (and
-# the statistics' second pass re-reads x from L1).  At least MIN_BLOCK_ROWS rows per block.
-# (2048, 4096 and 8192 measured within noise of each other on the ResNet shapes.)
-cdef Py_ssize_t BLOCK_ELEMS = 2048
-cdef Py_ssize_t MIN_BLOCK_ROWS = 16
-# Shortest flat run of the serial cores (a whole number of rows at least this long).  Measured on
-# 128x28x28x16 float32: per-row loops over the 16 channels ran the normalisation in 1.19 ms, runs
-# of 128 elements in 0.37 ms (a copy: 0.31 ms).
-cdef Py_ssize_t GROUP_MIN = 128
-# Below this many elements a call stays on one thread: waking an OpenMP team (~10-20 us under
-# OMP_WAIT_POLICY=PASSIVE) costs more than the pass.
-cdef Py_ssize_t PARALLEL_MIN_ELEMS = 65536
-
+cdef const Tuning *T = tuning()
 
 cdef inline Py_ssize_t _block_rows(Py_ssize_t C) noexcept nogil:
-    cdef Py_ssize_t b = BLOCK_ELEMS // C if C > 0 else BLOCK_ELEMS
-    return b if b > MIN_BLOCK_ROWS else MIN_BLOCK_ROWS
+    cdef Py_ssize_t b = T.bn_block_elems // C if C > 0 else T.bn_block_elems
+    return b if b > T.bn_min_block_rows else T.bn_min_block_rows
 
 
 cdef inline Py_ssize_t _group_len(Py_ssize_t C) noexcept nogil:
-    if C >= GROUP_MIN:
+    if C >= T.bn_group_min:
         return C
-    return C * ((GROUP_MIN + C - 1) // C)
-
-
-cdef inline int _threads(Py_ssize_t nblk, Py_ssize_t elems) noexcept nogil:
-    return clamp_threads(nblk if elems >= PARALLEL_MIN_ELEMS else 1)
+    return C * ((T.bn_group_min + C - 1) // C)
 
 
 def block_rows(Py_ssize_t C):
@@ -317,6 +293,46 @@ cdef inline void _input_grad_flat(const floating *g, const floating *x, floating
 
 # ------------------------------------------------------------------ the kernels
 
+cdef struct Blocks:
+    # one call's arguments for the parallel loop's units (row blocks of B rows of an (M, C) view)
+    const void *x        # IN (M, C)
+    const void *g        # IN (M, C): the gradient, or NULL
+    void *y              # OUT (M, C), or NULL
+    const void *v0       # IN: per-channel vectors, repeated to L (mean, scale/a, shift/b, k)
+    const void *v1
+    const void *v2
+    const void *v3
+    double *p0           # OUT: per-block partial results (nblk, C), or NULL
+    double *p1
+    Py_ssize_t M, C, B, L
+    bint flag, dbl       # relu (normalize) or training (input gradient)
+
+
+cdef Blocks _blocks(Py_ssize_t M, Py_ssize_t C, bint dbl) noexcept nogil:
+    cdef Blocks w
+    w.x = w.g = w.v0 = w.v1 = w.v2 = w.v3 = NULL
+    w.y = NULL
+    w.p0 = w.p1 = NULL
+    w.M, w.C, w.B, w.L, w.flag, w.dbl = M, C, _block_rows(C), _group_len(C), False, dbl
+    return w
+
+
+cdef inline Py_ssize_t _nblk(const Blocks *w) noexcept nogil:
+    return (w.M + w.B - 1) // w.B
+
+
+cdef inline Py_ssize_t _rows_of(const Blocks *w, Py_ssize_t blk) noexcept nogil:
+    """Rows in block blk."""
+    return w.B if (blk + 1) * w.B <= w.M else w.M - blk * w.B
+
+
+cdef int _run(Blocks *w, minicnn_unit_fn fn, size_t scratch_bytes) noexcept nogil:
+    """fn over every row block of w, on the threads the size allows; subnormals flushed."""
+    cdef Py_ssize_t nblk = _nblk(w)
+    return minicnn_parallel_for(nblk, threads_for(w.M * w.C, T.bn_par_min, nblk), scratch_bytes,
+                                w.M * w.C >= T.flush_min_work, True, fn, w)
+
+
 def bn_stats_into(const floating[:, ::1] x, double[::1] mean, double[::1] var):
     """mean, var (OUT, (C,) double) = per-channel mean and biased variance of x (IN, (M, C), M >= 1).
 
@@ -324,54 +340,42 @@ def bn_stats_into(const floating[:, ::1] x, double[::1] mean, double[::1] var):
     cache); then the blocks are merged in order:  delta = m_b - m,  m += delta * n_b / n',
     M2 += M2_b + delta^2 * n * n_b / n'  with n' = n + n_b.
     """
-    cdef Py_ssize_t M = x.shape[0], C = x.shape[1]
-    cdef Py_ssize_t B = _block_rows(C), L = _group_len(C), nblk, blk, c, r0, r1
-    cdef double *pm = NULL
-    cdef double *pq = NULL
-    cdef double *acc = NULL
+    cdef Py_ssize_t M = x.shape[0], C = x.shape[1], nblk, blk, c
+    cdef Blocks w = _blocks(M, C, floating is double)
     cdef double *am
     cdef double *aq
     cdef double n, nb, tot, wm, wq, delta
-    cdef int nt, fp, failed = 0
+    cdef int failed
+    check_shape("bn_stats_into", "mean", dims(mean.shape, 1), (C,))
+    check_shape("bn_stats_into", "var", dims(var.shape, 1), (C,))
     if M == 0 or C == 0:
         raise ValueError(f"bn_stats_into: x shape ({M}, {C}) has no elements")
-    nblk = (M + B - 1) // B
-    pm = <double *>malloc(nblk * C * sizeof(double))
-    pq = <double *>malloc(nblk * C * sizeof(double))
-    if pm == NULL or pq == NULL:
-        free(pm)
-        free(pq)
+    nblk = _nblk(&w)
+    w.x = &x[0, 0]
+    w.p0 = <double *>malloc(nblk * C * sizeof(double))
+    w.p1 = <double *>malloc(nblk * C * sizeof(double))
+    if w.p0 == NULL or w.p1 == NULL:
+        free(w.p0)
+        free(w.p1)
         raise MemoryError("bn_stats_into: could not allocate scratch memory")
-    nt = _threads(nblk, M * C)
-    fp = minicnn_fpenv_enter_work(nt, M * C)
-    with nogil, parallel(num_threads=nt):
-        acc = <double *>malloc(2 * L * sizeof(double))
-        for blk in prange(nblk, schedule="dynamic"):
-            if acc == NULL:
-                failed |= 1
-                continue
-            r0 = blk * B
-            r1 = r0 + B if r0 + B < M else M
-            _stats_block(&x[r0, 0], (r1 - r0) * C, C, L, acc, pm + blk * C, pq + blk * C)
-        free(acc)
-    minicnn_fpenv_exit(fp)
+    with nogil:
+        failed = _run(&w, _stats_unit, 2 * w.L * sizeof(double))
     if failed:
-        free(pm)
-        free(pq)
+        free(w.p0)
+        free(w.p1)
         raise MemoryError("bn_stats_into: could not allocate scratch memory")
     with nogil:
         for c in range(C):
-            mean[c] = pm[c]
-            var[c] = pq[c]
-        n = B if B < M else M
+            mean[c] = w.p0[c]
+            var[c] = w.p1[c]
+        n = w.B if w.B < M else M
         for blk in range(1, nblk):
-            r0 = blk * B
-            nb = B if r0 + B < M else M - r0
+            nb = _rows_of(&w, blk)
             tot = n + nb
             wm = nb / tot
             wq = n * nb / tot
-            am = pm + blk * C
-            aq = pq + blk * C
+            am = w.p0 + blk * C
+            aq = w.p1 + blk * C
             for c in range(C):
                 delta = am[c] - mean[c]
                 mean[c] = mean[c] + delta * wm
@@ -379,8 +383,19 @@ def bn_stats_into(const floating[:, ::1] x, double[::1] mean, double[::1] var):
             n = tot
         for c in range(C):
             var[c] = var[c] / M
-    free(pm)
-    free(pq)
+    free(w.p0)
+    free(w.p1)
+
+
+cdef int _stats_unit(void *ctx, ptrdiff_t blk, void *scratch) noexcept nogil:
+    """Block blk's mean and sum of squared deviations into its slots; scratch: 2 L doubles."""
+    cdef Blocks *w = <Blocks *>ctx
+    cdef Py_ssize_t off = blk * w.B * w.C, n = _rows_of(w, blk) * w.C
+    if w.dbl:
+        _stats_block(<const double *>w.x + off, n, w.C, w.L, <double *>scratch, w.p0 + blk * w.C, w.p1 + blk * w.C)
+    else:
+        _stats_block(<const float *>w.x + off, n, w.C, w.L, <double *>scratch, w.p0 + blk * w.C, w.p1 + blk * w.C)
+    return 0
 
 
 def bn_normalize_into(const floating[:, ::1] x, const floating[::1] mean, const floating[::1] scale,
@@ -391,32 +406,36 @@ def bn_normalize_into(const floating[:, ::1] x, const floating[::1] mean, const 
     ``scale = inv_std * gamma`` and ``shift = beta`` make batch normalisation's affine step.
     """
     cdef Py_ssize_t M = x.shape[0], C = x.shape[1]
-    cdef Py_ssize_t B = _block_rows(C), L = _group_len(C), nblk, blk, r0, r1
-    cdef floating *mr = NULL
-    cdef floating *sr = NULL
-    cdef floating *br = NULL
-    cdef int nt, fp
+    cdef Blocks w = _blocks(M, C, floating is double)
+    cdef int failed
+    for name, v in (("mean", mean), ("scale", scale), ("shift", shift)):
+        check_shape("bn_normalize_into", name, (len(v),), (C,))
+    check_shape("bn_normalize_into", "y", dims(y.shape, 2), (M, C))
     if M == 0 or C == 0:
         return
-    mr = _repeat(&mean[0], C, L)
-    sr = _repeat(&scale[0], C, L)
-    br = _repeat(&shift[0], C, L)
-    if mr == NULL or sr == NULL or br == NULL:
-        free(mr)
-        free(sr)
-        free(br)
+    w.x, w.y, w.flag = &x[0, 0], &y[0, 0], relu
+    w.v0, w.v1, w.v2 = _repeat(&mean[0], C, w.L), _repeat(&scale[0], C, w.L), _repeat(&shift[0], C, w.L)
+    failed = w.v0 == NULL or w.v1 == NULL or w.v2 == NULL
+    if not failed:
+        with nogil:
+            _run(&w, _normalize_unit, 0)
+    free(<void *>w.v0)
+    free(<void *>w.v1)
+    free(<void *>w.v2)
+    if failed:
         raise MemoryError("bn_normalize_into: could not allocate scratch memory")
-    nblk = (M + B - 1) // B
-    nt = _threads(nblk, M * C)
-    fp = minicnn_fpenv_enter_work(nt, M * C)
-    for blk in prange(nblk, nogil=True, num_threads=nt, schedule="dynamic"):
-        r0 = blk * B
-        r1 = r0 + B if r0 + B < M else M
-        _normalize_flat(&x[r0, 0], &y[r0, 0], (r1 - r0) * C, L, mr, sr, br, relu)
-    minicnn_fpenv_exit(fp)
-    free(mr)
-    free(sr)
-    free(br)
+
+
+cdef int _normalize_unit(void *ctx, ptrdiff_t blk, void *scratch) noexcept nogil:
+    cdef Blocks *w = <Blocks *>ctx
+    cdef Py_ssize_t off = blk * w.B * w.C, n = _rows_of(w, blk) * w.C
+    if w.dbl:
+        _normalize_flat(<const double *>w.x + off, <double *>w.y + off, n, w.L, <const double *>w.v0,
+                        <const double *>w.v1, <const double *>w.v2, w.flag)
+    else:
+        _normalize_flat(<const float *>w.x + off, <float *>w.y + off, n, w.L, <const float *>w.v0,
+                        <const float *>w.v1, <const float *>w.v2, w.flag)
+    return 0
 
 
 def bn_backward_sums_into(const floating[:, ::1] g, const floating[:, ::1] x, const floating[::1] mean,
@@ -427,60 +446,59 @@ def bn_backward_sums_into(const floating[:, ::1] g, const floating[:, ::1] x, co
     ``x - mean`` is rounded to x's dtype first, exactly as bn_normalize_into forms it, so that
     ``sum_gxc * inv_std`` is the gradient of ``gamma`` for the xhat the forward pass used.
     """
-    cdef Py_ssize_t M = g.shape[0], C = g.shape[1]
-    cdef Py_ssize_t B = _block_rows(C), L = _group_len(C), nblk, blk, c, r0, r1
-    cdef double *ps = NULL
-    cdef double *px = NULL
-    cdef double *acc = NULL
-    cdef floating *mr = NULL
+    cdef Py_ssize_t M = g.shape[0], C = g.shape[1], nblk, blk, c
+    cdef Blocks w = _blocks(M, C, floating is double)
     cdef double *a_s
     cdef double *a_x
-    cdef int nt, fp, failed = 0
+    cdef int failed
+    check_shape("bn_backward_sums_into", "x", dims(x.shape, 2), (M, C))
+    for name, v in (("mean", mean), ("sum_g", sum_g), ("sum_gxc", sum_gxc)):
+        check_shape("bn_backward_sums_into", name, (len(v),), (C,))
     if C == 0:
         return
     if M == 0:
         sum_g[:] = 0
         sum_gxc[:] = 0
         return
-    nblk = (M + B - 1) // B
-    ps = <double *>malloc(nblk * C * sizeof(double))
-    px = <double *>malloc(nblk * C * sizeof(double))
-    mr = _repeat(&mean[0], C, L)
-    if ps == NULL or px == NULL or mr == NULL:
-        free(ps)
-        free(px)
-        free(mr)
-        raise MemoryError("bn_backward_sums_into: could not allocate scratch memory")
-    nt = _threads(nblk, M * C)
-    fp = minicnn_fpenv_enter_work(nt, M * C)
-    with nogil, parallel(num_threads=nt):
-        acc = <double *>malloc(2 * L * sizeof(double))
-        for blk in prange(nblk, schedule="dynamic"):
-            if acc == NULL:
-                failed |= 1
-                continue
-            r0 = blk * B
-            r1 = r0 + B if r0 + B < M else M
-            _sums_block(&g[r0, 0], &x[r0, 0], (r1 - r0) * C, C, L, mr, acc, ps + blk * C, px + blk * C)
-        free(acc)
-    minicnn_fpenv_exit(fp)
-    free(mr)
+    nblk = _nblk(&w)
+    w.g, w.x = &g[0, 0], &x[0, 0]
+    w.p0 = <double *>malloc(nblk * C * sizeof(double))
+    w.p1 = <double *>malloc(nblk * C * sizeof(double))
+    w.v0 = _repeat(&mean[0], C, w.L)
+    failed = w.p0 == NULL or w.p1 == NULL or w.v0 == NULL
+    if not failed:
+        with nogil:
+            failed = _run(&w, _sums_unit, 2 * w.L * sizeof(double)) != 0
+    free(<void *>w.v0)
     if failed:
-        free(ps)
-        free(px)
+        free(w.p0)
+        free(w.p1)
         raise MemoryError("bn_backward_sums_into: could not allocate scratch memory")
     with nogil:
         for c in range(C):
             sum_g[c] = 0
             sum_gxc[c] = 0
         for blk in range(nblk):
-            a_s = ps + blk * C
-            a_x = px + blk * C
+            a_s = w.p0 + blk * C
+            a_x = w.p1 + blk * C
             for c in range(C):
                 sum_g[c] = sum_g[c] + a_s[c]
                 sum_gxc[c] = sum_gxc[c] + a_x[c]
-    free(ps)
-    free(px)
+    free(w.p0)
+    free(w.p1)
+
+
+cdef int _sums_unit(void *ctx, ptrdiff_t blk, void *scratch) noexcept nogil:
+    """Block blk's sums of g and g * (x - mean) into its slots; scratch: 2 L doubles."""
+    cdef Blocks *w = <Blocks *>ctx
+    cdef Py_ssize_t off = blk * w.B * w.C, n = _rows_of(w, blk) * w.C
+    if w.dbl:
+        _sums_block(<const double *>w.g + off, <const double *>w.x + off, n, w.C, w.L, <const double *>w.v0,
+                    <double *>scratch, w.p0 + blk * w.C, w.p1 + blk * w.C)
+    else:
+        _sums_block(<const float *>w.g + off, <const float *>w.x + off, n, w.C, w.L, <const float *>w.v0,
+                    <double *>scratch, w.p0 + blk * w.C, w.p1 + blk * w.C)
+    return 0
 
 
 def bn_backward_input_into(const floating[:, ::1] g, const floating[:, ::1] x, const floating[::1] mean,
@@ -494,33 +512,38 @@ def bn_backward_input_into(const floating[:, ::1] g, const floating[:, ::1] x, c
     Inference: a = gamma * inv_std (the statistics are constants); x, mean, b, k are not read.
     """
     cdef Py_ssize_t M = g.shape[0], C = g.shape[1]
-    cdef Py_ssize_t B = _block_rows(C), L = _group_len(C), nblk, blk, r0, r1
-    cdef floating *mr = NULL
-    cdef floating *ar = NULL
-    cdef floating *br = NULL
-    cdef floating *kr = NULL
-    cdef int nt, fp
+    cdef Blocks w = _blocks(M, C, floating is double)
+    cdef int failed
+    check_shape("bn_backward_input_into", "x", dims(x.shape, 2), (M, C))
+    check_shape("bn_backward_input_into", "gx", dims(gx.shape, 2), (M, C))
+    for name, v in (("mean", mean), ("a", a), ("b", b), ("k", k)):
+        check_shape("bn_backward_input_into", name, (len(v),), (C,))
     if M == 0 or C == 0:
         return
-    mr = _repeat(&mean[0], C, L)
-    ar = _repeat(&a[0], C, L)
-    br = _repeat(&b[0], C, L)
-    kr = _repeat(&k[0], C, L)
-    if mr == NULL or ar == NULL or br == NULL or kr == NULL:
-        free(mr)
-        free(ar)
-        free(br)
-        free(kr)
+    w.g, w.x, w.y, w.flag = &g[0, 0], &x[0, 0], &gx[0, 0], training
+    w.v0, w.v1 = _repeat(&mean[0], C, w.L), _repeat(&a[0], C, w.L)
+    w.v2, w.v3 = _repeat(&b[0], C, w.L), _repeat(&k[0], C, w.L)
+    failed = w.v0 == NULL or w.v1 == NULL or w.v2 == NULL or w.v3 == NULL
+    if not failed:
+        with nogil:
+            _run(&w, _input_grad_unit, 0)
+    free(<void *>w.v0)
+    free(<void *>w.v1)
+    free(<void *>w.v2)
+    free(<void *>w.v3)
+    if failed:
         raise MemoryError("bn_backward_input_into: could not allocate scratch memory")
-    nblk = (M + B - 1) // B
-    nt = _threads(nblk, M * C)
-    fp = minicnn_fpenv_enter_work(nt, M * C)
-    for blk in prange(nblk, nogil=True, num_threads=nt, schedule="dynamic"):
-        r0 = blk * B
-        r1 = r0 + B if r0 + B < M else M
-        _input_grad_flat(&g[r0, 0], &x[r0, 0], &gx[r0, 0], (r1 - r0) * C, L, mr, ar, br, kr, training)
-    minicnn_fpenv_exit(fp)
-    free(mr)
-    free(ar)
-    free(br)
-    free(kr)
+
+
+cdef int _input_grad_unit(void *ctx, ptrdiff_t blk, void *scratch) noexcept nogil:
+    cdef Blocks *w = <Blocks *>ctx
+    cdef Py_ssize_t off = blk * w.B * w.C, n = _rows_of(w, blk) * w.C
+    if w.dbl:
+        _input_grad_flat(<const double *>w.g + off, <const double *>w.x + off, <double *>w.y + off, n, w.L,
+                         <const double *>w.v0, <const double *>w.v1, <const double *>w.v2, <const double *>w.v3,
+                         w.flag)
+    else:
+        _input_grad_flat(<const float *>w.g + off, <const float *>w.x + off, <float *>w.y + off, n, w.L,
+                         <const float *>w.v0, <const float *>w.v1, <const float *>w.v2, <const float *>w.v3,
+                         w.flag)
+    return 0

@@ -41,6 +41,33 @@ cdef int clamp_threads(Py_ssize_t work_chunks) noexcept nogil:
     return n if n > 0 else 1
 
 
+cdef bint _size_bars = True
+
+
+cdef bint size_bars() noexcept nogil:
+    """False while a test asked for every thread whatever a call's size (set_size_bars)."""
+    return _size_bars
+
+
+cdef int threads_for(double work, double bar, Py_ssize_t work_chunks) noexcept nogil:
+    """Threads for a call of ``work`` (multiply-adds or elements) in ``work_chunks`` independent
+    chunks: one below ``bar`` (waking a thread would cost more than it saves), else
+    clamp_threads(work_chunks).  Every kernel's "stay serial below" decision goes through here."""
+    if work < bar and _size_bars:
+        return 1
+    return clamp_threads(work_chunks)
+
+
+def set_size_bars(bint on):
+    """Test hook: with False, calls use every thread they may whatever their size (so that tests
+    reach the parallel paths on small shapes).  Thread counts never change results.  Returns the
+    previous setting."""
+    global _size_bars
+    old = _size_bars
+    _size_bars = on
+    return old
+
+
 def set_num_threads(int n):
     """Set the thread count for all kernels; 0 returns to OpenMP's default."""
     global _user_threads

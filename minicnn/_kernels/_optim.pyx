@@ -6,9 +6,7 @@ cdef extern from "optim.h" nogil:
     void minicnn_adam_f64(double *w, const double *g, double *m, double *v, Py_ssize_t n,
                           double c1, double c2, double alpha, double eps)
 
-ctypedef fused floating:
-    float
-    double
+from minicnn._kernels._common cimport floating
 
 
 def adam_update_into(floating[::1] w, const floating[::1] g, floating[::1] m, floating[::1] v,

@@ -7,20 +7,15 @@ same loops serve "valid" and "same".  Every output element is written by one thr
 order: results do not depend on the thread count.
 """
 
-from cython.parallel cimport prange
+from libc.stddef cimport ptrdiff_t
 from libc.stdint cimport int32_t, int64_t
 from libc.string cimport memset
 
-from minicnn._kernels._openmp cimport clamp_threads, passive_wait
+from minicnn._kernels._common cimport check_at_least, check_shape, dims, floating, minicnn_parallel_for
+from minicnn._kernels._openmp cimport clamp_threads, threads_for
+from minicnn._kernels._tuning cimport Tuning, tuning
 
-cdef extern from "fpenv.h" nogil:
-    # denormals flushed on this call's threads, restored on exit (see fpenv.h)
-    int minicnn_fpenv_enter_work(int nt, long long work)
-    void minicnn_fpenv_exit(int nt)
-
-ctypedef fused floating:
-    float
-    double
+cdef const Tuning *T = tuning()
 
 ctypedef fused index_t:
     int32_t
@@ -69,212 +64,312 @@ cdef inline void _max_2x2_row(const floating *r0, const floating *r1, floating *
         mps_max2x2_row_d(r0, r1, yb, ab, OW, C, W, row)
 
 
-# Output elements below which a call stays on one thread.  The 2x2 kernels move 20-30 GB/s on
-# one core, so under OMP_WAIT_POLICY=PASSIVE (a sleeping worker joins 0.05-0.3 ms late) two
-# threads lost to one on every network shape measured, up to (64, 26, 26, 32) -> 346K outputs.
-cdef long long POOL_PAR_MIN = (1 << 20) if passive_wait() else (1 << 16)
+cdef struct Pool:
+    # one call's arguments for the parallel loop's units
+    const void *x        # IN: the input (forward) or dy (backward)
+    void *y              # OUT: the output (forward) or dx (backward)
+    void *arg            # OUT (forward) / IN (backward): argmax, or NULL
+    Py_ssize_t N, H, W, C, OH, OW, ph, pw, sh, sw, top, left
+    bint dbl, idx64
 
 
-def _set_pool_par_min(long long n):
-    """Test/benchmark hook: the output size below which pooling stays serial; returns the old one."""
-    global POOL_PAR_MIN
-    old = POOL_PAR_MIN
-    POOL_PAR_MIN = n
-    return old
+cdef int _check_windows(str where, Py_ssize_t H, Py_ssize_t W, Py_ssize_t OH, Py_ssize_t OW, Py_ssize_t ph,
+                        Py_ssize_t pw, Py_ssize_t sh, Py_ssize_t sw, Py_ssize_t top, Py_ssize_t left) except -1:
+    """Every window of an OH x OW output holds at least one real cell of the H x W input (the loops
+    start each window at its first real cell)."""
+    for name, v in (("pool_size", ph), ("pool_size", pw), ("strides", sh), ("strides", sw)):
+        check_at_least(where, name, v, 1)
+    check_at_least(where, "padding", min(top, left), 0)
+    if OH > 0 and OW > 0 and (H < 1 or W < 1 or top >= ph or left >= pw or (OH - 1) * sh - top >= H
+                              or (OW - 1) * sw - left >= W):
+        raise ValueError(f"{where}: an output of {OH}x{OW} windows of {ph}x{pw} (strides {sh}x{sw}, padding "
+                         f"{top}x{left}) does not fit an input of {H}x{W}: some window holds no input cell")
+    return 0
+
+
+cdef Pool _pool(Py_ssize_t N, Py_ssize_t H, Py_ssize_t W, Py_ssize_t C, Py_ssize_t OH, Py_ssize_t OW, Py_ssize_t ph,
+                Py_ssize_t pw, Py_ssize_t sh, Py_ssize_t sw, Py_ssize_t top, Py_ssize_t left) noexcept:
+    cdef Pool w
+    w.N, w.H, w.W, w.C, w.OH, w.OW = N, H, W, C, OH, OW
+    w.ph, w.pw, w.sh, w.sw, w.top, w.left = ph, pw, sh, sw, top, left
+    w.x = w.y = w.arg = NULL
+    w.dbl = w.idx64 = False
+    return w
 
 
 def max_pool_forward_into(const floating[:, :, :, ::1] x, floating[:, :, :, ::1] y, arg,
                           Py_ssize_t ph, Py_ssize_t pw, Py_ssize_t sh, Py_ssize_t sw, Py_ssize_t top, Py_ssize_t left):
-    """y (OUT): the max of each window of x (IN); arg (OUT, int32 like y, or None at inference):
-    the flat index h*W+w of its first maximum."""
-    cdef Py_ssize_t N = x.shape[0], H = x.shape[1], W = x.shape[2], C = x.shape[3]
-    cdef Py_ssize_t OH = y.shape[1], OW = y.shape[2]
-    cdef Py_ssize_t t, n, i, j, r, c, ch, r0, r1, c0, c1
+    """y (OUT, (N, OH, OW, C)): the max of each window of x (IN, (N, H, W, C)); arg (OUT, int32 of
+    y's shape, or None at inference): the flat index h*W+w of its first maximum."""
+    cdef int32_t[:, :, :, ::1] argv
+    cdef Pool w = _pool(x.shape[0], x.shape[1], x.shape[2], x.shape[3], y.shape[1], y.shape[2],
+                        ph, pw, sh, sw, top, left)
+    cdef bint fast = ph == 2 and pw == 2 and sh == 2 and sw == 2 and top == 0 and left == 0
+    cdef int nt = threads_for(y.size, T.pool_par_min, w.N * w.OH)
+    check_shape("max_pool_forward_into", "y", dims(y.shape, 4), (w.N, w.OH, w.OW, w.C))
+    _check_windows("max_pool_forward_into", w.H, w.W, w.OH, w.OW, ph, pw, sh, sw, top, left)
+    if w.H * w.W >= 2**31:
+        raise ValueError(f"max_pool_forward_into: H * W = {w.H * w.W} must be < 2**31 for int32 indices")
+    if arg is not None:
+        argv = arg
+        check_shape("max_pool_forward_into", "arg", dims(argv.shape, 4), dims(y.shape, 4))
+    if y.size == 0:
+        return
+    w.x, w.y, w.dbl = &x[0, 0, 0, 0], &y[0, 0, 0, 0], floating is double
+    if arg is not None:
+        w.arg = &argv[0, 0, 0, 0]
+    with nogil:
+        if fast and 2 * w.OH <= w.H and 2 * w.OW <= w.W:
+            minicnn_parallel_for(w.N * w.OH, nt, 0, False, False, _max_2x2_unit, &w)
+        else:
+            minicnn_parallel_for(w.N * w.OH, nt, 0, False, False, _max_unit, &w)
+
+
+cdef int _max_2x2_unit(void *ctx, ptrdiff_t t, void *scratch) noexcept nogil:
+    """Output row t = (n, i) of a 2x2, stride-2 pooling whose windows lie inside the input."""
+    cdef Pool *w = <Pool *>ctx
+    cdef Py_ssize_t n = t // w.OH, i = t % w.OH, row = w.W * w.C
+    cdef int32_t *ab = NULL if w.arg == NULL else <int32_t *>w.arg + t * w.OW * w.C
+    if w.dbl:
+        _max_2x2_row(<const double *>w.x + (n * w.H + 2 * i) * row, <const double *>w.x + (n * w.H + 2 * i + 1) * row,
+                     <double *>w.y + t * w.OW * w.C, ab, w.OW, w.C, w.W, 2 * i)
+    else:
+        _max_2x2_row(<const float *>w.x + (n * w.H + 2 * i) * row, <const float *>w.x + (n * w.H + 2 * i + 1) * row,
+                     <float *>w.y + t * w.OW * w.C, ab, w.OW, w.C, w.W, 2 * i)
+    return 0
+
+
+cdef int _max_unit(void *ctx, ptrdiff_t t, void *scratch) noexcept nogil:
+    cdef Pool *w = <Pool *>ctx
+    if w.dbl:
+        _max_row(<const double *>w.x, <double *>w.y, <int32_t *>w.arg, w, t)
+    else:
+        _max_row(<const float *>w.x, <float *>w.y, <int32_t *>w.arg, w, t)
+    return 0
+
+
+cdef void _max_row(const floating *x, floating *y, int32_t *arg, const Pool *w, Py_ssize_t t) noexcept nogil:
+    """Output row t = (n, i) of any max pooling: each window from its first real cell."""
+    cdef Py_ssize_t n = t // w.OH, i = t % w.OH, j, r, c, ch, c0, c1, C = w.C, W = w.W
+    cdef Py_ssize_t r0 = _lo(i, w.sh, w.top), r1 = _hi(i, w.ph, w.sh, w.top, w.H)
     cdef floating *yb
     cdef int32_t *ab
-    cdef int32_t[:, :, :, ::1] argv
-    cdef int32_t *abase = NULL
     cdef const floating *xb
     cdef floating v
     cdef int32_t where
-    cdef bint fast = ph == 2 and pw == 2 and sh == 2 and sw == 2 and top == 0 and left == 0
-    cdef int nt = clamp_threads(N * OH) if y.size >= POOL_PAR_MIN else 1
-    if y.size == 0:
-        return
-    if arg is not None:
-        argv = arg
-        abase = &argv[0, 0, 0, 0]
-    if fast and 2 * OH <= H and 2 * OW <= W:
-        for t in prange(N * OH, nogil=True, num_threads=nt, schedule="static"):
-            n = t // OH
-            i = t % OH
-            _max_2x2_row(&x[n, 2 * i, 0, 0], &x[n, 2 * i + 1, 0, 0], &y[n, i, 0, 0],
-                         NULL if abase == NULL else abase + t * OW * C, OW, C, W, 2 * i)
-        return
-    for t in prange(N * OH, nogil=True, num_threads=nt, schedule="static"):
-        n = t // OH
-        i = t % OH
-        r0 = _lo(i, sh, top)
-        r1 = _hi(i, ph, sh, top, H)
-        for j in range(OW):
-            c0 = _lo(j, sw, left)
-            c1 = _hi(j, pw, sw, left, W)
-            yb = &y[n, i, j, 0]
-            ab = NULL if abase == NULL else abase + (t * OW + j) * C
-            xb = &x[n, r0, c0, 0]
-            where = <int32_t>(r0 * W + c0)
+    for j in range(w.OW):
+        c0 = _lo(j, w.sw, w.left)
+        c1 = _hi(j, w.pw, w.sw, w.left, W)
+        yb = y + (t * w.OW + j) * C
+        ab = NULL if arg == NULL else arg + (t * w.OW + j) * C
+        xb = x + ((n * w.H + r0) * W + c0) * C
+        where = <int32_t>(r0 * W + c0)
+        for ch in range(C):
+            yb[ch] = xb[ch]
+        if ab != NULL:
             for ch in range(C):
-                yb[ch] = xb[ch]
-            if ab != NULL:
-                for ch in range(C):
-                    ab[ch] = where
-            for r in range(r0, r1):
-                for c in range(c0, c1):
-                    if r == r0 and c == c0:
-                        continue
-                    xb = &x[n, r, c, 0]
-                    where = <int32_t>(r * W + c)
-                    if ab == NULL:
-                        for ch in range(C):
-                            v = xb[ch]
-                            yb[ch] = v if _wins(v, yb[ch]) else yb[ch]
-                    else:
-                        for ch in range(C):
-                            v = xb[ch]
-                            # written as selects so it vectorises
-                            ab[ch] = where if _wins(v, yb[ch]) else ab[ch]
-                            yb[ch] = v if _wins(v, yb[ch]) else yb[ch]
+                ab[ch] = where
+        for r in range(r0, r1):
+            for c in range(c0, c1):
+                if r == r0 and c == c0:
+                    continue
+                xb = x + ((n * w.H + r) * W + c) * C
+                where = <int32_t>(r * W + c)
+                if ab == NULL:
+                    for ch in range(C):
+                        v = xb[ch]
+                        yb[ch] = v if _wins(v, yb[ch]) else yb[ch]
+                else:
+                    for ch in range(C):
+                        v = xb[ch]
+                        # written as selects so it vectorises
+                        ab[ch] = where if _wins(v, yb[ch]) else ab[ch]
+                        yb[ch] = v if _wins(v, yb[ch]) else yb[ch]
 
 
 def max_pool_backward_into(const floating[:, :, :, ::1] dy, const index_t[:, :, :, ::1] arg,
                            floating[:, :, :, ::1] dx):
-    """dx (OUT, fully written) = dy (IN) scatter-added to the cells arg (IN) names, zero elsewhere.
+    """dx (OUT, (N, H, W, C), fully written) = dy (IN, (N, OH, OW, C)) scatter-added to the cells
+    arg (IN, dy's shape) names, zero elsewhere.
 
     Each image is done by one thread, while it is in cache.  Where its (int32) indices all lie in
     their 2x2 stride-2 windows, as a 2x2 max pooling's do, every cell of dx is written once, dy
     or zero (pool_small.h); otherwise the image is zeroed and scattered.  Returns False (and
     leaves dx partly written) if an index is outside [0, H*W).
     """
-    cdef Py_ssize_t N = dy.shape[0], OH = dy.shape[1], OW = dy.shape[2], C = dy.shape[3]
-    cdef Py_ssize_t H = dx.shape[1], W = dx.shape[2]
-    cdef Py_ssize_t HW = H * W
-    cdef Py_ssize_t n, i, ch, p
-    cdef floating *dxn
-    cdef const floating *g
-    cdef const index_t *a
-    cdef int bad = 0
-    cdef int done
-    cdef int nt = clamp_threads(N) if dx.size >= 4 * POOL_PAR_MIN else 1
+    cdef Pool w = _pool(dx.shape[0], dx.shape[1], dx.shape[2], dx.shape[3], dy.shape[1], dy.shape[2],
+                        0, 0, 0, 0, 0, 0)
+    cdef int nt = threads_for(dx.size, 4 * T.pool_par_min, w.N)
+    cdef int rc
+    check_shape("max_pool_backward_into", "dy", dims(dy.shape, 4), (w.N, w.OH, w.OW, w.C))
+    check_shape("max_pool_backward_into", "arg", dims(arg.shape, 4), dims(dy.shape, 4))
     if dx.size == 0:
         return True
-    for n in prange(N, nogil=True, num_threads=nt, schedule="static"):
-        dxn = &dx[n, 0, 0, 0]
-        done = 0
-        if OH * OW > 0:
-            g = &dy[n, 0, 0, 0]
-            a = &arg[n, 0, 0, 0]
-            if index_t is int32_t:
-                if floating is float:
-                    done = mps_max2x2_back_f(g, a, dxn, OH, OW, C, H, W)
-                else:
-                    done = mps_max2x2_back_d(g, a, dxn, OH, OW, C, H, W)
-        if done:
-            continue
-        memset(dxn, 0, HW * C * sizeof(floating))
-        if OH * OW == 0:
-            continue
-        for i in range(OH * OW):
-            for ch in range(C):
-                p = a[i * C + ch]
-                if p < 0 or p >= HW:
-                    bad += 1
-                else:
-                    dxn[p * C + ch] += g[i * C + ch]
-    return bad == 0
+    w.x, w.y, w.dbl, w.idx64 = &dy[0, 0, 0, 0] if dy.size else NULL, &dx[0, 0, 0, 0], floating is double, index_t is int64_t
+    w.arg = <void *>(&arg[0, 0, 0, 0]) if arg.size else NULL
+    with nogil:
+        rc = minicnn_parallel_for(w.N, nt, 0, False, False, _max_back_unit, &w)
+    return rc == 0
+
+
+cdef int _max_back_unit(void *ctx, ptrdiff_t n, void *scratch) noexcept nogil:
+    """Image n of dx; 1 if one of its indices is outside [0, H*W)."""
+    cdef Pool *w = <Pool *>ctx
+    if w.dbl:
+        if w.idx64:
+            return _max_back_image(<const double *>w.x, <const int64_t *>w.arg, <double *>w.y, w, n)
+        return _max_back_image(<const double *>w.x, <const int32_t *>w.arg, <double *>w.y, w, n)
+    if w.idx64:
+        return _max_back_image(<const float *>w.x, <const int64_t *>w.arg, <float *>w.y, w, n)
+    return _max_back_image(<const float *>w.x, <const int32_t *>w.arg, <float *>w.y, w, n)
+
+
+cdef int _max_back_image(const floating *dy, const index_t *arg, floating *dx, const Pool *w,
+                         Py_ssize_t n) noexcept nogil:
+    cdef Py_ssize_t HW = w.H * w.W, C = w.C, plane = w.OH * w.OW, i, ch, p
+    cdef floating *dxn = dx + n * HW * C
+    cdef const floating *g = dy + n * plane * C
+    cdef const index_t *a = arg + n * plane * C
+    cdef int bad = 0
+    if index_t is int32_t:  # (a compile-time branch: the 2x2 kernels take int32 indices)
+        if floating is float:
+            if plane > 0 and mps_max2x2_back_f(g, a, dxn, w.OH, w.OW, C, w.H, w.W):
+                return 0
+        else:
+            if plane > 0 and mps_max2x2_back_d(g, a, dxn, w.OH, w.OW, C, w.H, w.W):
+                return 0
+    memset(dxn, 0, HW * C * sizeof(floating))
+    for i in range(plane):
+        for ch in range(C):
+            p = a[i * C + ch]
+            if p < 0 or p >= HW:
+                bad = 1
+            else:
+                dxn[p * C + ch] += g[i * C + ch]
+    return bad
 
 
 def avg_pool_forward_into(const floating[:, :, :, ::1] x, floating[:, :, :, ::1] y,
                           Py_ssize_t ph, Py_ssize_t pw, Py_ssize_t sh, Py_ssize_t sw, Py_ssize_t top, Py_ssize_t left):
-    """y (OUT) = the mean of the real cells of each window of x (IN)."""
-    cdef Py_ssize_t N = x.shape[0], H = x.shape[1], W = x.shape[2], C = x.shape[3]
-    cdef Py_ssize_t OH = y.shape[1], OW = y.shape[2]
-    cdef Py_ssize_t t, n, i, j, r, c, ch, r0, r1, c0, c1
+    """y (OUT, (N, OH, OW, C)) = the mean of the real cells of each window of x (IN, (N, H, W, C))."""
+    cdef Pool w = _pool(x.shape[0], x.shape[1], x.shape[2], x.shape[3], y.shape[1], y.shape[2],
+                        ph, pw, sh, sw, top, left)
+    check_shape("avg_pool_forward_into", "y", dims(y.shape, 4), (w.N, w.OH, w.OW, w.C))
+    _check_windows("avg_pool_forward_into", w.H, w.W, w.OH, w.OW, ph, pw, sh, sw, top, left)
+    if y.size == 0:
+        return
+    w.x, w.y, w.dbl = &x[0, 0, 0, 0], &y[0, 0, 0, 0], floating is double
+    with nogil:
+        minicnn_parallel_for(w.N * w.OH, clamp_threads(w.N * w.OH), 0,
+                             w.N * w.OH * w.OW * w.C * ph * pw >= T.flush_min_work, False, _avg_unit, &w)
+
+
+cdef int _avg_unit(void *ctx, ptrdiff_t t, void *scratch) noexcept nogil:
+    cdef Pool *w = <Pool *>ctx
+    if w.dbl:
+        _avg_row(<const double *>w.x, <double *>w.y, w, t)
+    else:
+        _avg_row(<const float *>w.x, <float *>w.y, w, t)
+    return 0
+
+
+cdef void _avg_row(const floating *x, floating *y, const Pool *w, Py_ssize_t t) noexcept nogil:
+    """Output row t = (n, i) of an average pooling."""
+    cdef Py_ssize_t n = t // w.OH, i = t % w.OH, j, r, c, ch, c0, c1, C = w.C, W = w.W
+    cdef Py_ssize_t r0 = _lo(i, w.sh, w.top), r1 = _hi(i, w.ph, w.sh, w.top, w.H)
     cdef floating *yb
     cdef const floating *xb
     cdef floating inv
-    cdef int nt = clamp_threads(N * OH)
-    if y.size == 0:
-        return
-    cdef int fp = minicnn_fpenv_enter_work(nt, N * OH * OW * C * ph * pw)
-    for t in prange(N * OH, nogil=True, num_threads=nt, schedule="static"):
-        n = t // OH
-        i = t % OH
-        r0 = _lo(i, sh, top)
-        r1 = _hi(i, ph, sh, top, H)
-        for j in range(OW):
-            c0 = _lo(j, sw, left)
-            c1 = _hi(j, pw, sw, left, W)
-            yb = &y[n, i, j, 0]
-            for ch in range(C):
-                yb[ch] = 0
-            for r in range(r0, r1):
-                for c in range(c0, c1):
-                    xb = &x[n, r, c, 0]
-                    for ch in range(C):
-                        yb[ch] = yb[ch] + xb[ch]
-            inv = 1.0 / ((r1 - r0) * (c1 - c0))
-            for ch in range(C):
-                yb[ch] = yb[ch] * inv
-    minicnn_fpenv_exit(fp)
+    for j in range(w.OW):
+        c0 = _lo(j, w.sw, w.left)
+        c1 = _hi(j, w.pw, w.sw, w.left, W)
+        yb = y + (t * w.OW + j) * C
+        for ch in range(C):
+            yb[ch] = 0
+        for r in range(r0, r1):
+            for c in range(c0, c1):
+                xb = x + ((n * w.H + r) * W + c) * C
+                for ch in range(C):
+                    yb[ch] = yb[ch] + xb[ch]
+        inv = 1.0 / ((r1 - r0) * (c1 - c0))
+        for ch in range(C):
+            yb[ch] = yb[ch] * inv
 
 
 def avg_pool_backward_into(const floating[:, :, :, ::1] dy, floating[:, :, :, ::1] dx,
                            Py_ssize_t ph, Py_ssize_t pw, Py_ssize_t sh, Py_ssize_t sw, Py_ssize_t top, Py_ssize_t left):
-    """dx (IN/OUT, zeroed by the caller) += each dy (IN) cell shared equally by its window's real cells."""
-    cdef Py_ssize_t N = dx.shape[0], H = dx.shape[1], W = dx.shape[2], C = dx.shape[3]
-    cdef Py_ssize_t OH = dy.shape[1], OW = dy.shape[2]
-    cdef Py_ssize_t n, i, j, r, c, ch, r0, r1, c0, c1
+    """dx (IN/OUT, (N, H, W, C), zeroed by the caller) += each dy (IN, (N, OH, OW, C)) cell shared
+    equally by its window's real cells."""
+    cdef Pool w = _pool(dx.shape[0], dx.shape[1], dx.shape[2], dx.shape[3], dy.shape[1], dy.shape[2],
+                        ph, pw, sh, sw, top, left)
+    check_shape("avg_pool_backward_into", "dy", dims(dy.shape, 4), (w.N, w.OH, w.OW, w.C))
+    _check_windows("avg_pool_backward_into", w.H, w.W, w.OH, w.OW, ph, pw, sh, sw, top, left)
+    if dy.size == 0:
+        return
+    w.x, w.y, w.dbl = &dy[0, 0, 0, 0], &dx[0, 0, 0, 0], floating is double
+    with nogil:
+        minicnn_parallel_for(w.N, clamp_threads(w.N), 0, w.N * w.OH * w.OW * w.C * ph * pw >= T.flush_min_work,
+                             False, _avg_back_unit, &w)
+
+
+cdef int _avg_back_unit(void *ctx, ptrdiff_t n, void *scratch) noexcept nogil:
+    cdef Pool *w = <Pool *>ctx
+    if w.dbl:
+        _avg_back_image(<const double *>w.x, <double *>w.y, w, n)
+    else:
+        _avg_back_image(<const float *>w.x, <float *>w.y, w, n)
+    return 0
+
+
+cdef void _avg_back_image(const floating *dy, floating *dx, const Pool *w, Py_ssize_t n) noexcept nogil:
+    """Image n of an average pooling's input gradient (added to dx)."""
+    cdef Py_ssize_t i, j, r, c, ch, r0, r1, c0, c1, C = w.C, W = w.W
     cdef floating *dxb
     cdef const floating *g
     cdef floating inv
-    cdef int nt = clamp_threads(N)
-    if dy.size == 0:
-        return
-    cdef int fp = minicnn_fpenv_enter_work(nt, N * OH * OW * C * ph * pw)
-    for n in prange(N, nogil=True, num_threads=nt, schedule="static"):
-        for i in range(OH):
-            r0 = _lo(i, sh, top)
-            r1 = _hi(i, ph, sh, top, H)
-            for j in range(OW):
-                c0 = _lo(j, sw, left)
-                c1 = _hi(j, pw, sw, left, W)
-                g = &dy[n, i, j, 0]
-                inv = 1.0 / ((r1 - r0) * (c1 - c0))
-                for r in range(r0, r1):
-                    for c in range(c0, c1):
-                        dxb = &dx[n, r, c, 0]
-                        for ch in range(C):
-                            dxb[ch] = dxb[ch] + g[ch] * inv
-    minicnn_fpenv_exit(fp)
+    for i in range(w.OH):
+        r0 = _lo(i, w.sh, w.top)
+        r1 = _hi(i, w.ph, w.sh, w.top, w.H)
+        for j in range(w.OW):
+            c0 = _lo(j, w.sw, w.left)
+            c1 = _hi(j, w.pw, w.sw, w.left, W)
+            g = dy + ((n * w.OH + i) * w.OW + j) * C
+            inv = 1.0 / ((r1 - r0) * (c1 - c0))
+            for r in range(r0, r1):
+                for c in range(c0, c1):
+                    dxb = dx + ((n * w.H + r) * W + c) * C
+                    for ch in range(C):
+                        dxb[ch] = dxb[ch] + g[ch] * inv
 
 
 def global_avg_forward_into(const floating[:, :, ::1] x, floating[:, ::1] y):
-    """y (OUT, (N, C)) = the mean over axis 1 of x (IN, (N, H*W, C))."""
-    cdef Py_ssize_t N = x.shape[0], HW = x.shape[1], C = x.shape[2]
-    cdef Py_ssize_t n, p, ch
-    cdef floating *yb
-    cdef const floating *xb
-    cdef floating inv = 1.0 / HW
-    cdef int nt = clamp_threads(N)
+    """y (OUT, (N, C)) = the mean over axis 1 of x (IN, (N, H*W, C), H*W >= 1)."""
+    cdef Pool w = _pool(x.shape[0], x.shape[1], 1, x.shape[2], 1, 1, 0, 0, 0, 0, 0, 0)
+    check_shape("global_avg_forward_into", "y", dims(y.shape, 2), (w.N, w.C))
+    check_at_least("global_avg_forward_into", "x.shape[1] (cells to pool)", w.H, 1)
     if y.size == 0:
         return
-    for n in prange(N, nogil=True, num_threads=nt, schedule="static"):
-        yb = &y[n, 0]
+    w.x, w.y, w.dbl = &x[0, 0, 0], &y[0, 0], floating is double
+    with nogil:
+        minicnn_parallel_for(w.N, clamp_threads(w.N), 0, False, False, _global_avg_unit, &w)
+
+
+cdef int _global_avg_unit(void *ctx, ptrdiff_t n, void *scratch) noexcept nogil:
+    cdef Pool *w = <Pool *>ctx
+    if w.dbl:
+        _global_avg_image(<const double *>w.x + n * w.H * w.C, <double *>w.y + n * w.C, w.H, w.C)
+    else:
+        _global_avg_image(<const float *>w.x + n * w.H * w.C, <float *>w.y + n * w.C, w.H, w.C)
+    return 0
+
+
+cdef void _global_avg_image(const floating *x, floating *y, Py_ssize_t HW, Py_ssize_t C) noexcept nogil:
+    cdef Py_ssize_t p, ch
+    cdef floating inv = 1.0 / HW
+    for ch in range(C):
+        y[ch] = 0
+    for p in range(HW):
         for ch in range(C):
-            yb[ch] = 0
-        for p in range(HW):
-            xb = &x[n, p, 0]
-            for ch in range(C):
-                yb[ch] = yb[ch] + xb[ch]
-        for ch in range(C):
-            yb[ch] = yb[ch] * inv
+            y[ch] = y[ch] + x[p * C + ch]
+    for ch in range(C):
+        y[ch] = y[ch] * inv

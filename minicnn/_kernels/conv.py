@@ -21,107 +21,22 @@ transposed conv is the conv's input gradient and reuses the same three compiled 
 18.0
 """
 
-import math
 import operator
 
 import numpy as np
 
+from minicnn._kernels import _conv
+from minicnn._kernels._args import DTypeError, array as _array, pair as _pair, padding_arg as _padding_arg
+from minicnn._kernels._args import same_pad as _same_pad, shape4 as _shape4
+from minicnn._kernels.elementwise import bias_grad as _bias_grad
+
 __all__ = [
     "conv2d_output_shape", "conv2d_forward", "conv2d_backward_input", "conv2d_backward_kernel",
     "conv2d_transpose_output_shape", "conv2d_transpose_forward", "conv2d_transpose_backward_input",
-    "conv2d_transpose_backward_kernel", "relu_mask_bias_grad",
+    "conv2d_transpose_backward_kernel", "plan", "Algorithm", "DTypeError",
 ]
 
-try:
-    from minicnn._kernels import _conv
-    _HAVE_COMPILED = hasattr(_conv, "conv2d_forward_into")
-except ImportError:  # pragma: no cover - only while the extension is not built
-    _conv = None
-    _HAVE_COMPILED = False
-
-_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
-
-
-class DTypeError(ValueError, TypeError):
-    """A wrong or mismatched dtype: both a ValueError (bad argument value) and a TypeError."""
-
-
-# ------------------------------------------------------------------ argument checking
-
-def _pair(value, name, minimum=1):
-    """An int or a 2-sequence of ints, each >= minimum -> (int, int)."""
-    # Fast path for what layers pass (a plain int or a tuple of 2 plain ints): the checks below
-    # cost more than a small convolution's kernel call.
-    if type(value) is int:
-        if value >= minimum:
-            return (value, value)
-    elif type(value) is tuple and len(value) == 2 and type(value[0]) is int and type(value[1]) is int:
-        if value[0] >= minimum and value[1] >= minimum:
-            return value
-    try:
-        pair = (operator.index(value),) * 2
-    except TypeError:
-        try:
-            pair = tuple(operator.index(v) for v in value)
-        except TypeError:
-            raise TypeError(f"{name} must be an int or a tuple of 2 ints, got {value!r}") from None
-    if len(pair) != 2:
-        raise ValueError(f"{name} must be an int or a tuple of 2 ints, got {value!r}")
-    if min(pair) < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value!r}")
-    return pair
-
-
-def _padding_arg(padding):
-    """'valid' | 'same' | ((top, bottom), (left, right)) with non-negative ints."""
-    if type(padding) is str and (padding == "valid" or padding == "same"):
-        return padding
-    if isinstance(padding, str):
-        p = padding.lower()
-        if p not in ("valid", "same"):
-            raise ValueError(f"padding must be 'valid', 'same' or ((top, bottom), (left, right)), got {padding!r}")
-        return p
-    try:
-        (t, b), (l, r) = padding
-        pads = tuple(operator.index(v) for v in (t, b, l, r))
-    except (TypeError, ValueError):
-        raise ValueError(
-            f"padding must be 'valid', 'same' or ((top, bottom), (left, right)), got {padding!r}") from None
-    if min(pads) < 0:
-        raise ValueError(f"padding must be non-negative, got {padding!r}")
-    return (pads[0], pads[1]), (pads[2], pads[3])
-
-
-def _shape4(shape, name):
-    if (type(shape) is tuple and len(shape) == 4 and type(shape[0]) is int and type(shape[1]) is int
-            and type(shape[2]) is int and type(shape[3]) is int and min(shape) >= 0):
-        return shape  # an ndarray's shape: already what the checks below produce
-    try:
-        shape = tuple(operator.index(s) for s in shape)
-    except TypeError:
-        raise TypeError(f"{name} must be a tuple of 4 ints, got {shape!r}") from None
-    if len(shape) != 4:
-        raise ValueError(f"{name} must have 4 dimensions, got shape {shape}")
-    if min(shape) < 0:
-        raise ValueError(f"{name} must not have negative sizes, got {shape}")
-    return shape
-
-
-def _array(a, name, dtype=None, ndim=4):
-    if not isinstance(a, np.ndarray):
-        raise TypeError(f"{name} must be a numpy array, got {type(a).__name__}")
-    if a.ndim != ndim:
-        raise ValueError(f"{name} must have {ndim} dimensions, got shape {a.shape}")
-    if a.dtype not in _FLOATS:
-        raise DTypeError(f"{name} must be float32 or float64, got {a.dtype} (shape {a.shape})")
-    if dtype is not None and a.dtype != dtype:
-        raise DTypeError(f"{name} has dtype {a.dtype} (shape {a.shape}) but the other arguments are {dtype}")
-    return np.ascontiguousarray(a)
-
-
-def _same_pad(size, dk, s):
-    total = max((-(-size // s) - 1) * s + dk - size, 0)
-    return total // 2, total - total // 2
+Algorithm = _conv.Algorithm
 
 
 # ------------------------------------------------------------------ geometry (one place)
@@ -173,6 +88,23 @@ def conv2d_output_shape(input_shape, kernel_shape, strides=1, padding="valid", d
     """
     g = _geometry(input_shape, kernel_shape, strides, padding, dilation_rate, groups)
     return (g[0], g[13], g[14], g[6])
+
+
+def plan(direction, input_shape, kernel_shape, *, strides=1, padding="valid", dilation_rate=1, groups=1,
+         dtype=np.float32, algorithm=None):
+    """The plan a conv call runs (``_conv.ConvPlan``: its ``Algorithm``, block sizes, ...), decided
+    from the sizes alone; ``direction`` is "forward", "backward_input" or "backward_kernel".
+    ``algorithm`` asks for the plan of a forced algorithm (ValueError where it cannot run).
+
+    >>> plan("forward", (64, 28, 28, 1), (5, 5, 1, 6)).algorithm.name
+    'DIRECT'
+    >>> plan("backward_input", (8, 16, 16, 64), (3, 3, 64, 64), padding="same").algorithm.name
+    'FLIPPED'
+    """
+    N, H, W, C, kh, kw, F, sh, sw, dh, dw, pt, pl, OH, OW, groups = _geometry(
+        input_shape, kernel_shape, strides, padding, dilation_rate, groups)
+    return _conv.plan(direction, (N, H, W, C), (kh, kw, C // groups, F), (N, OH, OW, F), (sh, sw), (dh, dw),
+                      (pt, pl), groups, dtype, algorithm)
 
 
 def _deconv_length(length, dk, padding, output_padding, stride):
@@ -254,75 +186,11 @@ def _bias(bias, F, dtype):
     return b
 
 
-def _run_forward(x, kernel, bias, y, sh, sw, dh, dw, pt, pl, groups, relu=False):
-    if _HAVE_COMPILED:
-        _conv.conv2d_forward_into(x, kernel, bias, y, sh, sw, dh, dw, pt, pl, groups, relu)
-    else:
-        _naive_forward(x, kernel, bias, y, sh, sw, dh, dw, pt, pl, groups)
-        if relu:
-            np.maximum(y, 0, out=y)
-
-
-def _run_backward_input(dy, kernel, dx, sh, sw, dh, dw, pt, pl, groups):
-    if _HAVE_COMPILED:
-        _conv.conv2d_backward_input_into(dy, kernel, dx, sh, sw, dh, dw, pt, pl, groups)
-    else:
-        _naive_backward_input(dy, kernel, dx, sh, sw, dh, dw, pt, pl, groups)
-
-
-def _run_backward_kernel(x, dy, dk, sh, sw, dh, dw, pt, pl, groups):
-    if _HAVE_COMPILED:
-        _conv.conv2d_backward_kernel_into(x, dy, dk, sh, sw, dh, dw, pt, pl, groups)
-    else:
-        _naive_backward_kernel(x, dy, dk, sh, sw, dh, dw, pt, pl, groups)
-
-
-def _run_backward_kernel_fused(x, dy, relu_y, dk, db, sh, sw, dh, dw, pt, pl, groups):
-    """The compiled kernel gradient that also masks dy by (relu_y > 0) and writes the bias
-    gradient db, where the direct few-channel loops serve this geometry; False where not (nothing
-    written)."""
-    return _HAVE_COMPILED and _conv.conv2d_backward_kernel_into(x, dy, dk, sh, sw, dh, dw, pt, pl, groups,
-                                                                relu_y=relu_y, db=db)
-
-
-def _bias_grad(dy):
-    F = dy.shape[-1]
-    if _HAVE_COMPILED:
-        db = np.empty(F, dy.dtype)
-        _conv.bias_grad_into(dy.reshape(-1, F), db)
-        return db
-    return dy.reshape(-1, F).sum(axis=0)
-
-
-def relu_mask_bias_grad(dy, y, bias=True):
-    """(dy * (y > 0), its sum over all but the last axis or None) in one pass: the gradient
-    through a ReLU whose output is ``y``, and the bias gradient of the layer before it.
-
-    >>> import numpy as np
-    >>> g, db = relu_mask_bias_grad(np.ones((2, 3)), np.array([[1., 0., 2.], [-1., 3., 4.]]))
-    >>> g.tolist(), db.tolist()
-    ([[1.0, 0.0, 1.0], [0.0, 1.0, 1.0]], [1.0, 1.0, 2.0])
-    """
-    if not isinstance(dy, np.ndarray) or not isinstance(y, np.ndarray):
-        raise TypeError(f"dy and y must be numpy arrays, got {type(dy).__name__} and {type(y).__name__}")
-    if dy.shape != y.shape or dy.ndim < 1:
-        raise ValueError(f"dy and y must have the same shape (at least 1-D), got {dy.shape} and {y.shape}")
-    if dy.dtype not in _FLOATS or dy.dtype != y.dtype:
-        raise DTypeError(f"dy and y must share a float32/float64 dtype, got {dy.dtype} and {y.dtype}")
-    F = dy.shape[-1]
-    if not _HAVE_COMPILED:
-        g = dy * (y > 0)
-        return g, (g.reshape(-1, F).sum(axis=0) if bias else None)
-    dy2 = np.ascontiguousarray(dy).reshape(-1, F)
-    out = np.empty(dy2.shape, dy.dtype)
-    db = np.empty(F, dy.dtype) if bias else None
-    _conv.relu_mask_bias_grad_into(dy2, np.ascontiguousarray(y).reshape(-1, F), out, db)
-    return out.reshape(dy.shape), db
-
-
-def conv2d_forward(x, kernel, bias=None, *, strides=1, padding="valid", dilation_rate=1, groups=1, relu=False):
+def conv2d_forward(x, kernel, bias=None, *, strides=1, padding="valid", dilation_rate=1, groups=1, relu=False,
+                   algorithm=None):
     """Convolution (cross-correlation, as in Keras): y (N, OH, OW, F); ``relu=True`` returns
-    max(y, 0), applied in the kernel's epilogue.
+    max(y, 0), applied in the kernel's epilogue.  ``algorithm`` (an ``Algorithm``) forces one
+    instead of the plan's choice (see ``plan``).
 
     >>> import numpy as np
     >>> x = np.arange(2 * 4 * 4 * 2, dtype=np.float64).reshape(2, 4, 4, 2)
@@ -336,11 +204,12 @@ def conv2d_forward(x, kernel, bias=None, *, strides=1, padding="valid", dilation
         x.shape, kernel.shape, strides, padding, dilation_rate, groups)
     bias = _bias(bias, F, x.dtype)
     y = np.empty((N, OH, OW, F), x.dtype)
-    _run_forward(x, kernel, bias, y, sh, sw, dh, dw, pt, pl, groups, relu)
+    _conv.conv2d_forward_into(x, kernel, bias, y, sh, sw, dh, dw, pt, pl, groups, relu, algorithm)
     return y
 
 
-def conv2d_backward_input(dy, kernel, input_shape, *, strides=1, padding="valid", dilation_rate=1, groups=1):
+def conv2d_backward_input(dy, kernel, input_shape, *, strides=1, padding="valid", dilation_rate=1, groups=1,
+                          algorithm=None):
     """Gradient of sum(conv2d_forward(x, kernel) * dy) with respect to x: dx of ``input_shape``.
 
     >>> import numpy as np
@@ -359,17 +228,17 @@ def conv2d_backward_input(dy, kernel, input_shape, *, strides=1, padding="valid"
         raise ValueError(f"dy must have shape {(N, OH, OW, F)} for input_shape {tuple(input_shape)} and "
                          f"kernel shape {kernel.shape}, got {dy.shape}")
     dx = np.empty((N, H, W, C), dy.dtype)
-    _run_backward_input(dy, kernel, dx, sh, sw, dh, dw, pt, pl, groups)
+    _conv.conv2d_backward_input_into(dy, kernel, dx, sh, sw, dh, dw, pt, pl, groups, algorithm)
     return dx
 
 
 def conv2d_backward_kernel(x, dy, kernel_shape, *, strides=1, padding="valid", dilation_rate=1, groups=1, bias=True,
-                           relu_output=None):
+                           relu_output=None, algorithm=None):
     """Gradients of sum(conv2d_forward(x, kernel, b) * dy) w.r.t. kernel and b: (dkernel, dbias or None).
 
     ``relu_output``: the output y of a ``relu=True`` forward; dy is then the gradient of the
     ReLU's output and is multiplied by (y > 0) first (in the same pass where the direct loops for
-    few input channels apply, else by ``relu_mask_bias_grad``).
+    few input channels apply, else in an elementwise pass before the kernel gradient).
 
     >>> import numpy as np
     >>> x = np.ones((2, 3, 3, 1)); dy = np.ones((2, 2, 2, 5))
@@ -393,14 +262,7 @@ def conv2d_backward_kernel(x, dy, kernel_shape, *, strides=1, padding="valid", d
         if relu_output.shape != dy.shape:
             raise ValueError(f"relu_output must have the shape of dy {dy.shape}, got {relu_output.shape}")
     db = np.empty(F, x.dtype) if bias else None
-    if (relu_output is not None or bias) and _run_backward_kernel_fused(
-            x, dy, relu_output, dk, db, sh, sw, dh, dw, pt, pl, groups):
-        return dk, db
-    if relu_output is not None:
-        dy, db = relu_mask_bias_grad(dy, relu_output, bias=bias)
-    elif bias:
-        db = _bias_grad(dy)
-    _run_backward_kernel(x, dy, dk, sh, sw, dh, dw, pt, pl, groups)
+    _conv.conv2d_backward_kernel_into(x, dy, dk, sh, sw, dh, dw, pt, pl, groups, relu_output, db, algorithm)
     return dk, db
 
 
@@ -422,7 +284,7 @@ def conv2d_transpose_forward(x, kernel, bias=None, *, strides=1, padding="valid"
     bias = _bias(bias, F, x.dtype)
     y = np.empty((N, OH, OW, F), x.dtype)
     # The conv that maps (N, OH, OW, F) -> (N, H, W, Cin) with this kernel has x as its output.
-    _run_backward_input(x, kernel, y, sh, sw, dh, dw, top, left, 1)
+    _conv.conv2d_backward_input_into(x, kernel, y, sh, sw, dh, dw, top, left, 1)
     if bias is not None:
         y += bias
     return y
@@ -466,7 +328,7 @@ def conv2d_transpose_backward_input(dy, kernel, *, strides=1, padding="valid", o
     N, H, W, Cin, kh, kw, F, sh, sw, dh, dw, top, left, OH, OW = _transpose_geometry(
         (dy.shape[0], hw[0], hw[1], kernel.shape[3]), kernel.shape, strides, padding, output_padding, dilation_rate)
     dx = np.empty((N, H, W, Cin), dy.dtype)
-    _run_forward(dy, kernel, None, dx, sh, sw, dh, dw, top, left, 1)
+    _conv.conv2d_forward_into(dy, kernel, None, dx, sh, sw, dh, dw, top, left, 1)
     return dx
 
 
@@ -489,53 +351,5 @@ def conv2d_transpose_backward_kernel(x, dy, kernel_shape, *, strides=1, padding=
                          f"{tuple(kernel_shape)}, got {dy.shape}")
     dk = np.empty((kh, kw, F, Cin), x.dtype)
     # Roles swapped: dy is the conv's input, x its output gradient.
-    _run_backward_kernel(dy, x, dk, sh, sw, dh, dw, top, left, 1)
+    _conv.conv2d_backward_kernel_into(dy, x, dk, sh, sw, dh, dw, top, left, 1)
     return dk, (_bias_grad(dy) if bias else None)
-
-
-# ------------------------------------------------------------------ fallback (no compiled extension)
-
-def _taps(kh, kw, dh, dw, sh, sw, pt, pl, H, W, OH, OW):
-    """For each tap: (a, b, output row slice, output col slice, input row slice, input col slice)."""
-    for a in range(kh):
-        i0 = max(0, -(-(pt - a * dh) // sh))
-        i1 = min(OH, (H - 1 + pt - a * dh) // sh + 1)
-        for b in range(kw):
-            j0 = max(0, -(-(pl - b * dw) // sw))
-            j1 = min(OW, (W - 1 + pl - b * dw) // sw + 1)
-            if i1 > i0 and j1 > j0:
-                r0, c0 = i0 * sh + a * dh - pt, j0 * sw + b * dw - pl
-                yield (a, b, slice(i0, i1), slice(j0, j1),
-                       slice(r0, r0 + (i1 - i0 - 1) * sh + 1, sh), slice(c0, c0 + (j1 - j0 - 1) * sw + 1, sw))
-
-
-def _naive_forward(x, kernel, bias, y, sh, sw, dh, dw, pt, pl, groups):
-    N, H, W, C = x.shape
-    kh, kw, Cg, F = kernel.shape
-    Fg = F // groups
-    y[...] = 0 if bias is None else bias
-    for a, b, oi, oj, xi, xj in _taps(kh, kw, dh, dw, sh, sw, pt, pl, H, W, y.shape[1], y.shape[2]):
-        for g in range(groups):
-            y[:, oi, oj, g * Fg:(g + 1) * Fg] += x[:, xi, xj, g * Cg:(g + 1) * Cg] @ kernel[a, b, :, g * Fg:(g + 1) * Fg]
-
-
-def _naive_backward_input(dy, kernel, dx, sh, sw, dh, dw, pt, pl, groups):
-    N, H, W, C = dx.shape
-    kh, kw, Cg, F = kernel.shape
-    Fg = F // groups
-    dx[...] = 0
-    for a, b, oi, oj, xi, xj in _taps(kh, kw, dh, dw, sh, sw, pt, pl, H, W, dy.shape[1], dy.shape[2]):
-        for g in range(groups):
-            dx[:, xi, xj, g * Cg:(g + 1) * Cg] += dy[:, oi, oj, g * Fg:(g + 1) * Fg] @ kernel[a, b, :, g * Fg:(g + 1) * Fg].T
-
-
-def _naive_backward_kernel(x, dy, dk, sh, sw, dh, dw, pt, pl, groups):
-    N, H, W, C = x.shape
-    kh, kw, Cg, F = dk.shape
-    Fg = F // groups
-    dk[...] = 0
-    for a, b, oi, oj, xi, xj in _taps(kh, kw, dh, dw, sh, sw, pt, pl, H, W, dy.shape[1], dy.shape[2]):
-        for g in range(groups):
-            xs = x[:, xi, xj, g * Cg:(g + 1) * Cg].reshape(-1, Cg)
-            ds = dy[:, oi, oj, g * Fg:(g + 1) * Fg].reshape(-1, Fg)
-            dk[a, b, :, g * Fg:(g + 1) * Fg] = xs.T @ ds

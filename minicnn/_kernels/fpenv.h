@@ -1,35 +1,33 @@
-/* Denormal (subnormal) flushing inside a kernel call, restored on exit.
+/* Denormal (subnormal) flushing inside a kernel call, per thread, restored on exit.
  *
  * Why: a float operand below ~1.2e-38 sends x86 cores down a microcode path that can be 10-100x
  * slower; deep networks produce such values in late training (tiny gradients, ReLU tails).  The
  * kernels therefore flush them (FTZ: denormal results become 0; DAZ: denormal inputs read as 0),
- * but only for their own duration: the caller's floating-point environment is saved at entry
- * and restored at exit, so numpy, Python and other libraries keep IEEE semantics (no process-wide
- * fast-math, unlike -ffast-math's crtfastmath.o).
+ * but only for their own duration: each thread's floating-point environment is saved when it
+ * starts its share of a call and restored when it ends it, so numpy, Python and other libraries
+ * keep IEEE semantics (no process-wide fast-math, unlike -ffast-math's crtfastmath.o).
  *
- * The control register (x86 MXCSR, AArch64 FPCR) is per thread, so a kernel that runs an OpenMP
- * team sets it on every team thread:
+ * The control register (x86 MXCSR, AArch64 FPCR) is per thread.  The rule that keeps every
+ * thread's environment intact:
  *
- *     fp = minicnn_fpenv_enter_work(nt, work);   // nt = threads the kernel may use
- *     ... kernel, including its parallel regions with <= nt threads ...
- *     minicnn_fpenv_exit(fp);
+ *     a thread flushes only around work that starts no OpenMP team.
  *
- * Kernels with parallel regions of their own can avoid the two extra regions (each wakes the
- * sleeping workers again under OMP_WAIT_POLICY=PASSIVE): flush the calling thread with
- * minicnn_fpenv_enter_work(1, work), and have every team thread call minicnn_fpenv_enter_thread()
- * / minicnn_fpenv_exit_thread() at the start and end of its part of each region, as _conv.pyx
- * does (nested on the calling thread, so no-ops there).
+ * minicnn_parallel_for (parallel.h) brackets each team thread's share inside the team's own
+ * region, and a serial section (one thread, no team inside) brackets itself.  A team is never
+ * started from a flushed thread: a worker that the OpenMP runtime creates copies its creator's
+ * control register, so a worker first created by a flushed caller would start flushed, save that
+ * as "its" state and keep flushing after every later call (a later kernel that does not flush
+ * then reads subnormal inputs as zeros on that worker only).  Nothing here depends on OpenMP
+ * reusing the same pool threads from one region to the next.
  *
- * Each thread keeps its saved state and a nesting depth in thread-local storage; only the
- * outermost enter/exit pair of a thread touches its register.  With nt <= 1 no parallel region
- * is started (two register accesses: a few nanoseconds).  OpenMP reuses the same pool threads
- * for teams of the same size, so the exit team restores the threads the enter team changed.
- * Elsewhere (other CPUs, compilers without the intrinsics) both calls are no-ops.
+ * Whether a call flushes depends on its size only (the tuning table's flush_min_work), never on
+ * the thread count, so results stay identical at any thread count.  Each thread keeps a nesting
+ * depth in thread-local storage: only the outermost enter/exit pair touches its register (two
+ * register accesses, a few nanoseconds).  Elsewhere (other CPUs, compilers without the intrinsics) both
+ * are no-ops.
  */
 #ifndef MINICNN_FPENV_H
 #define MINICNN_FPENV_H
-
-#include "omp_compat.h"
 
 #if defined(_MSC_VER)
 #define MINICNN_TLS __declspec(thread)
@@ -57,68 +55,31 @@ static inline void minicnn_fpenv_set(unsigned long long v) { __asm__ __volatile_
 #endif
 
 #if MINICNN_FPENV_FLUSH
-static MINICNN_TLS unsigned long long minicnn_fpenv_saved = 0;
-static MINICNN_TLS int minicnn_fpenv_depth = 0;
+static MINICNN_TLS unsigned long long minicnn_fp_saved = 0;
+static MINICNN_TLS int minicnn_fp_depth = 0;
 
-static inline void minicnn_fpenv_enter_thread(void) {
-    if (minicnn_fpenv_depth++ == 0) {
-        minicnn_fpenv_saved = minicnn_fpenv_get();
-        minicnn_fpenv_set(minicnn_fpenv_saved | MINICNN_FPENV_BITS);
+/* This thread flushes from now on (when flush is set), until the matching minicnn_fp_exit. */
+static inline void minicnn_fp_enter(int flush)
+{
+    if (flush && minicnn_fp_depth++ == 0) {
+        minicnn_fp_saved = minicnn_fpenv_get();
+        minicnn_fpenv_set(minicnn_fp_saved | MINICNN_FPENV_BITS);
     }
 }
 
-static inline void minicnn_fpenv_exit_thread(void) {
-    /* depth 0: this thread was not in the enter team; leave its register alone */
-    if (minicnn_fpenv_depth > 0 && --minicnn_fpenv_depth == 0)
-        minicnn_fpenv_set(minicnn_fpenv_saved);
+static inline void minicnn_fp_exit(int flush)
+{
+    if (flush && minicnn_fp_depth > 0 && --minicnn_fp_depth == 0)
+        minicnn_fpenv_set(minicnn_fp_saved);
 }
+
+/* 1 while this thread is inside an enter/exit pair of this extension module (for a debug check:
+ * no team may start from a flushed thread). */
+static inline int minicnn_fp_active(void) { return minicnn_fp_depth > 0; }
 #else
-static inline void minicnn_fpenv_enter_thread(void) {}
-static inline void minicnn_fpenv_exit_thread(void) {}
+static inline void minicnn_fp_enter(int flush) { (void)flush; }
+static inline void minicnn_fp_exit(int flush) { (void)flush; }
+static inline int minicnn_fp_active(void) { return 0; }
 #endif
-
-/* Flush denormals on the calling thread and, with nt > 1, on an OpenMP team of nt threads.
- * Returns nt, to be handed to minicnn_fpenv_exit. */
-static inline int minicnn_fpenv_enter(int nt) {
-#if MINICNN_FPENV_FLUSH && defined(_OPENMP)
-    if (nt > 1 && !omp_in_parallel()) {
-        #pragma omp parallel num_threads(nt)
-        minicnn_fpenv_enter_thread();
-        /* the calling thread is the team's master: entered inside the region */
-        return nt;
-    }
-#endif
-    minicnn_fpenv_enter_thread();
-    return nt;
-}
-
-/* Calls with less work than this do not flush at all, on any thread: waking the OpenMP team to
- * set its registers costs ~10-20 us (OMP_WAIT_POLICY=PASSIVE, measured 1.6-1.9x on an 8x8 conv),
- * more than subnormals can cost such a call.  The choice depends on the problem size only, never
- * on the thread count, so results stay identical at any thread count. */
-#define MINICNN_FPENV_MIN_WORK (1LL << 22)
-
-/* minicnn_fpenv_enter(nt) for calls of at least MINICNN_FPENV_MIN_WORK multiply-adds (or
- * element operations); otherwise nothing, and -1 tells minicnn_fpenv_exit to do nothing. */
-static inline int minicnn_fpenv_enter_work(int nt, long long work) {
-    if (work < MINICNN_FPENV_MIN_WORK)
-        return -1;
-    return minicnn_fpenv_enter(nt);
-}
-
-/* Restore what minicnn_fpenv_enter(nt) changed; call with the value it returned. */
-static inline void minicnn_fpenv_exit(int nt) {
-    if (nt < 0)
-        return;
-#if MINICNN_FPENV_FLUSH && defined(_OPENMP)
-    if (nt > 1 && !omp_in_parallel()) {
-        #pragma omp parallel num_threads(nt)
-        minicnn_fpenv_exit_thread();
-        return;
-    }
-#endif
-    (void)nt;
-    minicnn_fpenv_exit_thread();
-}
 
 #endif

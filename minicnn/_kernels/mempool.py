@@ -10,16 +10,13 @@ keep numpy's default allocator (the pool's blocks are released when the outermos
 import contextlib
 import os
 
-try:
-    from minicnn._kernels import _mempool
-except ImportError:  # a build without the compiled kernels: numpy's allocator throughout
-    _mempool = None
+from minicnn._kernels import _mempool
 
 
 def enabled():
-    """Whether ``pooled()`` installs the caching allocator (compiled, and not turned off by
+    """Whether ``pooled()`` installs the caching allocator (not turned off by
     ``MINICNN_MEMORY_POOL=0``); read at each call."""
-    return _mempool is not None and os.environ.get("MINICNN_MEMORY_POOL", "1").strip().lower() not in (
+    return os.environ.get("MINICNN_MEMORY_POOL", "1").strip().lower() not in (
         "0", "false", "no", "off")
 
 
@@ -48,5 +45,5 @@ def pooled():
 
 
 def stats():
-    """The pool's counters (see ``_mempool.stats``), or None without the compiled module."""
-    return None if _mempool is None else _mempool.stats()
+    """The pool's counters (see ``_mempool.stats``)."""
+    return _mempool.stats()

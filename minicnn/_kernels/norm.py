@@ -27,18 +27,10 @@ array([[-1., -1.],
 
 import numpy as np
 
-from minicnn._kernels.conv import DTypeError
+from minicnn._kernels import _norm
+from minicnn._kernels._args import FLOATS as _FLOATS, DTypeError
 
 __all__ = ["batch_norm_statistics", "batch_norm_forward", "batch_norm_backward"]
-
-try:
-    from minicnn._kernels import _norm
-    _HAVE_COMPILED = hasattr(_norm, "bn_stats_into")
-except ImportError:  # pragma: no cover - only while the extension is not built
-    _norm = None
-    _HAVE_COMPILED = False
-
-_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 
 
 # ------------------------------------------------------------------ argument checking
@@ -92,11 +84,7 @@ def batch_norm_statistics(x):
     var = np.empty(C, np.float64)
     if C == 0:
         return mean, var
-    if _HAVE_COMPILED:
-        _norm.bn_stats_into(x2, mean, var)
-    else:
-        mean[...] = x2.mean(axis=0, dtype=np.float64)
-        var[...] = np.square(x2 - mean).mean(axis=0)
+    _norm.bn_stats_into(x2, mean, var)
     return mean, var
 
 
@@ -121,14 +109,7 @@ def batch_norm_forward(x, mean, inv_std, gamma=None, beta=None, relu=False):
     if shift is None:
         shift = np.zeros(C, dt)
     y = np.empty(x2.shape, dt)
-    if _HAVE_COMPILED:
-        _norm.bn_normalize_into(x2, m, scale, shift, y, bool(relu))
-    else:
-        np.subtract(x2, m, out=y)
-        y *= scale
-        y += shift
-        if relu:
-            np.maximum(y, 0, out=y)
+    _norm.bn_normalize_into(x2, m, scale, shift, y, bool(relu))
     return y.reshape(x.shape)
 
 
@@ -160,11 +141,7 @@ def batch_norm_backward(g, x, mean, inv_std, gamma=None, training=True, need_x=T
     g64 = _channel(gamma, "gamma", C, np.float64, x.shape, optional=True)
     sum_g = np.empty(C, np.float64)
     sum_gxc = np.empty(C, np.float64)
-    if _HAVE_COMPILED:
-        _norm.bn_backward_sums_into(g2, x2, m, sum_g, sum_gxc)
-    else:
-        sum_g[...] = g2.sum(axis=0, dtype=np.float64)
-        sum_gxc[...] = (g2.astype(np.float64) * (x2 - m)).sum(axis=0)
+    _norm.bn_backward_sums_into(g2, x2, m, sum_g, sum_gxc)
     dgamma = sum_gxc * s64
     if not need_x:
         return None, dgamma, sum_g
@@ -174,12 +151,5 @@ def batch_norm_backward(g, x, mean, inv_std, gamma=None, training=True, need_x=T
     b = (sum_g / n).astype(dt)
     k = (s64 * s64 * sum_gxc / n).astype(dt)
     gx = np.empty(x2.shape, dt)
-    if _HAVE_COMPILED:
-        _norm.bn_backward_input_into(g2, x2, m, a, b, k, gx, bool(training))
-    elif training:
-        np.subtract(g2, b, out=gx)
-        gx -= (x2 - m) * k
-        gx *= a
-    else:
-        np.multiply(g2, a, out=gx)
+    _norm.bn_backward_input_into(g2, x2, m, a, b, k, gx, bool(training))
     return gx.reshape(x.shape), dgamma, sum_g

@@ -21,20 +21,15 @@ windows are handled.
 
 import numpy as np
 
-from minicnn._kernels.conv import DTypeError, _array, _pair, _padding_arg, _same_pad, _shape4
+from minicnn._kernels import _pool
+from minicnn._kernels._args import DTypeError, array as _array, pair as _pair, padding_arg as _padding_arg
+from minicnn._kernels._args import same_pad as _same_pad, shape4 as _shape4
 
 __all__ = [
     "pool2d_output_shape", "max_pool2d_forward", "max_pool2d_backward", "avg_pool2d_forward",
     "avg_pool2d_backward", "global_avg_pool2d_forward", "global_avg_pool2d_backward",
     "global_max_pool2d_forward", "global_max_pool2d_backward",
 ]
-
-try:
-    from minicnn._kernels import _pool
-    _HAVE_COMPILED = hasattr(_pool, "max_pool_forward_into")
-except ImportError:  # pragma: no cover - only while the extension is not built
-    _pool = None
-    _HAVE_COMPILED = False
 
 _INDEX = (np.dtype(np.int32), np.dtype(np.int64))
 
@@ -109,10 +104,7 @@ def max_pool2d_forward(x, pool_size=2, strides=None, padding="valid", *, argmax=
         raise ValueError(f"x shape {x.shape}: H * W must be < 2**31 for int32 argmax indices")
     y = np.empty((N, OH, OW, C), x.dtype)
     arg = np.empty((N, OH, OW, C), np.int32) if argmax else None
-    if _HAVE_COMPILED:
-        _pool.max_pool_forward_into(x, y, arg, ph, pw, sh, sw, top, left)
-    else:
-        _naive_max(x, y, np.empty((N, OH, OW, C), np.int32) if arg is None else arg, ph, pw, sh, sw, top, left)
+    _pool.max_pool_forward_into(x, y, arg, ph, pw, sh, sw, top, left)
     return y, arg
 
 
@@ -133,19 +125,9 @@ def max_pool2d_backward(dy, argmax, input_shape):
     if dy.shape[0] != N or dy.shape[3] != C:
         raise ValueError(f"dy shape {dy.shape} does not match input_shape {tuple(input_shape)} in batch and channels")
     argmax = _check_argmax(argmax, dy.shape)
-    if _HAVE_COMPILED:
-        dx = np.empty((N, H, W, C), dy.dtype)  # zeroed image by image in the kernel
-        if not _pool.max_pool_backward_into(dy, argmax, dx):
-            raise ValueError(f"argmax holds indices outside [0, {H * W}) for input_shape {tuple(input_shape)}")
-    else:
-        dx = np.zeros((N, H, W, C), dy.dtype)
-        flat = argmax.reshape(N, -1, C).astype(np.int64)
-        if flat.size and (flat.min() < 0 or flat.max() >= H * W):
-            raise ValueError(f"argmax holds indices outside [0, {H * W}) for input_shape {tuple(input_shape)}")
-        d = dx.reshape(N, H * W, C)
-        n_idx = np.arange(N)[:, None, None]
-        c_idx = np.arange(C)[None, None, :]
-        np.add.at(d, (n_idx, flat, c_idx), dy.reshape(N, -1, C))
+    dx = np.empty((N, H, W, C), dy.dtype)  # zeroed image by image in the kernel
+    if not _pool.max_pool_backward_into(dy, argmax, dx):
+        raise ValueError(f"argmax holds indices outside [0, {H * W}) for input_shape {tuple(input_shape)}")
     return dx
 
 
@@ -160,10 +142,7 @@ def avg_pool2d_forward(x, pool_size=2, strides=None, padding="valid"):
     x = _array(x, "x")
     N, H, W, C, ph, pw, sh, sw, top, left, OH, OW = _geometry(x.shape, pool_size, strides, padding)
     y = np.empty((N, OH, OW, C), x.dtype)
-    if _HAVE_COMPILED:
-        _pool.avg_pool_forward_into(x, y, ph, pw, sh, sw, top, left)
-    else:
-        _naive_avg(x, y, ph, pw, sh, sw, top, left, backward=False)
+    _pool.avg_pool_forward_into(x, y, ph, pw, sh, sw, top, left)
     return y
 
 
@@ -179,10 +158,7 @@ def avg_pool2d_backward(dy, input_shape, pool_size=2, strides=None, padding="val
                                                               name="input_shape")
     dy = _check_dy(dy, (N, OH, OW, C), f"the pooling output for input_shape {tuple(input_shape)}")
     dx = np.zeros((N, H, W, C), dy.dtype)
-    if _HAVE_COMPILED:
-        _pool.avg_pool_backward_into(dy, dx, ph, pw, sh, sw, top, left)
-    else:
-        _naive_avg(dx, dy, ph, pw, sh, sw, top, left, backward=True)
+    _pool.avg_pool_backward_into(dy, dx, ph, pw, sh, sw, top, left)
     return dx
 
 
@@ -198,10 +174,7 @@ def global_avg_pool2d_forward(x):
     if H * W == 0:
         raise ValueError(f"x shape {x.shape} has no cells to pool")
     y = np.empty((N, C), x.dtype)
-    if _HAVE_COMPILED:
-        _pool.global_avg_forward_into(x.reshape(N, H * W, C), y)
-    else:
-        y[...] = x.reshape(N, H * W, C).sum(axis=1) / (H * W)
+    _pool.global_avg_forward_into(x.reshape(N, H * W, C), y)
     return y
 
 
@@ -240,33 +213,3 @@ def global_max_pool2d_backward(dy, argmax, input_shape):
         raise ValueError(f"dy must have shape {(N, C)} for input_shape {tuple(input_shape)}, got {dy.shape}")
     argmax = _check_argmax(argmax, (N, C))
     return max_pool2d_backward(dy.reshape(N, 1, 1, C), argmax.reshape(N, 1, 1, C), input_shape)
-
-
-# ------------------------------------------------------------------ fallback (no compiled extension)
-
-def _naive_max(x, y, arg, ph, pw, sh, sw, top, left):
-    N, H, W, C = x.shape
-    _, OH, OW, _ = y.shape
-    for i in range(OH):
-        r0, r1 = max(i * sh - top, 0), min(i * sh - top + ph, H)
-        for j in range(OW):
-            c0, c1 = max(j * sw - left, 0), min(j * sw - left + pw, W)
-            win = x[:, r0:r1, c0:c1, :].reshape(N, -1, C)
-            k = win.argmax(axis=1)  # first maximum in row-major window order
-            y[:, i, j, :] = np.take_along_axis(win, k[:, None, :], axis=1)[:, 0, :]
-            arg[:, i, j, :] = (r0 + k // (c1 - c0)) * W + c0 + k % (c1 - c0)
-
-
-def _naive_avg(x, y, ph, pw, sh, sw, top, left, backward):
-    """Forward: y = window means of x.  Backward: x += y / count spread over each window."""
-    N, H, W, C = x.shape
-    _, OH, OW, _ = y.shape
-    for i in range(OH):
-        r0, r1 = max(i * sh - top, 0), min(i * sh - top + ph, H)
-        for j in range(OW):
-            c0, c1 = max(j * sw - left, 0), min(j * sw - left + pw, W)
-            count = (r1 - r0) * (c1 - c0)
-            if backward:
-                x[:, r0:r1, c0:c1, :] += (y[:, i, j, :] / count)[:, None, None, :]
-            else:
-                y[:, i, j, :] = x[:, r0:r1, c0:c1, :].sum(axis=(1, 2)) / count

@@ -7,7 +7,7 @@ import warnings
 import numpy as np
 
 from minicnn.callbacks.callback import Callback
-from minicnn.callbacks.monitoring import _resolve_mode
+from minicnn.callbacks.monitoring import _resolve_mode, settle_auto_mode
 
 
 class ModelCheckpoint(Callback):
@@ -31,6 +31,8 @@ class ModelCheckpoint(Callback):
         self.save_best_only = save_best_only
         self.save_weights_only = save_weights_only
         self.save_freq = save_freq
+        self._mode_arg = mode
+        self._initial_value_threshold = initial_value_threshold
         self.mode = _resolve_mode(mode, monitor, "ModelCheckpoint")
         if initial_value_threshold is not None:
             self.best = float(initial_value_threshold)
@@ -65,6 +67,8 @@ class ModelCheckpoint(Callback):
         logs = logs or {}
         path = self._file_path(epoch, batch, logs)
         if self.save_best_only:
+            if settle_auto_mode(self, self._mode_arg) and self._initial_value_threshold is None:
+                self.best = -np.inf if self.mode == "max" else np.inf
             current = logs.get(self.monitor)
             if current is None:
                 warnings.warn(f"ModelCheckpoint: can save best model only with {self.monitor!r} "

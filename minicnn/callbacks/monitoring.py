@@ -15,10 +15,33 @@ def _resolve_mode(mode, monitor, owner):
         warnings.warn(f"{owner}: mode {mode!r} is unknown, falling back to 'auto'", stacklevel=3)
         mode = "auto"
     if mode == "auto":
-        # Keras: accuracy-like and AUC-like quantities grow, everything else shrinks.
+        # Until the model's metrics exist: accuracy-like and AUC-like quantities grow, everything
+        # else shrinks; settle_auto_mode then asks the metric itself.
         name = monitor.lower()
         mode = "max" if name.endswith(("acc", "accuracy", "auc")) else "min"
     return mode
+
+
+def settle_auto_mode(callback, mode_arg):
+    """Keras 3's MonitorCallback: in "auto" mode the monitored metric's own direction (its
+    ``_direction``, "up" for AUC, precision, recall, F-scores, ...) decides.  Called before the
+    first comparison, once the compiled metrics exist; returns True when ``callback.mode`` changed."""
+    if mode_arg != "auto" or getattr(callback, "_mode_settled", False):
+        return False
+    callback._mode_settled = True
+    name = callback.monitor[4:] if callback.monitor.startswith("val_") else callback.monitor
+    found = []
+    for metric in getattr(callback.model, "metrics", None) or ():
+        # the compiled metrics come wrapped in one CompileMetrics, as in Keras
+        inner = getattr(metric, "metrics", None)
+        found += list(inner) if isinstance(inner, (list, tuple)) else [metric]
+    for metric in found:
+        direction = getattr(metric, "_direction", None)
+        if getattr(metric, "name", None) == name and direction in ("up", "down"):
+            mode = "max" if direction == "up" else "min"
+            changed, callback.mode = mode != callback.mode, mode
+            return changed
+    return False
 
 
 def _print(msg):
@@ -46,6 +69,7 @@ class EarlyStopping(Callback):
         self.baseline = baseline
         self.restore_best_weights = restore_best_weights
         self.start_from_epoch = start_from_epoch
+        self._mode_arg = mode
         self.mode = _resolve_mode(mode, monitor, "EarlyStopping")
         self.min_delta = abs(min_delta) if self.mode == "max" else -abs(min_delta)
         self.wait = 0
@@ -76,6 +100,8 @@ class EarlyStopping(Callback):
             return
         if epoch < self.start_from_epoch:
             return
+        if settle_auto_mode(self, self._mode_arg):
+            self.min_delta = -self.min_delta
         if self.restore_best_weights and self.best_weights is None:
             self.best_weights = self.model.get_weights()
         self.wait += 1
@@ -115,6 +141,7 @@ class ReduceLROnPlateau(Callback):
         self.factor = float(factor)
         self.patience = patience
         self.verbose = verbose
+        self._mode_arg = mode
         self.mode = _resolve_mode(mode, monitor, "ReduceLROnPlateau")
         self.min_delta = min_delta
         self.cooldown = cooldown
@@ -141,6 +168,8 @@ class ReduceLROnPlateau(Callback):
             warnings.warn(f"ReduceLROnPlateau: monitor {self.monitor!r} is not in the logs; "
                           f"available: {sorted(logs)}", stacklevel=2)
             return
+        if settle_auto_mode(self, self._mode_arg):
+            self.best = -np.inf if self.mode == "max" else np.inf
         if self.cooldown_counter > 0:
             self.cooldown_counter -= 1
             self.wait = 0
@@ -161,10 +190,22 @@ class ReduceLROnPlateau(Callback):
 
 
 class TerminateOnNaN(Callback):
-    """Stop training as soon as a batch's loss is NaN or infinite."""
+    """Stop training as soon as a batch's loss is NaN or infinite.
+
+    By default training stops gracefully (``model.stop_training = True``: the epoch's and the
+    training's end hooks still run); ``raise_error=True`` raises a RuntimeError at once instead, so
+    no later hook runs (a BackupAndRestore backup is then kept, not deleted).
+    """
+
+    def __init__(self, raise_error=False):
+        super().__init__()
+        self.raise_error = raise_error
 
     def on_batch_end(self, batch, logs=None):
         loss = (logs or {}).get("loss")
         if loss is not None and not math.isfinite(float(loss)):
+            if self.raise_error:
+                raise RuntimeError(f"NaN or Inf loss encountered at batch {batch}. Loss value: {loss}. "
+                                   "Terminating training immediately.")
             _print(f"Batch {batch}: Invalid loss, terminating training")
             self.model.stop_training = True

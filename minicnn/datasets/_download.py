@@ -20,8 +20,17 @@ from minicnn.datasets._idx import open_maybe_gzip
 
 #: Attempts per URL before trying the next mirror (each one resumes the partial file).
 RETRIES = 3
-#: Seconds to wait for a silent server.
-TIMEOUT = 60
+#: Seconds to wait for a connection to open (TCP and TLS handshakes).
+CONNECT_TIMEOUT = 10
+#: Seconds to wait for the next bytes of a response (its headers included).
+READ_TIMEOUT = 30
+#: Seconds without a single byte arriving, across every attempt and mirror, before giving up: a
+#: network that drops packets ends in an error within about this long (plus one timeout)
+#: instead of retrying each mirror at length.
+STALL_TIMEOUT = 90
+#: Seconds one file's download may take in all, however slowly it progresses (a link under
+#: ~10 KB/s); the partial file is kept, so the next call resumes where this one stopped.
+DEADLINE = 3600
 #: Seconds before retry n is ``RETRY_DELAY * n`` (transient failures often clear in a moment).
 RETRY_DELAY = 1.0
 _CHUNK = 1 << 16
@@ -96,14 +105,58 @@ class _Progress:
         self.stream.flush()
 
 
+class _HTTPConnection(http.client.HTTPConnection):
+    """Connects within ``CONNECT_TIMEOUT``, then waits at most ``READ_TIMEOUT`` for each read
+    (urllib has one timeout for both)."""
+
+    def connect(self):
+        super().connect()
+        self.sock.settimeout(READ_TIMEOUT)
+
+
+class _HTTPSConnection(http.client.HTTPSConnection):
+    def connect(self):
+        super().connect()
+        self.sock.settimeout(READ_TIMEOUT)
+
+
+class _HTTPHandler(urllib.request.HTTPHandler):
+    def http_open(self, req):
+        return self.do_open(_HTTPConnection, req)
+
+
+class _HTTPSHandler(urllib.request.HTTPSHandler):
+    def https_open(self, req):
+        return self.do_open(_HTTPSConnection, req, context=self._context)
+
+
+class _Clock:
+    """When a download must stop: ``STALL_TIMEOUT`` after the last byte, ``DEADLINE`` in all."""
+
+    def __init__(self):
+        self.start = self.last_byte = time.monotonic()
+
+    def progressed(self):
+        self.last_byte = time.monotonic()
+
+    def expired(self):
+        """Why the download must stop now, or None."""
+        now = time.monotonic()
+        if now - self.last_byte > STALL_TIMEOUT:
+            return f"no data arrived for {now - self.last_byte:.0f} s (the network may be dropping packets)"
+        if now - self.start > DEADLINE:
+            return f"the download took more than {DEADLINE} s"
+        return None
+
+
 def _open(url, offset):
     req = urllib.request.Request(url, headers={"User-Agent": _USER_AGENT})
     if offset:
         req.add_header("Range", f"bytes={offset}-")
-    return urllib.request.urlopen(req, timeout=TIMEOUT)
+    return urllib.request.build_opener(_HTTPHandler, _HTTPSHandler).open(req, timeout=CONNECT_TIMEOUT)
 
 
-def _transfer(url, part, progress_label, quiet):
+def _transfer(url, part, progress_label, quiet, clock):
     """One attempt: append the rest of ``url`` to ``part``; raises on any network failure."""
     offset = os.path.getsize(part) if os.path.exists(part) else 0
     try:
@@ -131,13 +184,16 @@ def _transfer(url, part, progress_label, quiet):
         done = offset
         with open(part, mode) as out:
             while True:
-                block = resp.read(_CHUNK)
+                block = resp.read1(_CHUNK)  # what has arrived: a trickle cannot block a whole chunk
                 if not block:
                     break
                 out.write(block)
                 done += len(block)
+                clock.progressed()
                 if bar:
                     bar.update(done)
+                if clock.expired():  # a trickle: bytes keep coming, too slowly to finish
+                    raise TimeoutError(clock.expired())
         if total is not None and done != total:
             raise http.client.IncompleteRead(b"", total - done)
         if bar:
@@ -157,12 +213,17 @@ def download(urls, dest, remote, *, quiet=None):
     os.makedirs(os.path.dirname(dest) or ".", exist_ok=True)
     part = dest + ".part"
     errors = []
+    clock = _Clock()
     for url in urls:
         for attempt in range(1, RETRIES + 1):
+            stop = clock.expired()
+            if stop:
+                errors.append(f"gave up: {stop}; the partial file {part} is kept for the next call")
+                raise OSError("download failed:\n  " + "\n  ".join(errors))
             try:
                 if not quiet:
                     sys.stderr.write(f"Downloading {url}\n")
-                _transfer(url, part, os.path.basename(dest), quiet)
+                _transfer(url, part, os.path.basename(dest), quiet, clock)
             except (urllib.error.URLError, http.client.HTTPException, OSError) as exc:
                 errors.append(f"{url} (attempt {attempt}): {exc}")
                 if isinstance(exc, urllib.error.HTTPError) and exc.code in (403, 404, 410):

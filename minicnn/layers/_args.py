@@ -145,3 +145,47 @@ def pad_pairs(value, rank, name):
             is_int(v) and v >= 0 for p in pairs for v in p):
         raise ValueError(err)
     return tuple(tuple(int(v) for v in p) for p in pairs)
+
+
+def image_tensor(inputs, who):
+    """``inputs`` unchanged, unless it is Keras' preprocessing dict (images with bounding boxes,
+    segmentation masks or labels), which minicnn's image layers do not take."""
+    if isinstance(inputs, dict):
+        raise ValueError(f"{who}: dict inputs (Keras' 'images' with 'bounding_boxes', "
+                         "'segmentation_masks' or 'labels') are not supported; pass the images alone")
+    return inputs
+
+
+def set_gamma_beta_args(layer, center, scale, beta_initializer, gamma_initializer, beta_regularizer,
+                        gamma_regularizer, beta_constraint, gamma_constraint):
+    """Parse and store the scale/offset arguments every normalization layer shares."""
+    layer.center, layer.scale = bool(center), bool(scale)
+    layer.beta_initializer = get_initializer(beta_initializer)
+    layer.gamma_initializer = get_initializer(gamma_initializer)
+    layer.beta_regularizer = get_regularizer(beta_regularizer)
+    layer.gamma_regularizer = get_regularizer(gamma_regularizer)
+    layer.beta_constraint = constraint_arg(beta_constraint, "beta_constraint")
+    layer.gamma_constraint = constraint_arg(gamma_constraint, "gamma_constraint")
+
+
+def add_gamma_beta(layer, shape):
+    """Create ``layer.gamma`` (if ``scale``) and ``layer.beta`` (if ``center``), else None."""
+    layer.gamma = layer.beta = None
+    if layer.scale:
+        layer.gamma = layer.add_weight(shape=shape, name="gamma", initializer=layer.gamma_initializer,
+                                       regularizer=layer.gamma_regularizer, constraint=layer.gamma_constraint)
+    if layer.center:
+        layer.beta = layer.add_weight(shape=shape, name="beta", initializer=layer.beta_initializer,
+                                      regularizer=layer.beta_regularizer, constraint=layer.beta_constraint)
+
+
+def gamma_beta_config(layer):
+    return {
+        "center": layer.center, "scale": layer.scale,
+        "beta_initializer": initializer_config(layer.beta_initializer),
+        "gamma_initializer": initializer_config(layer.gamma_initializer),
+        "beta_regularizer": regularizer_config(layer.beta_regularizer),
+        "gamma_regularizer": regularizer_config(layer.gamma_regularizer),
+        "beta_constraint": regularizer_config(layer.beta_constraint),
+        "gamma_constraint": regularizer_config(layer.gamma_constraint),
+    }

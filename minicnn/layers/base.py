@@ -18,46 +18,27 @@ an ndarray or Tensor runs it eagerly; calling it on ``minicnn.Input(...)`` recor
 ['scale/w']
 """
 
-import contextvars
 import inspect
-import math
 
 import numpy as np
 
-from minicnn import initializers as _initializers, regularizers as _regularizers
 from minicnn import _profiling
 from minicnn import debugging as _debugging
 from minicnn.layers import _context
 from minicnn.layers._context import call_state, standardize_dtype, to_snake_case, unique_name
-from minicnn.layers.node import (KerasTensor, Node, flatten, is_symbolic, map_structure,
-                                 standardize_shape)
-from minicnn.layers._shapes import (_accepts, _flatten_shapes, _is_basic, _is_single_shape,
-                                    _pack_shapes, _shape_str, _shape_tree, _to_lists, _training_default,
-                                    _unique, flatten_shapes_list, map_shapes)
+from minicnn.layers.node import flatten, is_symbolic, map_structure, standardize_shape
+from minicnn.layers._shapes import _accepts, _is_basic, _shape_tree, _to_lists, _training_default
+from minicnn.layers._build import call_shapes, first_parameter, shape_arguments, wrap_build
+from minicnn.layers._graph import SymbolicCalls, has_tensors, is_tensor, shape_of
+from minicnn.layers._weights import LayerWeights, structure_changed as _structure_changed
+from minicnn.layers._weights import weight_creation_check  # noqa: F401 - minicnn.saving sets it
+from minicnn.variables import Variable, name_scope
 
 __all__ = ["Layer"]
 
 
 _TENSOR = []
 _NP_DTYPES = {}
-
-#: ``check(layer, shape, dtype)`` called by ``add_weight`` before anything is allocated; set by
-#: ``minicnn.saving`` while it rebuilds a model from a file, to refuse weights the file lacks.
-weight_creation_check = contextvars.ContextVar("weight_creation_check", default=None)
-
-# The cached weight lists (``Layer.weights`` / ``trainable_weights``, read at every training step)
-# are valid while this counter is unchanged.  Every change that can alter any layer's lists bumps
-# it: a weight added, a sub-layer attached, a model's layer list replaced, ``trainable`` set.  It
-# is one global counter because a change deep inside a sub-layer must invalidate every model that
-# contains it, and such changes are rare.
-_structure_version = 0
-
-
-def _structure_changed():
-    """Invalidate every layer's cached weight lists (see ``_structure_version``)."""
-    global _structure_version
-    _structure_version += 1
-
 
 def _tensor_cls():
     if not _TENSOR:  # imported on first use: a module-level import would be circular
@@ -74,10 +55,16 @@ def _np_dtype(name):
     return d
 
 
-class Layer:
+class Layer(LayerWeights, SymbolicCalls):
     """Base class of all layers (and, through ``Model``, of all models)."""
 
     _autocast = True  # cast floating inputs to the layer's dtype (Keras' autocast)
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        build = cls.__dict__.get("build")
+        if build is not None:
+            cls.build = wrap_build(build)
 
     def __new__(cls, *args, **kwargs):
         obj = super().__new__(cls)
@@ -110,18 +97,27 @@ class Layer:
         s(self, "name", name or unique_name(to_snake_case(type(self).__name__)))
         s(self, "_dtype", standardize_dtype(dtype))
         s(self, "built", False)
+        s(self, "_path", None)
         s(self, "_build_input_shape", None)
+        s(self, "_build_shapes_dict", None)
         s(self, "_input_shape_arg",
           None if input_shape is None else (batch_size,) + standardize_shape(input_shape))
 
-    # -- attribute tracking: sub-layers assigned as attributes contribute weights ----------
+    # -- attribute tracking: sub-layers and variables assigned as attributes are tracked ----
     def __setattr__(self, key, value):
         if "_layers" in self.__dict__ and not key.startswith("_"):
             for v in flatten(value) if isinstance(value, (list, tuple, dict)) else [value]:
                 if isinstance(v, Layer) and v is not self and all(v is not x for x in self._layers):
                     self._layers.append(v)
                     _structure_changed()
+                elif isinstance(v, Variable) and not self._owns(v):
+                    self._track_variable(v)
         object.__setattr__(self, key, value)
+
+    @property
+    def path(self):
+        """The layer's name scope when it was built ("sequential/dense"), None before."""
+        return self._path
 
     # -- dtype / trainable ----------------------------------------------------------------
     @property
@@ -139,113 +135,9 @@ class Layer:
         object.__setattr__(self, "_trainable", bool(value))
         _structure_changed()
         for w in self._own_trainable:
-            if w.is_leaf:
-                w.requires_grad = bool(value)
+            w.trainable = value
         for layer in self._layers:
             layer.trainable = value
-
-    # -- weights --------------------------------------------------------------------------
-    def add_weight(self, shape=None, initializer=None, dtype=None, trainable=True,
-                   regularizer=None, constraint=None, name=None, **kwargs):
-        """Create a weight Tensor owned by this layer (``requires_grad`` follows ``trainable``).
-
-        ``initializer`` is a name, an Initializer or a callable ``(shape, dtype) -> array``.
-        """
-        if isinstance(shape, str):  # Keras 2 order: add_weight(name, shape, ...)
-            name, shape = shape, kwargs.pop("shape", initializer if isinstance(initializer, (tuple, list)) else None)
-            if isinstance(initializer, (tuple, list)):
-                initializer = kwargs.pop("initializer", None)
-        for legacy in ("autocast", "aggregation", "synchronization", "use_resource"):
-            kwargs.pop(legacy, None)
-        if kwargs:
-            raise TypeError(f"add_weight: unexpected keyword argument(s) {sorted(kwargs)}")
-        shape = () if shape is None else standardize_shape(shape)
-        if any(s is None for s in shape):
-            raise ValueError(f"{self.name}.add_weight: shape must be fully defined, got {shape}")
-        dtype = standardize_dtype(dtype or self.dtype, "add_weight dtype")
-        check = weight_creation_check.get()
-        if check is not None:
-            check(self, shape, dtype)
-        init = _initializers.get(initializer if initializer is not None else "glorot_uniform")
-        value = np.asarray(init(shape, dtype=dtype), dtype=dtype)
-        if value.shape != shape:
-            raise ValueError(
-                f"{self.name}.add_weight: initializer returned shape {value.shape}, expected {shape}")
-        w = _tensor_cls()(np.ascontiguousarray(value), requires_grad=bool(trainable and self.trainable))
-        w.name = name or f"variable_{len(self._own_trainable) + len(self._own_non_trainable)}"
-        w.path = f"{self.name}/{w.name}"
-        w.trainable = bool(trainable)
-        w.constraint = constraint
-        w.regularizer = _regularizers.get(regularizer)
-        (self._own_trainable if trainable else self._own_non_trainable).append(w)
-        _structure_changed()
-        if w.regularizer is not None:
-            self._regularized.append(w)
-        return w
-
-    @property
-    def weights(self):
-        """All weights: this layer's trainable, then non-trainable, then sub-layers'."""
-        return self._cached_list("_weights_cache", self._collect_weights)
-
-    def _collect_weights(self):
-        return _unique(self._own_trainable + self._own_non_trainable
-                       + [w for layer in self._layers for w in layer.weights])
-
-    @property
-    def trainable_weights(self):
-        return self._cached_list("_trainable_weights_cache", self._collect_trainable_weights)
-
-    def _collect_trainable_weights(self):
-        if not self.trainable:
-            return []
-        return _unique(self._own_trainable + [w for l in self._layers for w in l.trainable_weights])
-
-    def _cached_list(self, key, collect):
-        """A new list equal to ``collect()``, which is recomputed only after a structure change
-        (the walk through the sub-layers costs more than the rest of a small training step's
-        bookkeeping)."""
-        version = _structure_version  # read first: a change during collect() then forces a redo
-        cached = self.__dict__.get(key)
-        if cached is None or cached[0] != version:
-            cached = (version, collect())
-            object.__setattr__(self, key, cached)
-        return list(cached[1])
-
-    @property
-    def non_trainable_weights(self):
-        if not self.trainable:
-            return self.weights
-        return _unique(self._own_non_trainable
-                       + [w for l in self._layers for w in l.non_trainable_weights])
-
-    variables, trainable_variables, non_trainable_variables = weights, trainable_weights, non_trainable_weights
-
-    def get_weights(self):
-        """Copies of the weights as ndarrays, in ``weights`` order."""
-        return [np.array(w.data, copy=True) for w in self.weights]
-
-    def set_weights(self, weights):
-        """Overwrite the weights in place; count and shapes must match ``get_weights()``."""
-        mine = self.weights
-        weights = list(weights)
-        if len(weights) != len(mine):
-            raise ValueError(
-                f"layer {self.name!r} expects {len(mine)} weight arrays "
-                f"{[tuple(w.shape) for w in mine]}, received {len(weights)}")
-        for w, v in zip(mine, weights):
-            v = np.asarray(v)
-            if v.shape != w.shape:
-                raise ValueError(
-                    f"layer {self.name!r}: weight {w.path!r} has shape {w.shape}, "
-                    f"received an array of shape {v.shape}")
-        for w, v in zip(mine, weights):
-            w.data[...] = np.asarray(v, dtype=w.data.dtype)
-
-    def count_params(self):
-        if not self.built:
-            raise ValueError(f"layer {self.name!r} is not built yet: call it or build() it first")
-        return int(sum(math.prod(w.shape) for w in self.weights))
 
     # -- losses ---------------------------------------------------------------------------
     def add_loss(self, loss):
@@ -275,19 +167,28 @@ class Layer:
         raise NotImplementedError(f"{type(self).__name__} must implement call()")
 
     def _maybe_build(self, input_shape):
-        if not self.built:
+        # Not while this layer's own build() is running (a build that calls the layer).
+        if not self.built and not self.__dict__.get("_building"):
             self.build(input_shape)
-            self.built = True
-            self._build_input_shape = input_shape
 
-    def __call__(self, inputs, *args, **kwargs):
+    def __call__(self, *args, **kwargs):
+        if args:
+            inputs, args = args[0], args[1:]
+        else:  # layer(logits=x, targets=y): the first argument of call() by keyword
+            inputs = kwargs.pop(self._first_argument_name(kwargs))
         if type(inputs) is _tensor_cls():  # the common case, without walking a structure
             inputs = self._convert_input(inputs)
-        elif is_symbolic(inputs):
-            return self._symbolic_call(inputs, *args, **kwargs)
+        elif is_symbolic(inputs) or ((args or kwargs) and is_symbolic((args, kwargs))):
+            return self._symbolic_call(inputs, args, kwargs)
         else:
             inputs = map_structure(self._convert_input, inputs)
+        if args:
+            args = map_structure(self._convert_array, args)
         training = kwargs.pop("training", None)
+        if kwargs:
+            if "mask" in kwargs and not _accepts(type(self).call, "mask"):
+                del kwargs["mask"]  # Keras passes a mask only to a call() that takes one
+            kwargs = map_structure(self._convert_array, kwargs)
         if training is None and call_state.training:
             training = call_state.training[-1]
         if training is None:  # neither passed nor set by an enclosing call: call()'s default (Keras)
@@ -296,9 +197,12 @@ class Layer:
             self._clear_losses()
         call_state.depth += 1
         call_state.training.append(training)
+        # The first call builds this layer and the sub-layers its call() uses: inside the
+        # layer's name scope, so their variables' paths nest ("model/dense/kernel").
+        scope = None if self.built else name_scope(self.name, caller=self).__enter__()
         try:
-            if not self.built:
-                self._maybe_build(map_structure(lambda t: tuple(t.shape), inputs))
+            if scope is not None:
+                self._build_for_call(inputs, args, kwargs)
             if _accepts(type(self).call, "training"):
                 kwargs["training"] = bool(training)
             if _profiling.state.recorder is None:
@@ -314,7 +218,31 @@ class Layer:
         finally:
             call_state.depth -= 1
             call_state.training.pop()
+            if scope is not None:
+                scope.__exit__()
         return outputs
+
+    def _first_argument_name(self, kwargs):
+        name = first_parameter(type(self).call)
+        if name is None or name not in kwargs:
+            raise TypeError(f'layer "{self.name}" ({type(self).__name__}) was called without '
+                            f"inputs: pass them as the first argument"
+                            + (f" or as {name}=" if name else ""))
+        return name
+
+    def _build_for_call(self, inputs, args, kwargs):
+        """Build from the shapes of a first call's tensor arguments: ``build(input_shape)`` gets
+        the first one's, a ``build(self, a_shape, b_shape)`` each by name (Keras' rule)."""
+        if self.built or self.__dict__.get("_building"):
+            return
+        if args or has_tensors(kwargs):
+            shapes = call_shapes(type(self).call, self, (inputs,) + tuple(args), kwargs,
+                                 is_tensor, shape_of)
+            named = shape_arguments(type(self).build, shapes, self)
+            if len(named) > 1:
+                self.build(**named)
+                return
+        self._maybe_build(map_structure(shape_of, inputs))
 
     def _convert_input(self, x):
         Tensor = _tensor_cls()
@@ -332,49 +260,9 @@ class Layer:
             return x.astype(self.dtype)
         return x
 
-    def _symbolic_call(self, inputs, *args, **kwargs):
-        if args:
-            raise TypeError(f"{self.name}: extra positional arguments are not supported in a graph")
-        in_shapes = map_structure(lambda t: t.shape, inputs)
-        try:
-            self._maybe_build(in_shapes)
-            out_shapes = self.compute_output_shape(in_shapes)
-        except (ValueError, TypeError) as e:
-            raise type(e)(
-                f'layer "{self.name}" ({type(self).__name__}) cannot take input of shape '
-                f"{_shape_str(in_shapes)}: {e}") from None
-        node_index = len(self._inbound_nodes)
-        flat_shapes = _flatten_shapes(out_shapes)
-        outs = [KerasTensor(s, self.dtype, name=f"{self.name}_output_{i}" if i else self.name,
-                            history=(self, node_index, i)) for i, s in enumerate(flat_shapes)]
-        outputs = outs[0] if _is_single_shape(out_shapes) else _pack_shapes(out_shapes, outs)
-        self._inbound_nodes.append(Node(self, inputs, kwargs, outputs))
-        return outputs
-
-    def compute_output_shape(self, input_shape):
-        """Output shape for ``input_shape``; the default runs ``call`` on zeros to find out."""
-        from minicnn.autograd import no_grad
-        dummy = map_shapes(lambda s: np.zeros(tuple(1 if d is None else d for d in s),
-                                              dtype=self.dtype), _shape_tree(input_shape))
-        with no_grad():
-            out = self(dummy, training=False)
-        batch_unknown = any(s[0] is None for s in flatten_shapes_list(input_shape) if s)
-        return map_structure(
-            lambda t: (None,) + tuple(t.shape[1:]) if batch_unknown else tuple(t.shape), out)
-
-    @property
-    def input(self):
-        return self._node_attr("call_args", "input")
-
-    @property
-    def output(self):
-        return self._node_attr("outputs", "output")
-
-    def _node_attr(self, attr, what):
-        if not self._inbound_nodes:
-            raise AttributeError(f"layer {self.name!r} has never been called on a symbolic input, "
-                                 f"so it has no {what}")
-        return getattr(self._inbound_nodes[0], attr)
+    def _convert_array(self, x):
+        # Arguments after the first: arrays become Tensors, plain Python values stay (Keras).
+        return self._convert_input(x) if isinstance(x, np.ndarray) else x
 
     # -- config ---------------------------------------------------------------------------
     def get_config(self):
@@ -400,17 +288,27 @@ class Layer:
         return cls(**config)
 
     def get_build_config(self):
-        if self.built and self._build_input_shape is not None:
-            return {"input_shape": _to_lists(self._build_input_shape)}
-        return None
+        """``{"input_shape": ...}`` (or ``{"shapes_dict": {arg: shape}}`` for a build with
+        several shape arguments) that ``build_from_config`` rebuilds the weights from."""
+        shapes = self._build_shapes_dict
+        if not self.built or not shapes or any(v is None for v in shapes.values()):
+            return None
+        if len(shapes) == 1:
+            return {"input_shape": _to_lists(next(iter(shapes.values())))}
+        return {"shapes_dict": {k: _to_lists(v) for k, v in shapes.items()}}
 
     def build_from_config(self, config):
-        shape = config.get("input_shape") if config else None
-        if shape is not None and not self.built:
-            self._maybe_build(_shape_tree(shape))
+        if not config or self.built:
+            return
+        if config.get("input_shape") is not None:
+            self._maybe_build(_shape_tree(config["input_shape"]))
+        elif config.get("shapes_dict"):
+            self.build(**{k: _shape_tree(v) for k, v in config["shapes_dict"].items()})
 
     def __repr__(self):
         return f"<{type(self).__name__} name={self.name}, built={self.built}>"
 
+
+Layer.build = wrap_build(Layer.build)
 
 clear_session = _context.clear_session

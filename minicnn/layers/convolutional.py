@@ -106,8 +106,12 @@ class BaseConv(Layer):
                              f"{tuple(self.kernel.shape)}), got shape {tuple(input_shape)}")
         out = self.output_spatial(spatial)
         if any(o is not None and o <= 0 for o in out):
+            span = tuple((k - 1) * d + 1 for k, d in zip(self.kernel_size, self.dilation_rate))
+            kernel = (f"the kernel {self.kernel_size}" if span == tuple(self.kernel_size) else
+                      f"the dilated kernel {span} ({self.kernel_size} at dilation_rate "
+                      f"{self.dilation_rate})")
             raise ValueError(f"the output would be empty: input size {spatial} is smaller than "
-                             f"the (dilated) kernel {self.kernel_size} with padding='{self.padding}'")
+                             f"{kernel} with padding='{self.padding}'")
         return join_shape(self, input_shape[0], out, self.out_channels())
 
     def convolution_op(self, inputs, kernel):
@@ -162,17 +166,7 @@ class Conv1D(BaseConv):
     ((2, 10, 8), (3, 4, 8))
     """
 
-    rank = 1
-
-    def __init__(self, filters, kernel_size, strides=1, padding="valid", data_format=None,
-                 dilation_rate=1, groups=1, activation=None, use_bias=True,
-                 kernel_initializer="glorot_uniform", bias_initializer="zeros",
-                 kernel_regularizer=None, bias_regularizer=None, activity_regularizer=None,
-                 kernel_constraint=None, bias_constraint=None, **kwargs):
-        super().__init__(filters, kernel_size, strides, padding, data_format, dilation_rate,
-                         groups, activation, use_bias, kernel_initializer, bias_initializer,
-                         kernel_regularizer, bias_regularizer, activity_regularizer,
-                         kernel_constraint, bias_constraint, **kwargs)
+    rank = 1  # BaseConv's arguments and defaults are Keras' Conv1D's
 
 
 @register_builtin(_MOD)

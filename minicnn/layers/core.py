@@ -168,7 +168,7 @@ class Flatten(Layer):
         if self.data_format == "channels_first" and inputs.ndim > 2:
             # Keras flattens in channels-last order so that weights transfer between formats.
             inputs = inputs.transpose((0,) + tuple(range(2, inputs.ndim)) + (1,))
-        return inputs.reshape(inputs.shape[0], -1)
+        return inputs.reshape(inputs.shape[0], math.prod(inputs.shape[1:]))  # -1 is ambiguous for N = 0
 
     def compute_output_shape(self, input_shape):
         rest = input_shape[1:]

@@ -63,20 +63,15 @@ class Resizing(_ImageSizeLayer):
                  pad_to_aspect_ratio=False, fill_mode="constant", fill_value=0.0, antialias=False,
                  data_format=None, **kwargs):
         super().__init__(height, width, data_format, **kwargs)
-        if interpolation not in ops.image.RESIZE_INTERPOLATIONS:
-            raise ValueError(f"Resizing: interpolation must be one of {ops.image.RESIZE_INTERPOLATIONS}, "
-                             f"got {interpolation!r}")
-        if fill_mode != "constant":
-            raise ValueError(f"Resizing: only fill_mode='constant' is supported (as in Keras), got {fill_mode!r}")
-        if crop_to_aspect_ratio and pad_to_aspect_ratio:
-            raise ValueError("Resizing: only one of crop_to_aspect_ratio and pad_to_aspect_ratio can be True")
+        ops.image.check_resize_options("Resizing", interpolation, fill_mode, crop_to_aspect_ratio,
+                                       pad_to_aspect_ratio)
         self.interpolation = interpolation
         self.crop_to_aspect_ratio, self.pad_to_aspect_ratio = bool(crop_to_aspect_ratio), bool(pad_to_aspect_ratio)
         self.fill_mode, self.fill_value = fill_mode, float(fill_value)
         self.antialias = bool(antialias)
 
     def call(self, inputs):
-        self._hw_axes(inputs.ndim)
+        self._hw_axes(A.image_tensor(inputs, "Resizing").ndim)
         return ops.image.resize(inputs, (self.height, self.width), interpolation=self.interpolation,
                                 antialias=self.antialias, crop_to_aspect_ratio=self.crop_to_aspect_ratio,
                                 pad_to_aspect_ratio=self.pad_to_aspect_ratio, fill_mode=self.fill_mode,
@@ -105,7 +100,7 @@ class CenterCrop(_ImageSizeLayer):
     """
 
     def call(self, inputs):
-        h_axis, w_axis = self._hw_axes(inputs.ndim)
+        h_axis, w_axis = self._hw_axes(A.image_tensor(inputs, "CenterCrop").ndim)
         x = inputs if inputs.dtype == self.dtype else inputs.astype(self.dtype)
         dh, dw = x.shape[h_axis] - self.height, x.shape[w_axis] - self.width
         if dh >= 0 and dw >= 0:

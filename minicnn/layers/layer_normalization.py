@@ -12,7 +12,7 @@ _MOD = "minicnn.layers"
 
 
 class _SampleNorm(Layer):
-    """The gamma/beta arguments, weights and config the two layers share."""
+    """The epsilon and gamma/beta arguments, weights and config the two layers share."""
 
     def __init__(self, epsilon=1e-3, center=True, scale=True, beta_initializer="zeros",
                  gamma_initializer="ones", beta_regularizer=None, gamma_regularizer=None,
@@ -21,34 +21,12 @@ class _SampleNorm(Layer):
         self.epsilon = float(epsilon)
         if self.epsilon < 0:
             raise ValueError(f"{type(self).__name__}: epsilon must be >= 0, got {epsilon}")
-        self.center, self.scale = bool(center), bool(scale)
-        self.beta_initializer = A.get_initializer(beta_initializer)
-        self.gamma_initializer = A.get_initializer(gamma_initializer)
-        self.beta_regularizer = A.get_regularizer(beta_regularizer)
-        self.gamma_regularizer = A.get_regularizer(gamma_regularizer)
-        self.beta_constraint = A.constraint_arg(beta_constraint, "beta_constraint")
-        self.gamma_constraint = A.constraint_arg(gamma_constraint, "gamma_constraint")
-
-    def _add_gamma_beta(self, shape):
-        self.gamma = self.beta = None
-        if self.scale:
-            self.gamma = self.add_weight(shape=shape, name="gamma", initializer=self.gamma_initializer,
-                                         regularizer=self.gamma_regularizer, constraint=self.gamma_constraint)
-        if self.center:
-            self.beta = self.add_weight(shape=shape, name="beta", initializer=self.beta_initializer,
-                                        regularizer=self.beta_regularizer, constraint=self.beta_constraint)
+        A.set_gamma_beta_args(self, center, scale, beta_initializer, gamma_initializer,
+                              beta_regularizer, gamma_regularizer, beta_constraint, gamma_constraint)
 
     def get_config(self):
         config = super().get_config()
-        config.update({
-            "axis": self.axis, "epsilon": self.epsilon, "center": self.center, "scale": self.scale,
-            "beta_initializer": A.initializer_config(self.beta_initializer),
-            "gamma_initializer": A.initializer_config(self.gamma_initializer),
-            "beta_regularizer": A.regularizer_config(self.beta_regularizer),
-            "gamma_regularizer": A.regularizer_config(self.gamma_regularizer),
-            "beta_constraint": A.regularizer_config(self.beta_constraint),
-            "gamma_constraint": A.regularizer_config(self.gamma_constraint),
-        })
+        config.update({"axis": self.axis, "epsilon": self.epsilon, **A.gamma_beta_config(self)})
         return config
 
 
@@ -97,7 +75,7 @@ class LayerNormalization(_SampleNorm):
         if any(d is None for d in shape):
             raise ValueError(f"LayerNormalization: the normalised axes {self.axis} must have known "
                              f"sizes, got input shape {tuple(input_shape)}")
-        self._add_gamma_beta(shape)
+        A.add_gamma_beta(self, shape)
 
     def compute_output_shape(self, input_shape):
         _axes(self.axis, len(input_shape), "LayerNormalization")
@@ -150,7 +128,7 @@ class GroupNormalization(_SampleNorm):
         if dim < self.groups or dim % self.groups:
             raise ValueError(f"GroupNormalization: the {dim} channels must be a multiple of groups "
                              f"({self.groups}), got input shape {tuple(input_shape)}")
-        self._add_gamma_beta((dim,))
+        A.add_gamma_beta(self, (dim,))
 
     def compute_output_shape(self, input_shape):
         _axes(self.axis, len(input_shape), "GroupNormalization")

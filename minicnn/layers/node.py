@@ -61,14 +61,16 @@ class KerasTensor:
 
 
 class Node:
-    """One call of ``layer`` on symbolic ``call_args`` producing ``outputs`` (KerasTensors)."""
+    """One call ``layer(*call_args, **call_kwargs)`` on symbolic tensors producing ``outputs``
+    (KerasTensors); ``input_tensors`` are the KerasTensors among all the arguments."""
 
     def __init__(self, layer, call_args, call_kwargs, outputs):
         self.layer = layer
-        self.call_args = call_args          # the first positional argument, a nested structure
-        self.call_kwargs = dict(call_kwargs)  # non-tensor keyword arguments (e.g. training)
-        self.outputs = outputs              # nested structure of KerasTensors
-        self.input_tensors = [t for t in flatten(call_args) if isinstance(t, KerasTensor)]
+        self.call_args = tuple(call_args)     # the positional arguments, each a nested structure
+        self.call_kwargs = dict(call_kwargs)  # keyword arguments: tensors and plain values
+        self.outputs = outputs                # nested structure of KerasTensors
+        self.input_tensors = [t for t in flatten((self.call_args, self.call_kwargs))
+                              if isinstance(t, KerasTensor)]
         self.output_tensors = flatten(outputs)
 
     @property

@@ -41,16 +41,10 @@ class BatchNormalization(Layer):
         self.axis = axis
         self.momentum = float(momentum)
         self.epsilon = float(epsilon)
-        self.center = bool(center)
-        self.scale = bool(scale)
-        self.beta_initializer = A.get_initializer(beta_initializer)
-        self.gamma_initializer = A.get_initializer(gamma_initializer)
+        A.set_gamma_beta_args(self, center, scale, beta_initializer, gamma_initializer,
+                              beta_regularizer, gamma_regularizer, beta_constraint, gamma_constraint)
         self.moving_mean_initializer = A.get_initializer(moving_mean_initializer)
         self.moving_variance_initializer = A.get_initializer(moving_variance_initializer)
-        self.beta_regularizer = A.get_regularizer(beta_regularizer)
-        self.gamma_regularizer = A.get_regularizer(gamma_regularizer)
-        self.beta_constraint = A.constraint_arg(beta_constraint, "beta_constraint")
-        self.gamma_constraint = A.constraint_arg(gamma_constraint, "gamma_constraint")
         self.synchronized = bool(synchronized)
 
     def _channels(self, input_shape):
@@ -64,15 +58,7 @@ class BatchNormalization(Layer):
         if c is None:
             raise ValueError(f"the normalised axis {self.axis} must have a known size, got shape "
                              f"{tuple(input_shape)}")
-        self.gamma = self.beta = None
-        if self.scale:
-            self.gamma = self.add_weight(shape=(c,), name="gamma", initializer=self.gamma_initializer,
-                                         regularizer=self.gamma_regularizer,
-                                         constraint=self.gamma_constraint)
-        if self.center:
-            self.beta = self.add_weight(shape=(c,), name="beta", initializer=self.beta_initializer,
-                                        regularizer=self.beta_regularizer,
-                                        constraint=self.beta_constraint)
+        A.add_gamma_beta(self, (c,))
         self.moving_mean = self.add_weight(shape=(c,), name="moving_mean", trainable=False,
                                            initializer=self.moving_mean_initializer)
         self.moving_variance = self.add_weight(shape=(c,), name="moving_variance", trainable=False,
@@ -95,15 +81,9 @@ class BatchNormalization(Layer):
         config = super().get_config()
         config.update({
             "axis": self.axis, "momentum": self.momentum, "epsilon": self.epsilon,
-            "center": self.center, "scale": self.scale,
-            "beta_initializer": A.initializer_config(self.beta_initializer),
-            "gamma_initializer": A.initializer_config(self.gamma_initializer),
+            **A.gamma_beta_config(self),
             "moving_mean_initializer": A.initializer_config(self.moving_mean_initializer),
             "moving_variance_initializer": A.initializer_config(self.moving_variance_initializer),
-            "beta_regularizer": A.regularizer_config(self.beta_regularizer),
-            "gamma_regularizer": A.regularizer_config(self.gamma_regularizer),
-            "beta_constraint": A.regularizer_config(self.beta_constraint),
-            "gamma_constraint": A.regularizer_config(self.gamma_constraint),
             "synchronized": self.synchronized,
         })
         return config

@@ -84,7 +84,7 @@ class Normalization(Layer):
             self.adapt_variance = self.add_weight(name="variance", shape=stats_shape,
                                                   initializer="ones", trainable=False)
             # Kept for Keras' weight list (a saved Keras layer has it); adapt() leaves it at 0.
-            self.count = self.add_weight(name="count", shape=(), initializer="zeros",
+            self.count = self.add_weight(name="count", shape=(), dtype="int", initializer="zeros",
                                          trainable=False)
         else:
             self._mean = self._broadcast(self.input_mean, "mean")
@@ -130,7 +130,6 @@ class Normalization(Layer):
                 raise TypeError(f"Normalization.adapt(): batches must be numeric, got dtype {batch.dtype}")
             if not self.built:
                 self.build(batch.shape)
-                self._build_input_shape = tuple(batch.shape)
             self._check_batch(batch.shape)
             batch = batch.astype(np.float64)
             b_mean = batch.mean(axis=self._reduce_axis)
@@ -146,8 +145,8 @@ class Normalization(Layer):
             var = ((var + (mean - new_mean) ** 2) * count
                    + (b_var + (b_mean - new_mean) ** 2) * b_count) / total
             mean, count = new_mean, total
-        self.adapt_mean.data[...] = mean
-        self.adapt_variance.data[...] = var
+        self.adapt_mean.assign(mean)
+        self.adapt_variance.assign(var)
 
     def _check_batch(self, shape):
         if len(shape) != len(self._build_shape) or any(
@@ -159,8 +158,8 @@ class Normalization(Layer):
         if self._mean is not None:
             mean, variance = self._mean, self._variance
         else:
-            mean = np.asarray(self.adapt_mean.data).reshape(self._broadcast_shape)
-            variance = np.asarray(self.adapt_variance.data).reshape(self._broadcast_shape)
+            mean = self.adapt_mean.numpy().reshape(self._broadcast_shape)
+            variance = self.adapt_variance.numpy().reshape(self._broadcast_shape)
         # In the layer's dtype, as Keras (its statistics are variables of that dtype).
         std = np.maximum(np.sqrt(variance.astype(dtype)), dtype.type(EPSILON))
         return mean.astype(dtype), std

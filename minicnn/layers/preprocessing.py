@@ -18,6 +18,7 @@ import numpy as np
 
 from minicnn._random import make_rng
 from minicnn.autograd import Tensor
+from minicnn.layers._args import image_tensor
 from minicnn.layers.base import Layer
 from minicnn.serialization import register_builtin
 
@@ -175,6 +176,7 @@ class _RandomImageLayer(Layer):
 
     def _as_nhwc(self, inputs):
         """(Tensor NHWC float, undo) for 3-D (one image) or 4-D (batch) inputs."""
+        inputs = image_tensor(inputs, type(self).__name__)
         x = inputs if isinstance(inputs, Tensor) else Tensor(np.asarray(inputs))
         if x.ndim not in (3, 4):
             raise ValueError(

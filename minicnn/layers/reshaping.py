@@ -153,9 +153,7 @@ class _UpSampling(Layer):
         self.size = A.int_tuple(size, self.rank, f"{who} size")
         self.data_format = A.data_format_arg(data_format)
         interpolation = interpolation.lower() if isinstance(interpolation, str) else interpolation
-        if interpolation not in ops.image.RESIZE_INTERPOLATIONS:
-            raise ValueError(f"{who}: interpolation must be one of {ops.image.RESIZE_INTERPOLATIONS}, "
-                             f"got {interpolation!r}")
+        ops.image.check_resize_options(who, interpolation)
         self.interpolation = interpolation
         self.built = True
 

@@ -13,7 +13,7 @@ from minicnn.models.model import Model
 from minicnn.models.functional import Functional
 from minicnn.models.sequential import Sequential
 
-__all__ = ["Model", "Functional", "Sequential", "model_from_config", "clone_model",
+__all__ = ["Model", "Functional", "Sequential", "model_from_config", "model_from_json", "clone_model",
            "load_model", "save_model"]
 
 
@@ -24,6 +24,25 @@ def model_from_config(config, custom_objects=None):
         raise ValueError("model_from_config expects serialize(model)'s dict (with 'class_name'); "
                          "for get_config() output use Model.from_config / Sequential.from_config")
     return serialization.deserialize(config, custom_objects=custom_objects)
+
+
+def model_from_json(json_string, custom_objects=None):
+    """Rebuild a model (new weights) from ``model.to_json()``.
+
+    >>> import minicnn
+    >>> model = minicnn.Sequential([minicnn.Input((3,)), minicnn.layers.Dense(2)])
+    >>> minicnn.models.model_from_json(model.to_json()).count_params()
+    8
+    """
+    import json
+    try:
+        config = json.loads(json_string)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"model_from_json: not a JSON model description ({exc})") from None
+    if not isinstance(config, dict):
+        raise ValueError(f"model_from_json: expected a JSON object (from model.to_json()), "
+                         f"got {type(config).__name__}")
+    return model_from_config(config, custom_objects=custom_objects)
 
 
 def clone_model(model, custom_objects=None):

@@ -15,7 +15,8 @@
 
 import collections
 
-from minicnn.layers.base import _pack_shapes, _structure_changed, flatten_shapes_list
+from minicnn.layers._shapes import _pack_shapes, flatten_shapes_list
+from minicnn.layers._weights import structure_changed as _structure_changed
 from minicnn.layers.input_layer import InputLayer
 from minicnn.layers.node import KerasTensor, flatten, map_structure
 from minicnn.models.model import Model
@@ -187,12 +188,14 @@ class Functional(Model):
 
     def call(self, inputs, training=None):
         values = {id(kt): x for kt, x in zip(self._input_tensors, self._flat_call_inputs(inputs))}
+        def value(t):
+            return values[id(t)] if isinstance(t, KerasTensor) else t
+
         for node in self._nodes:
             if node.is_input:
                 continue
-            args = map_structure(
-                lambda t: values[id(t)] if isinstance(t, KerasTensor) else t, node.call_args)
-            outs = node.layer(args, **node.call_kwargs)
+            outs = node.layer(*map_structure(value, node.call_args),
+                              **map_structure(value, node.call_kwargs))
             for kt, v in zip(node.output_tensors, flatten(outs)):
                 values[id(kt)] = v
         return map_structure(lambda kt: values[id(kt)], self._outputs_struct)
@@ -202,12 +205,16 @@ class Functional(Model):
         if len(flat_in) != len(self._input_tensors):
             raise ValueError(f"expected {len(self._input_tensors)} input shape(s), got {input_shape}")
         shapes = {id(kt): s for kt, s in zip(self._input_tensors, flat_in)}
+
+        def placeholder(t):
+            return KerasTensor(shapes[id(t)], t.dtype) if isinstance(t, KerasTensor) else t
+
         for node in self._nodes:
             if node.is_input:
                 continue
-            arg = map_structure(lambda t: shapes[id(t)] if isinstance(t, KerasTensor) else t,
-                                node.call_args)
-            out = node.layer.compute_output_shape(arg)
+            args = map_structure(placeholder, node.call_args)
+            out = node.layer._output_shapes(args[0], args[1:],
+                                            map_structure(placeholder, node.call_kwargs))
             for kt, s in zip(node.output_tensors, flatten_shapes_list(out)):
                 shapes[id(kt)] = s
         flat = [shapes[id(kt)] for kt in self._output_tensors]
@@ -234,9 +241,8 @@ class Functional(Model):
             entry.pop("build_config", None)
             entry["name"] = layer.name
             entry["inbound_nodes"] = [] if isinstance(layer, InputLayer) else [
-                {"args": [map_structure(lambda t: self._tensor_config(t) if isinstance(t, KerasTensor)
-                                        else t, node.call_args)],
-                 "kwargs": dict(node.call_kwargs)}
+                {"args": serialize(map_structure(self._arg_config, list(node.call_args))),
+                 "kwargs": serialize(map_structure(self._arg_config, node.call_kwargs))}
                 for node in self._model_nodes(layer)]
             layers.append(entry)
         return {
@@ -247,7 +253,9 @@ class Functional(Model):
             "output_layers": map_structure(self._ref, self._outputs_struct),
         }
 
-    def _tensor_config(self, t):
+    def _arg_config(self, t):
+        if not isinstance(t, KerasTensor):
+            return t
         return {"class_name": "__keras_tensor__",
                 "config": {"shape": list(t.shape), "dtype": t.dtype, "keras_history": self._ref(t)}}
 
@@ -286,10 +294,10 @@ class Functional(Model):
                 while pending[name]:
                     node = pending[name][0]
                     try:
-                        args = decode(node["args"][0])
+                        args, kwargs = decode(node["args"]), decode(node.get("kwargs", {}))
                     except KeyError:
                         break
-                    outputs[name].append(created[name](args, **node.get("kwargs", {})))
+                    outputs[name].append(created[name](*args, **kwargs))
                     pending[name].pop(0)
                     progress = True
         if any(pending.values()):

@@ -22,7 +22,8 @@
 
 import numpy as np
 
-from minicnn.layers.base import Layer, _shape_tree, map_shapes
+from minicnn.layers._shapes import _shape_tree, map_shapes
+from minicnn.layers.base import Layer
 from minicnn.layers.node import KerasTensor, flatten, is_symbolic
 from minicnn.models.trainer import Trainer
 from minicnn.serialization import register_builtin
@@ -149,6 +150,13 @@ class Model(Trainer, Layer):
         except Exception:
             return None
         return out
+
+    def to_json(self, **kwargs):
+        """The model's architecture as a JSON string (``serialize(model)``; ``kwargs`` go to
+        ``json.dumps``); ``minicnn.models.model_from_json`` rebuilds it, without the weights."""
+        import json
+        from minicnn import serialization
+        return json.dumps(serialization.serialize(self), **kwargs)
 
     @classmethod
     def from_config(cls, config, custom_objects=None):

@@ -13,11 +13,14 @@ the first layer, or from the first call / ``build()``.
 54410
 """
 
-from minicnn.layers.base import Layer, _shape_tree, _structure_changed
+from minicnn.layers._shapes import _shape_tree
+from minicnn.layers._weights import structure_changed as _structure_changed
+from minicnn.layers.base import Layer
 from minicnn.layers.input_layer import InputLayer
 from minicnn.layers.node import KerasTensor
 from minicnn.models.model import Model
 from minicnn.serialization import deserialize, register_builtin, serialize
+from minicnn.variables import name_scope
 
 __all__ = ["Sequential"]
 
@@ -90,7 +93,10 @@ class Sequential(Model):
         _structure_changed()
 
     def _extend(self, layer):
-        out = layer(self._graph_out)
+        # Inside the model's name scope, as Keras builds a Sequential's layers: the weights'
+        # paths are "sequential/dense/kernel".
+        with name_scope(self.name, caller=self):
+            out = layer(self._graph_out)
         self._out_of[id(layer)] = out
         object.__setattr__(self, "_graph_out", out)
 

@@ -210,16 +210,32 @@ def summary_text(model, line_length=None, positions=None, show_trainable=False, 
         rows.append(row)
 
     trainable, non_trainable = model.trainable_weights, model.non_trainable_weights
+    optimizer = _optimizer_params(model)
     lines = [f'Model: "{model.name}"'] + _render(header, rows, widths, align)
-    total_bytes = _nbytes(trainable) + _nbytes(non_trainable)
+    total_count = _count(trainable) + _count(non_trainable) + (optimizer[0] if optimizer else 0)
+    total_bytes = _nbytes(trainable) + _nbytes(non_trainable) + (optimizer[1] if optimizer else 0)
     lines += [
-        f" Total params: {_count(trainable) + _count(non_trainable):,} "
-        f"({readable_memory_size(total_bytes)})",
+        f" Total params: {total_count:,} ({readable_memory_size(total_bytes)})",
         f" Trainable params: {_count(trainable):,} ({readable_memory_size(_nbytes(trainable))})",
         f" Non-trainable params: {_count(non_trainable):,} "
         f"({readable_memory_size(_nbytes(non_trainable))})",
     ]
+    if optimizer:
+        lines.append(f" Optimizer params: {optimizer[0]:,} ({readable_memory_size(optimizer[1])})")
     return "\n".join(lines) + "\n"
+
+
+def _optimizer_params(model):
+    """(count, bytes) of the optimizer's variables once it is built (after the first training
+    step), else None.  As Keras counts them: the iteration counter (int64), the learning rate
+    (one float32, unless it is a schedule) and every slot (momentum, velocity, ...)."""
+    optimizer = getattr(model, "optimizer", None)
+    if optimizer is None or not getattr(optimizer, "built", False):
+        return None
+    slots = optimizer.variables[1:]  # [iterations, slots...]
+    learning_rate = 0 if callable(getattr(optimizer, "_learning_rate", None)) else 1  # a schedule is no variable
+    return (1 + learning_rate + _count(slots),
+            np.dtype(np.int64).itemsize + 4 * learning_rate + _nbytes(slots))
 
 
 def _layer_range(layers, layer_range):

@@ -4,7 +4,7 @@ import math
 
 import numpy as np
 
-from minicnn._kernels.conv import relu_mask_bias_grad as _relu_mask_bias_grad
+from minicnn._kernels.elementwise import relu_mask_bias_grad as _relu_mask_bias_grad
 from minicnn.autograd import Function
 from minicnn.ops._util import as_tensor, check_float, norm_axis
 

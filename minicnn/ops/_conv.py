@@ -5,6 +5,7 @@ only decides which gradients to compute and never implements a convolution itsel
 """
 
 from minicnn._kernels import conv as K
+from minicnn._kernels import elementwise as E
 from minicnn._kernels import pool as P
 from minicnn.autograd import Function
 from minicnn.ops._util import as_tensor, contiguous
@@ -41,7 +42,7 @@ class Conv2dFunction(Function):
             return None, gk, gb
         if y is not None:
             # ReLU mask and bias gradient in one pass over g (the kernel gradient then skips its own).
-            g, gb = K.relu_mask_bias_grad(contiguous(g), y, bias=bool(nb))
+            g, gb = E.relu_mask_bias_grad(contiguous(g), y, bias=bool(nb))
         else:
             g = contiguous(g)
         if nx:

@@ -3,7 +3,7 @@
 import numpy as np
 
 from minicnn._kernels import norm as _norm
-from minicnn._kernels.conv import relu_mask_bias_grad as _relu_mask_bias_grad
+from minicnn._kernels.elementwise import relu_mask_bias_grad as _relu_mask_bias_grad
 from minicnn._random import global_rng
 from minicnn.ops._elementary import matmul2d as _mm
 from minicnn.autograd import Function

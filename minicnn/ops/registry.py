@@ -14,6 +14,8 @@ from minicnn.ops import _conv as C
 from minicnn.ops import _elementary as B
 from minicnn.ops import _layers as N
 from minicnn.ops import _losses as L
+from minicnn.ops import _normalization as G
+from minicnn.ops import image as I
 
 __all__ = ["OpInfo", "OPS"]
 
@@ -75,6 +77,9 @@ OPS = _table(
     ("avg_pool2d", C.avg_pool2d, [C.AvgPool2dFunction]),
     ("global_avg_pool2d", C.global_avg_pool2d, [C.GlobalAvgPool2dFunction]),
     ("global_max_pool2d", C.global_max_pool2d, [C.GlobalMaxPool2dFunction]),
+    ("layer_normalization", G.layer_normalization, [G.NormalizeFunction, B.Reshape]),
+    ("group_normalization", G.group_normalization, [G.NormalizeFunction, B.Reshape]),
+    ("resize", I.resize, [I.ResizeFunction]),
     # losses
     ("sparse_categorical_crossentropy", L.sparse_categorical_crossentropy,
      [L.SoftmaxCrossentropyFunction, L.ProbabilityCrossentropyFunction]),

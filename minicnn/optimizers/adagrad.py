@@ -2,6 +2,7 @@
 
 import numpy as np
 
+from minicnn.optimizers._checks import hyperparameter
 from minicnn.optimizers.base import Optimizer
 
 
@@ -20,11 +21,9 @@ class Adagrad(Optimizer):
                  weight_decay=None, clipnorm=None, clipvalue=None, global_clipnorm=None, name="adagrad"):
         super().__init__(learning_rate, weight_decay=weight_decay, clipnorm=clipnorm,
                          clipvalue=clipvalue, global_clipnorm=global_clipnorm, name=name)
-        if initial_accumulator_value < 0:
-            raise ValueError("Adagrad: initial_accumulator_value must be >= 0, "
-                             f"got {initial_accumulator_value!r}")
-        self.initial_accumulator_value = float(initial_accumulator_value)
-        self.epsilon = float(epsilon)
+        self.initial_accumulator_value = hyperparameter("Adagrad", "initial_accumulator_value",
+                                                        initial_accumulator_value)
+        self.epsilon = hyperparameter("Adagrad", "epsilon", epsilon)
 
     _slot_names = ("accumulator",)
 

@@ -4,14 +4,11 @@ import math
 
 import numpy as np
 
+from minicnn.optimizers._checks import hyperparameter
 from minicnn.optimizers.base import Optimizer
 
-try:
-    from minicnn._kernels import _optim
-except ImportError:  # a build without the compiled kernels: the NumPy passes below
-    _optim = None
-
-_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+from minicnn._kernels import _optim
+from minicnn._kernels._args import FLOATS as _FLOATS
 
 
 class Adam(Optimizer):
@@ -32,12 +29,10 @@ class Adam(Optimizer):
                  weight_decay=None, clipnorm=None, clipvalue=None, global_clipnorm=None, name="adam"):
         super().__init__(learning_rate, weight_decay=weight_decay, clipnorm=clipnorm,
                          clipvalue=clipvalue, global_clipnorm=global_clipnorm, name=name)
-        for arg, value in (("beta_1", beta_1), ("beta_2", beta_2)):
-            if not 0 <= value < 1:
-                raise ValueError(f"{type(self).__name__}: {arg} must be in [0, 1), got {value!r}")
-        self.beta_1 = float(beta_1)
-        self.beta_2 = float(beta_2)
-        self.epsilon = float(epsilon)
+        owner = type(self).__name__
+        self.beta_1 = hyperparameter(owner, "beta_1", beta_1, 0, 1, high_open=True)
+        self.beta_2 = hyperparameter(owner, "beta_2", beta_2, 0, 1, high_open=True)
+        self.epsilon = hyperparameter(owner, "epsilon", epsilon)
         self.amsgrad = bool(amsgrad)
         self._compiled_views = {}  # see _update_compiled
 
@@ -84,7 +79,7 @@ class Adam(Optimizer):
         n = len(self._variables)
         if self.amsgrad or len(pairs) != n:
             return False
-        if _optim is not None and self._update_compiled(pairs, lr):
+        if self._update_compiled(pairs, lr):
             return True
         flat = self._flat_state(pairs)
         if flat is None:

@@ -11,6 +11,7 @@ import re
 import numpy as np
 
 from minicnn.optimizers import schedules as _schedules
+from minicnn.optimizers._checks import hyperparameter
 
 __all__ = ["Optimizer"]
 
@@ -48,8 +49,7 @@ class Optimizer:
                 f"clipnorm={clipnorm}, clipvalue={clipvalue}, global_clipnorm={global_clipnorm}")
         for arg, value in (("clipnorm", clipnorm), ("clipvalue", clipvalue),
                            ("global_clipnorm", global_clipnorm), ("weight_decay", weight_decay)):
-            if value is not None and (not isinstance(value, (int, float)) or value < 0):
-                raise ValueError(f"{owner}: {arg} must be a non-negative number or None, got {value!r}")
+            hyperparameter(owner, arg, value, optional=True)
         self.name = name or _snake_case(owner)
         self.weight_decay = weight_decay
         self.clipnorm = clipnorm
@@ -89,9 +89,7 @@ class Optimizer:
         if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)):
             raise TypeError(f"{type(self).__name__}: learning_rate must be a float or a "
                             f"LearningRateSchedule, got {type(value).__name__}")
-        if value < 0:
-            raise ValueError(f"{type(self).__name__}: learning_rate must be >= 0, got {value}")
-        self._learning_rate = float(value)
+        self._learning_rate = hyperparameter(type(self).__name__, "learning_rate", value)
 
     @property
     def schedule(self):

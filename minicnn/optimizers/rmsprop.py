@@ -2,6 +2,7 @@
 
 import numpy as np
 
+from minicnn.optimizers._checks import hyperparameter
 from minicnn.optimizers.base import Optimizer
 
 
@@ -23,13 +24,9 @@ class RMSprop(Optimizer):
                  weight_decay=None, clipnorm=None, clipvalue=None, global_clipnorm=None, name="rmsprop"):
         super().__init__(learning_rate, weight_decay=weight_decay, clipnorm=clipnorm,
                          clipvalue=clipvalue, global_clipnorm=global_clipnorm, name=name)
-        if not 0 <= rho <= 1:
-            raise ValueError(f"RMSprop: rho must be in [0, 1], got {rho!r}")
-        if not 0 <= momentum <= 1:
-            raise ValueError(f"RMSprop: momentum must be in [0, 1], got {momentum!r}")
-        self.rho = float(rho)
-        self.momentum = float(momentum)
-        self.epsilon = float(epsilon)
+        self.rho = hyperparameter("RMSprop", "rho", rho, 0, 1)
+        self.momentum = hyperparameter("RMSprop", "momentum", momentum, 0, 1)
+        self.epsilon = hyperparameter("RMSprop", "epsilon", epsilon)
         self.centered = bool(centered)
 
     def _slot_names_for(self, var):

@@ -6,6 +6,7 @@ applied), so the first update uses ``schedule(0)``.
 
 import math
 
+from minicnn.optimizers._checks import hyperparameter
 from minicnn.serialization import resolve_class, serialize as _serialize
 
 __all__ = ["LearningRateSchedule", "ExponentialDecay", "PiecewiseConstantDecay", "CosineDecay",
@@ -27,7 +28,7 @@ class LearningRateSchedule:
 
 
 def _positive(name, value, owner):
-    if not isinstance(value, (int, float)) or isinstance(value, bool) or value <= 0:
+    if not isinstance(value, (int, float)) or isinstance(value, bool) or not 0 < value < math.inf:
         raise ValueError(f"{owner}: {name} must be a positive number, got {value!r}")
     return value
 
@@ -40,9 +41,10 @@ class ExponentialDecay(LearningRateSchedule):
     """
 
     def __init__(self, initial_learning_rate, decay_steps, decay_rate, staircase=False, name="ExponentialDecay"):
-        self.initial_learning_rate = float(initial_learning_rate)
+        self.initial_learning_rate = hyperparameter("ExponentialDecay", "initial_learning_rate",
+                                                    initial_learning_rate)
         self.decay_steps = _positive("decay_steps", decay_steps, "ExponentialDecay")
-        self.decay_rate = float(decay_rate)
+        self.decay_rate = hyperparameter("ExponentialDecay", "decay_rate", decay_rate)
         self.staircase = bool(staircase)
         self.name = name
 
@@ -75,7 +77,8 @@ class PiecewiseConstantDecay(LearningRateSchedule):
         if any(b2 < b1 for b1, b2 in zip(boundaries, boundaries[1:])):
             raise ValueError(f"PiecewiseConstantDecay: boundaries must be increasing, got {boundaries}")
         self.boundaries = boundaries
-        self.values = [float(v) for v in values]
+        self.values = [hyperparameter("PiecewiseConstantDecay", f"values[{i}]", v)
+                       for i, v in enumerate(values)]
         self.name = name
 
     def __call__(self, step):
@@ -104,11 +107,12 @@ class CosineDecay(LearningRateSchedule):
 
     def __init__(self, initial_learning_rate, decay_steps, alpha=0.0, name="CosineDecay",
                  warmup_target=None, warmup_steps=0):
-        self.initial_learning_rate = float(initial_learning_rate)
+        self.initial_learning_rate = hyperparameter("CosineDecay", "initial_learning_rate",
+                                                    initial_learning_rate)
         self.decay_steps = _positive("decay_steps", decay_steps, "CosineDecay")
-        self.alpha = float(alpha)
+        self.alpha = hyperparameter("CosineDecay", "alpha", alpha)
         self.name = name
-        self.warmup_target = None if warmup_target is None else float(warmup_target)
+        self.warmup_target = hyperparameter("CosineDecay", "warmup_target", warmup_target, optional=True)
         if warmup_steps < 0:
             raise ValueError(f"CosineDecay: warmup_steps must be >= 0, got {warmup_steps}")
         self.warmup_steps = warmup_steps

@@ -2,6 +2,7 @@
 
 import numpy as np
 
+from minicnn.optimizers._checks import hyperparameter
 from minicnn.optimizers.base import Optimizer
 
 
@@ -23,9 +24,7 @@ class SGD(Optimizer):
                  clipnorm=None, clipvalue=None, global_clipnorm=None, name="SGD"):
         super().__init__(learning_rate, weight_decay=weight_decay, clipnorm=clipnorm,
                          clipvalue=clipvalue, global_clipnorm=global_clipnorm, name=name)
-        if not isinstance(momentum, (int, float)) or not 0 <= momentum <= 1:
-            raise ValueError(f"SGD: momentum must be a float between [0, 1], got {momentum!r}")
-        self.momentum = float(momentum)
+        self.momentum = hyperparameter("SGD", "momentum", momentum, 0, 1)
         self.nesterov = bool(nesterov)
 
     def _slot_names_for(self, var):

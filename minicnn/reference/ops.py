@@ -11,6 +11,9 @@ import math
 import numpy as np
 
 from minicnn.reference import kernels as _k
+# Image resizing and per-sample normalisation have their references in modules of their own.
+from minicnn.reference.image import resize  # noqa: F401
+from minicnn.reference.normalization import group_normalization, layer_normalization  # noqa: F401
 
 EPSILON = 1e-7
 

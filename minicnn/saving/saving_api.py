@@ -156,7 +156,13 @@ def _assign_weights(model, reader, specs):
 
 
 def load_weights(model, filepath, skip_mismatch=False):
-    """Load weights saved by ``save_weights`` or ``save_model`` into a built model."""
+    """Load weights saved by ``save_weights`` or ``save_model`` into a built model; a real Keras 3
+    ``.weights.h5`` or ``.keras`` file is read too (see :mod:`minicnn.saving.keras_file`)."""
+    from minicnn.saving import keras_file
+
+    kind = keras_file.kind_of(filepath)
+    if kind is not None:
+        return keras_file.load_weights(model, filepath, kind, skip_mismatch=skip_mismatch)
     with ArchiveReader(filepath) as reader:
         specs = reader.manifest("weights")
         if not skip_mismatch:
@@ -190,6 +196,8 @@ def _load_optimizer_state(model, reader):
 def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
     """Rebuild a model saved with ``model.save``: same architecture, weights, compile settings and
     optimizer state, so predictions are identical and ``fit`` continues as if never interrupted.
+    A real Keras 3 ``.keras`` file is read too (architecture, weights, compile settings; see
+    :mod:`minicnn.saving.keras_file`).
 
     ``custom_objects``: {name: class or function} for user-defined layers, losses, metrics.
     ``safe_mode=False`` lets code stored in the file run (a ``Lambda`` layer's Python lambda is
@@ -199,7 +207,14 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
     config.
     """
     from minicnn import serialization
+    from minicnn.saving import keras_file
 
+    kind = keras_file.kind_of(filepath)
+    if kind == "keras":
+        return keras_file.load_model(filepath, custom_objects, compile=compile, safe_mode=safe_mode)
+    if kind == "h5":
+        raise SavedModelError(f"{os.fspath(filepath)}: is an HDF5 weights file, not a whole model; "
+                              "build the model and call model.load_weights() on it")
     with ArchiveReader(filepath, expected_kind="model") as reader:
         config = reader.read_json("config.json")
         if not isinstance(config, dict) or not isinstance(config.get("model"), dict):

@@ -1,13 +1,20 @@
-"""Small user-facing utilities: ``to_categorical``, ``set_random_seed``, ``Progbar``,
-``memory_pool`` (the caching allocator ``fit`` uses, for hand-written training loops),
-``profile`` (where a training step's time goes, per layer) and ``measure_peak``."""
+"""Small user-facing utilities: data (``PyDataset``, ``image_dataset_from_directory``,
+``split_dataset``, ``unpack_x_y_sample_weight``...), ``pad_sequences``, ``to_categorical``,
+``set_random_seed``, ``Progbar``, ``memory_pool`` (the caching allocator ``fit`` uses, for
+hand-written training loops), ``profile`` (where a training step's time goes, per layer) and
+``measure_peak``."""
 
 from minicnn._kernels.mempool import pooled as memory_pool
-from minicnn.utils.numerical import normalize, to_categorical
+from minicnn.utils.data_adapters import pack_x_y_sample_weight, unpack_x_y_sample_weight
+from minicnn.utils.dataset import split_dataset
+from minicnn.utils.image_dataset import image_dataset_from_directory
+from minicnn.utils.numerical import normalize, pad_sequences, to_categorical
 from minicnn.utils.peak import measure_peak
 from minicnn.utils.profiler import profile
 from minicnn.utils.progbar import Progbar
+from minicnn.utils.py_dataset import PyDataset, Sequence
 from minicnn.utils.seed import set_random_seed
 
-__all__ = ["Progbar", "measure_peak", "memory_pool", "normalize", "profile", "set_random_seed",
-           "to_categorical"]
+__all__ = ["Progbar", "PyDataset", "Sequence", "image_dataset_from_directory", "measure_peak",
+           "memory_pool", "normalize", "pack_x_y_sample_weight", "pad_sequences", "profile",
+           "set_random_seed", "split_dataset", "to_categorical", "unpack_x_y_sample_weight"]

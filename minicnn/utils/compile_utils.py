@@ -5,8 +5,13 @@ Structures are an ndarray, a list/tuple of ndarrays, or a dict of them (several 
 """
 
 import numbers
+import weakref
 
 import numpy as np
+
+from minicnn import losses, metrics as M, optimizers, serialization
+from minicnn.losses import Loss, reduce_weighted
+from minicnn.metrics import Mean, Metric
 
 __all__ = ["CompileLoss", "CompileMetrics", "to_arrays", "check_lengths", "slice_structure",
            "map_structure", "flatten_outputs", "concatenate_structures", "class_weight_to_sample_weight"]
@@ -34,13 +39,18 @@ def to_arrays(value, name):
         return None
     if isinstance(value, dict):
         return {k: to_arrays(v, f"{name}[{k!r}]") for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        if value and _is_leaf_list(value):
-            return np.asarray(value)
+    if isinstance(value, (list, tuple)) and not (value and _is_leaf_list(value)):
         return [to_arrays(v, f"{name}[{i}]") for i, v in enumerate(value)]
-    array = to_numpy(value)
-    if array.dtype.hasobject:
-        raise TypeError(f"{name} must be numeric arrays (or lists/dicts of them), got an object array")
+    try:
+        array = to_numpy(value)
+    except (TypeError, ValueError) as e:  # ragged nesting, unconvertible objects
+        raise TypeError(f"{name}: a {type(value).__module__}.{type(value).__qualname__} could not be "
+                        f"converted to a numeric array ({e})") from None
+    if array.dtype.kind not in "biuf":
+        raise TypeError(f"{name} must be numeric arrays (or lists/dicts of them), got dtype "
+                        f"{array.dtype} from a {type(value).__module__}.{type(value).__qualname__}"
+                        + (" (strings, such as file names, must be loaded into arrays first)"
+                           if array.dtype.kind in "USO" else ""))
     if array.ndim == 0:
         raise ValueError(f"{name} must have a batch dimension, got a scalar")
     return array
@@ -158,16 +168,6 @@ def class_weight_to_sample_weight(y, class_weight):
     return np.array([table[int(c)] for c in labels], dtype=np.float32)
 
 
-def unpack_validation_data(data):
-    if not isinstance(data, (tuple, list)) or len(data) not in (2, 3):
-        raise ValueError("validation_data must be a tuple (x_val, y_val) or (x_val, y_val, "
-                         f"val_sample_weight), got {type(data).__name__}"
-                         + (f" of length {len(data)}" if isinstance(data, (tuple, list)) else ""))
-    x, y = to_arrays(data[0], "validation_data x"), to_arrays(data[1], "validation_data y")
-    sw = to_arrays(data[2], "validation_data sample_weight") if len(data) == 3 else None
-    return x, y, sw
-
-
 # ------------------------------------------------------------------ per-output specs
 def _per_output(spec, names, what, nested_lists):
     n = len(names)
@@ -203,19 +203,14 @@ class CompileLoss:
     """The compiled loss: per-output losses, weights, and per-output loss trackers."""
 
     def __init__(self, loss, loss_weights=None):
-        from minicnn import losses
-
         for leaf in _spec_leaves(loss):
             losses.get(leaf)  # an unknown name fails at compile(), not at the first batch
         self.loss = loss
         self.loss_weights = loss_weights
         self._built_for = None
-        self.trackers = []
+        self.metrics = []  # the per-output loss trackers (several outputs only)
 
     def _build(self, names):
-        from minicnn import losses
-        from minicnn.metrics import Mean
-
         fns = [losses.get(spec) for spec in _per_output(self.loss, names, "loss", False)]
         if isinstance(self.loss_weights, numbers.Number):
             weights = [float(self.loss_weights)] * len(names)
@@ -223,17 +218,15 @@ class CompileLoss:
             weights = [1.0 if w is None else float(w)
                        for w in _per_output(self.loss_weights, names, "loss_weights", False)]
         self._fns, self._weights, self._built_for = fns, weights, list(names)
-        self.trackers = [Mean(name=f"{name}_loss") for name, fn in zip(names, fns) if fn is not None] \
+        self.metrics = [Mean(name=f"{name}_loss") for name, fn in zip(names, fns) if fn is not None] \
             if len(names) > 1 else []
         self._tracker_of = {}
-        it = iter(self.trackers)
+        it = iter(self.metrics)
         for i, fn in enumerate(fns):
             if fn is not None and len(names) > 1:
                 self._tracker_of[i] = next(it)
 
     def __call__(self, y, preds, names, sample_weight):
-        from minicnn.losses import Loss, reduce_weighted
-
         if self._built_for != list(names):
             self._build(names)
         targets = match_targets(y, names)
@@ -253,27 +246,30 @@ class CompileLoss:
         return total
 
 
-class CompileMetrics:
-    """The compiled metrics, built at the first batch (``"accuracy"`` needs the shapes)."""
+class CompileMetrics(Metric):
+    """The compiled metrics as one metric named ``compile_metrics`` (as in Keras 3): it is in
+    ``model.metrics`` from ``compile()`` on, so a custom ``train_step`` that updates every metric
+    of ``self.metrics`` reaches them even before they are built (at the first batch: "accuracy"
+    needs the shapes); ``result()`` is a dict of the metrics' results.
 
-    def __init__(self, metrics=None, weighted_metrics=None):
+    ``flatten(y_pred) -> (list of outputs, their names)`` is the model's, held weakly."""
+
+    def __init__(self, metrics=None, weighted_metrics=None, flatten=None):
+        super().__init__(name="compile_metrics")
         for arg, value in (("metrics", metrics), ("weighted_metrics", weighted_metrics)):
             if value is not None and not isinstance(value, (list, tuple, dict)):
                 raise TypeError(f"compile: {arg} must be a list or a dict, got {type(value).__name__}")
-        from minicnn import metrics as M
-
         for leaf in _spec_leaves(metrics) + _spec_leaves(weighted_metrics):
             if not (isinstance(leaf, str) and leaf.lower() in ("accuracy", "acc")):
                 M.get(leaf)
         self._spec = metrics
         self._weighted_spec = weighted_metrics
+        self._flatten = weakref.WeakMethod(flatten) if flatten is not None else None
         self._built_for = None
         self.metrics = []
         self._plan = []
 
     def _make(self, identifier, y_true, y_pred):
-        from minicnn import metrics as M
-
         if isinstance(identifier, str) and identifier.lower() in ("accuracy", "acc"):
             return M.resolve_accuracy(identifier, y_true, y_pred)
         metric = M.get(identifier)
@@ -305,9 +301,12 @@ class CompileMetrics:
             seen.add(m.name)
         self._plan, self.metrics, self._built_for = plan, metrics, list(names)
 
-    def update_state(self, y, preds, names, sample_weight):
+    def update_state(self, y, y_pred, sample_weight=None):
         if self._spec is None and self._weighted_spec is None:
             return
+        flatten = self._flatten() if self._flatten is not None else None
+        preds, names = flatten(y_pred) if flatten is not None else flatten_outputs(y_pred, [])
+        preds = [to_numpy(p) for p in preds]
         targets = match_targets(y, names)
         if self._built_for != list(names):
             self._build(targets, preds, names)
@@ -316,11 +315,16 @@ class CompileMetrics:
         for i, metric, weighted in self._plan:
             metric.update_state(targets[i], preds[i], sample_weight=weights[i] if weighted else None)
 
+    def result(self):
+        return {m.name: m.result() for m in self.metrics}
+
+    def reset_state(self):
+        for m in self.metrics:
+            m.reset_state()
+
 
 # ------------------------------------------------------------------ compile config (JSON)
 def _serialize_loss(spec):
-    from minicnn import losses, serialization
-
     if spec is None or isinstance(spec, str):
         return spec
     if isinstance(spec, (list, tuple)):
@@ -333,22 +337,18 @@ def _serialize_loss(spec):
 
 
 def _serialize_metric(spec):
-    from minicnn import metrics, serialization
-
     if spec is None or isinstance(spec, str):
         return spec
     if isinstance(spec, (list, tuple)):
         return [_serialize_metric(s) for s in spec]
     if isinstance(spec, dict):
         return {"__per_output__": {k: _serialize_metric(v) for k, v in spec.items()}}
-    if isinstance(spec, metrics.Metric):
-        return metrics.serialize(spec)
+    if isinstance(spec, Metric):
+        return M.serialize(spec)
     return serialization.serialize(spec)
 
 
 def compile_config(optimizer, loss, loss_weights, metrics, weighted_metrics):
-    from minicnn import optimizers
-
     return {"optimizer": optimizers.serialize(optimizer), "loss": _serialize_loss(loss),
             "loss_weights": loss_weights, "metrics": _serialize_metric(metrics),
             "weighted_metrics": _serialize_metric(weighted_metrics)}
@@ -365,8 +365,6 @@ def _deserialize_spec(spec, deserialize_one):
 
 
 def compile_args_from_config(config, custom_objects=None):
-    from minicnn import losses, metrics, optimizers, serialization
-
     def one_loss(cfg):
         if cfg.get("class_name") == "function":
             return serialization.deserialize(cfg, custom_objects=custom_objects)
@@ -375,7 +373,7 @@ def compile_args_from_config(config, custom_objects=None):
     def one_metric(cfg):
         if cfg.get("class_name") == "function":
             return serialization.deserialize(cfg, custom_objects=custom_objects)
-        return metrics.deserialize(cfg, custom_objects)
+        return M.deserialize(cfg, custom_objects)
 
     return {"optimizer": optimizers.deserialize(config["optimizer"], custom_objects),
             "loss": _deserialize_spec(config.get("loss"), one_loss),

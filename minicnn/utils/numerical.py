@@ -45,3 +45,44 @@ def normalize(x, axis=-1, order=2):
     x = np.asarray(x)
     norm = np.linalg.norm(x, ord=order, axis=axis, keepdims=True)
     return x / np.where(norm == 0, 1, norm)
+
+
+def pad_sequences(sequences, maxlen=None, dtype="int32", padding="pre", truncating="pre", value=0.0):
+    """Sequences of different lengths as one array (num_samples, maxlen, ...) (Keras
+    ``pad_sequences``): shorter ones padded with ``value``, longer ones cut, both at the start
+    ("pre") or the end ("post"); ``maxlen`` defaults to the longest.
+
+    >>> pad_sequences([[1, 2, 3], [4], []], maxlen=2, padding="post")
+    array([[2, 3],
+           [4, 0],
+           [0, 0]], dtype=int32)
+    """
+    if not hasattr(sequences, "__len__"):
+        raise ValueError("pad_sequences: sequences must be a list of sequences")
+    for name, side in (("padding", padding), ("truncating", truncating)):
+        if side not in ("pre", "post"):
+            raise ValueError(f"pad_sequences: {name} must be 'pre' or 'post', got {side!r}")
+    try:
+        lengths = [len(s) for s in sequences]
+    except TypeError:
+        raise ValueError("pad_sequences: sequences must be a list of sequences; found one without "
+                         "a length") from None
+    sample_shape = next((np.asarray(s).shape[1:] for s in sequences if len(s)), ())
+    if maxlen is None:
+        maxlen = max(lengths, default=0)
+    if isinstance(value, str) and np.dtype(dtype).kind not in "USO":
+        raise ValueError(f"pad_sequences: dtype {dtype} cannot hold the string value {value!r}; "
+                         "use dtype=object for strings")
+    out = np.full((len(sequences), maxlen) + sample_shape, value, dtype=dtype)
+    for i, s in enumerate(sequences):
+        if not len(s) or not maxlen:
+            continue
+        kept = np.asarray(s[-maxlen:] if truncating == "pre" else s[:maxlen], dtype=dtype)
+        if kept.shape[1:] != sample_shape:
+            raise ValueError(f"pad_sequences: sequence {i} has samples of shape {kept.shape[1:]}, "
+                             f"the first non-empty one {sample_shape}")
+        if padding == "post":
+            out[i, :len(kept)] = kept
+        else:
+            out[i, maxlen - len(kept):] = kept
+    return out

@@ -40,9 +40,10 @@ import numpy as np
 
 from minicnn import _profiling
 from minicnn._graph_labels import label_nodes, leaves, tensors
-from minicnn.autograd import grad_mode
+from minicnn.autograd import grad_mode, no_grad
 from minicnn.utils import flops as _flops
 from minicnn.utils import peak as _peak
+from minicnn.utils.data_adapters import pack_x_y_sample_weight
 
 __all__ = ["profile"]
 
@@ -194,12 +195,16 @@ def _check_args(model, x, steps, warmup, mode):
 
 
 def _step_fn(model, x, y, sample_weight, mode):
-    prepare = getattr(model, "_prepare_x", None)
+    data = pack_x_y_sample_weight(x, y, sample_weight)
+    prepare = getattr(model, "_prepare_batch", None)  # what fit does to every batch
     if prepare is not None:
-        x = prepare(x)
+        data = prepare(data)
     if mode == "predict":
-        return lambda: model.predict_step(x)
-    return lambda: model.train_step(x, y, sample_weight)
+        def predict():
+            with no_grad():  # as predict() runs it
+                return model.predict_step(data)
+        return predict
+    return lambda: model.train_step(data)
 
 
 def _time_steps(step, n):

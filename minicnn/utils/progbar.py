@@ -37,6 +37,8 @@ def format_value(value):
     """A metric value as Keras prints it: 4 decimals, or scientific notation when tiny."""
     if isinstance(value, (str, bytes)):
         return f" {value}"
+    if np.ndim(value):  # a metric with one value per class or threshold (F1Score, Precision([...]))
+        return " [" + " ".join(format_value(v).strip() for v in np.ravel(value)) + "]"
     value = float(value)
     return f" {value:.4f}" if abs(value) > 1e-3 else f" {value:.4e}"
 

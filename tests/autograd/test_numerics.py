@@ -13,7 +13,7 @@ import pytest
 
 import minicnn
 from minicnn import debugging, layers
-from minicnn._kernels import _conv
+from minicnn._kernels import _elementwise
 from minicnn.reference import kernels as reference
 
 TINY = np.float32(1e-39)  # a float32 subnormal (smallest normal is ~1.18e-38)
@@ -54,7 +54,7 @@ def test_worker_threads_are_restored_after_the_kernel():
         minicnn.ops.conv2d(np.full((8, 16, 16, 64), TINY, np.float32), np.ones((3, 3, 64, 64), np.float32))
         dy = np.full((4096, 64), TINY, np.float32)  # 4096 * 1e-39 = 4.1e-36: a normal float
         db = np.empty(64, np.float32)
-        _conv.bias_grad_into(dy, db)
+        _elementwise.bias_grad_into(dy, db)
     np.testing.assert_allclose(db, np.float32(4096 * 1e-39), rtol=1e-5)
 
 

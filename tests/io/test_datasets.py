@@ -12,9 +12,11 @@ import http.server
 import io
 import os
 import re
+import socket
 import struct
 import tarfile
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -167,7 +169,7 @@ def env(tmp_path, monkeypatch, mirror):
     monkeypatch.delenv("MINICNN_PROGRESS", raising=False)
     monkeypatch.setenv("MINICNN_DATASETS_MIRROR", mirror.url)
     monkeypatch.setattr(_download, "RETRY_DELAY", 0.0)
-    monkeypatch.setattr(_download, "TIMEOUT", 10)
+    monkeypatch.setattr(_download, "READ_TIMEOUT", 10)
     return tmp_path
 
 
@@ -504,3 +506,94 @@ def test_real_fashion_mnist_from_debian_copy(env, monkeypatch):
     assert y_train[:10].tolist() == [9, 0, 0, 3, 0, 2, 7, 2, 5, 5]
     assert np.bincount(y_train).tolist() == [6000] * 10 and np.bincount(y_test).tolist() == [1000] * 10
     assert x_train.max() == 255 and x_train.min() == 0
+
+
+# ---------------------------------------------------------------- networks that stall
+
+class StallingServer:
+    """Accepts connections on 127.0.0.1 and then goes quiet: ``mode="silent"`` never answers,
+    ``"trickle"`` sends headers and then one byte every 50 ms (as a link that drops packets)."""
+
+    def __init__(self, mode):
+        self.mode, self.connections = mode, []
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(64)
+        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
+        self.closed = threading.Event()
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self):
+        while not self.closed.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self.connections.append(conn)
+            if self.mode == "trickle":
+                threading.Thread(target=self._trickle, args=(conn,), daemon=True).start()
+
+    def _trickle(self, conn):
+        try:
+            conn.recv(65536)
+            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 1000000\r\n\r\n")
+            while not self.closed.wait(0.05):
+                conn.sendall(b"x")
+        except OSError:
+            pass
+
+    def close(self):
+        self.closed.set()
+        self.sock.close()
+        for conn in self.connections:
+            conn.close()
+
+
+@pytest.fixture
+def fast_clock(monkeypatch):
+    """Timeouts in fractions of a second; many retries, which the stall limit must cut short."""
+    monkeypatch.setattr(_download, "CONNECT_TIMEOUT", 0.5)
+    monkeypatch.setattr(_download, "READ_TIMEOUT", 0.2)
+    monkeypatch.setattr(_download, "STALL_TIMEOUT", 1.0)
+    monkeypatch.setattr(_download, "DEADLINE", 1.5)
+    monkeypatch.setattr(_download, "RETRIES", 20)
+    monkeypatch.setattr(_download, "RETRY_DELAY", 0.0)
+
+
+def test_defaults_bound_a_dead_network_to_minutes_not_ten():
+    worst = (_download.STALL_TIMEOUT + max(_download.CONNECT_TIMEOUT, _download.READ_TIMEOUT)
+             + _download.RETRY_DELAY * _download.RETRIES)
+    assert worst <= 150 and _download.CONNECT_TIMEOUT <= 15 and _download.READ_TIMEOUT <= 60
+
+
+@pytest.mark.parametrize("mode, reason", [("silent", "no data arrived"), ("trickle", "took more than")])
+def test_stalling_server_gives_its_error_in_bounded_time(tmp_path, fast_clock, mode, reason):
+    server = StallingServer(mode)
+    try:
+        remote = fashion_mnist.DATASET.files["train_images"]
+        start = time.monotonic()
+        with pytest.raises(OSError) as info:
+            _download.download([f"{server.url}/a/{remote.name}", f"{server.url}/b/{remote.name}"],
+                               str(tmp_path / remote.name), remote, quiet=True)
+        elapsed = time.monotonic() - start
+    finally:
+        server.close()
+    # 2 mirrors x 20 attempts x 0.2 s would be 8 s (and minutes with the default timeouts)
+    assert elapsed < 4.0, f"took {elapsed:.1f} s"
+    message = str(info.value)
+    assert "gave up" in message and reason in message and "partial file" in message, message
+    assert "timed out" in message or "trickle" == mode, message
+
+
+def test_load_data_over_a_silent_network_fails_fast_with_its_remedies(env, fast_clock, monkeypatch):
+    server = StallingServer("silent")
+    monkeypatch.setenv("MINICNN_DATASETS_MIRROR", server.url)
+    monkeypatch.setattr(fashion_mnist, "DATASET", dataclasses.replace(
+        fashion_mnist.DATASET, mirrors=(), system_dirs=(str(env / "no-system-copy"),)))
+    try:
+        start = time.monotonic()
+        with pytest.raises(FileNotFoundError, match="(?s)gave up: no data arrived.*To get the files"):
+            fashion_mnist.load_data()
+        assert time.monotonic() - start < 4.0
+    finally:
+        server.close()

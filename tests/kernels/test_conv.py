@@ -316,80 +316,118 @@ def test_wide_input_backward_paths(opts):
                 close(conv.conv2d_backward_input(dy.astype(dtype), k.astype(dtype), x.shape, **opts), expected, dtype)
 
 
-def test_numpy_fallback_matches_reference(monkeypatch):
-    # The pure-NumPy path used when the extension is missing must stay correct too.
-    monkeypatch.setattr(conv, "_HAVE_COMPILED", False)
-    rng = np.random.default_rng(9)
-    for x_shape, k_shape, opts in [((2, 7, 6, 4), (3, 2, 2, 6), dict(strides=(2, 1), padding="same", groups=2)),
-                                   ((1, 5, 5, 3), (2, 2, 3, 2), dict(dilation_rate=2, padding=((1, 0), (0, 1))))]:
-        x, k, b = rng.standard_normal(x_shape), rng.standard_normal(k_shape), rng.standard_normal(k_shape[3])
-        y = conv.conv2d_forward(x, k, b, **opts)
-        close(y, ref.conv2d_forward(x, k, b, **opts), np.float64)
-        dy = rng.standard_normal(y.shape)
-        close(conv.conv2d_backward_input(dy, k, x_shape, **opts), ref.conv2d_backward_input(dy, k, x_shape, **opts),
-              np.float64)
-        for got, want in zip(conv.conv2d_backward_kernel(x, dy, k_shape, **opts),
-                             ref.conv2d_backward_kernel(x, dy, k_shape, **opts)):
-            close(got, want, np.float64)
+# ------------------------------------------------------------------ the plan
+
+A = conv.Algorithm
+
+
+@pytest.mark.parametrize("direction, x_shape, k_shape, opts, expected", [
+    ("forward", (64, 28, 28, 1), (5, 5, 1, 6), {}, A.DIRECT),                 # LeNet's first layer
+    ("backward_kernel", (64, 28, 28, 1), (5, 5, 1, 6), {}, A.DIRECT),
+    ("forward", (64, 32, 32, 3), (3, 3, 3, 16), dict(padding="same"), A.IM2COL),  # RGB: kernel gradient only
+    ("backward_kernel", (64, 32, 32, 3), (3, 3, 3, 16), dict(padding="same"), A.DIRECT),
+    ("backward_input", (64, 32, 32, 3), (3, 3, 3, 16), dict(padding="same"), A.IM2COL),
+    ("forward", (8, 14, 14, 32), (3, 3, 1, 32), dict(groups=32, padding="same"), A.DEPTHWISE),
+    ("backward_input", (8, 14, 14, 32), (3, 3, 1, 64), dict(groups=32), A.DEPTHWISE),
+    ("backward_kernel", (8, 14, 14, 32), (3, 3, 1, 32), dict(groups=32), A.DEPTHWISE),
+    ("forward", (8, 12, 12, 32), (1, 1, 32, 48), {}, A.POINTWISE),
+    ("backward_input", (8, 12, 12, 32), (1, 1, 32, 48), {}, A.POINTWISE),
+    ("backward_kernel", (8, 12, 12, 32), (1, 1, 32, 48), {}, A.POINTWISE),
+    ("backward_input", (8, 16, 16, 64), (3, 3, 64, 64), dict(padding="same"), A.FLIPPED),
+    ("backward_input", (8, 16, 16, 64), (3, 3, 64, 64), dict(strides=2), A.IM2COL),
+    ("backward_input", (8, 16, 16, 32), (3, 3, 32, 64), dict(padding="same"), A.IM2COL),
+    ("backward_kernel", (64, 12, 12, 6), (5, 5, 6, 16), {}, A.ROW_PARTS),       # LeNet's second layer
+    ("backward_kernel", (8, 16, 16, 128), (3, 3, 128, 128), {}, A.IM2COL),  # a big kernel: ranges of it
+    ("forward", (8, 16, 16, 64), (3, 3, 64, 64), {}, A.IM2COL),
+])
+def test_the_plan_picks_the_measured_algorithm(direction, x_shape, k_shape, opts, expected):
+    p = conv.plan(direction, x_shape, k_shape, **opts)
+    assert p.algorithm == expected
+    assert p == conv.plan(direction, x_shape, k_shape, **opts)  # sizes alone decide
+    with minicnn.num_threads(1):
+        assert conv.plan(direction, x_shape, k_shape, **opts) == p  # ... never the thread count
+
+
+def test_the_plan_shows_block_sizes_and_the_flipped_forward():
+    p = conv.plan("backward_input", (8, 16, 16, 64), (3, 3, 64, 64), padding="same")
+    assert p.inner.algorithm == A.IM2COL and p.inner.direction == conv._conv.Direction.FORWARD
+    assert p.inner.rows == (1 << 20) // ((3 * 3 * 64 + 64) * 4) // 8 * 8
+    p = conv.plan("backward_kernel", (64, 12, 12, 6), (5, 5, 6, 16))
+    assert p.parts == 16 and p.rows == 256 and not p.transposed
+    assert conv.plan("backward_kernel", (64, 28, 28, 3), (3, 3, 3, 8), algorithm=A.IM2COL).transposed
+    assert conv.plan("backward_kernel", (64, 28, 28, 1), (5, 5, 1, 6)).parts == 16
+
+
+@pytest.mark.parametrize("direction, x_shape, k_shape, opts, algorithm", [
+    ("backward_input", (2, 6, 6, 4), (3, 3, 4, 4), {}, A.DIRECT),
+    ("forward", (2, 6, 6, 4), (3, 3, 4, 4), {}, A.FLIPPED),
+    ("backward_input", (2, 6, 6, 4), (3, 3, 4, 4), dict(strides=2), A.FLIPPED),
+    ("forward", (2, 6, 6, 4), (3, 3, 4, 4), {}, A.POINTWISE),
+    ("forward", (2, 6, 6, 4), (3, 3, 2, 4), dict(groups=2), A.DEPTHWISE),
+    ("forward", (2, 6, 6, 4), (3, 3, 2, 4), dict(groups=2), A.DIRECT),
+    ("forward", (2, 6, 6, 4), (3, 3, 4, 4), {}, A.ROW_PARTS),
+])
+def test_an_algorithm_that_cannot_run_the_call_is_refused(direction, x_shape, k_shape, opts, algorithm):
+    with pytest.raises(ValueError, match=f"algorithm {algorithm.name} cannot compute"):
+        conv.plan(direction, x_shape, k_shape, algorithm=algorithm, **opts)
+
+
+# Geometries on which several algorithms can run: every usable one is forced on each
+ALGORITHM_CASES = [
+    ((3, 9, 8, 1), (3, 3, 1, 5), dict(strides=(1, 2), padding="same")),
+    ((2, 10, 11, 3), (3, 2, 3, 7), dict(padding=((2, 0), (1, 1)), dilation_rate=(1, 2))),
+    ((2, 6, 7, 70), (3, 2, 70, 4), dict(padding="same", dilation_rate=(1, 2))),
+    ((3, 8, 8, 6), (5, 5, 6, 7), {}),
+    ((2, 7, 6, 6), (1, 1, 6, 9), {}),
+    ((2, 7, 6, 6), (1, 1, 2, 9), dict(groups=3)),
+    ((2, 9, 9, 4), (3, 3, 1, 8), dict(groups=4, strides=2, padding="same")),
+    ((1, 5, 6, 1), (2, 2, 1, 3), dict(dilation_rate=2)),
+    ((70, 6, 6, 2), (3, 3, 2, 3), {}),
+]
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-def test_alternative_algorithms_match_reference(dtype):
-    # The algorithm switches kept for benchmarking (transposed forward GEMM, col2im for wide inputs,
-    # direct loops for single-channel inputs) must stay correct when turned on.
-    from minicnn._kernels import _conv
-    rng = np.random.default_rng(11)
-    cases = [((2, 9, 8, 1), (3, 3, 1, 5), dict(strides=(1, 2), padding="same")),
-             ((2, 6, 7, 70), (3, 2, 70, 4), dict(padding="same", dilation_rate=(1, 2))),
-             ((3, 8, 8, 6), (5, 5, 6, 7), {})]
-    try:
-        _conv._set_small_f(8, 8)
-        _conv._set_flipped_backward_input(False)
-        _conv._set_direct_mode(3)
-        for x_shape, k_shape, opts in cases:
-            x, k = rng.standard_normal(x_shape), rng.standard_normal(k_shape)
-            b = rng.standard_normal(k_shape[3])
-            y = conv.conv2d_forward(x.astype(dtype), k.astype(dtype), b.astype(dtype), **opts)
-            close(y, ref.conv2d_forward(x, k, b, **opts), dtype)
-            dy = rng.standard_normal(y.shape)
-            close(conv.conv2d_backward_input(dy.astype(dtype), k.astype(dtype), x_shape, **opts),
-                  ref.conv2d_backward_input(dy, k, x_shape, **opts), dtype)
-            dk, _ = conv.conv2d_backward_kernel(x.astype(dtype), dy.astype(dtype), k_shape, **opts)
-            close(dk, ref.conv2d_backward_kernel(x, dy, k_shape, **opts)[0], dtype)
-    finally:
-        _conv._set_small_f(8, 0)
-        _conv._set_flipped_backward_input(True)
-        _conv._set_direct_mode(1)
-
-
-@pytest.mark.parametrize("dtype", [np.float64, np.float32])
-def test_small_scratch_blocks_match_reference_at_any_thread_count(dtype):
-    # A tiny scratch budget forces many row blocks: the kernel gradient then sums partial
-    # gradients over row ranges (a small kernel over many rows), backward-input groups several
-    # images per GEMM, and the forward pass splits rows into many units.
-    from minicnn._kernels import _conv
-    rng = np.random.default_rng(12)
-    cases = [((4, 12, 12, 6), (5, 5, 6, 16), {}),  # LeNet's second conv
-             ((7, 13, 11, 3), (3, 3, 3, 5), dict(padding="same", strides=(1, 2))),
-             ((5, 6, 6, 2), (2, 2, 2, 3), dict(dilation_rate=2))]
-    for x_shape, k_shape, opts in cases:
-        x, k = rng.standard_normal(x_shape), rng.standard_normal(k_shape)
-        y64 = ref.conv2d_forward(x, k, **opts)
-        dy = rng.standard_normal(y64.shape)
-        want = (y64, ref.conv2d_backward_input(dy, k, x_shape, **opts), ref.conv2d_backward_kernel(x, dy, k_shape, **opts)[0])
-        x, k, dy = x.astype(dtype), k.astype(dtype), dy.astype(dtype)
-        for budget in (4096, 1 << 14):
-            runs = []
+@pytest.mark.parametrize("x_shape, k_shape, opts", ALGORITHM_CASES)
+def test_every_algorithm_the_plan_can_pick_matches_reference(x_shape, k_shape, opts, dtype):
+    rng = np.random.default_rng(sum(x_shape) + sum(k_shape))
+    x, k = rng.standard_normal(x_shape), rng.standard_normal(k_shape)
+    b = rng.standard_normal(k_shape[3])
+    want_y = ref.conv2d_forward(x, k, b, **opts)
+    dy = rng.standard_normal(want_y.shape)
+    relu_y = np.maximum(want_y, 0)
+    want = {"forward": want_y, "backward_input": ref.conv2d_backward_input(dy, k, x_shape, **opts),
+            "backward_kernel": ref.conv2d_backward_kernel(x, dy * (relu_y > 0), k_shape, **opts)}
+    x, k, b, dy, relu_y = (a.astype(dtype) for a in (x, k, b, dy, relu_y))
+    calls = {"forward": lambda alg: [conv.conv2d_forward(x, k, b, algorithm=alg, **opts)],
+             "backward_input": lambda alg: [conv.conv2d_backward_input(dy, k, x_shape, algorithm=alg, **opts)],
+             "backward_kernel": lambda alg: list(conv.conv2d_backward_kernel(x, dy, k_shape, relu_output=relu_y,
+                                                                             algorithm=alg, **opts))}
+    for direction, call in calls.items():
+        for alg in A:
             try:
-                _conv._set_cols_budget(budget)
-                for threads in (1, 2, 3):
-                    with minicnn.num_threads(threads):
-                        runs.append((conv.conv2d_forward(x, k, **opts), conv.conv2d_backward_input(dy, k, x_shape, **opts),
-                                     conv.conv2d_backward_kernel(x, dy, k_shape, **opts)[0]))
-            finally:
-                _conv._set_cols_budget(1 << 20)
-            for run in runs[1:]:
-                for a, b in zip(runs[0], run):
-                    assert np.array_equal(a, b)
-            for got, ref_value in zip(runs[0], want):
-                close(got, ref_value, dtype)
+                conv.plan(direction, x_shape, k_shape, algorithm=alg, dtype=dtype, **opts)
+            except ValueError:
+                continue
+            runs = []
+            for threads in (1, 2):
+                with minicnn.num_threads(threads):
+                    runs.append(call(alg))
+            for a, c in zip(*runs):
+                assert np.array_equal(a, c), (direction, alg)  # bitwise, whatever the thread count
+            for got, exp in zip(runs[0], want[direction] if direction == "backward_kernel" else [want[direction]]):
+                close(got, exp, dtype)
+
+
+def test_every_algorithm_is_covered_by_the_cases_above():
+    seen = set()
+    for x_shape, k_shape, opts in ALGORITHM_CASES:
+        for direction in ("forward", "backward_input", "backward_kernel"):
+            for alg in A:
+                try:
+                    conv.plan(direction, x_shape, k_shape, algorithm=alg, **opts)
+                except ValueError:
+                    continue
+                seen.add((direction, alg))
+    assert {alg for _, alg in seen} == set(A)
+    assert {("backward_kernel", A.ROW_PARTS), ("backward_input", A.FLIPPED), ("backward_kernel", A.DIRECT),
+            ("forward", A.DEPTHWISE), ("backward_input", A.POINTWISE)} <= seen

@@ -13,7 +13,7 @@ from minicnn.reference import kernels as ref
 # Thread-count tests must reach the parallel paths on small shapes (see conftest.py).
 pytestmark = pytest.mark.usefixtures("threads_from_any_size")
 
-_conv = pytest.importorskip("minicnn._kernels._conv")
+from minicnn._kernels import _conv_direct as _conv  # noqa: E402  (the direct loops' ISA switch)
 TOL = {np.float64: dict(rtol=1e-10, atol=1e-10), np.float32: dict(rtol=2e-4, atol=2e-4)}
 
 # (x shape, kernel shape, options): OW below, at and above the vector widths, padding and strides
@@ -107,20 +107,21 @@ def test_relu_mask_multiplies_like_numpy(isa):
 
 
 @pytest.mark.parametrize("channels", [1, 3])
-def test_switch_off_gives_the_same_numbers_as_im2col(channels):
+def test_the_plan_picks_the_direct_loops_and_im2col_gives_the_same_numbers(channels):
     rng = np.random.default_rng(3)
     x = rng.standard_normal((4, 15, 17, channels))
     k = rng.standard_normal((3, 5, channels, 6))
-    y1 = conv.conv2d_forward(x, k, padding="same")
-    dk1 = conv.conv2d_backward_kernel(x, y1, k.shape, padding="same")
-    try:
-        _conv._set_small_direct(0, bwd_max_c=0)
-        y0 = conv.conv2d_forward(x, k, padding="same")
-        dk0 = conv.conv2d_backward_kernel(x, y1, k.shape, padding="same")
-    finally:
-        _conv._set_small_direct()
-    _close(y1, y0, np.float64)
-    for a, b in zip(dk1, dk0):
+    assert conv.plan("backward_kernel", x.shape, k.shape, padding="same").algorithm == conv.Algorithm.DIRECT
+    assert (conv.plan("forward", x.shape, k.shape, padding="same").algorithm
+            == (conv.Algorithm.DIRECT if channels == 1 else conv.Algorithm.IM2COL))
+    for algorithm in (conv.Algorithm.DIRECT, conv.Algorithm.IM2COL):
+        y = conv.conv2d_forward(x, k, padding="same", algorithm=algorithm)
+        dk = conv.conv2d_backward_kernel(x, y, k.shape, padding="same", algorithm=algorithm,
+                                         relu_output=np.abs(y) - 0.5)
+        if algorithm == conv.Algorithm.DIRECT:
+            y1, dk1 = y, dk
+    _close(y1, y, np.float64)
+    for a, b in zip(dk1, dk):
         _close(a, b, np.float64)
 
 

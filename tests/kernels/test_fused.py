@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 import minicnn
-from minicnn._kernels import conv
+from minicnn._kernels import conv, elementwise
 from minicnn.reference import kernels as ref
 
 DTYPES = [np.float32, np.float64]
@@ -51,7 +51,7 @@ def test_relu_mask_bias_grad_matches_numpy(shape, dtype, bias, seed):
     rng = np.random.default_rng(seed)
     dy = rng.standard_normal(shape).astype(dtype)
     y = np.maximum(rng.standard_normal(shape), 0).astype(dtype)  # a ReLU output: many exact zeros
-    g, db = conv.relu_mask_bias_grad(dy, y, bias=bias)
+    g, db = elementwise.relu_mask_bias_grad(dy, y, bias=bias)
     expected = dy * (y > 0)
     np.testing.assert_array_equal(g, expected)
     assert g.dtype == dtype and g.shape == dy.shape
@@ -70,7 +70,7 @@ def test_relu_mask_bias_grad_does_not_depend_on_the_thread_count():
     results = []
     for t in (1, 2, 3):
         with minicnn.num_threads(t):
-            results.append(conv.relu_mask_bias_grad(dy, y))
+            results.append(elementwise.relu_mask_bias_grad(dy, y))
     for g, db in results[1:]:
         np.testing.assert_array_equal(g, results[0][0])
         np.testing.assert_array_equal(db, results[0][1])
@@ -79,8 +79,8 @@ def test_relu_mask_bias_grad_does_not_depend_on_the_thread_count():
 def test_relu_mask_bias_grad_rejects_bad_input():
     a = np.zeros((2, 3), np.float32)
     with pytest.raises(ValueError, match="same shape"):
-        conv.relu_mask_bias_grad(a, np.zeros((3, 2), np.float32))
+        elementwise.relu_mask_bias_grad(a, np.zeros((3, 2), np.float32))
     with pytest.raises(TypeError, match="float32/float64"):
-        conv.relu_mask_bias_grad(a, np.zeros((2, 3), np.float64))
+        elementwise.relu_mask_bias_grad(a, np.zeros((2, 3), np.float64))
     with pytest.raises(TypeError, match="numpy arrays"):
-        conv.relu_mask_bias_grad([[0.0]], a)
+        elementwise.relu_mask_bias_grad([[0.0]], a)

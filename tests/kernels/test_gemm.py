@@ -189,11 +189,8 @@ def test_leading_dimensions(kernel, dtype, trans_a, trans_b):
 
 
 @pytest.fixture
-def parallel_always():
+def parallel_always(threads_from_any_size):
     """Small products use threads too (the default bar depends on OMP_WAIT_POLICY)."""
-    old = _gemm._set_parallel_min_work(0)
-    yield
-    _gemm._set_parallel_min_work(old)
 
 
 @pytest.mark.parametrize("kernel", KERNELS)
@@ -354,14 +351,9 @@ def test_packed_and_in_place_a_agree(kernel, dtype, trans_a, trans_b):
     a, b = _operands(rng, m, n, k, dtype, trans_a, trans_b)
     c0 = rng.standard_normal((m, n)).astype(dtype)
     outs = []
-    old = _gemm._set_unpacked_a_max_n(-1, -1)
-    try:
-        for limits in ((-1, -1), (10**9, 10**9)):
-            _gemm._set_unpacked_a_max_n(*limits)
-            c = c0.copy()
-            _gemm.gemm_into(a, b, c, 1.5, -0.5, trans_a, trans_b, kernel=kernel, num_threads=2)
-            outs.append(c)
-    finally:
-        _gemm._set_unpacked_a_max_n(*old)
+    for in_place in (False, True):
+        c = c0.copy()
+        _gemm.gemm_into(a, b, c, 1.5, -0.5, trans_a, trans_b, kernel=kernel, num_threads=2, in_place_a=in_place)
+        outs.append(c)
     assert np.array_equal(outs[0], outs[1])
     _check(outs[0], _reference(a, b, c0, 1.5, -0.5, trans_a, trans_b), dtype, k)

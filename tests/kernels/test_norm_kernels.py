@@ -100,18 +100,6 @@ def test_results_do_not_depend_on_the_thread_count(shape, dtype):
             np.testing.assert_array_equal(a, b)
 
 
-@pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("shape", [(5, 3), (4, 6, 6, 7), (300, 2)])
-def test_numpy_fallback_without_the_extension_matches_reference(shape, dtype, monkeypatch):
-    x, g, gamma, beta = _inputs(shape, dtype, 13)
-    compiled = [np.asarray(a) for a in _all_outputs(x, g, gamma, beta, relu=True)]
-    monkeypatch.setattr(norm, "_HAVE_COMPILED", False)
-    fallback = _all_outputs(x, g, gamma, beta, relu=True)
-    for a, b in zip(fallback, compiled):
-        assert a.dtype == b.dtype and a.shape == b.shape
-        np.testing.assert_allclose(a, b, **TOL[dtype])
-
-
 @pytest.mark.parametrize("offset,dtype,rtol", [(1e4, np.float32, 1e-6), (1e6, np.float32, 1e-6), (1e8, np.float64, 1e-7)])
 def test_statistics_stay_accurate_far_from_zero(offset, dtype, rtol):
     # E[x^2] - E[x]^2 would lose every digit here; the variance is taken of the stored values.

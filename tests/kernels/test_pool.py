@@ -153,20 +153,3 @@ X = np.zeros((2, 6, 6, 3), np.float32)
 def test_bad_arguments_raise_value_error_naming_them(call, match):
     with pytest.raises(ValueError, match=match):
         call()
-
-
-def test_numpy_fallback_matches_reference(monkeypatch):
-    monkeypatch.setattr(pool, "_HAVE_COMPILED", False)
-    rng = np.random.default_rng(10)
-    x = rng.integers(-2, 3, (2, 7, 5, 3)).astype(np.float64)
-    for opts in [dict(pool_size=2), dict(pool_size=3, strides=2, padding="same")]:
-        y, arg = pool.max_pool2d_forward(x, **opts)
-        ry, rarg = ref.max_pool2d_forward(x, **opts)
-        np.testing.assert_array_equal(y, ry)
-        np.testing.assert_array_equal(arg, rarg)
-        dy = rng.standard_normal(y.shape)
-        np.testing.assert_allclose(pool.max_pool2d_backward(dy, arg, x.shape), ref.max_pool2d_backward(dy, rarg, x.shape))
-        np.testing.assert_allclose(pool.avg_pool2d_forward(x, **opts), ref.avg_pool2d_forward(x, **opts))
-        np.testing.assert_allclose(pool.avg_pool2d_backward(dy, x.shape, **opts),
-                                   ref.avg_pool2d_backward(dy, x.shape, **opts))
-    np.testing.assert_allclose(pool.global_avg_pool2d_forward(x), ref.global_avg_pool2d_forward(x))

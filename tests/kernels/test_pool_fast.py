@@ -6,18 +6,16 @@ import numpy as np
 import pytest
 
 import minicnn
-from minicnn._kernels import pool
+from minicnn._kernels import _openmp, pool
 from minicnn.reference import kernels as ref
 
-_pool = pytest.importorskip("minicnn._kernels._pool")
 
 
-@pytest.fixture(params=[None, 0], ids=["default", "always-parallel"])
+@pytest.fixture(params=[True, False], ids=["default", "always-parallel"])
 def par_min(request):
-    old = _pool._set_pool_par_min(request.param) if request.param is not None else None
+    old = _openmp.set_size_bars(request.param)
     yield
-    if old is not None:
-        _pool._set_pool_par_min(old)
+    _openmp.set_size_bars(old)
 
 
 def _numpy_2x2(x):

@@ -192,6 +192,31 @@ class StandardizedConv2D(L.Conv2D):
                                   strides=self.strides, padding="valid", dilation_rate=self.dilation_rate)
 
 
+class StandardizedConv2DWithCall(L.Conv2D):
+    """The example's other pattern: call() hands a transformed kernel to convolution_op."""
+
+    def call(self, inputs):
+        mean = minicnn.ops.mean(self.kernel, axis=(0, 1, 2), keepdims=True)
+        var = minicnn.ops.mean((self.kernel - mean) * (self.kernel - mean), axis=(0, 1, 2), keepdims=True)
+        result = self.convolution_op(inputs, (self.kernel - mean) / minicnn.ops.sqrt(var + 1e-10))
+        if self.use_bias:
+            result = result + self.bias
+        return result
+
+
+def test_both_patterns_of_the_keras_io_example_agree():
+    x = np.random.default_rng(11).normal(size=(2, 9, 9, 3))
+    a = StandardizedConv2D(4, 3, dtype="float64", bias_initializer="random_normal")
+    b = StandardizedConv2DWithCall(4, 3, dtype="float64")
+    a(x)
+    b(x)
+    b.set_weights(a.get_weights())
+    np.testing.assert_allclose(b(x).numpy(), a(x).numpy(), rtol=1e-10, atol=1e-12)
+    model = minicnn.Sequential([minicnn.layers.InputLayer(input_shape=(9, 9, 3)), b, L.MaxPooling2D(),
+                                L.Flatten(), L.Dense(2)])
+    assert model.output_shape == (None, 2)
+
+
 def test_default_convolution_op_is_the_conv_without_bias_and_activation():
     layer = L.Conv2D(4, 3, padding="same", activation="relu", bias_initializer="ones",
                      dtype="float64", data_format="channels_first")
@@ -229,3 +254,23 @@ def test_convolution_op_subclass_in_a_model_trains_and_reloads(tmp_path):
     again = minicnn.models.load_model(path, custom_objects={"StandardizedConv2D": StandardizedConv2D})
     assert type(again.layers[0]) is StandardizedConv2D
     np.testing.assert_allclose(again.predict(x, verbose=0), model.predict(x, verbose=0), rtol=1e-6)
+
+
+@pytest.mark.usefixtures("threads_from_any_size")
+@pytest.mark.parametrize("padding", ["causal", "same"])
+def test_1d_family_is_bitwise_identical_at_1_2_3_threads(padding):
+    rng = np.random.default_rng(12)
+    x0 = rng.normal(size=(5, 37, 6)).astype(np.float32)
+    conv = L.Conv1D(7, 3, padding=padding, dilation_rate=2 if padding == "causal" else 1)
+    conv(x0)
+    results = []
+    for t in (1, 2, 3):
+        with minicnn.num_threads(t):
+            x = Tensor(x0, requires_grad=True)
+            y = L.AveragePooling1D(3, padding="same")(L.MaxPooling1D(2, strides=1)(conv(x)))
+            (y * y).sum().backward()
+            results.append((y.numpy().copy(), x.grad.copy(), conv.kernel.grad.copy()))
+            conv.kernel.grad = conv.bias.grad = None
+    for r in results[1:]:
+        for a, b in zip(results[0], r):
+            assert a.tobytes() == b.tobytes()

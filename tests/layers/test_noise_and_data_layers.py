@@ -140,6 +140,7 @@ def test_normalization_adapt_matches_numpy_and_batches_equal_the_whole(axis):
     np.testing.assert_allclose(batched.adapt_mean.numpy(), whole.adapt_mean.numpy(), rtol=1e-12)
     np.testing.assert_allclose(batched.adapt_variance.numpy(), whole.adapt_variance.numpy(), rtol=1e-10)
     assert [w.name for w in whole.weights] == ["mean", "variance", "count"]
+    assert whole.count.dtype == np.int64 and whole.count.shape == ()  # Keras' "int" counter
     assert whole.trainable_weights == []
 
 

@@ -163,3 +163,10 @@ def test_a_data_augmentation_pipeline_augments_when_called_on_its_own():
     model = minicnn.Sequential([minicnn.Input(x.shape[1:]), augment, L.Flatten()])
     np.testing.assert_allclose(model.predict(x, verbose=0), x.reshape(8, -1).astype("float32"))
     np.testing.assert_allclose(model(x, training=False).numpy(), x.reshape(8, -1).astype("float32"))
+
+
+@pytest.mark.parametrize("layer", [L.RandomRotation(0.1), L.RandomFlip(), L.RandomContrast(0.1), L.Resizing(2, 2),
+                                   L.CenterCrop(2, 2)])
+def test_keras_data_dicts_are_refused_clearly(layer):
+    with pytest.raises(ValueError, match="dict inputs .* not supported"):
+        layer({"images": images(), "labels": np.zeros(3)})

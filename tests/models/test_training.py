@@ -93,7 +93,7 @@ def test_default_batch_size_and_partial_last_batch():
     model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
     sizes = []
     real_step = model.train_step
-    model.train_step = lambda xb, yb, wb: (sizes.append(len(xb)), real_step(xb, yb, wb))[1]
+    model.train_step = lambda data: (sizes.append(len(data[0])), real_step(data))[1]
     model.fit(x, y, epochs=1, verbose=0)
     assert sizes == [32, 32, 6] and model.optimizer.iterations == 3
 

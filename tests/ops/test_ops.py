@@ -119,6 +119,19 @@ CASES = {
                    Case([rnd(1, 5, 5, 2)], {"pool_size": 3, "strides": 2, "padding": "same"}, id="same")],
     "global_avg_pool2d": [Case([rnd(2, 3, 3, 2)]), Case([rnd(2, 3, 3, 2)], {"keepdims": True}, id="keep")],
     "global_max_pool2d": [Case([rnd(2, 3, 3, 2)]), Case([rnd(2, 3, 3, 2)], {"keepdims": True}, id="keep")],
+    "layer_normalization": [
+        Case([rnd(2, 3, 4), pos(4, seed=1), rnd(4, seed=2)], {"epsilon": 1e-3}, rtol32=1e-4),
+        Case([rnd(2, 3, 4), pos(3, 4, seed=1)], {"axis": (1, 2), "epsilon": 1e-3}, id="two_axes", rtol32=1e-4),
+    ],
+    "group_normalization": [
+        Case([rnd(2, 3, 3, 4), pos(4, seed=1), rnd(4, seed=2)], {"groups": 2}, rtol32=1e-4),
+        Case([rnd(2, 6, 3), pos(6, seed=1)], {"groups": 3, "axis": 1}, id="channels_first", rtol32=1e-4),
+    ],
+    "resize": [
+        Case([rnd(2, 4, 5, 2)], {"size": (7, 3)}),
+        Case([rnd(1, 5, 4, 2)], {"size": (2, 9), "interpolation": "bicubic", "antialias": True}, id="bicubic_aa"),
+        Case([rnd(1, 3, 3, 2)], {"size": (6, 4), "interpolation": "nearest"}, id="nearest"),
+    ],
     "sparse_categorical_crossentropy": [
         Case([LABELS, rnd(3, 3)], {"from_logits": True}, id="logits"),
         Case([LABELS, pos(3, 3)], id="probs"),

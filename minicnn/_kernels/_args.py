@@ -1,0 +1,93 @@
+"""Argument checks every kernel wrapper shares (conv, pooling, batch norm, elementwise).
+
+They raise errors that name the argument, the expected and the received shapes and dtypes.
+"""
+
+import operator
+
+import numpy as np
+
+FLOATS = (np.dtype(np.float32), np.dtype(np.float64))  # the dtypes the compiled kernels take
+
+
+class DTypeError(ValueError, TypeError):
+    """A wrong or mismatched dtype: both a ValueError (bad argument value) and a TypeError."""
+
+
+def pair(value, name, minimum=1):
+    """An int or a 2-sequence of ints, each >= minimum -> (int, int)."""
+    # Fast path for what layers pass (a plain int or a tuple of 2 plain ints): the checks below
+    # cost more than a small convolution's kernel call.
+    if type(value) is int:
+        if value >= minimum:
+            return (value, value)
+    elif type(value) is tuple and len(value) == 2 and type(value[0]) is int and type(value[1]) is int:
+        if value[0] >= minimum and value[1] >= minimum:
+            return value
+    try:
+        ints = (operator.index(value),) * 2
+    except TypeError:
+        try:
+            ints = tuple(operator.index(v) for v in value)
+        except TypeError:
+            raise TypeError(f"{name} must be an int or a tuple of 2 ints, got {value!r}") from None
+    if len(ints) != 2:
+        raise ValueError(f"{name} must be an int or a tuple of 2 ints, got {value!r}")
+    if min(ints) < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {value!r}")
+    return ints
+
+
+def padding_arg(padding):
+    """'valid' | 'same' | ((top, bottom), (left, right)) with non-negative ints."""
+    if type(padding) is str and (padding == "valid" or padding == "same"):
+        return padding
+    if isinstance(padding, str):
+        p = padding.lower()
+        if p not in ("valid", "same"):
+            raise ValueError(f"padding must be 'valid', 'same' or ((top, bottom), (left, right)), got {padding!r}")
+        return p
+    try:
+        (t, b), (l, r) = padding
+        pads = tuple(operator.index(v) for v in (t, b, l, r))
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"padding must be 'valid', 'same' or ((top, bottom), (left, right)), got {padding!r}") from None
+    if min(pads) < 0:
+        raise ValueError(f"padding must be non-negative, got {padding!r}")
+    return (pads[0], pads[1]), (pads[2], pads[3])
+
+
+def shape4(shape, name):
+    """A shape of 4 non-negative ints, as a tuple."""
+    if (type(shape) is tuple and len(shape) == 4 and type(shape[0]) is int and type(shape[1]) is int
+            and type(shape[2]) is int and type(shape[3]) is int and min(shape) >= 0):
+        return shape  # an ndarray's shape: already what the checks below produce
+    try:
+        shape = tuple(operator.index(s) for s in shape)
+    except TypeError:
+        raise TypeError(f"{name} must be a tuple of 4 ints, got {shape!r}") from None
+    if len(shape) != 4:
+        raise ValueError(f"{name} must have 4 dimensions, got shape {shape}")
+    if min(shape) < 0:
+        raise ValueError(f"{name} must not have negative sizes, got {shape}")
+    return shape
+
+
+def array(a, name, dtype=None, ndim=4):
+    """``a`` as a C-contiguous float32/float64 array of ``ndim`` dimensions (and of ``dtype``)."""
+    if not isinstance(a, np.ndarray):
+        raise TypeError(f"{name} must be a numpy array, got {type(a).__name__}")
+    if a.ndim != ndim:
+        raise ValueError(f"{name} must have {ndim} dimensions, got shape {a.shape}")
+    if a.dtype not in FLOATS:
+        raise DTypeError(f"{name} must be float32 or float64, got {a.dtype} (shape {a.shape})")
+    if dtype is not None and a.dtype != dtype:
+        raise DTypeError(f"{name} has dtype {a.dtype} (shape {a.shape}) but the other arguments are {dtype}")
+    return np.ascontiguousarray(a)
+
+
+def same_pad(size, dk, s):
+    """(before, after) padding of Keras' "same" for a dilated kernel extent dk at stride s."""
+    total = max((-(-size // s) - 1) * s + dk - size, 0)
+    return total // 2, total - total // 2

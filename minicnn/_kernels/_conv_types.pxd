@@ -1,0 +1,68 @@
+# What every conv algorithm module receives (cimported, never imported: there is no module).
+#
+# _conv.pyx checks the arrays, makes the Plan (which algorithm, with which block sizes) and calls
+# the algorithm's module (_conv_im2col, _conv_direct, _conv_depthwise) with a ConvCall.
+
+cdef struct Geom:
+    Py_ssize_t N, H, W, C, OH, OW, F
+    Py_ssize_t kh, kw, Cg, Fg, groups
+    Py_ssize_t sh, sw, dh, dw, pt, pl
+    Py_ssize_t K          # kh * kw * Cg: columns of the im2col matrix of one group
+    bint pointwise        # 1x1, stride 1, no padding: the input itself is the im2col matrix
+    bint flush            # the call flushes subnormals (its size decides: fpenv.h)
+
+
+cdef enum Direction:
+    FORWARD = 0
+    BACKWARD_INPUT = 1
+    BACKWARD_KERNEL = 2
+
+
+cdef enum Algorithm:
+    IM2COL = 1            # im2col blocks + GEMM (forward, kernel gradient), GEMM + col2im (input gradient)
+    POINTWISE = 2         # IM2COL where the input is its own im2col matrix (no copies, no col2im)
+    DIRECT = 3            # few input channels: direct loops, filters along the vector lanes
+    DEPTHWISE = 4         # one input channel per group: direct loops over the channels
+    FLIPPED = 5           # input gradient as the forward conv of dy with the flipped kernel
+    ROW_PARTS = 6         # kernel gradient as fixed partial sums over row ranges, added in order
+
+
+cdef struct Plan:
+    int direction
+    int algorithm
+    Py_ssize_t rows       # IM2COL, POINTWISE, ROW_PARTS: output rows per scratch block; DIRECT: images per block
+    Py_ssize_t parts      # ROW_PARTS: partial sums; DIRECT kernel gradient: image blocks
+    bint transposed       # kernel gradient by GEMM: formed transposed (few filters)
+
+
+cdef struct ConvCall:
+    # Checked C-contiguous arrays of one dtype (IN/OUT as named), the geometry and the plan.
+    const void *x         # forward, kernel gradient: the input x (IN); input gradient: dy (IN)
+    const void *k         # forward, input gradient: the kernel (IN); kernel gradient: dy (IN)
+    const void *aux       # forward: the bias; kernel gradient: the ReLU output masking dy; or NULL (IN)
+    void *out             # y, dx or dk (OUT, fully written)
+    void *db              # kernel gradient: the bias gradient (OUT), or NULL
+    Geom g
+    Plan plan
+    bint relu             # forward: then max(y, 0)
+    bint dbl              # float64 (else float32)
+
+
+cdef inline Geom make_geom(Py_ssize_t N, Py_ssize_t H, Py_ssize_t W, Py_ssize_t C, Py_ssize_t OH, Py_ssize_t OW,
+                           Py_ssize_t kh, Py_ssize_t kw, Py_ssize_t Cg, Py_ssize_t F, Py_ssize_t groups,
+                           Py_ssize_t sh, Py_ssize_t sw, Py_ssize_t dh, Py_ssize_t dw, Py_ssize_t pt, Py_ssize_t pl,
+                           bint flush) noexcept nogil:
+    cdef Geom g
+    g.N, g.H, g.W, g.C, g.OH, g.OW, g.F = N, H, W, C, OH, OW, F
+    g.kh, g.kw, g.Cg, g.groups = kh, kw, Cg, groups
+    g.Fg = F // groups
+    g.sh, g.sw, g.dh, g.dw, g.pt, g.pl = sh, sw, dh, dw, pt, pl
+    g.K = kh * kw * Cg
+    g.pointwise = kh == 1 and kw == 1 and sh == 1 and sw == 1 and pt == 0 and pl == 0 and OH == H and OW == W
+    g.flush = flush
+    return g
+
+
+cdef inline double macs(const Geom *g) noexcept nogil:
+    """Multiply-adds of the call (the same in all three directions)."""
+    return <double>g.N * g.OH * g.OW * g.K * g.F
