@@ -13,14 +13,14 @@ import shutil
 from minicnn.callbacks.callback import Callback
 from minicnn.distribute.rank_zero import on_root, write_on_root
 from minicnn.distribute.state import broadcast_model_state
+from minicnn.saving.file_format import ArchiveReader, SavedModelError, write_archive
+from minicnn.saving.saving_api import _assign_weights, _load_optimizer_state, _optimizer_state
 
 __all__ = ["BackupAndRestore"]
 
 
 def save_training_state(model, path, metadata):
     """Weights, optimizer state and ``metadata`` (a JSON-able dict) in one archive at ``path``."""
-    from minicnn.saving.file_format import write_archive
-    from minicnn.saving.saving_api import _optimizer_state
 
     weights = list(model.weights)
     groups = {"weights": [w.data for w in weights]}
@@ -34,8 +34,6 @@ def save_training_state(model, path, metadata):
 def load_training_state(model, path):
     """Restore what ``save_training_state`` wrote into ``model``; returns the metadata dict.
     Raises ``SavedModelError`` (a ValueError) for a damaged or foreign file."""
-    from minicnn.saving.file_format import ArchiveReader
-    from minicnn.saving.saving_api import _assign_weights, _load_optimizer_state
 
     with ArchiveReader(path, expected_kind="weights") as reader:
         metadata = reader.read_json("training_metadata.json")
@@ -90,8 +88,6 @@ class BackupAndRestore(Callback):
             self._current_epoch = metadata["epoch"]
 
     def _restore(self):
-        from minicnn.saving.file_format import SavedModelError
-
         candidates = [p for p in (self._state_path, self._prev_state_path) if os.path.exists(p)]
         for i, path in enumerate(candidates):
             try:

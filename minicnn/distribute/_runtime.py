@@ -12,6 +12,8 @@ import traceback
 
 import numpy as np
 
+from minicnn._threads import set_num_threads
+
 __all__ = ["init", "shutdown", "is_initialized", "rank", "size", "local_rank", "local_size",
            "group", "MissingExtraError"]
 
@@ -200,8 +202,6 @@ def _share_cores(local_size):
     ``OMP_NUM_THREADS`` wins when set.  A launcher that bound this rank to some cores (its
     affinity mask is smaller than the machine) has already made the share: it is used whole.
     """
-    from minicnn._threads import set_num_threads
-
     if os.environ.get("OMP_NUM_THREADS"):
         return
     cores = available_cores()

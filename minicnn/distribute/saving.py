@@ -4,7 +4,9 @@ import os
 import tempfile
 
 from minicnn.distribute._runtime import active_group
+from minicnn.distribute.optimizer import DistributedOptimizer
 from minicnn.distribute.rank_zero import on_root
+from minicnn.saving import load_model as _load_model
 
 __all__ = ["load_model"]
 
@@ -14,9 +16,6 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
     it: its bytes are broadcast), and the optimizer wrapped in ``DistributedOptimizer`` (Horovod's
     ``hvd.load_model``).  Weights, optimizer slots and the iteration count are rank 0's on every
     rank."""
-    from minicnn.distribute.optimizer import DistributedOptimizer
-    from minicnn.models import load_model as _load_model
-
     if active_group() is None:
         model = _load_model(filepath, custom_objects=custom_objects, compile=compile, safe_mode=safe_mode)
     else:

@@ -5,6 +5,7 @@ every rank reports the metrics of the whole data set."""
 import numpy as np
 
 from minicnn.distribute._runtime import active_group
+from minicnn.layers import BatchNormalization
 
 __all__ = ["broadcast_variables", "broadcast_model_state", "average_moving_statistics",
            "reduce_metric_states"]
@@ -47,8 +48,6 @@ def broadcast_model_state(model, root_rank=0):
 
 
 def _batch_norm_layers(model):
-    from minicnn.layers import BatchNormalization
-
     found, queue, seen = [], [model], set()
     for layer in queue:
         if id(layer) in seen:
