@@ -9,14 +9,14 @@ import os
 import shutil
 
 from minicnn.callbacks.callback import Callback
+from minicnn.saving.file_format import ArchiveReader, SavedModelError, write_archive
+from minicnn.saving.saving_api import _assign_weights, _load_optimizer_state, _optimizer_state
 
 __all__ = ["BackupAndRestore"]
 
 
 def save_training_state(model, path, metadata):
     """Weights, optimizer state and ``metadata`` (a JSON-able dict) in one archive at ``path``."""
-    from minicnn.saving.file_format import write_archive
-    from minicnn.saving.saving_api import _optimizer_state
 
     weights = list(model.weights)
     groups = {"weights": [w.data for w in weights]}
@@ -30,8 +30,6 @@ def save_training_state(model, path, metadata):
 def load_training_state(model, path):
     """Restore what ``save_training_state`` wrote into ``model``; returns the metadata dict.
     Raises ``SavedModelError`` (a ValueError) for a damaged or foreign file."""
-    from minicnn.saving.file_format import ArchiveReader
-    from minicnn.saving.saving_api import _assign_weights, _load_optimizer_state
 
     with ArchiveReader(path, expected_kind="weights") as reader:
         metadata = reader.read_json("training_metadata.json")
@@ -79,7 +77,6 @@ class BackupAndRestore(Callback):
             raise ValueError("To use the BackupAndRestore callback, your model must be built before you call "
                              f"fit(). Model {getattr(self.model, 'name', self.model)!r} is unbuilt: build it by "
                              "calling it on a batch of data.")
-        from minicnn.saving.file_format import SavedModelError
 
         candidates = [p for p in (self._state_path, self._prev_state_path) if os.path.exists(p)]
         for i, path in enumerate(candidates):
