@@ -15,6 +15,7 @@ import json
 import numpy as np
 
 from minicnn._version import __version__
+from minicnn.export import converters  # noqa: F401  (fills the converter table)
 from minicnn.export.builder import ExportError, GraphBuilder, Value, channels_first_perm
 from minicnn.export.graph import convert_model, input_specs, output_names
 from minicnn.saving.atomic import atomic_writer
@@ -63,8 +64,6 @@ def build_onnx_model(model, input_signature=None, opset_version=None, input_layo
     if onnx.defs.onnx_opset_version() < opset:
         raise ValueError(f"opset_version={opset} is newer than the installed onnx "
                          f"{onnx.__version__} supports ({onnx.defs.onnx_opset_version()})")
-    from minicnn.export import converters  # noqa: F401  (fills the converter table)
-
     graph = GraphBuilder(onnx, opset)
     structure, specs = input_specs(model, input_signature)
     inputs, graph_inputs = [], []

@@ -24,6 +24,7 @@ import numpy as np
 
 from minicnn import serialization
 from minicnn.autograd import no_grad
+from minicnn.export import export_model
 from minicnn.layers._shapes import _shape_tree, map_shapes
 from minicnn.layers.base import Layer
 from minicnn.layers.node import KerasTensor, flatten, is_symbolic
@@ -162,7 +163,6 @@ class Model(Trainer, Layer):
         input shape(s) of a subclassed model never called.  ``verbose`` (default True) prints
         where the file went.  See :mod:`minicnn.export`.
         """
-        from minicnn.export import export_model
         export_model(self, filepath, format=format, verbose=verbose,
                      input_signature=input_signature, opset_version=opset_version,
                      input_layout=input_layout)
