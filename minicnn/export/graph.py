@@ -131,7 +131,7 @@ def convert_layer(graph, layer, inputs, output_shapes):
     if str(layer.dtype) != "float32":
         raise ExportError(f"cannot export layer {layer.name!r} ({type(layer).__name__}) with dtype "
                           f"{layer.dtype}: ONNX export writes float32 models (set dtype='float32')")
-    out = fn(graph, LayerCall(layer, flat, output_shapes, isinstance(inputs, (list, tuple))))
+    out = fn(graph, LayerCall(layer, flat, output_shapes))
     return list(out) if isinstance(out, (list, tuple)) else [out]
 
 

@@ -29,11 +29,10 @@ class LayerCall:
     """One call of ``layer``: ``inputs`` (its input tensors, flattened, as Values) and the Keras
     ``output_shapes`` (batch ``None``) of what it returns."""
 
-    def __init__(self, layer, inputs, output_shapes, as_list):
+    def __init__(self, layer, inputs, output_shapes):
         self.layer = layer
         self.inputs = list(inputs)
         self.output_shapes = [tuple(s) for s in output_shapes]
-        self.as_list = as_list  # called on a list (merge layers)
 
     @property
     def input(self):

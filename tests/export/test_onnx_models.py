@@ -144,6 +144,21 @@ def test_custom_layer_of_layers_is_traced(check_export):
     check_export(minicnn.Model(inp, out))
 
 
+def test_subclasses_of_layers(check_export, tmp_path):
+    class PlainConv(L.Conv2D):  # changes nothing: exported as a Conv2D
+        pass
+
+    class StandardizedConv(L.Conv2D):  # a new computation: traced, and refused
+        def convolution_op(self, inputs, kernel):
+            return super().convolution_op(inputs, kernel - ops.mean(kernel, axis=(0, 1, 2),
+                                                                    keepdims=True))
+
+    check_export(minicnn.Sequential([minicnn.Input((8, 8, 3)), PlainConv(4, 3)]))
+    model = minicnn.Sequential([minicnn.Input((8, 8, 3)), StandardizedConv(4, 3, name="ws")])
+    with pytest.raises(ExportError, match=r"'ws' \(StandardizedConv\).*returns a tensor"):
+        model.export(tmp_path / "m.onnx", verbose=False)
+
+
 def test_functional_multi_io_nested_shared(check_export):
     image, vector = minicnn.Input((10, 10, 3), name="image"), minicnn.Input((6,), name="vector")
     trunk = minicnn.Sequential([minicnn.Input((10, 10, 3)), L.Conv2D(4, 3, activation="relu"),
