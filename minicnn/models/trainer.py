@@ -11,8 +11,9 @@ subclass overrides a step the way the Keras guides do it with the torch backend:
 ``loss.backward()``, ``[v.value.grad for v in trainable_weights]``, ``optimizer.apply(...)``.
 
 The default training step: run the model with ``training=True``, clear the gradients, add the
-compiled losses (weighted per output) and the regularization penalties, ``backward()``, let the
-optimizer update every trainable weight in place, then update the metrics with the predictions.
+compiled losses (weighted per output) and the regularization penalties, ``backward()`` (of the
+loss times the optimizer's ``loss_scale_factor``), let the optimizer update every trainable
+weight in place, then update the metrics with the predictions.
 """
 
 import inspect
@@ -191,7 +192,7 @@ class Trainer(EpochLoops):
         loss = self._compute_loss(x, y, y_pred, sample_weight, training=True)
         self._loss_tracker.update_state(float(loss), sample_weight=cu.batch_size_of(x))
         if trainable and getattr(loss, "requires_grad", False):
-            loss.backward()
+            self.optimizer.scale_loss(loss).backward()
             self.optimizer.apply([w.grad for w in trainable], trainable)
         return self.compute_metrics(x, y, y_pred, sample_weight)
 
