@@ -12,62 +12,38 @@ __all__ = ["equal", "not_equal", "greater", "greater_equal", "less", "less_equal
            "isfinite", "isclose", "allclose"]
 
 
-def _compare(fn, x1, x2):
-    a, b = promote(x1, x2)
-    return Tensor._wrap(np.asarray(fn(a.data, b.data)))
+def _binary(numpy_fn):
+    def op(x1, x2):
+        a, b = promote(x1, x2)
+        return Tensor._wrap(np.asarray(numpy_fn(a.data, b.data)))
+
+    op.__name__ = op.__qualname__ = numpy_fn.__name__
+    op.__doc__ = f"Elementwise ``numpy.{numpy_fn.__name__}(x1, x2)`` (a boolean Tensor)."
+    return op
 
 
-def equal(x1, x2):
-    """Elementwise x1 == x2 (a boolean Tensor)."""
-    return _compare(np.equal, x1, x2)
+def _unary(numpy_fn):
+    def op(x):
+        return Tensor._wrap(np.asarray(numpy_fn(as_tensor(x).data)))
+
+    op.__name__ = op.__qualname__ = numpy_fn.__name__
+    op.__doc__ = f"Elementwise ``numpy.{numpy_fn.__name__}(x)`` (a boolean Tensor)."
+    return op
 
 
-def not_equal(x1, x2):
-    return _compare(np.not_equal, x1, x2)
-
-
-def greater(x1, x2):
-    return _compare(np.greater, x1, x2)
-
-
-def greater_equal(x1, x2):
-    return _compare(np.greater_equal, x1, x2)
-
-
-def less(x1, x2):
-    return _compare(np.less, x1, x2)
-
-
-def less_equal(x1, x2):
-    return _compare(np.less_equal, x1, x2)
-
-
-def logical_and(x1, x2):
-    return _compare(np.logical_and, x1, x2)
-
-
-def logical_or(x1, x2):
-    return _compare(np.logical_or, x1, x2)
-
-
-def logical_xor(x1, x2):
-    return _compare(np.logical_xor, x1, x2)
-
-
-def logical_not(x):
-    return Tensor._wrap(np.asarray(np.logical_not(as_tensor(x).data)))
-
-
-def isnan(x):
-    return Tensor._wrap(np.asarray(np.isnan(as_tensor(x).data)))
-
-
-def isinf(x):
-    return Tensor._wrap(np.asarray(np.isinf(as_tensor(x).data)))
-
-
-def isfinite(x):
-    return Tensor._wrap(np.asarray(np.isfinite(as_tensor(x).data)))
+equal = _binary(np.equal)
+not_equal = _binary(np.not_equal)
+greater = _binary(np.greater)
+greater_equal = _binary(np.greater_equal)
+less = _binary(np.less)
+less_equal = _binary(np.less_equal)
+logical_and = _binary(np.logical_and)
+logical_or = _binary(np.logical_or)
+logical_xor = _binary(np.logical_xor)
+logical_not = _unary(np.logical_not)
+isnan = _unary(np.isnan)
+isinf = _unary(np.isinf)
+isfinite = _unary(np.isfinite)
 
 
 def isclose(x1, x2, rtol=1e-5, atol=1e-8, equal_nan=False):

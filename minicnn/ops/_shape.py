@@ -263,22 +263,29 @@ def pad(x, pad_width, mode="constant", constant_values=None):
 class TakeFunction(Function):
     """``np.take`` along one axis; repeated indices accumulate their gradients."""
 
-    @staticmethod
-    def forward(ctx, x, indices, *, axis):
+    gather = staticmethod(np.take)
+
+    @classmethod
+    def forward(cls, ctx, x, indices, *, axis):
         ctx.shape, ctx.dtype, ctx.indices, ctx.axis = x.shape, x.dtype, indices, axis
-        return np.take(x, indices, axis=axis)
+        return cls.gather(x, indices, axis=axis)
+
+    @classmethod
+    def backward(cls, ctx, g):
+        gx = np.zeros(ctx.shape, ctx.dtype)
+        np.add.at(gx, *cls.scatter(ctx, g))
+        return gx, None
 
     @staticmethod
-    def backward(ctx, g):
-        gx = np.zeros(ctx.shape, ctx.dtype)
+    def scatter(ctx, g):
+        """(the index into x that each element of g came from, g shaped for it)."""
         index = [slice(None)] * len(ctx.shape)
         index[ctx.axis] = ctx.indices
         if ctx.indices.ndim > 1:  # the indices' axes replace `axis` in g: flatten them
             a = ctx.axis
             g = g.reshape(g.shape[:a] + (-1,) + g.shape[a + ctx.indices.ndim:])
             index[a] = ctx.indices.reshape(-1)
-        np.add.at(gx, tuple(index), g)
-        return gx, None
+        return tuple(index), g
 
 
 def _indices(indices, n, name):
@@ -299,24 +306,16 @@ def take(x, indices, axis=None):
     return TakeFunction.apply(x, _indices(indices, x.shape[ax], "take"), axis=ax)
 
 
-class TakeAlongAxisFunction(Function):
-    @staticmethod
-    def forward(ctx, x, indices, *, axis):
-        ctx.shape, ctx.dtype, ctx.indices, ctx.axis = x.shape, x.dtype, indices, axis
-        return np.take_along_axis(x, indices, axis=axis)
+class TakeAlongAxisFunction(TakeFunction):
+    """``np.take_along_axis``; repeated indices accumulate their gradients."""
+
+    gather = staticmethod(np.take_along_axis)
 
     @staticmethod
-    def backward(ctx, g):
-        gx = np.zeros(ctx.shape, ctx.dtype)
-        np.add.at(gx, _along_axis_index(ctx.indices, ctx.axis, ctx.shape), g)
-        return gx, None
-
-
-def _along_axis_index(indices, axis, shape):
-    """The fancy index that ``np.take_along_axis`` gathers with."""
-    index = list(np.ix_(*[np.arange(d) for d in indices.shape]))
-    index[axis] = indices
-    return tuple(np.broadcast_arrays(*index))
+    def scatter(ctx, g):
+        index = list(np.ix_(*[np.arange(d) for d in ctx.indices.shape]))
+        index[ctx.axis] = ctx.indices
+        return tuple(np.broadcast_arrays(*index)), g
 
 
 def take_along_axis(x, indices, axis=None):

@@ -66,84 +66,35 @@ def _constant(numpy_fn, x):
     return Tensor._wrap(numpy_fn(x.data) if x.dtype != bool else x.data.astype(np.int32))
 
 
-def log1p(x):
-    return UnaryFunction.apply(as_float(x), op="log1p")
+def _float_function(name):
+    def op(x):
+        return UnaryFunction.apply(as_float(x), op=name)
+
+    op.__name__ = op.__qualname__ = name
+    op.__doc__ = f"Elementwise {name}, differentiable (integer inputs compute in floatx)."
+    return op
 
 
-def log2(x):
-    return UnaryFunction.apply(as_float(x), op="log2")
-
-
-def log10(x):
-    return UnaryFunction.apply(as_float(x), op="log10")
-
-
-def expm1(x):
-    return UnaryFunction.apply(as_float(x), op="expm1")
-
-
-def exp2(x):
-    return UnaryFunction.apply(as_float(x), op="exp2")
-
-
-def sin(x):
-    return UnaryFunction.apply(as_float(x), op="sin")
-
-
-def cos(x):
-    return UnaryFunction.apply(as_float(x), op="cos")
-
-
-def tan(x):
-    return UnaryFunction.apply(as_float(x), op="tan")
-
-
-def sinh(x):
-    return UnaryFunction.apply(as_float(x), op="sinh")
-
-
-def cosh(x):
-    return UnaryFunction.apply(as_float(x), op="cosh")
-
-
-def arcsin(x):
-    return UnaryFunction.apply(as_float(x), op="arcsin")
-
-
-def arccos(x):
-    return UnaryFunction.apply(as_float(x), op="arccos")
-
-
-def arctan(x):
-    return UnaryFunction.apply(as_float(x), op="arctan")
-
-
-def arcsinh(x):
-    return UnaryFunction.apply(as_float(x), op="arcsinh")
-
-
-def arccosh(x):
-    return UnaryFunction.apply(as_float(x), op="arccosh")
-
-
-def arctanh(x):
-    return UnaryFunction.apply(as_float(x), op="arctanh")
-
-
-def reciprocal(x):
-    return UnaryFunction.apply(as_float(x), op="reciprocal")
-
-
-def rsqrt(x):
-    return UnaryFunction.apply(as_float(x), op="rsqrt")
-
-
-def cbrt(x):
-    return UnaryFunction.apply(as_float(x), op="cbrt")
-
-
-def erf(x):
-    return UnaryFunction.apply(as_float(x), op="erf")
+log1p = _float_function("log1p")
+log2 = _float_function("log2")
+log10 = _float_function("log10")
+expm1 = _float_function("expm1")
+exp2 = _float_function("exp2")
+sin = _float_function("sin")
+cos = _float_function("cos")
+tan = _float_function("tan")
+sinh = _float_function("sinh")
+cosh = _float_function("cosh")
+arcsin = _float_function("arcsin")
+arccos = _float_function("arccos")
+arctan = _float_function("arctan")
+arcsinh = _float_function("arcsinh")
+arccosh = _float_function("arccosh")
+arctanh = _float_function("arctanh")
+reciprocal = _float_function("reciprocal")
+rsqrt = _float_function("rsqrt")
+cbrt = _float_function("cbrt")
+erf = _float_function("erf")
 
 
 def sign(x):
