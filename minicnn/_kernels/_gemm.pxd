@@ -19,3 +19,17 @@ cdef int dgemm(bint trans_a, bint trans_b, Py_ssize_t m, Py_ssize_t n, Py_ssize_
                double alpha, const double *a, Py_ssize_t lda,
                const double *b, Py_ssize_t ldb,
                double beta, double *c, Py_ssize_t ldc, int num_threads, bint flush) noexcept nogil
+
+# B packed once, multiplied by many A (the Winograd conv's transformed kernel).  Serial, beta 0:
+#   *pack_b:        bp (OUT, packed_b_values(dbl, k, n)) = B (IN, k x n, row stride ldb), packed
+#   *gemm_packed_b: C (OUT, m x n, row stride ldc) = A (IN, m x k, row stride lda) @ B, from bp;
+#                   abuf: scratch of packed_a_values(dbl, m, k) values
+# bp is valid for the kernel chosen when it was packed: pack and multiply within one kernel call.
+cdef Py_ssize_t packed_b_values(bint dbl, Py_ssize_t k, Py_ssize_t n) noexcept nogil
+cdef Py_ssize_t packed_a_values(bint dbl, Py_ssize_t m, Py_ssize_t k) noexcept nogil
+cdef void spack_b(Py_ssize_t k, Py_ssize_t n, const float *b, Py_ssize_t ldb, float *bp) noexcept nogil
+cdef void dpack_b(Py_ssize_t k, Py_ssize_t n, const double *b, Py_ssize_t ldb, double *bp) noexcept nogil
+cdef void sgemm_packed_b(Py_ssize_t m, Py_ssize_t n, Py_ssize_t k, const float *a, Py_ssize_t lda, const float *bp,
+                         float *c, Py_ssize_t ldc, float *abuf) noexcept nogil
+cdef void dgemm_packed_b(Py_ssize_t m, Py_ssize_t n, Py_ssize_t k, const double *a, Py_ssize_t lda,
+                         const double *bp, double *c, Py_ssize_t ldc, double *abuf) noexcept nogil

@@ -562,6 +562,37 @@ cdef int dgemm(bint trans_a, bint trans_b, Py_ssize_t m, Py_ssize_t n, Py_ssize_
 
 
 # ----------------------------------------------------------------------------------------------
+# B packed once and multiplied many times (_gemm.pxd): serial, on the active kernel's panels.
+
+cdef Py_ssize_t packed_b_values(bint dbl, Py_ssize_t k, Py_ssize_t n) noexcept nogil:
+    cdef Py_ssize_t nr = _active.dnr if dbl else _active.snr
+    return k * ((n + nr - 1) // nr * nr)
+
+
+cdef Py_ssize_t packed_a_values(bint dbl, Py_ssize_t m, Py_ssize_t k) noexcept nogil:
+    cdef Py_ssize_t mr = _active.dmr if dbl else _active.smr
+    return k * ((m + mr - 1) // mr * mr)
+
+
+cdef void spack_b(Py_ssize_t k, Py_ssize_t n, const float *b, Py_ssize_t ldb, float *bp) noexcept nogil:
+    _pack_b(False, k, n, b, ldb, bp, _active.snr)
+
+
+cdef void dpack_b(Py_ssize_t k, Py_ssize_t n, const double *b, Py_ssize_t ldb, double *bp) noexcept nogil:
+    _pack_b(False, k, n, b, ldb, bp, _active.dnr)
+
+
+cdef void sgemm_packed_b(Py_ssize_t m, Py_ssize_t n, Py_ssize_t k, const float *a, Py_ssize_t lda, const float *bp,
+                         float *c, Py_ssize_t ldc, float *abuf) noexcept nogil:
+    _macro(_active, False, _active.sukr_rowa != NULL, m, n, k, 1.0, a, lda, bp, 0.0, c, ldc, abuf)
+
+
+cdef void dgemm_packed_b(Py_ssize_t m, Py_ssize_t n, Py_ssize_t k, const double *a, Py_ssize_t lda,
+                         const double *bp, double *c, Py_ssize_t ldc, double *abuf) noexcept nogil:
+    _macro(_active, False, _active.dukr_rowa != NULL, m, n, k, 1.0, a, lda, bp, 0.0, c, ldc, abuf)
+
+
+# ----------------------------------------------------------------------------------------------
 # Kernel registry, selection at import, Python entry points.
 
 _ARCHS = ("reference", "avx2", "avx512", "neon")
