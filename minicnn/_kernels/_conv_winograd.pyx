@@ -2,7 +2,8 @@
 stride 1, no dilation, one group; any padding.
 
 Each 2x2 block ("tile") of the output comes from the 4x4 input patch under it through 16
-products instead of 36 (src/winograd.h has the transforms).  Per call the kernel is transformed
+products instead of 36 (src/winograd.h has the transforms: the winograd family of the call's kernel
+table, like the GEMM micro-kernel).  Per call the kernel is transformed
 once (U, 16 matrices C x F, computed in double and rounded once).  Work units are fixed blocks of
 ``rows`` tiles (the plan's, from the sizes only) taken in (image, tile row, tile column) order:
 
@@ -25,18 +26,11 @@ from libc.string cimport memcpy, memset
 
 from minicnn._kernels._common cimport floating, minicnn_parallel_for
 from minicnn._kernels._conv_types cimport ConvCall, Geom, macs
+from minicnn._kernels._dispatch cimport minicnn_kernel_table, minicnn_winograd_kernels
 from minicnn._kernels._gemm cimport (dgemm_packed_b, dpack_b, packed_a_values, packed_b_values, sgemm_packed_b,
                                      spack_b)
 from minicnn._kernels._openmp cimport threads_for
 from minicnn._kernels._tuning cimport Tuning, tuning
-
-cdef extern from "winograd.h" nogil:
-    void minicnn_wg2_input_f32(const float *x, ptrdiff_t rs, ptrdiff_t cs, float *v, ptrdiff_t ldv, ptrdiff_t C)
-    void minicnn_wg2_input_f64(const double *x, ptrdiff_t rs, ptrdiff_t cs, double *v, ptrdiff_t ldv, ptrdiff_t C)
-    void minicnn_wg2_output_f32(const float *m, ptrdiff_t ldm, float *y, ptrdiff_t rs, ptrdiff_t cs, ptrdiff_t F,
-                                const float *bias, int relu)
-    void minicnn_wg2_output_f64(const double *m, ptrdiff_t ldm, double *y, ptrdiff_t rs, ptrdiff_t cs,
-                                ptrdiff_t F, const double *bias, int relu)
 
 cdef const Tuning *T = tuning()
 
@@ -50,10 +44,11 @@ cdef struct Work:
     Py_ssize_t rows       # tiles per unit
 
 
-cdef Py_ssize_t scratch_values(const Geom *g, Py_ssize_t rows, bint dbl) noexcept nogil:
+cdef Py_ssize_t scratch_values(const minicnn_kernel_table *kt, const Geom *g, Py_ssize_t rows,
+                               bint dbl) noexcept nogil:
     """Scratch values of one unit of ``rows`` tiles: V, M, the GEMM's A panels, one zero-padded
     4x4 input patch and one 2x2 output block (for the tiles that the image's edge cuts)."""
-    return 16 * rows * (g.C + g.F) + packed_a_values(dbl, rows, g.C) + 16 * g.C + 4 * g.F
+    return 16 * rows * (g.C + g.F) + packed_a_values(kt, dbl, rows, g.C) + 16 * g.C + 4 * g.F
 
 
 cdef void _transform_kernel(const floating *k, floating *u, Py_ssize_t C, Py_ssize_t F) noexcept nogil:
@@ -83,16 +78,16 @@ cdef void _transform_kernel(const floating *k, floating *u, Py_ssize_t C, Py_ssi
                     u[(i * 4 + j) * CF + c * F + f] = <floating>r[i][j]
 
 
-cdef void _input(const floating *x, floating *v, floating *patch, const Geom *g, Py_ssize_t n, Py_ssize_t ih0,
-                 Py_ssize_t iw0, Py_ssize_t ldv) noexcept nogil:
+cdef void _input(const minicnn_winograd_kernels *wk, const floating *x, floating *v, floating *patch, const Geom *g,
+                 Py_ssize_t n, Py_ssize_t ih0, Py_ssize_t iw0, Py_ssize_t ldv) noexcept nogil:
     """The input transform of the 4x4 patch of image n at (ih0, iw0) (zeros outside the image)
     into v[xi * ldv + c] (OUT)."""
     cdef Py_ssize_t C = g.C, r, s, ih, iw
     if ih0 >= 0 and iw0 >= 0 and ih0 + 4 <= g.H and iw0 + 4 <= g.W:
         if floating is float:
-            minicnn_wg2_input_f32(x + ((n * g.H + ih0) * g.W + iw0) * C, g.W * C, C, v, ldv, C)
+            wk.input_f32(x + ((n * g.H + ih0) * g.W + iw0) * C, g.W * C, C, v, ldv, C)
         else:
-            minicnn_wg2_input_f64(x + ((n * g.H + ih0) * g.W + iw0) * C, g.W * C, C, v, ldv, C)
+            wk.input_f64(x + ((n * g.H + ih0) * g.W + iw0) * C, g.W * C, C, v, ldv, C)
         return
     for r in range(4):
         ih = ih0 + r
@@ -103,9 +98,9 @@ cdef void _input(const floating *x, floating *v, floating *patch, const Geom *g,
             else:
                 memset(patch + (r * 4 + s) * C, 0, C * sizeof(floating))
     if floating is float:
-        minicnn_wg2_input_f32(patch, 4 * C, C, v, ldv, C)
+        wk.input_f32(patch, 4 * C, C, v, ldv, C)
     else:
-        minicnn_wg2_input_f64(patch, 4 * C, C, v, ldv, C)
+        wk.input_f64(patch, 4 * C, C, v, ldv, C)
 
 
 cdef int _block(const floating *x, const floating *u, const floating *bias, floating *y, floating *scratch,
@@ -116,33 +111,35 @@ cdef int _block(const floating *x, const floating *u, const floating *bias, floa
     cdef floating *v = scratch
     cdef floating *m = v + 16 * w.rows * C
     cdef floating *abuf = m + 16 * w.rows * F
-    cdef floating *patch = abuf + packed_a_values(floating is double, w.rows, C)
+    cdef const minicnn_kernel_table *kt = w.c.kt
+    cdef floating *patch = abuf + packed_a_values(kt, floating is double, w.rows, C)
     for t in range(t0, t1):
         n, ti, tj = t // per, (t % per) // w.TW, t % w.TW
-        _input(x, v + (t - t0) * C, patch, g, n, 2 * ti - g.pt, 2 * tj - g.pl, w.rows * C)
+        _input(&kt.winograd, x, v + (t - t0) * C, patch, g, n, 2 * ti - g.pt, 2 * tj - g.pl, w.rows * C)
     for xi in range(16):
         if floating is float:
-            sgemm_packed_b(nb, F, C, v + xi * w.rows * C, C, u + xi * w.ustep, m + xi * w.rows * F, F, abuf)
+            sgemm_packed_b(kt, nb, F, C, v + xi * w.rows * C, C, u + xi * w.ustep, m + xi * w.rows * F, F, abuf)
         else:
-            dgemm_packed_b(nb, F, C, v + xi * w.rows * C, C, u + xi * w.ustep, m + xi * w.rows * F, F, abuf)
+            dgemm_packed_b(kt, nb, F, C, v + xi * w.rows * C, C, u + xi * w.ustep, m + xi * w.rows * F, F, abuf)
     for t in range(t0, t1):
         n, ti, tj = t // per, (t % per) // w.TW, t % w.TW
-        _output(m + (t - t0) * F, w.rows * F, y + ((n * g.OH + 2 * ti) * g.OW + 2 * tj) * F, patch + 16 * C, g,
-                min(2, g.OH - 2 * ti), min(2, g.OW - 2 * tj), bias, relu)
+        _output(&kt.winograd, m + (t - t0) * F, w.rows * F, y + ((n * g.OH + 2 * ti) * g.OW + 2 * tj) * F,
+                patch + 16 * C, g, min(2, g.OH - 2 * ti), min(2, g.OW - 2 * tj), bias, relu)
     return 0
 
 
-cdef void _output(const floating *m, Py_ssize_t ldm, floating *y, floating *block, const Geom *g, Py_ssize_t rows,
-                  Py_ssize_t cols, const floating *bias, bint relu) noexcept nogil:
+cdef void _output(const minicnn_winograd_kernels *wk, const floating *m, Py_ssize_t ldm, floating *y,
+                  floating *block, const Geom *g, Py_ssize_t rows, Py_ssize_t cols, const floating *bias,
+                  bint relu) noexcept nogil:
     """The output transform of one tile into y (OUT; rows x cols of its 2x2 cells lie inside the
     output), through ``block`` (scratch, 2 x 2 x F) when the edge cuts it."""
     cdef Py_ssize_t F = g.F, p, q
     cdef floating *dst = y if rows == 2 and cols == 2 else block
     cdef Py_ssize_t rs = g.OW * F if dst == y else 2 * F
     if floating is float:
-        minicnn_wg2_output_f32(m, ldm, dst, rs, F, F, bias, relu)
+        wk.output_f32(m, ldm, dst, rs, F, F, bias, relu)
     else:
-        minicnn_wg2_output_f64(m, ldm, dst, rs, F, F, bias, relu)
+        wk.output_f64(m, ldm, dst, rs, F, F, bias, relu)
     if dst == block:
         for p in range(rows):
             for q in range(cols):
@@ -160,14 +157,15 @@ cdef int _unit(void *ctx, ptrdiff_t blk, void *scratch) noexcept nogil:
                   <float *>scratch, w, t0, t1, c.relu)
 
 
-cdef void _pack_kernel(const floating *u, floating *up, const Geom *g, Py_ssize_t ustep) noexcept nogil:
+cdef void _pack_kernel(const minicnn_kernel_table *kt, const floating *u, floating *up, const Geom *g,
+                       Py_ssize_t ustep) noexcept nogil:
     """up (OUT) = the 16 matrices of u (IN, 16 x C x F), each packed for the GEMM (ustep apart)."""
     cdef Py_ssize_t xi
     for xi in range(16):
         if floating is float:
-            spack_b(g.C, g.F, u + xi * g.C * g.F, g.F, up + xi * ustep)
+            spack_b(kt, g.C, g.F, u + xi * g.C * g.F, g.F, up + xi * ustep)
         else:
-            dpack_b(g.C, g.F, u + xi * g.C * g.F, g.F, up + xi * ustep)
+            dpack_b(kt, g.C, g.F, u + xi * g.C * g.F, g.F, up + xi * ustep)
 
 
 cdef int forward(const ConvCall *c) noexcept nogil:
@@ -176,7 +174,7 @@ cdef int forward(const ConvCall *c) noexcept nogil:
     cdef Py_ssize_t isz = 8 if c.dbl else 4, units
     cdef Work w
     cdef int rc
-    w.ustep = (packed_b_values(c.dbl, g.C, g.F) + 15) // 16 * 16  # each matrix 64-byte aligned
+    w.ustep = (packed_b_values(c.kt, c.dbl, g.C, g.F) + 15) // 16 * 16  # each matrix 64-byte aligned
     cdef void *u = malloc(16 * g.C * g.F * isz)
     cdef void *buf = malloc(16 * w.ustep * isz + 64)
     if u == NULL or buf == NULL:
@@ -186,14 +184,14 @@ cdef int forward(const ConvCall *c) noexcept nogil:
     w.u = <void *>((<size_t>buf + 63) // 64 * 64)
     if c.dbl:
         _transform_kernel(<const double *>c.k, <double *>u, g.C, g.F)
-        _pack_kernel(<double *>u, <double *>w.u, g, w.ustep)
+        _pack_kernel(c.kt, <double *>u, <double *>w.u, g, w.ustep)
     else:
         _transform_kernel(<const float *>c.k, <float *>u, g.C, g.F)
-        _pack_kernel(<float *>u, <float *>w.u, g, w.ustep)
+        _pack_kernel(c.kt, <float *>u, <float *>w.u, g, w.ustep)
     free(u)
     w.c, w.TH, w.TW, w.rows = c, (g.OH + 1) // 2, (g.OW + 1) // 2, c.plan.rows
     units = (g.N * w.TH * w.TW + w.rows - 1) // w.rows
     rc = minicnn_parallel_for(units, threads_for(macs(g), T.conv_par_min, units),
-                              scratch_values(g, w.rows, c.dbl) * isz, g.flush, True, _unit, &w)
+                              scratch_values(c.kt, g, w.rows, c.dbl) * isz, g.flush, True, _unit, &w)
     free(buf)
     return rc

@@ -111,8 +111,8 @@ DEFAULTS = {
 }
 
 # Entries that divide or count blocks: at least 1 (the others may be 0, e.g. a bar turned off).
-POSITIVE = {"cols_budget", "winograd_block_bytes", "units_per_thread", "min_unit_rows", "parts_max", "direct_bwd_blocks", "relu_block_rows",
-            "gemm_chunks_per_thread", "bn_block_elems", "bn_min_block_rows", "bn_group_min"}
+POSITIVE = {"cols_budget", "winograd_block_bytes", "units_per_thread", "min_unit_rows", "parts_max",
+            "direct_bwd_blocks", "relu_block_rows", "gemm_chunks_per_thread", "bn_block_elems", "bn_min_block_rows", "bn_group_min"}
 
 cdef Tuning _table
 

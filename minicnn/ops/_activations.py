@@ -42,13 +42,11 @@ class ReluFunction(Function):
     @staticmethod
     def backward(ctx, g):
         (y,) = ctx.saved_tensors
-        if _USE_RELU_KERNEL and y.ndim >= 1 and g.dtype == y.dtype and y.dtype in _KERNEL_FLOATS:
+        if y.ndim >= 1 and g.dtype == y.dtype and y.dtype in _KERNEL_FLOATS:
             return _relu_mask_bias_grad(g, y, bias=False)[0]
         return g * (y > 0)
 
 
-# The compiled ReLU backward; False forces numpy (for benchmarks comparing the two).
-_USE_RELU_KERNEL = True
 _KERNEL_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 
 

@@ -188,15 +188,11 @@ class BatchNormFunction(Function):
         return gx, gg, gb, None, None
 
 
-# The compiled channels-last path; False forces the NumPy path (for benchmarks comparing the two).
-_USE_NORM_KERNELS = True
-
-
 def _use_kernels(x, gamma, beta, axis):
     """True where the compiled kernels give the NumPy path's result: channels last, a kernel
     dtype shared by gamma and beta (else NumPy's type promotion decides y's dtype), and a
     non-empty batch in training (NumPy returns NaN statistics for an empty one)."""
-    return (_USE_NORM_KERNELS and axis == x.ndim - 1 and x.dtype in _KERNEL_FLOATS and x.size > 0
+    return (axis == x.ndim - 1 and x.dtype in _KERNEL_FLOATS and x.size > 0
             and (gamma is None or gamma.dtype == x.dtype) and (beta is None or beta.dtype == x.dtype))
 
 

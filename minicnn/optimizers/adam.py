@@ -95,7 +95,7 @@ class Adam(Optimizer):
         return True
 
     def _update_compiled(self, pairs, lr):
-        """Each variable in one compiled pass (``_kernels/optim.h``: the same operations as
+        """Each variable in one compiled pass (``_kernels/src/adam.h``: the same operations as
         ``update_step``, so the same numbers, without ten ufunc passes and a temporary).  False,
         with nothing changed, unless every variable, gradient and slot is a C-contiguous float32
         or float64 array of the variable's dtype."""

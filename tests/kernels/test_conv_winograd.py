@@ -6,7 +6,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import minicnn
-from minicnn._kernels import conv
+from minicnn._kernels import _dispatch, conv
 from minicnn.reference import kernels as ref
 from minicnn.reference.winograd import conv2d_forward_winograd
 
@@ -120,3 +120,54 @@ def test_winograd_refuses_what_it_cannot_compute(opts, k_shape):
         conv.plan("forward", (2, 9, 9, 4), k_shape, algorithm=A.WINOGRAD, **opts)
     with pytest.raises(ValueError, match="algorithm WINOGRAD cannot compute"):
         conv.plan("backward_kernel", (2, 9, 9, 4), (3, 3, 4, 4), algorithm=A.WINOGRAD)
+
+
+@pytest.mark.parametrize("isa", _dispatch.available()[1:] or ["reference"])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_every_kernel_table_matches_the_reference_table(isa, dtype):
+    # the transforms only add and subtract (the same numbers in every table); the GEMM between
+    # them fuses its multiply-adds where the instruction set has FMA: equal to rounding
+    rng = np.random.default_rng(6)
+    x, k, b = rng.standard_normal((3, 11, 10, 24)), rng.standard_normal((3, 3, 24, 20)), rng.standard_normal(20)
+    runs = []
+    for which, threads in (("reference", 1), (isa, 1), (isa, 2)):
+        with minicnn.num_threads(threads):
+            runs.append(conv.conv2d_forward(x.astype(dtype), k.astype(dtype), b.astype(dtype), padding="same",
+                                            relu=True, algorithm=A.WINOGRAD, isa=which))
+    np.testing.assert_allclose(runs[1], runs[0], **TOL[dtype])
+    assert np.array_equal(runs[1], runs[2])
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("c, f, winograd", [(16, 16, True), (15, 16, False), (16, 15, False), (17, 64, True)])
+def test_the_plan_turns_to_winograd_at_the_channel_thresholds(c, f, winograd, dtype):
+    # the plan's own choice (no algorithm forced), forward and input gradient, 1 and 2 threads
+    rng = np.random.default_rng(c * f)
+    x_shape, k = (2, 9, 8, c), rng.standard_normal((3, 3, c, f))
+    x, b, dy = rng.standard_normal(x_shape), rng.standard_normal(f), rng.standard_normal((2, 9, 8, f))
+    assert (conv.plan("forward", x_shape, k.shape, padding="same").algorithm == A.WINOGRAD) == winograd
+    inner = conv.plan("backward_input", x_shape, k.shape, padding="same").inner
+    assert (inner is not None and inner.algorithm == A.WINOGRAD) == winograd
+    want_y = ref.conv2d_forward(x, k, b, padding="same")
+    want_dx = ref.conv2d_backward_input(dy, k, x_shape, padding="same")
+    runs = []
+    for threads in (1, 2):
+        with minicnn.num_threads(threads):
+            runs.append((conv.conv2d_forward(x.astype(dtype), k.astype(dtype), b.astype(dtype), padding="same"),
+                         conv.conv2d_backward_input(dy.astype(dtype), k.astype(dtype), x_shape, padding="same")))
+    for got, want in zip(runs[0], (want_y, want_dx)):
+        np.testing.assert_allclose(got, want, **TOL[dtype])
+    for a, b2 in zip(*runs):
+        assert np.array_equal(a, b2)
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_input_gradient_gradcheck_through_winograd(threads):
+    # Conv2dFunction on 16 -> 16 channels: the forward and the input gradient (the flipped
+    # forward) both run WINOGRAD; float64 central differences check the input gradient
+    rng = np.random.default_rng(7)
+    x, k = rng.standard_normal((1, 5, 4, 16)), minicnn.Tensor(rng.standard_normal((3, 3, 16, 16)))
+    assert conv.plan("forward", x.shape, k.shape, padding="same").algorithm == A.WINOGRAD
+    assert conv.plan("backward_input", x.shape, k.shape, padding="same").inner.algorithm == A.WINOGRAD
+    with minicnn.num_threads(threads):
+        assert minicnn.gradcheck(lambda xx: minicnn.ops.conv2d(xx, k, padding="same"), [x])
