@@ -5,6 +5,8 @@ them are also in the flat ``minicnn.ops`` namespace."""
 from minicnn.ops._activations import (elu, gelu, leaky_relu, log_softmax, relu, sigmoid,
                                       softmax, softplus)
 from minicnn.ops._arithmetic import flatten
+from minicnn.ops._composite import conv, moments
+from minicnn.ops._indexing import one_hot
 from minicnn.ops._conv import (avg_pool2d, conv2d, conv2d_transpose, depthwise_conv2d,
                                global_avg_pool2d, global_max_pool2d, max_pool2d)
 from minicnn.ops._layers import batch_normalization, dense, dropout, zero_padding2d
@@ -19,5 +21,5 @@ __all__ = [
     "categorical_crossentropy", "sparse_categorical_crossentropy", "binary_crossentropy",
     "dense", "dropout", "flatten", "zero_padding2d", "conv2d", "conv2d_transpose",
     "depthwise_conv2d", "max_pool2d", "avg_pool2d", "global_avg_pool2d", "global_max_pool2d",
-    "mean_squared_error", "mean_absolute_error",
+    "mean_squared_error", "mean_absolute_error", "conv", "moments", "one_hot",
 ]

@@ -4,7 +4,12 @@ from minicnn.ops._activations import tanh
 from minicnn.ops._arithmetic import (abs, add, clip, concatenate, divide, exp, log, matmul, max,
                                      mean, multiply, negative, power, reshape, sqrt, stack,
                                      subtract, sum, transpose)
+from minicnn.ops._composite import expand_dims, square
+from minicnn.ops._creation import (arange, eye, full, full_like, ones, ones_like, zeros,
+                                   zeros_like)
+from minicnn.ops._indexing import argmax, argmin
 
 __all__ = ["abs", "add", "clip", "concatenate", "divide", "exp", "log", "matmul", "max", "mean",
            "multiply", "negative", "power", "reshape", "sqrt", "stack", "subtract", "sum", "tanh",
-           "transpose"]
+           "transpose", "square", "expand_dims", "ones", "zeros", "full", "ones_like",
+           "zeros_like", "full_like", "arange", "eye", "argmax", "argmin"]

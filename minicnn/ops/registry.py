@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from minicnn.ops import _activations as A
 from minicnn.ops import _arithmetic as M
+from minicnn.ops import _composite as X
 from minicnn.ops import _conv as C
 from minicnn.ops import _elementary as B
 from minicnn.ops import _layers as N
@@ -55,6 +56,9 @@ OPS = _table(
     ("concatenate", M.concatenate, [B.Concatenate]),
     ("stack", M.stack, [B.Stack]),
     ("flatten", M.flatten, [B.Reshape]),
+    ("square", X.square, [B.Mul]),
+    ("expand_dims", X.expand_dims, [B.Reshape]),
+    ("moments", X.moments, [B.Mean, B.Sub, B.Mul, B.Reshape]),
     # activations
     ("relu", A.relu, [A.ReluFunction]),
     ("leaky_relu", A.leaky_relu, [A.LeakyReluFunction]),
@@ -73,6 +77,7 @@ OPS = _table(
     ("conv2d", C.conv2d, [C.Conv2dFunction]),
     ("conv2d_transpose", C.conv2d_transpose, [C.Conv2dTransposeFunction]),
     ("depthwise_conv2d", C.depthwise_conv2d, [C.Conv2dFunction, B.Reshape]),
+    ("conv", X.conv, [C.Conv2dFunction, B.Reshape, B.Transpose]),
     ("max_pool2d", C.max_pool2d, [C.MaxPool2dFunction]),
     ("avg_pool2d", C.avg_pool2d, [C.AvgPool2dFunction]),
     ("global_avg_pool2d", C.global_avg_pool2d, [C.GlobalAvgPool2dFunction]),

@@ -103,6 +103,21 @@ def stack(tensors, axis=0):
     return np.stack(tensors, axis=axis)
 
 
+def square(x):
+    return x * x
+
+
+def expand_dims(x, axis):
+    return np.expand_dims(x, axis)
+
+
+def moments(x, axes, keepdims=False, synchronized=False):
+    """(mean, variance) over ``axes``, the variance being the mean squared deviation."""
+    axes = tuple(axes) if isinstance(axes, (tuple, list)) else (axes,)
+    return (np.mean(x, axis=axes, keepdims=keepdims),
+            np.mean((x - np.mean(x, axis=axes, keepdims=True)) ** 2, axis=axes, keepdims=keepdims))
+
+
 def flatten(x):
     x = np.asarray(x)
     return x.reshape(x.shape[0], -1)
@@ -215,6 +230,20 @@ def depthwise_conv2d(x, kernel, bias=None, strides=1, padding="valid", dilation_
                    dilation_rate) for i in range(c)]
     y = np.concatenate(outs, axis=-1)  # channel order c * mult + m
     return y + bias if bias is not None else y
+
+
+def conv(inputs, kernel, strides=1, padding="valid", data_format=None, dilation_rate=1):
+    """keras.ops.conv: 1-D as 2-D on a unit row axis; groups = input channels / kernel's."""
+    x = np.moveaxis(inputs, 1, -1) if data_format == "channels_first" else inputs
+    groups = x.shape[-1] // kernel.shape[-2]
+    if x.ndim == 3:
+        one = lambda v: (1, v[0] if isinstance(v, (tuple, list)) else v)  # noqa: E731
+        y = _k.conv2d_forward(x[:, None], kernel[None], strides=one(strides), padding=padding,
+                              dilation_rate=one(dilation_rate), groups=groups)[:, 0]
+    else:
+        y = _k.conv2d_forward(x, kernel, strides=strides, padding=padding,
+                              dilation_rate=dilation_rate, groups=groups)
+    return np.moveaxis(y, -1, 1) if data_format == "channels_first" else y
 
 
 def max_pool2d(x, pool_size=2, strides=None, padding="valid"):

@@ -159,6 +159,18 @@ CASES = {
     ],
     "mean_squared_error": [Case([rnd(3, 4), rnd(3, 4, seed=1)])],
     "mean_absolute_error": [Case([rnd(3, 4), rnd(3, 4, seed=1)])],
+    "square": [Case([rnd(3, 4)])],
+    "expand_dims": [Case([rnd(3, 4)], {"axis": 1}), Case([rnd(3)], {"axis": (0, -1)}, id="two_axes")],
+    # the (mean, variance) pair, stacked so that both are compared and gradchecked
+    "moments": [Case([rnd(3, 4, 2)], call=lambda m, x: m.stack(list(m.moments(x, axes=[0, 2])))),
+                Case([rnd(3, 3, 2, 4)], id="kernel_keepdims",
+                     call=lambda m, x: m.stack(list(m.moments(x, axes=[0, 1, 2], keepdims=True))))],
+    "conv": [
+        Case([rnd(2, 5, 5, 3), rnd(3, 3, 3, 2, seed=1)], {"padding": "same"}),
+        Case([rnd(2, 7, 4), rnd(3, 2, 4, seed=1)], {"strides": 2}, id="1d_groups2"),
+        Case([rnd(1, 3, 6, 5), rnd(2, 2, 3, 4, seed=1)], {"data_format": "channels_first", "dilation_rate": 2},
+             id="channels_first_dilated"),
+    ],
 }
 
 PARAMS = [pytest.param(name, case, id=f"{name}-{case.id or i}")
