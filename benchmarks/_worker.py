@@ -72,13 +72,16 @@ def random_data(n, shape, seed):
     return rng.random((n,) + shape, dtype=np.float32), rng.integers(0, 10, n).astype(np.int64)
 
 
-def interval_stats(starts, t_end, batch, warmup):
+def interval_stats(starts, t_end, batch, warmup, cpu):
+    """Rates from the wall-clock batch starts (and ``cpu``: the process CPU time at the same
+    points, which a shared machine's waiting does not inflate)."""
     t = np.diff(np.asarray(list(starts) + [t_end]))[warmup:]
     if len(t) == 0:
         raise RuntimeError(f"no interval left after dropping {warmup} warm-up steps")
     med = float(np.median(t))
     return dict(train_img_s=batch / med, median_step_ms=1e3 * med,
-                train_mean_img_s=batch * len(t) / float(t.sum()), timed_steps=len(t))
+                train_mean_img_s=batch * len(t) / float(t.sum()), timed_steps=len(t),
+                cpu_ms_per_step=1e3 * (cpu[-1] - cpu[warmup]) / len(t))
 
 
 # ----------------------------------------------------------------------------- Keras-like
@@ -106,14 +109,16 @@ def run_keras_like(keras, args, shape):
 
     keras.utils.set_random_seed(args.seed)
     model = models.compile_for_training(keras, models.build(keras, args.model, shape))
-    starts = []
+    starts, cpu = [], []
 
     class Timer(keras.callbacks.Callback):
         def on_train_batch_begin(self, batch, logs=None):
             starts.append(time.perf_counter())
+            cpu.append(time.process_time())
 
         def on_epoch_end(self, epoch, logs=None):
             starts.append(time.perf_counter())  # closes the last interval
+            cpu.append(time.process_time())
 
     if args.epochs:
         xtr, ytr, xte, yte = fashion_mnist(args.data_dir, shape)
@@ -130,7 +135,7 @@ def run_keras_like(keras, args, shape):
 
     x, y = random_data(args.steps * args.batch, shape, args.seed)
     model.fit(x, y, batch_size=args.batch, epochs=1, shuffle=True, verbose=0, callbacks=[Timer()])
-    out = interval_stats(starts[:-1], starts[-1], args.batch, args.warmup)
+    out = interval_stats(starts[:-1], starts[-1], args.batch, args.warmup, cpu)
     if args.infer_batches:
         xi = x[:args.infer_batch * args.infer_batches]
         if len(xi) < args.infer_batch * args.infer_batches:
@@ -181,16 +186,18 @@ def run_torch(args, shape):
     x, y = random_data(args.steps * args.batch, shape, args.seed)
     X, Y = to_nchw(x), torch.from_numpy(y)
     perm = torch.randperm(len(X))
-    starts = []
+    starts, cpu = [], []
     for i in range(0, len(X), args.batch):
         starts.append(time.perf_counter())
+        cpu.append(time.process_time())
         idx = perm[i:i + args.batch]
         opt.zero_grad(set_to_none=True)
         loss = F.cross_entropy(m(X[idx]), Y[idx])
         loss.backward()
         opt.step()
         loss.item()  # Keras' loop reads the loss every step too
-    out = interval_stats(starts, time.perf_counter(), args.batch, args.warmup)
+    cpu.append(time.process_time())
+    out = interval_stats(starts, time.perf_counter(), args.batch, args.warmup, cpu)
     if args.infer_batches:
         xi = to_nchw(random_data(args.infer_batch * args.infer_batches, shape, args.seed + 1)[0])
         m.eval()
@@ -209,6 +216,7 @@ def run_torch(args, shape):
 
 def main():
     args = parse_args()
+    load_start = os.getloadavg()[0]
     sys.path.insert(0, HERE)
     import models
 
@@ -222,6 +230,7 @@ def main():
         res = run_keras_like(keras, args, shape)
         res["version"] = keras.__version__
     res.update(framework=args.framework, model=args.model, batch=args.batch, threads=args.threads,
+               load_start=load_start, load_end=os.getloadavg()[0],
                image_size=shape[0], peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
     print("RESULT " + json.dumps(res), flush=True)
 

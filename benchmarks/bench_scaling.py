@@ -59,7 +59,7 @@ def main():
     fws = args.frameworks.split(",")
     batches = [int(b) for b in args.batch_sizes.split(",")]
     print("| px | batch | MFLOP/img | " + " | ".join(f"{f} img/s" for f in fws)
-          + " | ratio | minicnn % peak |\n|" + "---|" * (len(fws) + 5), flush=True)
+          + " | ratio | ratio by CPU time | minicnn % peak | load |\n|" + "---|" * (len(fws) + 7), flush=True)
     grid = {}
     for size in (int(s) for s in args.sizes.split(",")):
         per_img = flops_per_image(args.model, size)
@@ -72,13 +72,17 @@ def main():
                      "--image-size", str(size)]
             runs = [{fw: run_case(args, fw, args.model, batch, args.threads, extra)
                      for fw in rotate(fws, rep)} for rep in range(args.repeats)]
-            rate = {fw: np.median([r[fw]["train_img_s"] for r in runs if r.get(fw)] or [np.nan])
-                    for fw in fws}
-            ratio = rate["minicnn"] / rate["tf"] if {"minicnn", "tf"} <= set(fws) else np.nan
+            med = lambda fw, key: np.median([r[fw][key] for r in runs if r.get(fw)] or [np.nan])  # noqa: E731
+            rate = {fw: med(fw, "train_img_s") for fw in fws}
+            both = {"minicnn", "tf"} <= set(fws)
+            ratio = rate["minicnn"] / rate["tf"] if both else np.nan
+            cpu_ratio = med("tf", "cpu_ms_per_step") / med("minicnn", "cpu_ms_per_step") if both else np.nan
+            loads = [r[fw][k] for r in runs for fw in r if r[fw] for k in ("load_start", "load_end")]
             grid[size, batch] = ratio
             pct = rate.get("minicnn", np.nan) * per_img / (pk["gflops_per_core"] * 1e9 * args.threads)
             print(f"| {size} | {batch} | {per_img / 1e6:.1f} | " + " | ".join(f"{rate[f]:.0f}" for f in fws)
-                  + f" | {ratio:.2f} | {100 * pct:.1f}% |", flush=True)
+                  + f" | {ratio:.2f} | {cpu_ratio:.2f} | {100 * pct:.1f}% | "
+                  f"{min(loads or [np.nan]):.1f}-{max(loads or [np.nan]):.1f} |", flush=True)
     sizes = sorted({s for s, _ in grid})
     print("\nminicnn / TF, training images/s (rows: image size, px; columns: batch size)")
     print("| px | " + " | ".join(str(b) for b in batches) + " |\n|" + "---|" * (len(batches) + 1))

@@ -15,7 +15,9 @@ steps; inference = ``predict`` at batch 256, best of 3 passes after an untimed o
 shows medians over the repeats and, for each ratio, the median and range of the per-repeat
 ratios (> 1: minicnn is faster); ``% peak`` = training FLOPs per image (counted by
 ``minicnn.utils.flops``) x images/s / (FMA peak per core x threads), the peak measured by
-``peak.py``.
+``peak.py``.  ``x TF, CPU time`` compares the processes' CPU time per step instead (all their
+threads, TensorFlow's runtime threads included): on a shared machine a process waiting for a core
+loses wall time but not CPU time.  ``load`` is the 1-minute load average seen during the case.
 
   export BENCH_TF_PYTHON=/path/to/tf-venv/bin/python      # or pass --tf-python
   OMP_WAIT_POLICY=PASSIVE python benchmarks/bench_train.py                       # every case, 3 repeats
@@ -58,6 +60,7 @@ def parse_args(argv=None):
     p.add_argument("--seeds", default="0,1,2", help="accuracy mode")
     p.add_argument("--limit", type=int, default=0, help="accuracy mode: first N training images")
     p.add_argument("--json", help="append every run's JSON line to this file")
+    p.add_argument("--report", help="print the table of a --json log instead of running")
     return p.parse_args(argv)
 
 
@@ -131,8 +134,12 @@ def train_flops_per_image(model_name):
 
 
 def _ratio(runs, fw, key):
+    """minicnn / ``fw`` per repeat (of a rate; of ``fw`` / minicnn for a cost in ms), as
+    "median (min-max)"."""
     vals = [r["minicnn"][key] / r[fw][key] for r in runs if r.get("minicnn") and r.get(fw)
             and key in r["minicnn"] and key in r[fw]]
+    if "_ms" in key:
+        vals = [1 / v for v in vals]
     if not vals:
         return "-"
     s = f"{np.median(vals):.2f}"
@@ -144,37 +151,72 @@ def _median(runs, fw, key):
     return float(np.median(vals)) if vals else None
 
 
+def _load_range(runs):
+    """The 1-minute load averages seen while the case ran (2 cores: above 2, others were running)."""
+    loads = [r[fw][k] for r in runs for fw in r if r[fw] for k in ("load_start", "load_end")]
+    return f"{min(loads):.1f}-{max(loads):.1f}" if loads else "-"
+
+
 def _num(v, fmt="{:.0f}", scale=1.0):
     return "-" if v is None else fmt.format(v * scale)
 
 
+COLUMNS = ("model", "batch", "thr", "minicnn img/s", "TF img/s", "x TF (range)", "x TF, CPU time",
+           "torch img/s", "x torch (range)", "minicnn % peak", "TF % peak", "infer minicnn", "infer TF",
+           "infer x TF (range)", "infer x torch", "load")
+
+
+def table_row(model, batch, threads, runs, train_flops, peak_per_core):
+    """One markdown row of COLUMNS from a case's runs (a list of {framework: result})."""
+    per_img = train_flops / (peak_per_core * threads * 1e9)
+    rate = lambda fw, key="train_img_s": _num(_median(runs, fw, key))  # noqa: E731
+    pct = lambda fw: _num(_median(runs, fw, "train_img_s"), "{:.1%}", per_img)  # noqa: E731
+    cells = (model, batch, threads, rate("minicnn"), rate("tf"), _ratio(runs, "tf", "train_img_s"),
+             _ratio(runs, "tf", "cpu_ms_per_step"), rate("torch"), _ratio(runs, "torch", "train_img_s"),
+             pct("minicnn"), pct("tf"), rate("minicnn", "infer_img_s"), rate("tf", "infer_img_s"),
+             _ratio(runs, "tf", "infer_img_s"), _ratio(runs, "torch", "infer_img_s"), _load_range(runs))
+    return "| " + " | ".join(str(c) for c in cells) + " |"
+
+
+def table_head():
+    return "| " + " | ".join(COLUMNS) + " |\n|" + "---|" * len(COLUMNS)
+
+
 def speed(args):
     pk, header = machine_header(args)
-    print(header, flush=True)
-    cols = ("model", "batch", "thr", "minicnn img/s", "TF img/s", "x TF (range)", "torch img/s",
-            "x torch (range)", "minicnn % peak", "TF % peak", "infer minicnn", "infer TF",
-            "infer x TF (range)", "infer x torch")
-    print("| " + " | ".join(cols) + " |\n|" + "---|" * len(cols), flush=True)
+    print(header + "\n" + table_head(), flush=True)
     for model in args.models.split(","):
         train_flops, _ = train_flops_per_image(model)
         batches = args.batch_sizes.split(",") if args.batch_sizes else models.SPECS[model][1]
         for batch in (int(b) for b in batches):
             for threads in (int(t) for t in args.threads.split(",")):
                 fws = frameworks_for(args, model)
-                runs = []
-                for rep in range(max(1, args.repeats)):
-                    runs.append({fw: run_case(args, fw, model, batch, threads, speed_args(args, model))
-                                 for fw in rotate(fws, rep)})
-                per_img = train_flops / (pk["gflops_per_core"] * threads * 1e9)
-                rate = lambda fw, key="train_img_s": _num(_median(runs, fw, key))  # noqa: E731
-                pct = lambda fw: _num(_median(runs, fw, "train_img_s"), "{:.1%}", per_img)  # noqa: E731
-                cells = (model, batch, threads, rate("minicnn"), rate("tf"), _ratio(runs, "tf", "train_img_s"),
-                         rate("torch"), _ratio(runs, "torch", "train_img_s"), pct("minicnn"), pct("tf"),
-                         rate("minicnn", "infer_img_s"), rate("tf", "infer_img_s"),
-                         _ratio(runs, "tf", "infer_img_s"), _ratio(runs, "torch", "infer_img_s"))
-                print("| " + " | ".join(str(c) for c in cells) + " |", flush=True)
+                runs = [{fw: run_case(args, fw, model, batch, threads, speed_args(args, model))
+                         for fw in rotate(fws, rep)} for rep in range(max(1, args.repeats))]
+                print(table_row(model, batch, threads, runs, train_flops, pk["gflops_per_core"]), flush=True)
     print("training FLOPs per image (minicnn.utils.flops): "
           + ", ".join(f"{m} {train_flops_per_image(m)[0] / 1e6:.1f} M" for m in args.models.split(",")))
+
+
+def report(args):
+    """The table again from a --json log: a case's k-th result of each framework is repeat k."""
+    pk, header = machine_header(args)
+    cases = {}
+    with open(args.report) as f:
+        for line in f:
+            r = json.loads(line)
+            runs = cases.setdefault((r["model"], r["batch"], r["threads"]), [])
+            k = sum(1 for run in runs if r["framework"] in run)
+            if k == len(runs):
+                runs.append({})
+            runs[k][r["framework"]] = r
+    machine = header.split("\n", 1)[1]  # this machine, without today's time and load
+    print(f"(from {args.report})\n" + machine + "\n" + table_head())
+    flops = {}
+    for (model, batch, threads), runs in cases.items():
+        if model not in flops:
+            flops[model] = train_flops_per_image(model)[0]
+        print(table_row(model, batch, threads, runs, flops[model], pk["gflops_per_core"]))
 
 
 def accuracy(args):
@@ -202,6 +244,8 @@ def accuracy(args):
 
 def main():
     args = parse_args()
+    if args.report:
+        return report(args)
     return accuracy(args) if args.accuracy else speed(args)
 
 

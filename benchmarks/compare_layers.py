@@ -58,7 +58,8 @@ def minicnn_profile(args, batch):
     rng = np.random.default_rng(0)
     x = rng.random((batch,) + shape, dtype=np.float32)
     y = rng.integers(0, 10, batch)
-    return minicnn.utils.profile(model, x, y, steps=args.steps, mode=args.mode)
+    rows = minicnn.utils.profile(model, x, y, steps=args.steps, mode=args.mode)
+    return rows, [layer.name for layer in model.layers]
 
 
 def fit_steps(args, batch):
@@ -76,9 +77,11 @@ def main():
     batch = args.batch or models.SPECS[args.model][1][0]
     _, header = machine_header(args)
     print(header, flush=True)
-    rows = minicnn_profile(args, batch)
+    rows, order = minicnn_profile(args, batch)
     tf = tf_layers(args, batch)
-    layer_rows = [r for r in rows if r["kind"] == "layer"]
+    # model.layers order on both sides (the profile lists layers in call order)
+    by_name = {r["name"]: r for r in rows if r["kind"] == "layer"}
+    layer_rows = [by_name[n] for n in order if n in by_name]
     if [r["type"] for r in layer_rows] != [r["type"] for r in tf["rows"]]:
         raise SystemExit("the two models' layer lists differ: "
                          f"{[r['type'] for r in layer_rows]} vs {[r['type'] for r in tf['rows']]}")
@@ -96,6 +99,13 @@ def main():
               f"{vals[3]:.3f} | {ratio:.2f} | {rate} |")
     print(f"| all layers | {sums[0]:.3f} | {sums[1]:.3f} | {sums[2]:.3f} | {sums[3]:.3f} | "
           f"{(sums[0] + sums[1]) / (sums[2] + sums[3]):.2f} | |")
+    by_type = {}
+    for m, t in zip(layer_rows, tf["rows"]):
+        acc = by_type.setdefault(m["type"], np.zeros(4))
+        acc += [m["fwd_ms"], m["bwd_ms"], t["fwd_ms"], t["bwd_ms"]]
+    print("\nby layer type (ms per step): | type | minicnn fwd+bwd | TF fwd+bwd | minicnn / TF |\n|---|---|---|---|")
+    for kind, v in sorted(by_type.items(), key=lambda kv: -kv[1][:2].sum()):
+        print(f"| {kind} | {v[0] + v[1]:.3f} | {v[2] + v[3]:.3f} | {(v[0] + v[1]) / max(v[2] + v[3], 1e-9):.2f} |")
     rest = {r["kind"]: r["total_ms"] for r in rows if r["kind"] not in ("layer", "total")}
     print(f"minicnn outside the layers: loss {rest.get('loss', 0):.3f}, metrics {rest.get('metrics', 0):.3f},"
           f" optimizer {rest.get('optimizer', 0):.3f}, overhead "

@@ -25,6 +25,10 @@ import importlib
 import inspect
 import threading
 
+import numpy as np
+
+from minicnn.autograd import Tensor
+
 __all__ = [
     "register_serializable", "register_builtin", "serialize", "deserialize",
     "get_registered_name", "get_registered_object", "custom_object_scope",
@@ -281,8 +285,6 @@ def _config_of(obj):
 
 def _serialize_value(obj):
     """Keras' encodings of the non-object values a config may hold, or None."""
-    import numpy as np
-    from minicnn.autograd import Tensor
 
     if isinstance(obj, np.generic):
         return obj.item()
@@ -306,7 +308,6 @@ def _serialize_value(obj):
 
 def _deserialize_special(class_name, inner):
     """The values :func:`_serialize_value` encodes (the caller checked ``class_name``)."""
-    import numpy as np
 
     if class_name in ("__numpy__", "__tensor__"):
         dtype = np.dtype(inner["dtype"])
@@ -315,7 +316,6 @@ def _deserialize_special(class_name, inner):
         array = np.array(inner["value"], dtype=dtype)
         if class_name == "__numpy__":
             return array
-        from minicnn.autograd import Tensor
         return Tensor(array)
     if class_name == "__bytes__":
         return inner["value"].encode("utf-8")

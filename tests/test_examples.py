@@ -193,8 +193,44 @@ def test_gradcheck_example(capsys):
     assert re.search(r"BrokenSwish \(wrong backward\)\s+FAILED", out) and "all as expected" in out
 
 
+@pytest.fixture
+def no_mpi(monkeypatch):
+    """minicnn.distribute as a group of one, with mpi4py hidden (MPI never starts in pytest)."""
+    from minicnn import distribute
+
+    monkeypatch.setitem(sys.modules, "mpi4py", None)
+    distribute.shutdown()
+    yield
+    distribute.shutdown()
+
+
+def test_distributed_fashion_mnist_in_one_process(data_env, capsys, no_mpi):
+    result, out = run_example("distributed_fashion_mnist",
+                              FAST + ["--output-dir", str(data_env / "out")], capsys)
+    assert result["ranks"] == 1 and result["allreduce_ms_per_step"] == 0.0
+    assert os.path.isfile(result["model_path"]) and result["test_accuracy"] > 0.3
+    assert "1 rank(s)" in out and "test accuracy" in out
+
+
+def test_distributed_fashion_mnist_on_two_ranks(data_env):
+    pytest.importorskip("mpi4py", reason="the minicnn[mpi] extra (part of minicnn[test]) is not installed")
+    mpiexec = Path(sys.executable).with_name("mpiexec")
+    command = [str(mpiexec if mpiexec.exists() else "mpiexec"), "-n", "2", sys.executable,
+               str(EXAMPLES / "distributed_fashion_mnist.py"), *FAST, "--verbose", "1",
+               "--output-dir", str(data_env / "out")]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=240,
+                          env={**os.environ, "OMP_WAIT_POLICY": "PASSIVE"})
+    assert done.returncode == 0, done.stdout + done.stderr
+    out = done.stdout
+    # rank 0 alone prints: one progress bar, one result line
+    assert out.count("test accuracy") == 1 and out.count("4/4 ") == 1, out  # 460 images / 128
+    assert "2 rank(s)" in out and "global batch 64 x 2 = 128" in out
+    assert float(re.search(r"allreduce: ([0-9.]+) ms per step", out).group(1)) > 0
+    assert sorted(os.listdir(data_env / "out")) == ["distributed_fashion_mnist.minicnn"]
+
+
 TRAINING_EXAMPLES = ["fashion_mnist_cnn", "lenet5", "resnet_fashion", "visualize_features",
-                     "functional_custom_layer"]
+                     "functional_custom_layer", "distributed_fashion_mnist"]
 
 
 @pytest.mark.parametrize("name", TRAINING_EXAMPLES + ["gradcheck_example"])

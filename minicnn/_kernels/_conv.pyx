@@ -113,6 +113,9 @@ cdef Plan _with_algorithm(int direction, int algorithm, const Geom *g, Py_ssize_
         p.parts = max(1, min(units, T.parts_max))
         # one block per part where the scratch allows
         p.rows = min(p.rows, ((M + p.parts - 1) // p.parts + 7) // 8 * 8)
+        # rows rounded up to a multiple of 8 can leave fewer blocks than parts (1,200 rows in 16
+        # parts of 80: 15 blocks), and a part without a block would add its never-written scratch
+        p.parts = min(p.parts, (M + p.rows - 1) // p.rows)
     elif algorithm == DIRECT and direction == BACKWARD_KERNEL:
         # images in at most direct_bwd_blocks fixed blocks (a function of N only)
         per = (g.N + max(1, min(g.N, T.direct_bwd_blocks)) - 1) // max(1, min(g.N, T.direct_bwd_blocks))

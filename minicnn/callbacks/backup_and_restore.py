@@ -3,20 +3,24 @@
 The training state -- the model's weights, the optimizer's state (iterations and slots) and the
 number of finished epochs -- is written as one minicnn archive, atomically (a temporary file
 renamed into place), so an interruption leaves the previous backup or the new one, never a mix.
+Under ``minicnn.distribute`` rank 0 writes and reads the backup and sends the restored state to
+the other ranks (``minicnn.distribute.rank_zero``).
 """
 
 import os
 import shutil
 
 from minicnn.callbacks.callback import Callback
+from minicnn.distribute.rank_zero import on_root, write_on_root
+from minicnn.distribute.state import broadcast_model_state
+from minicnn.saving.file_format import ArchiveReader, SavedModelError, write_archive
+from minicnn.saving.saving_api import _assign_weights, _load_optimizer_state, _optimizer_state
 
 __all__ = ["BackupAndRestore"]
 
 
 def save_training_state(model, path, metadata):
     """Weights, optimizer state and ``metadata`` (a JSON-able dict) in one archive at ``path``."""
-    from minicnn.saving.file_format import write_archive
-    from minicnn.saving.saving_api import _optimizer_state
 
     weights = list(model.weights)
     groups = {"weights": [w.data for w in weights]}
@@ -30,8 +34,6 @@ def save_training_state(model, path, metadata):
 def load_training_state(model, path):
     """Restore what ``save_training_state`` wrote into ``model``; returns the metadata dict.
     Raises ``SavedModelError`` (a ValueError) for a damaged or foreign file."""
-    from minicnn.saving.file_format import ArchiveReader
-    from minicnn.saving.saving_api import _assign_weights, _load_optimizer_state
 
     with ArchiveReader(path, expected_kind="weights") as reader:
         metadata = reader.read_json("training_metadata.json")
@@ -79,8 +81,13 @@ class BackupAndRestore(Callback):
             raise ValueError("To use the BackupAndRestore callback, your model must be built before you call "
                              f"fit(). Model {getattr(self.model, 'name', self.model)!r} is unbuilt: build it by "
                              "calling it on a batch of data.")
-        from minicnn.saving.file_format import SavedModelError
+        metadata = on_root(self._restore, "BackupAndRestore")
+        broadcast_model_state(self.model, 0)
+        if metadata is not None:
+            self.model._initial_epoch = metadata["epoch"]
+            self._current_epoch = metadata["epoch"]
 
+    def _restore(self):
         candidates = [p for p in (self._state_path, self._prev_state_path) if os.path.exists(p)]
         for i, path in enumerate(candidates):
             try:
@@ -89,9 +96,8 @@ class BackupAndRestore(Callback):
                 if i + 1 == len(candidates):  # nothing older to fall back to
                     raise
                 continue
-            self.model._initial_epoch = metadata["epoch"]
-            self._current_epoch = metadata["epoch"]
-            return
+            return metadata
+        return None
 
     def on_epoch_end(self, epoch, logs=None):
         self._current_epoch = epoch + 1
@@ -111,6 +117,9 @@ class BackupAndRestore(Callback):
             self._save()
 
     def _save(self):
+        write_on_root(self.model, self._write, "BackupAndRestore")
+
+    def _write(self):
         os.makedirs(self.backup_dir, exist_ok=True)
         if self.double_checkpoint and os.path.exists(self._state_path):
             os.replace(self._state_path, self._prev_state_path)
@@ -118,5 +127,9 @@ class BackupAndRestore(Callback):
                             {"epoch": self._current_epoch, "batch": self._last_batch_seen})
 
     def on_train_end(self, logs=None):
-        if self.delete_checkpoint and os.path.exists(self.backup_dir):
+        if self.delete_checkpoint:
+            on_root(self._delete, "BackupAndRestore")
+
+    def _delete(self):
+        if os.path.exists(self.backup_dir):
             shutil.rmtree(self.backup_dir)

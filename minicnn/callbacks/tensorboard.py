@@ -16,6 +16,7 @@ import warnings
 
 import numpy as np
 
+from minicnn import serialization
 from minicnn.callbacks.callback import Callback
 
 __all__ = ["TensorBoard"]
@@ -107,8 +108,6 @@ class TensorBoard(Callback):
             if hasattr(self.model, "to_json"):
                 text = self.model.to_json()
             else:
-                from minicnn import serialization
-
                 text = json.dumps(serialization.serialize(self.model))
         except Exception as exc:  # noqa: BLE001 - as Keras: a model that cannot serialize is skipped
             warnings.warn(f"TensorBoard: model failed to serialize as JSON, not writing its graph ({exc})",

@@ -7,6 +7,7 @@
 (None, 26, 26, 32)
 """
 
+from minicnn.serialization import deserialize as _d, serialize as _s
 from minicnn.layers.base import Layer, clear_session
 from minicnn.layers.node import KerasTensor
 from minicnn.layers.input_layer import Input, InputLayer
@@ -111,13 +112,11 @@ def dot(inputs, axes=-1, **kwargs):
 
 def serialize(layer):
     """Config dict of a layer."""
-    from minicnn.serialization import serialize as _s
     return _s(layer)
 
 
 def deserialize(config, custom_objects=None):
     """Rebuild a layer from :func:`serialize`'s dict."""
-    from minicnn.serialization import deserialize as _d
     return _d(config, custom_objects=custom_objects, module="minicnn.layers")
 
 

@@ -24,28 +24,21 @@ import numpy as np
 
 from minicnn import _profiling
 from minicnn import debugging as _debugging
+from minicnn.autograd import Tensor
 from minicnn.layers import _context
-from minicnn.layers._context import call_state, standardize_dtype, to_snake_case, unique_name
-from minicnn.layers.node import flatten, is_symbolic, map_structure, standardize_shape
-from minicnn.layers._shapes import _accepts, _is_basic, _shape_tree, _to_lists, _training_default
 from minicnn.layers._build import call_shapes, first_parameter, shape_arguments, wrap_build
+from minicnn.layers._context import call_state, standardize_dtype, to_snake_case, unique_name
 from minicnn.layers._graph import SymbolicCalls, has_tensors, is_tensor, shape_of
+from minicnn.layers._shapes import _accepts, _is_basic, _shape_tree, _to_lists, _training_default
 from minicnn.layers._weights import LayerWeights, structure_changed as _structure_changed
 from minicnn.layers._weights import weight_creation_check  # noqa: F401 - minicnn.saving sets it
+from minicnn.layers.node import flatten, is_symbolic, map_structure, standardize_shape
 from minicnn.variables import Variable, name_scope
 
 __all__ = ["Layer"]
 
 
-_TENSOR = []
 _NP_DTYPES = {}
-
-def _tensor_cls():
-    if not _TENSOR:  # imported on first use: a module-level import would be circular
-        from minicnn.autograd import Tensor
-        _TENSOR.append(Tensor)
-    return _TENSOR[0]
-
 
 def _np_dtype(name):
     """np.dtype(name), parsed once per name (it runs on every layer call)."""
@@ -176,7 +169,7 @@ class Layer(LayerWeights, SymbolicCalls):
             inputs, args = args[0], args[1:]
         else:  # layer(logits=x, targets=y): the first argument of call() by keyword
             inputs = kwargs.pop(self._first_argument_name(kwargs))
-        if type(inputs) is _tensor_cls():  # the common case, without walking a structure
+        if type(inputs) is Tensor:  # the common case, without walking a structure
             inputs = self._convert_input(inputs)
         elif is_symbolic(inputs) or ((args or kwargs) and is_symbolic((args, kwargs))):
             return self._symbolic_call(inputs, args, kwargs)
@@ -245,7 +238,6 @@ class Layer(LayerWeights, SymbolicCalls):
         self._maybe_build(map_structure(shape_of, inputs))
 
     def _convert_input(self, x):
-        Tensor = _tensor_cls()
         if not isinstance(x, Tensor):
             if x is None or isinstance(x, (str, bool)):
                 return x

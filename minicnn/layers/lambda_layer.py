@@ -21,6 +21,7 @@ import types
 
 import numpy as np
 
+import minicnn
 from minicnn import serialization
 from minicnn.layers._shapes import _is_basic, _is_shape, map_shapes
 from minicnn.layers.base import Layer
@@ -134,7 +135,6 @@ def _deserialize_function(config, what, layer_name, custom_objects, safe_mode):
         raise ValueError(f"{where}: its source text was not available when it was saved (typed at a "
                          "bare prompt or built with exec). Use a named function, found through "
                          "custom_objects, instead.")
-    import minicnn
     scope = {"keras": minicnn, "minicnn": minicnn, "ops": minicnn.ops, "layers": minicnn.layers,
              "np": np, "numpy": np}
     scope.update({name: _resolve(target) for name, target in inner.get("imports", {}).items()})

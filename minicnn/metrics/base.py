@@ -9,6 +9,9 @@ import re
 
 import numpy as np
 
+from minicnn.autograd import Tensor
+from minicnn.variables import Variable, name_scope
+
 __all__ = ["Metric", "Mean", "Sum", "MeanMetricWrapper"]
 
 _EPS = 1e-7
@@ -63,7 +66,6 @@ class Metric:
     def add_variable(self, shape, initializer, dtype=None, aggregation="sum", name=None):
         """A non-trainable ``minicnn.Variable`` of metric state (Keras 3's signature), listed in
         ``variables``; update it with ``assign_add``/``assign``."""
-        from minicnn.variables import Variable, name_scope
         with name_scope(self.name.replace("/", ">"), caller=self):
             variable = Variable(initializer if initializer is not None else "zeros", shape=shape,
                                 dtype=dtype or self.dtype, trainable=False,
@@ -187,7 +189,6 @@ def _wrapper_class(class_name, fn, default_name, doc, direction="down", **defaul
 def from_loss(loss_fn, sign=1.0):
     """A NumPy per-sample metric function from a loss function of ``minicnn.losses`` (Keras'
     metrics reuse the losses' functions), computed in float64 on detached arrays."""
-    from minicnn.autograd import Tensor
 
     def fn(y_true, y_pred, **kwargs):
         values = loss_fn(np.asarray(_np(y_true), np.float64), Tensor(np.asarray(_np(y_pred), np.float64)), **kwargs)

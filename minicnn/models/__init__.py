@@ -9,6 +9,7 @@
 (['Dense', 'Dense'], 21)
 """
 
+from minicnn import saving, serialization
 from minicnn.models.model import Model
 from minicnn.models.functional import Functional
 from minicnn.models.sequential import Sequential
@@ -19,7 +20,6 @@ __all__ = ["Model", "Functional", "Sequential", "model_from_config", "model_from
 
 def model_from_config(config, custom_objects=None):
     """Rebuild a model (new weights) from ``serialize(model)`` or ``model.get_config()``."""
-    from minicnn import serialization
     if "class_name" not in config:
         raise ValueError("model_from_config expects serialize(model)'s dict (with 'class_name'); "
                          "for get_config() output use Model.from_config / Sequential.from_config")
@@ -47,18 +47,15 @@ def model_from_json(json_string, custom_objects=None):
 
 def clone_model(model, custom_objects=None):
     """A new model with the same architecture and freshly initialised weights."""
-    from minicnn import serialization
     return serialization.deserialize(serialization.serialize(model), custom_objects=custom_objects)
 
 
 def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
     """See :func:`minicnn.saving.load_model`."""
-    from minicnn import saving
     return saving.load_model(filepath, custom_objects=custom_objects, compile=compile,
                              safe_mode=safe_mode)
 
 
 def save_model(model, filepath, overwrite=True, **kwargs):
     """See :func:`minicnn.saving.save_model`."""
-    from minicnn import saving
     return saving.save_model(model, filepath, overwrite=overwrite, **kwargs)

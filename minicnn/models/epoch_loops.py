@@ -2,8 +2,10 @@
 
 Data of any kind becomes epochs of batches here (``minicnn.utils.data_adapters`` picks the
 adapter, ``minicnn.utils.epoch_iterator.EpochIterator`` counts the steps), and every batch passes
-through ``_prepare_batch`` on its way to ``train_step`` / ``test_step`` / ``predict_step``: the one
-place where a batch of the data set becomes the batch this process runs on.  Callbacks are called
+through ``_prepare_batch`` on its way to ``train_step`` / ``test_step`` / ``predict_step``.  Under
+``minicnn.distribute`` with several ranks, ``_epochs`` is where the data is shared between them
+(``minicnn.distribute.sharding``): the adapter cuts global batches and each rank takes its part;
+the loops then make the metrics those of the whole group and gather ``predict``'s outputs.  Callbacks are called
 in Keras' order with the logs as ``pythonify_logs`` makes them (floats, nested dicts merged, keys
 sorted).  ``fit``, ``evaluate`` and ``predict`` run inside minicnn's caching allocator.
 """
@@ -16,6 +18,8 @@ import numpy as np
 from minicnn._kernels.mempool import pooled
 from minicnn.autograd import no_grad
 from minicnn.callbacks import CallbackList
+from minicnn.distribute import sharding as dist_sharding, state as dist_state
+from minicnn.distribute._runtime import active_group
 from minicnn.utils import compile_utils as cu
 from minicnn.utils.data_adapters import is_array_like, unpack_x_y_sample_weight
 from minicnn.utils.epoch_iterator import EpochIterator, get_data_adapter
@@ -61,8 +65,10 @@ class EpochLoops:
     def _epochs(self, what, x, y=None, sample_weight=None, batch_size=None, shuffle=False,
                 class_weight=None, steps=None, steps_name="steps"):
         self._forget_attribute_metrics()
-        adapter = get_data_adapter(x, y, sample_weight, batch_size=_check_batch_size(batch_size),
+        adapter = get_data_adapter(x, y, sample_weight,
+                                   batch_size=dist_sharding.global_batch_size(_check_batch_size(batch_size)),
                                    shuffle=shuffle, class_weight=class_weight, what=what)
+        adapter = dist_sharding.shard(adapter, what, steps)
         return EpochIterator(adapter, steps, prepare=self._prepare_batch,
                              steps_name=f"{what.split(':')[0]}: {steps_name}")
 
@@ -155,6 +161,8 @@ class EpochLoops:
                     cbs.on_train_batch_end(step, logs)
                     if self.stop_training:
                         break
+            dist_state.reduce_metric_states(self.metrics)
+            dist_state.average_moving_statistics(self)
             epoch_logs = dict(self._metrics_result_or(logs))
             if val is not None and _should_validate(epoch, validation_freq):
                 with no_grad():
@@ -190,6 +198,7 @@ class EpochLoops:
                 callbacks.on_test_batch_begin(step)
                 logs = pythonify_logs(self.test_step(data))
                 callbacks.on_test_batch_end(step, logs)
+        dist_state.reduce_metric_states(self.metrics)
         logs = self._metrics_result_or(logs)
         callbacks.on_test_end(logs)
         return logs
@@ -239,7 +248,7 @@ class EpochLoops:
         finally:
             iterator.close()
         cbs.on_predict_end()
-        return cu.concatenate_structures(outputs)
+        return cu.concatenate_structures(dist_sharding.gather_outputs(iterator.adapter, outputs))
 
 
 def _cast(array, dtype):
@@ -295,11 +304,12 @@ def _should_validate(epoch, validation_freq):
 
 
 def _check_verbose(verbose):
-    if verbose == "auto":
-        return 1
-    if verbose not in (0, 1, 2):
+    if verbose not in ("auto", 0, 1, 2):
         raise ValueError(f"verbose must be 'auto', 0, 1 or 2, got {verbose!r}")
-    return int(verbose)
+    group = active_group()
+    if group is not None and group.rank != 0:  # one progress bar for the group, on rank 0
+        return 0
+    return 1 if verbose == "auto" else int(verbose)
 
 
 def _check_batch_size(batch_size):

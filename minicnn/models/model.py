@@ -22,9 +22,12 @@
 
 import numpy as np
 
+from minicnn import serialization
+from minicnn.autograd import no_grad
 from minicnn.layers._shapes import _shape_tree, map_shapes
 from minicnn.layers.base import Layer
 from minicnn.layers.node import KerasTensor, flatten, is_symbolic
+from minicnn.models.summary import print_summary
 from minicnn.models.trainer import Trainer
 from minicnn.serialization import register_builtin
 
@@ -90,7 +93,6 @@ class Model(Trainer, Layer):
             return
         if input_shape is None:
             raise ValueError(f"{self.name}.build() needs input_shape")
-        from minicnn.autograd import no_grad
         shapes = _shape_tree(input_shape)
         dummy = map_shapes(lambda s: np.zeros(tuple(1 if d is None else d for d in s),
                                               dtype=self.dtype), shapes)
@@ -135,7 +137,6 @@ class Model(Trainer, Layer):
     def summary(self, line_length=None, positions=None, print_fn=None, expand_nested=False,
                 show_trainable=False, layer_range=None):
         """Print Keras 3's summary table (see :func:`minicnn.models.summary.print_summary`)."""
-        from minicnn.models.summary import print_summary
         return print_summary(self, line_length=line_length, positions=positions,
                              print_fn=print_fn, show_trainable=show_trainable,
                              layer_range=layer_range)
@@ -155,7 +156,6 @@ class Model(Trainer, Layer):
         """The model's architecture as a JSON string (``serialize(model)``; ``kwargs`` go to
         ``json.dumps``); ``minicnn.models.model_from_json`` rebuilds it, without the weights."""
         import json
-        from minicnn import serialization
         return json.dumps(serialization.serialize(self), **kwargs)
 
     @classmethod

@@ -19,6 +19,7 @@ import inspect
 
 from minicnn import optimizers
 from minicnn.autograd import no_grad
+from minicnn.distribute.rank_zero import load_on_root, write_on_root
 from minicnn.metrics import Mean, Metric
 from minicnn.models.epoch_loops import EpochLoops, pythonify_logs
 from minicnn.saving import load_weights, save_model, save_weights
@@ -242,16 +243,20 @@ class Trainer(EpochLoops):
     # ------------------------------------------------------------------ saving
     def save(self, filepath, overwrite=True):
         """Save the whole model (config, weights, compile config, optimizer state) in one zip file,
-        atomically; reload with ``minicnn.models.load_model``."""
-        save_model(self, filepath, overwrite=overwrite)
+        atomically; reload with ``minicnn.models.load_model``.  Under ``minicnn.distribute``
+        every rank calls it and rank 0 writes (see ``minicnn.distribute.rank_zero``)."""
+        write_on_root(self, lambda: save_model(self, filepath, overwrite=overwrite), "model.save")
 
     def save_weights(self, filepath, overwrite=True):
-        """Save ``self.weights`` to one file (atomically)."""
-        save_weights(self, filepath, overwrite=overwrite)
+        """Save ``self.weights`` to one file (atomically; on rank 0, like ``save``)."""
+        write_on_root(self, lambda: save_weights(self, filepath, overwrite=overwrite),
+                      "model.save_weights")
 
     def load_weights(self, filepath, skip_mismatch=False):
-        """Load weights written by ``save_weights`` or ``save``; shapes must match."""
-        load_weights(self, filepath, skip_mismatch=skip_mismatch)
+        """Load weights written by ``save_weights`` or ``save``; shapes must match.  Under
+        ``minicnn.distribute`` rank 0 reads the file and every rank gets its weights."""
+        load_on_root(self, lambda: load_weights(self, filepath, skip_mismatch=skip_mismatch),
+                     "model.load_weights")
 
 
 def _mean(name):

@@ -4,6 +4,7 @@
 import inspect
 
 from minicnn import serialization
+from minicnn.layers import Layer
 
 __all__ = ["Translator"]
 
@@ -124,7 +125,6 @@ class Translator:
 
 
 def _is_layer_class(cls):
-    from minicnn.layers import Layer
     return inspect.isclass(cls) and issubclass(cls, Layer)
 
 

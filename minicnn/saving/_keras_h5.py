@@ -5,6 +5,7 @@ attribute's name)."""
 
 import numpy as np
 
+from minicnn.layers import Layer
 from minicnn.layers._context import to_snake_case
 from minicnn.saving.file_format import SavedModelError
 
@@ -124,14 +125,12 @@ def _is_graph_model(layer):
 
 
 def _base_attributes():
-    from minicnn.layers import Layer
     return set(vars(Layer()))
 
 
 def _layer_paths(layer, path, visited, skip):
     """(h5 path, layer) for ``layer`` and everything under it, named as Keras' saving walks them:
     a graph model's ``layers`` first, then the attributes holding layers, private ones last."""
-    from minicnn.layers import Layer
 
     if id(layer) in visited:
         return
@@ -150,8 +149,6 @@ def _layer_paths(layer, path, visited, skip):
 
 
 def _container_paths(container, path, visited, skip):
-    from minicnn.layers import Layer
-
     used = {}
     for value in container.values() if isinstance(container, dict) else container:
         if isinstance(value, Layer):

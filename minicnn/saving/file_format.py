@@ -32,6 +32,7 @@ import zipfile
 
 import numpy as np
 
+from minicnn._version import __version__
 from minicnn.saving.atomic import atomic_writer
 
 FORMAT_NAME = "minicnn"
@@ -65,8 +66,6 @@ def write_archive(path, kind, json_members, array_groups):
 
     Each array group also gets ``<prefix>/arrays.json`` listing shapes and dtypes.
     """
-    from minicnn._version import __version__
-
     metadata = {"format": FORMAT_NAME, "kind": kind, "format_version": FORMAT_VERSION,
                 "minicnn_version": __version__,
                 "date_saved": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}

@@ -24,6 +24,7 @@ import zipfile
 import numpy as np
 
 from minicnn import serialization
+from minicnn.layers._weights import weight_creation_check
 from minicnn.saving._keras_config import Translator
 from minicnn.saving._keras_h5 import H5Weights, assign
 from minicnn.saving.file_format import ArchiveReader, SavedModelError
@@ -135,7 +136,6 @@ class _SizesInFile:
 def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
     """A minicnn model from a Keras 3 ``.keras`` archive: its architecture, weights and (when
     ``compile``) compile settings; the optimizer starts afresh."""
-    from minicnn.layers._weights import weight_creation_check
     from minicnn.saving.saving_api import _rebuilding
 
     path = os.fspath(filepath)

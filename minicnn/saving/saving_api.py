@@ -13,6 +13,9 @@ import os
 
 import numpy as np
 
+from minicnn import serialization
+from minicnn.layers.base import weight_creation_check
+from minicnn.saving import keras_file
 from minicnn.saving.file_format import ArchiveReader, SavedModelError, write_archive
 
 __all__ = ["save_model", "load_model", "save_weights", "load_weights"]
@@ -46,8 +49,6 @@ def save_model(model, filepath, overwrite=True):
 
     >>> # model.save("model.minicnn"); minicnn.models.load_model("model.minicnn")
     """
-    from minicnn import serialization
-
     filepath = _check_path(filepath, overwrite)
     try:
         model_config = serialization.serialize(model)
@@ -103,8 +104,6 @@ class _WeightsInFile:
 def _rebuilding(reader, member, what, weights=None):
     """Turn any failure of rebuilding objects from ``member`` into a SavedModelError; with
     ``weights`` (the manifest), refuse every weight the file does not hold."""
-    from minicnn.layers.base import weight_creation_check
-
     check = _WeightsInFile(reader, weights) if weights is not None else None
     token = weight_creation_check.set(check)
     try:
@@ -158,7 +157,6 @@ def _assign_weights(model, reader, specs):
 def load_weights(model, filepath, skip_mismatch=False):
     """Load weights saved by ``save_weights`` or ``save_model`` into a built model; a real Keras 3
     ``.weights.h5`` or ``.keras`` file is read too (see :mod:`minicnn.saving.keras_file`)."""
-    from minicnn.saving import keras_file
 
     kind = keras_file.kind_of(filepath)
     if kind is not None:
@@ -206,9 +204,6 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
     regular file, truncated, corrupted, of an unsupported version, or does not match its own
     config.
     """
-    from minicnn import serialization
-    from minicnn.saving import keras_file
-
     kind = keras_file.kind_of(filepath)
     if kind == "keras":
         return keras_file.load_model(filepath, custom_objects, compile=compile, safe_mode=safe_mode)

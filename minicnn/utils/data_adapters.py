@@ -120,17 +120,28 @@ class ArrayDataAdapter(DataAdapter):
         self.num_batches = -(-self.num_samples // batch_size)
 
     def get_iterator(self):
-        n, size = self.num_samples, self.batch_size
-        order = None
+        order = self.pass_order()
+        for start in range(0, self.num_samples, self.batch_size):
+            yield self.batch_at(self.batch_indices(order, start))
+
+    def pass_order(self):
+        """The sample order of a new pass (None: as stored), drawn from the global generator."""
         if self.shuffle is True:
-            order = global_rng().permutation(n)
-        elif self.shuffle == "batch":
-            order = _batch_shuffled_order(n, size, global_rng())
-        for start in range(0, n, size):
-            index = slice(start, min(start + size, n)) if order is None else order[start:start + size]
-            yield pack_x_y_sample_weight(cu.slice_structure(self.x, index),
-                                         cu.slice_structure(self.y, index),
-                                         cu.slice_structure(self.sample_weight, index))
+            return global_rng().permutation(self.num_samples)
+        if self.shuffle == "batch":
+            return _batch_shuffled_order(self.num_samples, self.batch_size, global_rng())
+        return None
+
+    def batch_indices(self, order, start):
+        """The samples of the batch starting at position ``start`` of a pass in ``order``."""
+        stop = min(start + self.batch_size, self.num_samples)
+        return slice(start, stop) if order is None else order[start:stop]
+
+    def batch_at(self, index):
+        """The batch of the samples at ``index`` (a slice or an integer array)."""
+        return pack_x_y_sample_weight(cu.slice_structure(self.x, index),
+                                      cu.slice_structure(self.y, index),
+                                      cu.slice_structure(self.sample_weight, index))
 
 
 def _batch_shuffled_order(n, size, rng):

@@ -18,6 +18,8 @@ an order of magnitude, not a figure to hold against the peak.  Layers not listed
 
 import math
 
+from minicnn import layers as L
+
 __all__ = ["layer_flops"]
 
 
@@ -27,8 +29,6 @@ def _size(shape):
 
 def _conv_macs(layer, in_shape, out_shape):
     """Multiply-adds of one call of a convolution layer (Keras' kernel layouts)."""
-    from minicnn import layers as L
-
     if isinstance(layer, L.SeparableConv2D):
         kh, kw, cin, mult = layer.depthwise_kernel.shape
         pixels = _size(out_shape[:-1])
@@ -45,8 +45,6 @@ def _conv_macs(layer, in_shape, out_shape):
 
 def _elementwise(layer, in_shapes, out_shape, training):
     """(forward, backward per needed gradient) for the memory-bound layers."""
-    from minicnn import layers as L
-
     if isinstance(layer, L.BatchNormalization):
         return (5 if training else 2) * _size(out_shape), 7 * _size(out_shape)
     if isinstance(layer, L.BasePooling):
@@ -69,8 +67,6 @@ def layer_flops(layer, in_shapes, out_shapes, input_grad, training):
     ``input_grad``: whether the backward computes a gradient for the input; ``training``: whether
     the call records a graph (its backward runs) in training mode.
     """
-    from minicnn import layers as L
-
     if not out_shapes:
         return 0, 0
     out_shape = out_shapes[0]

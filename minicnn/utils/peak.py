@@ -18,6 +18,9 @@ import time
 
 import numpy as np
 
+from minicnn import linalg
+from minicnn._threads import num_threads
+
 __all__ = ["cpu_info", "cached_fma_peak", "measure_peak", "fma_peak_cache_path"]
 
 _SIMD_FLAGS = {"sse2", "avx", "avx2", "fma", "avx512f", "avx512bw", "avx512vl", "amx_tile"}
@@ -80,8 +83,6 @@ def measure_peak(seconds=0.3):
     'GEMM peak'
     """
     if "gemm" not in _measured:
-        from minicnn import linalg, num_threads
-
         rng = np.random.default_rng(0)
         a, b = (rng.random((256, 256), dtype=np.float32) for _ in range(2))
         c = np.empty((256, 256), np.float32)

@@ -40,10 +40,13 @@ import numpy as np
 
 from minicnn import _profiling
 from minicnn._graph_labels import label_nodes, leaves, tensors
+from minicnn._kernels.mempool import pooled as memory_pool
+from minicnn._threads import get_num_threads
 from minicnn.autograd import grad_mode, no_grad
 from minicnn.utils import flops as _flops
 from minicnn.utils import peak as _peak
 from minicnn.utils.data_adapters import pack_x_y_sample_weight
+from minicnn.utils.profile_table import profile_table
 
 __all__ = ["profile"]
 
@@ -240,8 +243,6 @@ def profile(model, x, y=None, steps=20, *, warmup=3, sample_weight=None, mode="t
         of all rows but the last add up to the last one's; the last also carries
         ``unprofiled_step_ms``, ``threads``, ``peak_gflops_per_core`` and ``peak_source``.
     """
-    from minicnn import get_num_threads
-    from minicnn.utils import memory_pool
 
     _check_args(model, x, steps, warmup, mode)
     peak, peak_source = _peak_per_core(peak_gflops)
@@ -269,8 +270,6 @@ def profile(model, x, y=None, steps=20, *, warmup=3, sample_weight=None, mode="t
     rows[-1].update(unprofiled_step_ms=1e3 * float(np.mean(unprofiled)), threads=threads,
                     peak_gflops_per_core=peak, peak_source=peak_source)
     if verbose:
-        from minicnn.utils.profile_table import profile_table
-
         title = (f'Profile of "{model.name}": {"training" if mode == "train" else "inference"} step, '
                  f"batch {_batch_size(x)}, {threads} thread{'s' if threads != 1 else ''}, "
                  f"mean of {steps} steps")

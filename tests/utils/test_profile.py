@@ -116,13 +116,13 @@ class _SlowBackward(Function):
 
     @staticmethod
     def backward(ctx, g):
-        time.sleep(0.02)
+        time.sleep(0.06)
         return g
 
 
 class _SlowLayer(layers.Layer):
     def call(self, x):
-        time.sleep(0.01)
+        time.sleep(0.03)
         return _SlowBackward.apply(x)
 
 
@@ -145,11 +145,12 @@ def test_time_goes_to_the_innermost_layer_forward_and_backward():
     x, y = np.ones((2, 4), np.float32), np.zeros((2, 3), np.float32)
     rows = {r["name"]: r for r in profile(model, x, y, steps=2, warmup=1, verbose=False, peak_gflops=PEAK)}
     slow, outer = rows["slow_inner"], rows["outer"]
-    assert slow["fwd_ms"] >= 10 and slow["bwd_ms"] >= 20
-    assert outer["fwd_ms"] < 5 and outer["bwd_ms"] < 5
+    # Generous bounds for a loaded machine: the sleeps are 30 ms forward and 60 ms backward.
+    assert slow["fwd_ms"] >= 30 and slow["bwd_ms"] >= 60
+    assert outer["fwd_ms"] < 25 and outer["bwd_ms"] < 25
     for name, r in rows.items():
         if name not in ("slow_inner", "step"):
-            assert r["total_ms"] < 10, (name, r)
+            assert r["total_ms"] < 25, (name, r)
     assert rows["outer"]["bwd_ms"] > 0  # its own multiply's backward
 
 
@@ -163,8 +164,8 @@ def test_loss_backward_is_counted_in_the_loss_row():
     rows = profile(model, np.ones((2, 4), np.float32), np.zeros((2, 3), np.float32), steps=2,
                    verbose=False, peak_gflops=PEAK)
     loss = next(r for r in rows if r["kind"] == "loss")
-    assert loss["bwd_ms"] >= 20
-    assert all(r["total_ms"] < 20 for r in rows if r["kind"] not in ("loss", "total"))
+    assert loss["bwd_ms"] >= 60
+    assert all(r["total_ms"] < 30 for r in rows if r["kind"] not in ("loss", "total"))
 
 
 def test_functional_model_with_a_shared_layer():
