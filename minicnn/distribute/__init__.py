@@ -27,9 +27,10 @@ from minicnn.distribute.collectives import (Average, Max, Min, Product, Sum, all
 from minicnn.distribute.optimizer import DistributedOptimizer
 from minicnn.distribute.saving import load_model
 from minicnn.distribute.state import broadcast_variables
+from minicnn.distribute.sync_batch_norm import SyncBatchNormalization
 
 __all__ = ["init", "shutdown", "is_initialized", "rank", "size", "local_rank", "local_size",
            "allreduce", "allgather", "broadcast", "allgather_object", "broadcast_object", "barrier",
            "broadcast_variables", "Average", "Sum", "Min", "Max", "Product", "DistributedOptimizer",
            "BroadcastGlobalVariablesCallback", "MetricAverageCallback", "LearningRateWarmupCallback",
-           "load_model", "MissingExtraError"]
+           "load_model", "SyncBatchNormalization", "MissingExtraError"]

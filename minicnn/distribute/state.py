@@ -53,7 +53,8 @@ def _batch_norm_layers(model):
         if id(layer) in seen:
             continue
         seen.add(id(layer))
-        if isinstance(layer, BatchNormalization) and layer.built:
+        # a synchronised one has the same statistics on every rank already
+        if isinstance(layer, BatchNormalization) and layer.built and not layer.synchronized:
             found.append(layer)
         queue.extend(getattr(layer, "_layers", ()))
     return found

@@ -72,8 +72,19 @@ def test_n_ranks_of_b_match_one_process_of_n_times_b(tmp_path, ranks, samples):
 
 
 def test_batch_norm_and_dropout_stay_identical_on_every_rank(tmp_path):
-    launch(4, "train", tmp_path, "--batch-norm", "--dropout")
+    launch(4, "train", tmp_path, "--batch-norm", "plain", "--dropout")
     assert_ranks_identical(results(tmp_path, "train", 4))
+
+
+def test_synchronized_batch_norm_on_2_ranks_matches_batch_norm_in_one_process(tmp_path):
+    launch(2, "train", tmp_path / "mpi", "--batch-norm", "sync")
+    launch(0, "train", tmp_path / "one", "--batch-norm", "plain")
+    per_rank = results(tmp_path / "mpi", "train", 2)
+    assert_ranks_identical(per_rank)
+    single = results(tmp_path / "one", "train", 0)[0]
+    for key, value in single.items():  # moving statistics (w2, w3) included
+        if key.startswith(("w", "opt")) or key in ("evaluation", "prediction", "history"):
+            np.testing.assert_allclose(per_rank[0][key], value, rtol=2e-4, atol=2e-6, err_msg=key)
 
 
 def test_checkpoint_written_under_mpi_resumes_under_mpi_and_in_one_process(tmp_path):

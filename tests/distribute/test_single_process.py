@@ -166,3 +166,42 @@ def test_learning_rate_warmup_goes_from_lr_over_size_to_lr(monkeypatch):
     expected = 0.4 * (np.minimum(steps, 2) * 3 / 2 + 1) / 4
     np.testing.assert_allclose(seen, expected, rtol=1e-12)
     assert model.optimizer.momentum == 0.5  # the momentum correction is undone after each step
+
+
+def test_sync_batch_norm_alone_is_batch_norm():
+    rng = np.random.default_rng(3)
+    x = rng.normal(2.0, 3.0, (6, 3, 2, 4))
+    for dtype in (np.float32, np.float64):
+        name = np.dtype(dtype).name
+        plain = keras.layers.BatchNormalization(momentum=0.8, dtype=name)
+        sync = dist.SyncBatchNormalization(momentum=0.8, dtype=name)
+        outs = []
+        for layer in (plain, sync):
+            layer.build(x.shape)
+            layer.gamma.data[...] = [0.5, 1.5, -1.0, 2.0]
+            t = keras.Tensor(x.astype(dtype), requires_grad=True)
+            y = layer(t, training=True)
+            (y * keras.Tensor(np.arange(y.size, dtype=dtype).reshape(y.shape) % 7)).sum().backward()
+            outs.append((y.numpy(), t.grad, layer.gamma.grad, layer.beta.grad,
+                         layer.moving_mean.numpy(), layer.moving_variance.numpy()))
+        tol = 1e-4 if dtype == np.float32 else 1e-10
+        for a, b in zip(*outs):
+            np.testing.assert_allclose(b, a, rtol=tol, atol=tol)
+        np.testing.assert_allclose(sync(x.astype(dtype), training=False).numpy(),
+                                   plain(x.astype(dtype), training=False).numpy(), rtol=tol, atol=tol)
+    config = sync.get_config()
+    assert config["synchronized"] is True
+    assert type(keras.serialization.deserialize(keras.serialization.serialize(sync))) is dist.SyncBatchNormalization
+
+
+def test_sync_batch_norm_gradcheck():
+    from minicnn.distribute.sync_batch_norm import SyncBatchNormFunction
+
+    rng = np.random.default_rng(4)
+    x, gamma, beta = rng.normal(size=(5, 3, 4)), rng.normal(size=3), rng.normal(size=3)
+    for axis in (1, 2):
+        c = x.shape[axis]
+        fn = lambda x_, g_, b_: SyncBatchNormFunction.apply(
+            x_, g_, b_, np.zeros(c), np.ones(c), momentum=0.9, epsilon=1e-3, axis=axis, group=None)
+        args = [x, rng.normal(size=c), rng.normal(size=c)]
+        assert keras.gradcheck(fn, args)
