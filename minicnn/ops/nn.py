@@ -5,7 +5,7 @@ them are also in the flat ``minicnn.ops`` namespace."""
 from minicnn.ops._activations import (elu, gelu, leaky_relu, log_softmax, relu, sigmoid,
                                       softmax, softplus)
 from minicnn.ops._arithmetic import flatten
-from minicnn.ops._composite import conv, moments
+from minicnn.ops._composite import average_pool, conv, depthwise_conv, max_pool, moments
 from minicnn.ops._indexing import one_hot
 from minicnn.ops._conv import (avg_pool2d, conv2d, conv2d_transpose, depthwise_conv2d,
                                global_avg_pool2d, global_max_pool2d, max_pool2d)
@@ -22,4 +22,5 @@ __all__ = [
     "dense", "dropout", "flatten", "zero_padding2d", "conv2d", "conv2d_transpose",
     "depthwise_conv2d", "max_pool2d", "avg_pool2d", "global_avg_pool2d", "global_max_pool2d",
     "mean_squared_error", "mean_absolute_error", "conv", "moments", "one_hot",
+    "depthwise_conv", "max_pool", "average_pool",
 ]

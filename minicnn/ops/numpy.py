@@ -5,6 +5,11 @@ from minicnn.ops._arithmetic import (abs, add, clip, concatenate, divide, exp, l
                                      mean, multiply, negative, power, reshape, sqrt, stack,
                                      subtract, sum, transpose)
 from minicnn.ops._composite import expand_dims, square
+from minicnn.ops._einsum import dot, einsum
+from minicnn.ops._reductions import cumsum, min, norm, prod
+from minicnn.ops._select import (equal, greater, greater_equal, less, less_equal, maximum, minimum,
+                                 not_equal, where)
+from minicnn.ops._tiling import repeat, split, squeeze, tile
 from minicnn.ops._creation import (arange, eye, full, full_like, ones, ones_like, zeros,
                                    zeros_like)
 from minicnn.ops._indexing import argmax, argmin
@@ -12,4 +17,6 @@ from minicnn.ops._indexing import argmax, argmin
 __all__ = ["abs", "add", "clip", "concatenate", "divide", "exp", "log", "matmul", "max", "mean",
            "multiply", "negative", "power", "reshape", "sqrt", "stack", "subtract", "sum", "tanh",
            "transpose", "square", "expand_dims", "ones", "zeros", "full", "ones_like",
-           "zeros_like", "full_like", "arange", "eye", "argmax", "argmin"]
+           "zeros_like", "full_like", "arange", "eye", "argmax", "argmin", "dot", "einsum", "cumsum",
+           "min", "norm", "prod", "equal", "not_equal", "greater", "greater_equal", "less",
+           "less_equal", "maximum", "minimum", "where", "repeat", "split", "squeeze", "tile"]

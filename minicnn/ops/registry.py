@@ -11,6 +11,10 @@ from dataclasses import dataclass
 from minicnn.ops import _activations as A
 from minicnn.ops import _arithmetic as M
 from minicnn.ops import _composite as X
+from minicnn.ops import _einsum as E
+from minicnn.ops import _reductions as R
+from minicnn.ops import _select as S
+from minicnn.ops import _tiling as T
 from minicnn.ops import _conv as C
 from minicnn.ops import _elementary as B
 from minicnn.ops import _layers as N
@@ -59,6 +63,19 @@ OPS = _table(
     ("square", X.square, [B.Mul]),
     ("expand_dims", X.expand_dims, [B.Reshape]),
     ("moments", X.moments, [B.Mean, B.Sub, B.Mul, B.Reshape]),
+    ("squeeze", T.squeeze, [B.Reshape]),
+    ("split", T.split, [B.GetItem]),
+    ("tile", T.tile, [T.TileFunction]),
+    ("repeat", T.repeat, [T.RepeatFunction]),
+    ("where", S.where, [S.WhereFunction]),
+    ("maximum", S.maximum, [S.WhereFunction]),
+    ("minimum", S.minimum, [S.WhereFunction]),
+    ("min", R.min, [B.Max, B.Neg]),
+    ("prod", R.prod, [R.ProdFunction]),
+    ("cumsum", R.cumsum, [R.CumsumFunction]),
+    ("norm", R.norm, [B.Mul, B.Sum, B.Sqrt, B.Abs, B.Pow, B.Max]),
+    ("einsum", E.einsum, [E.EinsumFunction]),
+    ("dot", E.dot, [E.EinsumFunction, B.Mul]),
     # activations
     ("relu", A.relu, [A.ReluFunction]),
     ("leaky_relu", A.leaky_relu, [A.LeakyReluFunction]),
@@ -78,6 +95,9 @@ OPS = _table(
     ("conv2d_transpose", C.conv2d_transpose, [C.Conv2dTransposeFunction]),
     ("depthwise_conv2d", C.depthwise_conv2d, [C.Conv2dFunction, B.Reshape]),
     ("conv", X.conv, [C.Conv2dFunction, B.Reshape, B.Transpose]),
+    ("depthwise_conv", X.depthwise_conv, [C.Conv2dFunction, B.Reshape, B.Transpose]),
+    ("max_pool", X.max_pool, [C.MaxPool2dFunction, B.Reshape, B.Transpose]),
+    ("average_pool", X.average_pool, [C.AvgPool2dFunction, B.Reshape, B.Transpose]),
     ("max_pool2d", C.max_pool2d, [C.MaxPool2dFunction]),
     ("avg_pool2d", C.avg_pool2d, [C.AvgPool2dFunction]),
     ("global_avg_pool2d", C.global_avg_pool2d, [C.GlobalAvgPool2dFunction]),

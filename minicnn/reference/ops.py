@@ -118,6 +118,58 @@ def moments(x, axes, keepdims=False, synchronized=False):
             np.mean((x - np.mean(x, axis=axes, keepdims=True)) ** 2, axis=axes, keepdims=keepdims))
 
 
+def squeeze(x, axis=None):
+    return np.squeeze(x, axis)
+
+
+def split(x, indices_or_sections, axis=0):
+    return np.split(x, indices_or_sections, axis)
+
+
+def tile(x, repeats):
+    return np.tile(x, repeats)
+
+
+def repeat(x, repeats, axis=None):
+    return np.repeat(x, repeats, axis)
+
+
+def where(condition, x1, x2):
+    return np.where(condition, x1, x2)
+
+
+def maximum(x1, x2):
+    return np.maximum(x1, x2)
+
+
+def minimum(x1, x2):
+    return np.minimum(x1, x2)
+
+
+def min(x, axis=None, keepdims=False):  # noqa: A001
+    return np.min(x, axis=axis, keepdims=keepdims)
+
+
+def prod(x, axis=None, keepdims=False):
+    return np.prod(x, axis=axis, keepdims=keepdims)
+
+
+def cumsum(x, axis=None):
+    return np.cumsum(x, axis=axis)
+
+
+def norm(x, ord=None, axis=None, keepdims=False):  # noqa: A002
+    return np.linalg.norm(x, ord=ord, axis=axis, keepdims=keepdims)
+
+
+def einsum(subscripts, *operands):
+    return np.einsum(subscripts, *operands)
+
+
+def dot(x1, x2):
+    return np.dot(x1, x2)
+
+
 def flatten(x):
     x = np.asarray(x)
     return x.reshape(x.shape[0], -1)
@@ -244,6 +296,35 @@ def conv(inputs, kernel, strides=1, padding="valid", data_format=None, dilation_
         y = _k.conv2d_forward(x, kernel, strides=strides, padding=padding,
                               dilation_rate=dilation_rate, groups=groups)
     return np.moveaxis(y, -1, 1) if data_format == "channels_first" else y
+
+
+def _spatial(x, data_format, fn, **args):
+    """Run a 2-D reference on channels-last 4-D data (1-D data gets a unit row axis)."""
+    x = np.moveaxis(x, 1, -1) if data_format == "channels_first" else x
+    one_d = x.ndim == 3
+    if one_d:
+        x = x[:, None]
+        args = {k: None if v is None else (1, v[0] if isinstance(v, (tuple, list)) else v)
+                for k, v in args.items()}
+    y = fn(x, **args)
+    y = y[:, 0] if one_d else y
+    return np.moveaxis(y, -1, 1) if data_format == "channels_first" else y
+
+
+def depthwise_conv(inputs, kernel, strides=1, padding="valid", data_format=None, dilation_rate=1):
+    k = kernel[None] if kernel.ndim == 3 else kernel
+    return _spatial(inputs, data_format, lambda x, strides, dilation_rate: depthwise_conv2d(
+        x, k, None, strides, padding, dilation_rate), strides=strides, dilation_rate=dilation_rate)
+
+
+def max_pool(inputs, pool_size, strides=None, padding="valid", data_format=None):
+    return _spatial(inputs, data_format, lambda x, pool_size, strides: max_pool2d(
+        x, pool_size, strides, padding), pool_size=pool_size, strides=strides)
+
+
+def average_pool(inputs, pool_size, strides=None, padding="valid", data_format=None):
+    return _spatial(inputs, data_format, lambda x, pool_size, strides: avg_pool2d(
+        x, pool_size, strides, padding), pool_size=pool_size, strides=strides)
 
 
 def max_pool2d(x, pool_size=2, strides=None, padding="valid"):

@@ -31,7 +31,6 @@ EXPECTED_FAILURES = {
     "functional_api__06_multi_input_output": "no recurrent layers (layers.LSTM)",
     "understanding_masking_and_padding__02_mask_generating_layers":
         "no masks (Embedding(mask_zero=True) makes none; no layers.Masking)",
-    "vision__image_classification_from_scratch": "keras.utils.load_img is missing",
 }
 
 

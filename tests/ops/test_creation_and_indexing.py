@@ -94,7 +94,7 @@ def test_one_hot_errors_name_the_argument():
 def test_conv_errors_name_the_shapes():
     with pytest.raises(ValueError, match="do not divide"):
         ops.conv(np.ones((1, 4, 4, 3)), np.ones((3, 3, 2, 4)))
-    with pytest.raises(ValueError, match="no 3-D convolution"):
+    with pytest.raises(ValueError, match="no 3-D conv"):
         ops.conv(np.ones((1, 4, 4, 4, 3)), np.ones((3, 3, 3, 3, 4)))
     with pytest.raises(ValueError, match="data_format"):
         ops.conv(np.ones((1, 4, 4, 3)), np.ones((3, 3, 3, 4)), data_format="NHWC")
