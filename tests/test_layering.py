@@ -49,6 +49,7 @@ TRUE_CYCLES = {
     ("layers/node.py", "minicnn.layers.merging"): "merging -> base -> node",
     ("callbacks/callback.py", "minicnn.callbacks.history"): "History subclasses Callback",
     ("callbacks/callback.py", "minicnn.callbacks.progbar_logger"): "ProgbarLogger subclasses Callback",
+    ("export/__init__.py", "minicnn.export.onnx_export"): "models.model -> export -> onnx_export -> graph -> models",
     ("models/model.py", "minicnn.models.functional"): "Functional subclasses Model",
     ("models/summary.py", "minicnn.models.functional"): "functional -> model -> summary",
     ("saving/_keras_config.py", "minicnn.models"): "models -> trainer -> saving",

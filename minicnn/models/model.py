@@ -24,6 +24,7 @@ import numpy as np
 
 from minicnn import serialization
 from minicnn.autograd import no_grad
+from minicnn.export import export_model
 from minicnn.layers._shapes import _shape_tree, map_shapes
 from minicnn.layers.base import Layer
 from minicnn.layers.node import KerasTensor, flatten, is_symbolic
@@ -151,6 +152,20 @@ class Model(Trainer, Layer):
         except Exception:
             return None
         return out
+
+    def export(self, filepath, format="onnx", verbose=None, input_signature=None, *,
+               opset_version=None, input_layout="NHWC"):
+        """Write the model's inference pass as an ONNX file (Keras 3's ``export``; ``"onnx"`` is
+        the one format, and needs ``pip install "minicnn[onnx]"``).
+
+        ``opset_version``: 13 to 21 (default 17).  ``input_layout``: ``"NHWC"`` takes inputs as
+        ``predict`` does; ``"NCHW"`` takes 4-D inputs channels-first.  ``input_signature``: the
+        input shape(s) of a subclassed model never called.  ``verbose`` (default True) prints
+        where the file went.  See :mod:`minicnn.export`.
+        """
+        export_model(self, filepath, format=format, verbose=verbose,
+                     input_signature=input_signature, opset_version=opset_version,
+                     input_layout=input_layout)
 
     def to_json(self, **kwargs):
         """The model's architecture as a JSON string (``serialize(model)``; ``kwargs`` go to
