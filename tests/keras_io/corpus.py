@@ -16,7 +16,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 PROGRAMS = HERE / "programs"
-TIMEOUT_S = 150
+TIMEOUT_S = 240
 TORCH_MARK = "# corpus: keras-backend=torch"
 
 

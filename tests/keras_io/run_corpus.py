@@ -34,7 +34,7 @@ def _has_module(python, module):
 def _cell(outcome):
     if outcome is None:
         return "-"
-    return "pass" if outcome.passed else outcome.status
+    return f"{'pass' if outcome.passed else outcome.status} ({outcome.seconds:.0f} s)"
 
 
 def main(argv=None):
@@ -58,10 +58,10 @@ def main(argv=None):
                               python=args.keras_python, keras=True)
 
     width = max(len(n) for n in names)
-    print(f"{'program'.ljust(width)}  {'minicnn':<16}  keras")
+    print(f"{'program'.ljust(width)}  {'minicnn':<22}  keras")
     for name in names:
         keras_cell = "not run (no torch)" if name in not_run else _cell(real.get(name))
-        print(f"{name.ljust(width)}  {_cell(mini[name]):<16}  {keras_cell}")
+        print(f"{name.ljust(width)}  {_cell(mini[name]):<22}  {keras_cell}")
         if args.v:
             for label, outcome in (("minicnn", mini[name]), ("keras", real.get(name))):
                 if outcome is not None and not outcome.passed:
