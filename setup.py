@@ -2,9 +2,10 @@
 
 Everything that decides how the kernels are compiled lives here, in one place:
 
-* ``EXTENSIONS`` lists every extension module, its sources and its per-ISA
-  translation units (SIMD micro-kernels compiled with their own ``-m`` flags and
-  chosen at run time, so wheels stay portable: never ``-march=native``).
+* ``EXTENSIONS`` lists every extension module and its sources; ``ISA_UNITS`` the
+  kernel-table units linked into ``_dispatch``: one per instruction set, compiled from
+  the same sources with that set's flags (``ISA_FLAGS``) and chosen at run time, so
+  wheels stay portable: never ``-march=native``.
 * ``cython_directives()`` sets the Cython directives for the whole build;
   ``MINICNN_CYTHON_DEBUG=1`` turns bounds/wraparound/initialisation checks on.
 * ``BuildExt`` picks optimisation and OpenMP flags per compiler and proves that
@@ -35,40 +36,45 @@ from setuptools.command.build_ext import build_ext
 KERNELS = "minicnn/_kernels"
 SRC = f"{KERNELS}/src"
 
-# name -> (pyx sources, C sources, {isa: [C sources compiled with that ISA's flags]})
+# name -> (pyx sources, C sources compiled with the extension's flags)
 EXTENSIONS = {
-    "_openmp": ([f"{KERNELS}/_openmp.pyx"], [], {}),
-    "_gemm": (
-        [f"{KERNELS}/_gemm.pyx"],
-        [f"{SRC}/cpu_features.c", f"{SRC}/ukernel_ref.c", f"{SRC}/gemm_registry.c"],
-        {"avx2": [f"{SRC}/ukernel_avx2.c"], "avx512": [f"{SRC}/ukernel_avx512.c"], "neon": [f"{SRC}/ukernel_neon.c"]},
-    ),
-    "_tuning": ([f"{KERNELS}/_tuning.pyx"], [], {}),
-    "_conv": ([f"{KERNELS}/_conv.pyx"], [], {}),
-    "_conv_im2col": ([f"{KERNELS}/_conv_im2col.pyx"], [], {}),
-    "_conv_direct": ([f"{KERNELS}/_conv_direct.pyx"], [], {}),
-    "_conv_depthwise": ([f"{KERNELS}/_conv_depthwise.pyx"], [], {}),
-    "_elementwise": ([f"{KERNELS}/_elementwise.pyx"], [], {}),
-    "_pool": ([f"{KERNELS}/_pool.pyx"], [], {}),
-    "_norm": ([f"{KERNELS}/_norm.pyx"], [], {}),
-    "_mempool": ([f"{KERNELS}/_mempool.pyx"], [], {}),
-    "_optim": ([f"{KERNELS}/_optim.pyx"], [], {}),
+    "_openmp": ([f"{KERNELS}/_openmp.pyx"], []),
+    "_tuning": ([f"{KERNELS}/_tuning.pyx"], []),
+    "_dispatch": ([f"{KERNELS}/_dispatch.pyx"], [f"{SRC}/cpu_features.c", f"{SRC}/registry.c"]),
+    "_gemm": ([f"{KERNELS}/_gemm.pyx"], []),
+    "_conv": ([f"{KERNELS}/_conv.pyx"], []),
+    "_conv_im2col": ([f"{KERNELS}/_conv_im2col.pyx"], []),
+    "_conv_direct": ([f"{KERNELS}/_conv_direct.pyx"], []),
+    "_conv_depthwise": ([f"{KERNELS}/_conv_depthwise.pyx"], []),
+    "_elementwise": ([f"{KERNELS}/_elementwise.pyx"], []),
+    "_pool": ([f"{KERNELS}/_pool.pyx"], []),
+    "_norm": ([f"{KERNELS}/_norm.pyx"], []),
+    "_mempool": ([f"{KERNELS}/_mempool.pyx"], []),
+    "_optim": ([f"{KERNELS}/_optim.pyx"], []),
 }
 
 HEADERS = sorted(glob.glob(f"{KERNELS}/*.h") + glob.glob(f"{SRC}/*.h"))
 
-# Extra flags of one extension: (gcc/clang, MSVC).  _optim's Adam must round every product
-# before its sum (bitwise the NumPy update) and vectorise sqrt (no errno path; its inputs are >= 0).
-EXTENSION_FLAGS = {
-    "_optim": (["-ffp-contract=off", "-fno-math-errno"], []),
-}
+# The kernel tables (src/kernels.h), linked into _dispatch: one unit per instruction set, compiled
+# from the same sources (table.c instantiates every family's template) with that set's flags,
+# plus the set's GEMM micro-kernels.  The reference unit (the target's baseline) is always built;
+# the others where the target architecture has them and the compiler takes their flags.
+ISA_UNITS = {isa: [f"{SRC}/table.c", f"{SRC}/ukernel_{'ref' if isa == 'reference' else isa}.c"]
+             for isa in ("reference", "avx2", "avx512", "neon")}
 
-# Per-ISA compiler flags: (gcc/clang, MSVC).  Only ISAs the target architecture can run are built.
+# Per-ISA compiler flags: (gcc/clang, MSVC).
 ISA_FLAGS = {
+    "reference": ([], []),
     "avx2": (["-mavx2", "-mfma"], ["/arch:AVX2"]),
-    "avx512": (["-mavx512f", "-mavx512dq", "-mavx512bw", "-mavx512vl", "-mavx2", "-mfma"], ["/arch:AVX512"]),
+    "avx512": (["-mavx512f", "-mavx512bw", "-mavx512vl", "-mavx512dq", "-mavx2", "-mfma"], ["/arch:AVX512"]),
     "neon": ([], []),  # NEON is baseline on aarch64
 }
+
+# Every unit, (gcc/clang, MSVC): each product rounded before its sum unless a kernel asks for a
+# fused multiply-add (src/simd.h's VFMA), so every instruction set computes a family's numbers the
+# same way (Adam: bitwise the NumPy update); sqrt without an errno path (Adam's inputs are >= 0),
+# so it vectorises.  MSVC contracts only under /fp:fast or /fp:contract and keeps no errno.
+UNIT_FLAGS = (["-ffp-contract=off", "-fno-math-errno"], [])
 
 
 def _env_flag(name):
@@ -110,6 +116,7 @@ def _target_arch():
 
 
 def _isas_for_target():
+    """The optional instruction sets of the target architecture (the reference unit is always built)."""
     arch = _target_arch()
     if arch == "x86_64":
         return ["avx2", "avx512"]
@@ -207,6 +214,21 @@ class BuildExt(build_ext):
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
 
+    def _build_isa_units(self, ext, flags, isas, msvc):
+        """Compile each instruction set's unit (its own object directory: the same sources) and
+        link them into ext; registry.c lists the tables of those built (MINICNN_HAVE_<SET>)."""
+        for isa in isas:
+            macros = ext.define_macros + [(f"MINICNN_ISA_{isa.upper()}", "1"), ("MINICNN_ISA_NAME", isa)]
+            ext.extra_objects = list(ext.extra_objects or []) + self.compiler.compile(
+                ISA_UNITS[isa],
+                output_dir=os.path.join(self.build_temp, "isa", isa),
+                macros=macros,
+                include_dirs=ext.include_dirs,
+                extra_postargs=flags["cflags"] + UNIT_FLAGS[msvc] + ISA_FLAGS[isa][msvc],
+                depends=HEADERS,
+            )
+        ext.define_macros += [(f"MINICNN_HAVE_{isa.upper()}", "1") for isa in isas if isa != "reference"]
+
     def build_extensions(self):
         flags = self._flags()
         use_omp = not _env_flag("MINICNN_NO_OPENMP")
@@ -224,36 +246,25 @@ class BuildExt(build_ext):
         else:
             print("minicnn: MINICNN_NO_OPENMP is set: building serial kernels.")
 
-        kind = "msvc" if self.compiler.compiler_type == "msvc" else "unix"
-        isas = [isa for isa in _isas_for_target() if self._probe_isa(flags, ISA_FLAGS[isa][kind == "msvc"])]
-        print(f"minicnn: target {_target_arch()}, SIMD kernels built: {', '.join(isas) or 'reference only'}")
+        msvc = self.compiler.compiler_type == "msvc"
+        isas = [isa for isa in _isas_for_target() if self._probe_isa(flags, ISA_FLAGS[isa][msvc])]
+        print(f"minicnn: target {_target_arch()}, kernel tables built: reference{''.join(', ' + i for i in isas)}")
 
         for ext in self.extensions:
-            own = EXTENSION_FLAGS.get(ext.name.rsplit(".", 1)[1], ([], []))[kind == "msvc"]
-            ext.extra_compile_args = flags["cflags"] + (flags["omp_c"] if use_omp else []) + own
+            ext.extra_compile_args = flags["cflags"] + (flags["omp_c"] if use_omp else [])
             ext.extra_link_args = flags["ldflags"] + (flags["omp_l"] if use_omp else [])
             ext.define_macros.append(("MINICNN_OPENMP_BUILD", "1" if use_omp else "0"))
             if DEBUG or SANITIZE:  # internal consistency checks (parallel.h)
                 ext.define_macros.append(("MINICNN_DEBUG", "1"))
-            for isa, sources in getattr(ext, "isa_sources", {}).items():
-                if isa not in isas:
-                    continue
-                objects = self.compiler.compile(
-                    sources,
-                    output_dir=self.build_temp,
-                    macros=ext.define_macros,
-                    include_dirs=ext.include_dirs,
-                    extra_postargs=flags["cflags"] + ISA_FLAGS[isa][kind == "msvc"],
-                )
-                ext.extra_objects = list(ext.extra_objects or []) + objects
-                ext.define_macros.append((f"MINICNN_HAVE_{isa.upper()}", "1"))
+            if ext.name.endswith("._dispatch"):
+                self._build_isa_units(ext, flags, ["reference"] + isas, msvc)
         super().build_extensions()
 
 
 def make_extensions():
     only = {s.strip() for s in os.environ.get("MINICNN_ONLY", "").split(",") if s.strip()}
     exts = []
-    for name, (pyx, csrc, isa_sources) in EXTENSIONS.items():
+    for name, (pyx, csrc) in EXTENSIONS.items():
         if only and name not in only:
             continue
         ext = Extension(
@@ -264,10 +275,7 @@ def make_extensions():
             depends=HEADERS,  # a changed header rebuilds the modules (setuptools compares times)
         )
         exts.append(ext)
-    exts = cythonize(exts, compiler_directives=cython_directives(), include_path=[KERNELS], quiet=True)
-    for ext in exts:  # cythonize returns new Extension objects: attach the ISA sources afterwards
-        ext.isa_sources = EXTENSIONS[ext.name.rsplit(".", 1)[1]][2]
-    return exts
+    return cythonize(exts, compiler_directives=cython_directives(), include_path=[KERNELS], quiet=True)
 
 
 setup(ext_modules=make_extensions(), cmdclass={"build_ext": BuildExt})

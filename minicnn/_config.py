@@ -5,7 +5,7 @@ import sys
 
 import numpy as np
 
-from minicnn._kernels import _gemm, _openmp
+from minicnn._kernels import _dispatch, _gemm, _openmp
 from minicnn._version import __version__
 
 
@@ -29,15 +29,19 @@ def config():
         "openmp": _openmp.openmp_enabled(),
         "openmp_version": _openmp.openmp_version(),
         "openmp_runtimes": _openmp_runtimes(),
+        "isa": _dispatch.active_isa(),
+        "isas_compiled": list(_dispatch.compiled()),
+        "kernels": _dispatch.kernel_names(),
         "gemm_kernel": _gemm.kernel_name(np.float32),
         "gemm_kernel_float64": _gemm.kernel_name(np.float64),
-        "gemm_kernels_available": list(_gemm.available_kernels()),
+        "gemm_kernels_available": list(_dispatch.available()),
         "num_threads": _openmp.get_num_threads(),
     }
 
 
 def show_config(file=None):
-    """Print the version, compiler, OpenMP runtime, GEMM micro-kernels and thread count."""
+    """Print the version, compiler, OpenMP runtime, the kernel that runs each family of compiled
+    kernels on this CPU, and the thread count."""
     c = config()
     omp = f"yes (OpenMP {c['openmp_version']})" if c["openmp"] else "NO (serial build)"
     lines = [
@@ -47,8 +51,9 @@ def show_config(file=None):
         f"  compiler      {c['compiler']}",
         f"  openmp        {omp}",
         f"  omp runtime   {', '.join(c['openmp_runtimes']) or 'not loaded / unknown'}",
-        f"  gemm kernel   {c['gemm_kernel']} (float32), {c['gemm_kernel_float64']} (float64)",
-        f"  available     {', '.join(c['gemm_kernels_available'])} (MINICNN_ARCH choices this CPU runs)",
-        f"  threads       {c['num_threads']}",
+        f"  kernels       {c['isa']} (this CPU runs {', '.join(c['gemm_kernels_available'])}: the MINICNN_ARCH "
+        f"choices; compiled: {', '.join(c['isas_compiled'])})",
     ]
+    lines += [f"    {family:<13} {name}" for family, name in c["kernels"].items()]
+    lines.append(f"  threads       {c['num_threads']}")
     print("\n".join(lines), file=file if file is not None else sys.stdout)

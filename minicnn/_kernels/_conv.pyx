@@ -22,7 +22,8 @@ and the bias gradient.  DIRECT fuses both into its loops; every other plan runs 
 pass first (_elementwise: mask and bias sums in one pass) and then the kernel gradient.
 
 ``plan()`` shows the plan of a call (tests, debugging); every entry point takes ``algorithm=``
-to force a usable algorithm instead (tests compare them).
+to force a usable algorithm instead (tests compare them), and ``isa=`` to run another
+instruction set's kernels (_dispatch.pyx) for that call.
 """
 
 import enum
@@ -35,6 +36,7 @@ from libc.stdlib cimport malloc, free
 from minicnn._kernels._common cimport check_at_least, check_shape, dims, floating
 from minicnn._kernels._conv_types cimport (BACKWARD_INPUT, BACKWARD_KERNEL, DEPTHWISE, DIRECT, FLIPPED, FORWARD,
                                            IM2COL, POINTWISE, ROW_PARTS, ConvCall, Geom, Plan, make_geom)
+from minicnn._kernels._dispatch cimport minicnn_kernel_table, table
 from minicnn._kernels._tuning cimport Tuning, tuning
 from minicnn._kernels cimport _conv_depthwise, _conv_direct, _conv_im2col, _elementwise
 
@@ -72,6 +74,15 @@ cdef inline Py_ssize_t _block_rows(Py_ssize_t width, Py_ssize_t itemsize) noexce
     cdef Py_ssize_t r = T.cols_budget // (width * itemsize)
     r = (r // 8) * 8
     return r if r >= 8 else 8
+
+
+cdef inline Py_ssize_t _direct_scratch_bytes(const Geom *g, Py_ssize_t itemsize) noexcept nogil:
+    """The direct kernel gradient's per-thread scratch as the plan counts it: OW and F padded to
+    8 lanes, whatever vectors the instruction set has (so the plan, like the numbers, is the same
+    on every CPU; src/conv_direct.h's cd_backward_scratch lays out at most this much for up to
+    8 float lanes)."""
+    cdef Py_ssize_t fp = (g.F + 7) // 8 * 8, owp = (g.OW + 7) // 8 * 8
+    return ((g.K + 1) * fp + g.OW * g.F + 8 + g.K * owp) * itemsize
 
 
 cdef inline bint _depthwise(const Geom *g) noexcept nogil:
@@ -132,7 +143,7 @@ cdef Plan _auto(int direction, const Geom *g, Py_ssize_t itemsize) noexcept nogi
         algorithm = DIRECT
     elif (direction == BACKWARD_KERNEL and g.groups == 1 and not g.pointwise and g.C <= T.direct_bwd_max_c
           and g.F <= T.direct_max_f
-          and _conv_direct.backward_scratch_bytes(g, itemsize) <= T.direct_bwd_scratch):
+          and _direct_scratch_bytes(g, itemsize) <= T.direct_bwd_scratch):
         algorithm = DIRECT
     elif _depthwise(g) and g.groups > 1:
         algorithm = DEPTHWISE
@@ -211,10 +222,10 @@ cdef int _epilogue_first(ConvCall *c, void *masked) noexcept nogil:
     cdef Py_ssize_t M = c.g.N * c.g.OH * c.g.OW
     cdef int rc = 0
     if c.aux != NULL:
-        rc = _elementwise.relu_mask_sums(c.k, c.aux, masked, c.db, M, c.g.F, c.dbl)
+        rc = _elementwise.relu_mask_sums(c.kt, c.k, c.aux, masked, c.db, M, c.g.F, c.dbl)
         c.k, c.aux = masked, NULL
     elif c.db != NULL:
-        rc = _elementwise.column_sums(c.k, c.db, M, c.g.F, c.dbl)
+        rc = _elementwise.column_sums(c.kt, c.k, c.db, M, c.g.F, c.dbl)
     c.db = NULL
     return rc
 
@@ -284,22 +295,23 @@ def plan(direction, x_shape, kernel_shape, y_shape, strides=(1, 1), dilation_rat
 
 
 cdef ConvCall _call(const floating *x, const floating *k, const floating *aux, floating *out, Geom g,
-                    Plan p) noexcept nogil:
+                    Plan p, const minicnn_kernel_table *kt) noexcept nogil:
     cdef ConvCall c
-    c.x, c.k, c.aux, c.out, c.db, c.g, c.plan = x, k, aux, out, NULL, g, p
+    c.x, c.k, c.aux, c.out, c.db, c.g, c.plan, c.kt = x, k, aux, out, NULL, g, p, kt
     c.relu, c.dbl = False, floating is double
     return c
 
 
 def conv2d_forward_into(const floating[:, :, :, ::1] x, const floating[:, :, :, ::1] kernel, bias,
                         floating[:, :, :, ::1] y, Py_ssize_t sh, Py_ssize_t sw, Py_ssize_t dh, Py_ssize_t dw,
-                        Py_ssize_t pt, Py_ssize_t pl, Py_ssize_t groups, bint relu=False, algorithm=None):
+                        Py_ssize_t pt, Py_ssize_t pl, Py_ssize_t groups, bint relu=False, algorithm=None, isa=None):
     """y (OUT, (N, OH, OW, F)) = conv(x, kernel) + bias, then max(y, 0) when relu.  x (IN, (N, H, W,
     C)), kernel (IN, (kh, kw, C // groups, F)), bias (IN, (F,), or None)."""
     where = "conv2d_forward_into"
     cdef Geom g = _checked_geom(where, dims(x.shape, 4), dims(kernel.shape, 4), dims(y.shape, 4),
                                 groups, sh, sw, dh, dw, pt, pl)
     cdef Plan p = _plan_of(where, FORWARD, &g, sizeof(floating), algorithm)
+    cdef const minicnn_kernel_table *kt = table(isa)
     cdef const floating[::1] b
     cdef const floating *bp = NULL
     cdef ConvCall c
@@ -310,7 +322,7 @@ def conv2d_forward_into(const floating[:, :, :, ::1] x, const floating[:, :, :, 
         bp = &b[0]
     if y.size == 0:
         return
-    c = _call(&x[0, 0, 0, 0], &kernel[0, 0, 0, 0], bp, &y[0, 0, 0, 0], g, p)
+    c = _call(&x[0, 0, 0, 0], &kernel[0, 0, 0, 0], bp, &y[0, 0, 0, 0], g, p, kt)
     c.relu = relu
     with nogil:
         rc = _run(&c)
@@ -320,13 +332,15 @@ def conv2d_forward_into(const floating[:, :, :, ::1] x, const floating[:, :, :, 
 
 def conv2d_backward_input_into(const floating[:, :, :, ::1] dy, const floating[:, :, :, ::1] kernel,
                                floating[:, :, :, ::1] dx, Py_ssize_t sh, Py_ssize_t sw, Py_ssize_t dh,
-                               Py_ssize_t dw, Py_ssize_t pt, Py_ssize_t pl, Py_ssize_t groups, algorithm=None):
+                               Py_ssize_t dw, Py_ssize_t pt, Py_ssize_t pl, Py_ssize_t groups, algorithm=None,
+                               isa=None):
     """dx (OUT, (N, H, W, C), fully written) = the input gradient of conv for output gradient dy
     (IN, (N, OH, OW, F)) and kernel (IN, (kh, kw, C // groups, F))."""
     where = "conv2d_backward_input_into"
     cdef Geom g = _checked_geom(where, dims(dx.shape, 4), dims(kernel.shape, 4), dims(dy.shape, 4),
                                 groups, sh, sw, dh, dw, pt, pl)
     cdef Plan p = _plan_of(where, BACKWARD_INPUT, &g, sizeof(floating), algorithm)
+    cdef const minicnn_kernel_table *kt = table(isa)
     cdef ConvCall c
     cdef int rc
     if dx.size == 0:
@@ -334,7 +348,7 @@ def conv2d_backward_input_into(const floating[:, :, :, ::1] dy, const floating[:
     if dy.size == 0:
         dx[...] = 0
         return
-    c = _call(&dy[0, 0, 0, 0], &kernel[0, 0, 0, 0], <const floating *>NULL, &dx[0, 0, 0, 0], g, p)
+    c = _call(&dy[0, 0, 0, 0], &kernel[0, 0, 0, 0], <const floating *>NULL, &dx[0, 0, 0, 0], g, p, kt)
     with nogil:
         rc = _run(&c)
     if rc != 0:
@@ -344,7 +358,7 @@ def conv2d_backward_input_into(const floating[:, :, :, ::1] dy, const floating[:
 def conv2d_backward_kernel_into(const floating[:, :, :, ::1] x, const floating[:, :, :, ::1] dy,
                                 floating[:, :, :, ::1] dk, Py_ssize_t sh, Py_ssize_t sw, Py_ssize_t dh,
                                 Py_ssize_t dw, Py_ssize_t pt, Py_ssize_t pl, Py_ssize_t groups,
-                                relu_y=None, db=None, algorithm=None):
+                                relu_y=None, db=None, algorithm=None, isa=None):
     """dk (OUT, (kh, kw, C // groups, F), fully written) = the kernel gradient of conv for input x
     (IN, (N, H, W, C)) and output gradient dy (IN, (N, OH, OW, F)).
 
@@ -355,6 +369,7 @@ def conv2d_backward_kernel_into(const floating[:, :, :, ::1] x, const floating[:
     cdef Geom g = _checked_geom(where, dims(x.shape, 4), dims(dk.shape, 4), dims(dy.shape, 4),
                                 groups, sh, sw, dh, dw, pt, pl)
     cdef Plan p = _plan_of(where, BACKWARD_KERNEL, &g, sizeof(floating), algorithm)
+    cdef const minicnn_kernel_table *kt = table(isa)
     cdef const floating[:, :, :, ::1] ry
     cdef floating[::1] dbv
     cdef floating[:, :, :, ::1] masked
@@ -377,7 +392,7 @@ def conv2d_backward_kernel_into(const floating[:, :, :, ::1] x, const floating[:
             dbv[:] = 0
         return
     c = _call(&x[0, 0, 0, 0], &dy[0, 0, 0, 0], &ry[0, 0, 0, 0] if relu_y is not None else NULL, &dk[0, 0, 0, 0],
-              g, p)
+              g, p, kt)
     if db is not None:
         c.db = &dbv[0]
     if relu_y is not None and p.algorithm != DIRECT:

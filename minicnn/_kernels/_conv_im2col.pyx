@@ -28,6 +28,7 @@ from libc.string cimport memcpy, memset
 
 from minicnn._kernels._common cimport floating, minicnn_fp_enter, minicnn_fp_exit, minicnn_parallel_for
 from minicnn._kernels._conv_types cimport ROW_PARTS, ConvCall, Geom, macs
+from minicnn._kernels._dispatch cimport minicnn_kernel_table
 from minicnn._kernels._gemm cimport sgemm, dgemm
 from minicnn._kernels._openmp cimport clamp_threads, max_threads, threads_for
 from minicnn._kernels._tuning cimport Tuning, tuning
@@ -58,13 +59,13 @@ cdef inline Py_ssize_t _unit_rows(Py_ssize_t rows, Py_ssize_t M, int nt) noexcep
     return r if r < rows else rows
 
 
-cdef inline int _gemm(bint ta, bint tb, Py_ssize_t m, Py_ssize_t n, Py_ssize_t k,
+cdef inline int _gemm(const minicnn_kernel_table *kt, bint ta, bint tb, Py_ssize_t m, Py_ssize_t n, Py_ssize_t k,
                       const floating *a, Py_ssize_t lda, const floating *b, Py_ssize_t ldb,
                       floating beta, floating *c, Py_ssize_t ldc, int nt, bint flush) noexcept nogil:
     if floating is float:
-        return sgemm(ta, tb, m, n, k, 1.0, a, lda, b, ldb, beta, c, ldc, nt, flush)
+        return sgemm(kt, ta, tb, m, n, k, 1.0, a, lda, b, ldb, beta, c, ldc, nt, flush)
     else:
-        return dgemm(ta, tb, m, n, k, 1.0, a, lda, b, ldb, beta, c, ldc, nt, flush)
+        return dgemm(kt, ta, tb, m, n, k, 1.0, a, lda, b, ldb, beta, c, ldc, nt, flush)
 
 
 cdef inline void _copy(floating *dst, const floating *src, Py_ssize_t n) noexcept nogil:
@@ -187,7 +188,8 @@ cdef void _col2im(const floating *cols, floating *dx, const Geom *g, Py_ssize_t 
 # ------------------------------------------------------------------ forward
 
 cdef int _forward_block(const floating *x, const floating *k, const floating *bias, floating *y,
-                        floating *cols, const Geom *g, Py_ssize_t r0, Py_ssize_t r1, bint relu) noexcept nogil:
+                        floating *cols, const Geom *g, const minicnn_kernel_table *kt, Py_ssize_t r0,
+                        Py_ssize_t r1, bint relu) noexcept nogil:
     """y rows [r0, r1) (OUT) = im2col(x) @ kernel + bias (then max(., 0) with relu), group by group.
 
     Bias and ReLU are applied here, on rows the GEMM has just written (still in cache), instead
@@ -205,7 +207,7 @@ cdef int _forward_block(const floating *x, const floating *k, const floating *bi
             _im2col(x, cols, g, grp, r0, r1, 0, g.K)
             a = cols
             lda = g.K
-        rc |= _gemm(False, False, m, g.Fg, g.K, a, lda, k + grp * g.Fg, g.F, <floating>0,
+        rc |= _gemm(kt, False, False, m, g.Fg, g.K, a, lda, k + grp * g.Fg, g.F, <floating>0,
                     y + r0 * g.F + grp * g.Fg, g.F, 1, g.flush)
         if bias != NULL:
             for r in range(m):
@@ -241,15 +243,16 @@ cdef int _forward_unit(void *ctx, ptrdiff_t blk, void *scratch) noexcept nogil:
     cdef Py_ssize_t r1 = r0 + w.rows if r0 + w.rows < M else M
     if c.dbl:
         return _forward_block(<const double *>c.x, <const double *>c.k, <const double *>c.aux, <double *>c.out,
-                              <double *>scratch, &c.g, r0, r1, c.relu)
+                              <double *>scratch, &c.g, c.kt, r0, r1, c.relu)
     return _forward_block(<const float *>c.x, <const float *>c.k, <const float *>c.aux, <float *>c.out,
-                          <float *>scratch, &c.g, r0, r1, c.relu)
+                          <float *>scratch, &c.g, c.kt, r0, r1, c.relu)
 
 
 # ------------------------------------------------------------------ backward w.r.t. the input
 
 cdef int _input_images(const floating *dy, const floating *k, floating *dx, floating *cols,
-                       const Geom *g, Py_ssize_t n0, Py_ssize_t n1, Py_ssize_t rows, int nt) noexcept nogil:
+                       const Geom *g, const minicnn_kernel_table *kt, Py_ssize_t n0, Py_ssize_t n1, Py_ssize_t rows,
+                       int nt) noexcept nogil:
     """dx[n0:n1] (OUT) = col2im(dy[n0:n1] @ kernel^T), in row blocks of at most ``rows``.
 
     Several small images share one GEMM (rows = whole images), so the kernel is packed once per
@@ -263,7 +266,7 @@ cdef int _input_images(const floating *dy, const floating *k, floating *dx, floa
     while r0 < end:
         r1 = r0 + rows if r0 + rows < end else end
         for grp in range(g.groups):
-            rc |= _gemm(False, True, r1 - r0, g.K, g.Fg, dy + r0 * g.F + grp * g.Fg, g.F,
+            rc |= _gemm(kt, False, True, r1 - r0, g.K, g.Fg, dy + r0 * g.F + grp * g.Fg, g.F,
                         k + grp * g.Fg, g.F, <floating>0, cols, g.K, nt, g.flush)
             # (a GEMM given nt > 1 threads ran its own team: this thread flushes for the adds only)
             minicnn_fp_enter(g.flush)
@@ -280,18 +283,18 @@ cdef int _input_unit(void *ctx, ptrdiff_t blk, void *scratch) noexcept nogil:
     cdef Py_ssize_t n0 = blk * w.per, n1 = min(n0 + w.per, c.g.N)
     if c.dbl:
         return _input_images(<const double *>c.x, <const double *>c.k, <double *>c.out, <double *>scratch,
-                             &c.g, n0, n1, w.rows, 1)
+                             &c.g, c.kt, n0, n1, w.rows, 1)
     return _input_images(<const float *>c.x, <const float *>c.k, <float *>c.out, <float *>scratch,
-                         &c.g, n0, n1, w.rows, 1)
+                         &c.g, c.kt, n0, n1, w.rows, 1)
 
 
 cdef int _pointwise_input_block(const floating *dy, const floating *k, floating *dx, const Geom *g,
-                                Py_ssize_t r0, Py_ssize_t r1) noexcept nogil:
+                                const minicnn_kernel_table *kt, Py_ssize_t r0, Py_ssize_t r1) noexcept nogil:
     """1x1 stride-1 conv: dx rows [r0, r1) (OUT) = dy rows @ kernel^T, no col2im."""
     cdef Py_ssize_t grp
     cdef int rc = 0
     for grp in range(g.groups):
-        rc |= _gemm(False, True, r1 - r0, g.Cg, g.Fg, dy + r0 * g.F + grp * g.Fg, g.F,
+        rc |= _gemm(kt, False, True, r1 - r0, g.Cg, g.Fg, dy + r0 * g.F + grp * g.Fg, g.F,
                     k + grp * g.Fg, g.F, <floating>0, dx + r0 * g.C + grp * g.Cg, g.C, 1, g.flush)
     return rc
 
@@ -303,8 +306,8 @@ cdef int _pointwise_input_unit(void *ctx, ptrdiff_t blk, void *scratch) noexcept
     cdef Py_ssize_t M = c.g.N * c.g.OH * c.g.OW, r0 = blk * w.rows
     cdef Py_ssize_t r1 = r0 + w.rows if r0 + w.rows < M else M
     if c.dbl:
-        return _pointwise_input_block(<const double *>c.x, <const double *>c.k, <double *>c.out, &c.g, r0, r1)
-    return _pointwise_input_block(<const float *>c.x, <const float *>c.k, <float *>c.out, &c.g, r0, r1)
+        return _pointwise_input_block(<const double *>c.x, <const double *>c.k, <double *>c.out, &c.g, c.kt, r0, r1)
+    return _pointwise_input_block(<const float *>c.x, <const float *>c.k, <float *>c.out, &c.g, c.kt, r0, r1)
 
 
 cdef int backward_input(const ConvCall *c) noexcept nogil:
@@ -339,10 +342,10 @@ cdef int backward_input(const ConvCall *c) noexcept nogil:
         n = blk * w.per
         if c.dbl:
             rc |= _input_images(<const double *>c.x, <const double *>c.k, <double *>c.out, <double *>cols, g,
-                                n, min(n + w.per, g.N), w.rows, nt)
+                                c.kt, n, min(n + w.per, g.N), w.rows, nt)
         else:
             rc |= _input_images(<const float *>c.x, <const float *>c.k, <float *>c.out, <float *>cols, g,
-                                n, min(n + w.per, g.N), w.rows, nt)
+                                c.kt, n, min(n + w.per, g.N), w.rows, nt)
     free(cols)
     return rc
 
@@ -380,10 +383,10 @@ cdef int _kernel_cols(const floating *x, const floating *dy, floating *dk, float
                 lda = kt
             beta = 0 if r0 == ra else 1
             if transposed:
-                rc |= _gemm(True, False, nf, kt, r1 - r0, dy + r0 * g.F + grp * g.Fg + f0, g.F, a, lda,
+                rc |= _gemm(c.kt, True, False, nf, kt, r1 - r0, dy + r0 * g.F + grp * g.Fg + f0, g.F, a, lda,
                             beta, tbuf, kt, nt, g.flush)
             else:
-                rc |= _gemm(True, False, kt, nf, r1 - r0, a, lda, dy + r0 * g.F + grp * g.Fg + f0, g.F,
+                rc |= _gemm(c.kt, True, False, kt, nf, r1 - r0, a, lda, dy + r0 * g.F + grp * g.Fg + f0, g.F,
                             beta, dk + k0 * g.F + grp * g.Fg + f0, g.F, nt, g.flush)
             r0 = r1
         if transposed:

@@ -1,5 +1,7 @@
 # What every conv algorithm module receives (cimported, never imported: there is no module).
 #
+from minicnn._kernels._dispatch cimport minicnn_kernel_table
+
 # _conv.pyx checks the arrays, makes the Plan (which algorithm, with which block sizes) and calls
 # the algorithm's module (_conv_im2col, _conv_direct, _conv_depthwise) with a ConvCall.
 
@@ -44,6 +46,7 @@ cdef struct ConvCall:
     void *db              # kernel gradient: the bias gradient (OUT), or NULL
     Geom g
     Plan plan
+    const minicnn_kernel_table *kt  # the instruction set's kernels (the GEMM's, the direct loops')
     bint relu             # forward: then max(y, 0)
     bint dbl              # float64 (else float32)
 

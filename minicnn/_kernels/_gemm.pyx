@@ -18,51 +18,18 @@ rectangle with its own buffers.  Each element of C is summed in the same order (
 order, the same micro-kernel arithmetic for full and edge tiles) whatever the thread count, so
 results are bitwise identical for 1 or N threads.
 
-Kernel choice: the registry lists the reference kernel first and then every ISA kernel compiled
-into this build; at import the best one this CPU (and OS) can run is selected, unless the
-environment variable ``MINICNN_ARCH`` (reference|avx2|avx512|neon|auto) names another.  A value
-that is unknown, not compiled in or not runnable here gives a RuntimeWarning and the automatic
-choice -- never an illegal instruction.
+Micro-kernels: those of a kernel table (_dispatch.pyx: one per instruction set, chosen once at
+import, MINICNN_ARCH honoured there); ``gemm_into(kernel=)`` runs another table's for one call.
 """
-
-import os
-import warnings
 
 from libc.stddef cimport ptrdiff_t
 from libc.stdlib cimport calloc, free
 from libc.string cimport memcpy
 from minicnn._kernels._common cimport floating, minicnn_fp_enter, minicnn_fp_exit, minicnn_parallel_for
+from minicnn._kernels._dispatch cimport (minicnn_aligned_alloc, minicnn_aligned_free, minicnn_gemm_kernel,
+                                         minicnn_kernel_table, table)
 from minicnn._kernels._openmp cimport clamp_threads, size_bars
 from minicnn._kernels._tuning cimport Tuning, tuning
-
-cdef extern from "gemm_kernels.h" nogil:
-    ctypedef void (*minicnn_sukr_t)(ptrdiff_t k, float alpha, const float *a, const float *b,
-                                    float beta, float *c, ptrdiff_t ldc, ptrdiff_t m,
-                                    ptrdiff_t n) noexcept nogil
-    ctypedef void (*minicnn_dukr_t)(ptrdiff_t k, double alpha, const double *a, const double *b,
-                                    double beta, double *c, ptrdiff_t ldc, ptrdiff_t m,
-                                    ptrdiff_t n) noexcept nogil
-    ctypedef void (*minicnn_sukr_rowa_t)(ptrdiff_t k, float alpha, const float *a, ptrdiff_t rs_a, ptrdiff_t cs_a,
-                                         const float *b, float beta, float *c, ptrdiff_t ldc,
-                                         ptrdiff_t n) noexcept nogil
-    ctypedef void (*minicnn_dukr_rowa_t)(ptrdiff_t k, double alpha, const double *a, ptrdiff_t rs_a, ptrdiff_t cs_a,
-                                         const double *b, double beta, double *c, ptrdiff_t ldc,
-                                         ptrdiff_t n) noexcept nogil
-    ctypedef struct minicnn_gemm_kernel:
-        const char *arch
-        const char *sname
-        const char *dname
-        int smr, snr, smc, skc, snc
-        int dmr, dnr, dmc, dkc, dnc
-        minicnn_sukr_t sukr
-        minicnn_dukr_t dukr
-        minicnn_sukr_rowa_t sukr_rowa
-        minicnn_dukr_rowa_t dukr_rowa
-        int (*runnable)() noexcept nogil
-    int minicnn_gemm_kernel_count()
-    const minicnn_gemm_kernel *minicnn_gemm_kernel_at(int i)
-    void *minicnn_aligned_alloc(size_t nbytes)
-    void minicnn_aligned_free(void *p)
 
 cdef extern from "atomics.h" nogil:
     long minicnn_atomic_fetch_add(long *p, long v)
@@ -73,7 +40,6 @@ cdef extern from "atomics.h" nogil:
 # The bars and sizes below (threads, A read in place, row chunks) are in the tuning table.
 cdef const Tuning *T = tuning()
 
-cdef const minicnn_gemm_kernel *_active = NULL
 
 
 cdef struct _Blocking:
@@ -547,69 +513,31 @@ cdef int _grid_unit(void *ctx, ptrdiff_t t, void *scratch) noexcept nogil:
 # ----------------------------------------------------------------------------------------------
 # The contract (_gemm.pxd).
 
-cdef int sgemm(bint trans_a, bint trans_b, Py_ssize_t m, Py_ssize_t n, Py_ssize_t k,
-               float alpha, const float *a, Py_ssize_t lda,
+cdef int sgemm(const minicnn_kernel_table *kt, bint trans_a, bint trans_b, Py_ssize_t m, Py_ssize_t n,
+               Py_ssize_t k, float alpha, const float *a, Py_ssize_t lda,
                const float *b, Py_ssize_t ldb,
                float beta, float *c, Py_ssize_t ldc, int num_threads, bint flush) noexcept nogil:
-    return _gemm(_active, trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, num_threads, flush)
+    return _gemm(kt.gemm, trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, num_threads, flush)
 
 
-cdef int dgemm(bint trans_a, bint trans_b, Py_ssize_t m, Py_ssize_t n, Py_ssize_t k,
-               double alpha, const double *a, Py_ssize_t lda,
+cdef int dgemm(const minicnn_kernel_table *kt, bint trans_a, bint trans_b, Py_ssize_t m, Py_ssize_t n,
+               Py_ssize_t k, double alpha, const double *a, Py_ssize_t lda,
                const double *b, Py_ssize_t ldb,
                double beta, double *c, Py_ssize_t ldc, int num_threads, bint flush) noexcept nogil:
-    return _gemm(_active, trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, num_threads, flush)
+    return _gemm(kt.gemm, trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, num_threads, flush)
 
 
 # ----------------------------------------------------------------------------------------------
-# Kernel registry, selection at import, Python entry points.
-
-_ARCHS = ("reference", "avx2", "avx512", "neon")
-
-
-cdef const minicnn_gemm_kernel *_find(name) except NULL:
-    """The registry entry for an arch ("avx2") or kernel name ("avx2_6x16"), runnable here."""
-    cdef int i
-    cdef const minicnn_gemm_kernel *ker
-    for i in range(minicnn_gemm_kernel_count()):
-        ker = minicnn_gemm_kernel_at(i)
-        if name in (ker.arch.decode(), ker.sname.decode(), ker.dname.decode()):
-            if not ker.runnable():
-                raise ValueError(f"gemm kernel {name!r} is compiled in but this CPU/OS cannot run it; "
-                                 f"available: {available_kernels()}")
-            return ker
-    raise ValueError(f"unknown gemm kernel {name!r}; available on this CPU: {available_kernels()}")
-
-
-def compiled_kernels():
-    """Arch names of every kernel compiled into this build (reference first)."""
-    return [minicnn_gemm_kernel_at(i).arch.decode() for i in range(minicnn_gemm_kernel_count())]
-
-
-def available_kernels():
-    """Arch names this CPU can run, in order of preference (reference first, best last).
-
-    These are the values ``MINICNN_ARCH`` and ``set_kernel`` accept.
-
-    >>> from minicnn._kernels import _gemm
-    >>> _gemm.available_kernels()[0]
-    'reference'
-    """
-    cdef int i
-    return [minicnn_gemm_kernel_at(i).arch.decode() for i in range(minicnn_gemm_kernel_count())
-            if minicnn_gemm_kernel_at(i).runnable()]
-
+# Python entry points.
 
 def kernel_name(dtype=None, kernel=None):
-    """Name (arch_MRxNR) of the micro-kernel in use for ``dtype`` (float32 when None).
+    """Name (isa_MRxNR) of the micro-kernel of instruction set ``kernel`` (None: the chosen one,
+    _dispatch.py) for ``dtype`` (float32 when None).
 
-    ``kernel`` names another arch instead of the selected one.
-
-    >>> from minicnn._kernels import _gemm
-    >>> _gemm.kernel_name("float64", kernel="reference")
+    >>> kernel_name("float64", kernel="reference")
     'reference_4x4'
     """
-    cdef const minicnn_gemm_kernel *ker = _active if kernel is None else _find(kernel)
+    cdef const minicnn_gemm_kernel *ker = table(kernel).gemm
     import numpy as np
     dt = np.dtype(np.float32 if dtype is None else dtype)
     if dt == np.float32:
@@ -620,55 +548,12 @@ def kernel_name(dtype=None, kernel=None):
 
 
 def kernel_blocking(dtype=None, kernel=None):
-    """``dict(mr, nr, mc, kc, nc)`` of a kernel (the selected one by default), for tests/benchmarks."""
-    cdef const minicnn_gemm_kernel *ker = _active if kernel is None else _find(kernel)
+    """``dict(mr, nr, mc, kc, nc)`` of a micro-kernel (as kernel_name), for tests/benchmarks."""
+    cdef const minicnn_gemm_kernel *ker = table(kernel).gemm
     import numpy as np
     if np.dtype(np.float32 if dtype is None else dtype) == np.float32:
         return dict(mr=ker.smr, nr=ker.snr, mc=ker.smc, kc=ker.skc, nc=ker.snc)
     return dict(mr=ker.dmr, nr=ker.dnr, mc=ker.dmc, kc=ker.dkc, nc=ker.dnc)
-
-
-def set_kernel(name):
-    """Use arch ``name`` (see ``available_kernels()``) from now on; returns the previous arch.
-
-    ``None`` or ``"auto"`` returns to the automatic choice (the best runnable kernel).
-    """
-    global _active
-    previous = _active.arch.decode()
-    _active = _best() if name in (None, "auto") else _find(name)
-    return previous
-
-
-cdef const minicnn_gemm_kernel *_best() noexcept:
-    cdef int i
-    cdef const minicnn_gemm_kernel *ker = minicnn_gemm_kernel_at(0)
-    for i in range(1, minicnn_gemm_kernel_count()):
-        if minicnn_gemm_kernel_at(i).runnable():
-            ker = minicnn_gemm_kernel_at(i)
-    return ker
-
-
-def _select_at_import():
-    global _active
-    _active = _best()
-    wanted = os.environ.get("MINICNN_ARCH", "").strip().lower()
-    if wanted in ("", "auto"):
-        return
-    fallback = _active.arch.decode()
-    if wanted not in _ARCHS:
-        warnings.warn(f"MINICNN_ARCH={wanted!r} is not one of {', '.join(_ARCHS + ('auto',))}; "
-                      f"using {fallback!r}", RuntimeWarning, stacklevel=2)
-    elif wanted not in compiled_kernels():
-        warnings.warn(f"MINICNN_ARCH={wanted!r}: that kernel is not compiled into this build "
-                      f"(compiled: {compiled_kernels()}); using {fallback!r}", RuntimeWarning, stacklevel=2)
-    elif wanted not in available_kernels():
-        warnings.warn(f"MINICNN_ARCH={wanted!r}: this CPU/OS cannot run it "
-                      f"(available: {available_kernels()}); using {fallback!r}", RuntimeWarning, stacklevel=2)
-    else:
-        _active = _find(wanted)
-
-
-_select_at_import()
 
 
 cdef Py_ssize_t _ld(name, Py_ssize_t rows, Py_ssize_t cols, Py_ssize_t s0, Py_ssize_t s1,
@@ -691,11 +576,11 @@ def gemm_into(const floating[:, :] a, const floating[:, :] b, floating[:, :] c,
 
     a, b (IN), c (IN/OUT): 2-D, one dtype, unit stride along the last axis; any row stride
     (so sub-matrix views exercise lda/ldb/ldc).  Shapes are checked here too.  ``kernel``
-    names an arch from ``available_kernels()`` for this call only; ``num_threads`` defaults
+    names an instruction set from ``_dispatch.available()`` for this call only; ``num_threads`` defaults
     to the library setting (``minicnn.get_num_threads()``).  ``in_place_a`` True reads A in place
     (unpacked) where the kernel can, False always packs it, None lets the tuning table decide.
     """
-    cdef const minicnn_gemm_kernel *ker = _active if kernel is None else _find(kernel)
+    cdef const minicnn_gemm_kernel *ker = table(kernel).gemm
     cdef Py_ssize_t m = c.shape[0], n = c.shape[1]
     cdef Py_ssize_t k = a.shape[0] if trans_a else a.shape[1]
     cdef Py_ssize_t isz = sizeof(floating)

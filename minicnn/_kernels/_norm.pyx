@@ -5,18 +5,13 @@ norm.py validates, reshapes and allocates; here every array is C-contiguous and 
 (batch, features)) is exactly this view, with M = N * H * W.
 
 Blocks: every kernel cuts the rows into fixed blocks of ``block_rows(C)`` rows (about
-bn_block_elems elements of the tuning table, so a block stays in L1 while it is read twice).  Blocks are independent:
-the reductions write one slot of double partial results per block and add (or merge) the slots
-serially in block order afterwards; the elementwise passes write disjoint rows.  The block size
-depends on C only, so results are bitwise identical at any thread count; threads take whole
-blocks (dynamically: a core taken by another process does not hold the others up).
-
-Row groups: with few channels (CNNs have 16-64) a loop over one row's C channels is too short to
-vectorise well.  The serial cores therefore walk a block as flat runs of ``L = group_len(C)``
-elements (a whole number of rows, >= bn_group_min elements), with the per-channel parameters
-repeated L / C times.  Reductions accumulate L lanes, eight at a time in local variables (held
-in registers), walking down the block; the lanes are folded into C channels at the end of the
-block (a fixed order too).
+bn_block_elems elements of the tuning table, so a block stays in L1 while it is read twice).
+Blocks are independent: the reductions write one slot of double partial results per block and
+add (or merge) the slots serially in block order afterwards; the elementwise passes write
+disjoint rows.  The block size depends on C only, so results are bitwise identical at any thread
+count; threads take whole blocks (dynamically: a core taken by another process does not hold the
+others up).  One block is the work of the kernel table's batch_norm family (src/batch_norm.h),
+which walks it in flat runs of ``L = group_len(C)`` elements.
 
 Statistics are numerically sound for any offset: each block's mean and sum of squared deviations
 are computed two-pass from cache (one read of x from memory), in double, and the blocks are
@@ -27,10 +22,12 @@ from libc.stddef cimport ptrdiff_t
 from libc.stdlib cimport malloc, free
 
 from minicnn._kernels._common cimport check_shape, dims, floating, minicnn_parallel_for, minicnn_unit_fn
+from minicnn._kernels._dispatch cimport minicnn_kernel_table, table
 from minicnn._kernels._openmp cimport threads_for
 from minicnn._kernels._tuning cimport Tuning, tuning
 
 cdef const Tuning *T = tuning()
+
 
 cdef inline Py_ssize_t _block_rows(Py_ssize_t C) noexcept nogil:
     cdef Py_ssize_t b = T.bn_block_elems // C if C > 0 else T.bn_block_elems
@@ -63,234 +60,6 @@ cdef floating *_repeat(const floating *v, Py_ssize_t C, Py_ssize_t L) noexcept n
     return out
 
 
-# ------------------------------------------------------------------ serial cores (one row block each)
-# Plain pointers as arguments: the compiler keeps them in registers and vectorises the flat loops
-# (read through an OpenMP region's shared data, every store might alias them).
-
-cdef inline void _fold(const double *lanes, Py_ssize_t L, Py_ssize_t C, double *out) noexcept nogil:
-    """out (OUT, (C,)) = the L lanes (IN) summed per channel, lane j * C + c into channel c."""
-    cdef Py_ssize_t j, c
-    for c in range(C):
-        out[c] = lanes[c]
-    j = C
-    while j < L:
-        for c in range(C):
-            out[c] += lanes[j + c]
-        j += C
-
-
-cdef inline void _lane_sums(const floating *x, Py_ssize_t n, Py_ssize_t L, const double *shift,
-                            double *out) noexcept nogil:
-    """out[i] (OUT, L lanes) = the sum over x[i], x[i + L], x[i + 2L], ... (IN, n elements) of
-    the values themselves when ``shift`` is NULL, else of ``(x - shift[i])^2`` (shift IN, L lanes).
-
-    Eight lanes at a time in local accumulators, so they stay in registers (an accumulator array
-    would be loaded and stored for every element); the order of each lane's sum is fixed by n and L.
-    """
-    cdef Py_ssize_t ng = n // L, rem = n - ng * L, i0, i, g
-    cdef const floating *p
-    cdef double a0, a1, a2, a3, a4, a5, a6, a7, d
-    cdef double m0 = 0, m1 = 0, m2 = 0, m3 = 0, m4 = 0, m5 = 0, m6 = 0, m7 = 0
-    i0 = 0
-    while i0 + 8 <= L:
-        a0 = a1 = a2 = a3 = a4 = a5 = a6 = a7 = 0
-        p = x + i0
-        if shift == NULL:
-            for g in range(ng):
-                a0 += p[0]
-                a1 += p[1]
-                a2 += p[2]
-                a3 += p[3]
-                a4 += p[4]
-                a5 += p[5]
-                a6 += p[6]
-                a7 += p[7]
-                p += L
-        else:
-            m0 = shift[i0]
-            m1 = shift[i0 + 1]
-            m2 = shift[i0 + 2]
-            m3 = shift[i0 + 3]
-            m4 = shift[i0 + 4]
-            m5 = shift[i0 + 5]
-            m6 = shift[i0 + 6]
-            m7 = shift[i0 + 7]
-            for g in range(ng):
-                a0 += (p[0] - m0) * (p[0] - m0)
-                a1 += (p[1] - m1) * (p[1] - m1)
-                a2 += (p[2] - m2) * (p[2] - m2)
-                a3 += (p[3] - m3) * (p[3] - m3)
-                a4 += (p[4] - m4) * (p[4] - m4)
-                a5 += (p[5] - m5) * (p[5] - m5)
-                a6 += (p[6] - m6) * (p[6] - m6)
-                a7 += (p[7] - m7) * (p[7] - m7)
-                p += L
-        out[i0] = a0
-        out[i0 + 1] = a1
-        out[i0 + 2] = a2
-        out[i0 + 3] = a3
-        out[i0 + 4] = a4
-        out[i0 + 5] = a5
-        out[i0 + 6] = a6
-        out[i0 + 7] = a7
-        i0 += 8
-    for i in range(i0, L):
-        a0 = 0
-        for g in range(ng):
-            if shift == NULL:
-                a0 += x[g * L + i]
-            else:
-                d = x[g * L + i] - shift[i]
-                a0 += d * d
-        out[i] = a0
-    p = x + ng * L  # the last, partial group: lanes i < rem
-    for i in range(rem):
-        if shift == NULL:
-            out[i] += p[i]
-        else:
-            d = p[i] - shift[i]
-            out[i] += d * d
-
-
-cdef inline void _stats_block(const floating *x, Py_ssize_t n, Py_ssize_t C, Py_ssize_t L,
-                              double *acc, double *am, double *aq) noexcept nogil:
-    """am (OUT, (C,)) = the mean of x (IN, n elements = whole rows of C), aq (OUT, (C,)) = the sum
-    of squared deviations from it.  acc: scratch of 2 L doubles."""
-    cdef Py_ssize_t i, c
-    cdef double *mrep = acc + L
-    cdef double rows = n // C
-    _lane_sums(x, n, L, NULL, acc)
-    _fold(acc, L, C, am)
-    for c in range(C):
-        am[c] /= rows  # a division: the mean of equal values is then exactly that value
-    for i in range(L):
-        mrep[i] = am[i % C]
-    _lane_sums(x, n, L, mrep, acc)
-    _fold(acc, L, C, aq)
-
-
-cdef inline void _normalize_flat(const floating *x, floating *y, Py_ssize_t n, Py_ssize_t L,
-                                 const floating *mean, const floating *scale, const floating *shift,
-                                 bint relu) noexcept nogil:
-    """y (OUT, n) = (x - mean) * scale + shift, then max(., 0) if relu; x (IN, n elements = whole
-    rows); mean, scale, shift (IN) repeated to L."""
-    cdef Py_ssize_t s, i, m
-    cdef floating v
-    s = 0
-    while s < n:
-        m = L if s + L <= n else n - s
-        for i in range(m):
-            y[s + i] = (x[s + i] - mean[i]) * scale[i] + shift[i]
-        if relu:
-            for i in range(m):
-                v = y[s + i]
-                # a select, so a NaN stays NaN as with np.maximum
-                y[s + i] = 0 if v < 0 else v
-        s += L
-
-
-cdef inline void _sums_block(const floating *g, const floating *x, Py_ssize_t n, Py_ssize_t C, Py_ssize_t L,
-                             const floating *mean, double *acc, double *a_s, double *a_x) noexcept nogil:
-    """a_s (OUT, (C,)) = the sum of g (IN, n elements = whole rows), a_x (OUT, (C,)) = the sum of
-    g * (x - mean) with x (IN, n) and mean (IN) repeated to L.  acc: scratch of 2 L doubles.
-
-    As in _lane_sums: eight lanes at a time in local accumulators, then the partial last group."""
-    cdef Py_ssize_t ng = n // L, rem = n - ng * L, i0, i, k
-    cdef double *ax = acc + L
-    cdef const floating *gp
-    cdef const floating *xp
-    cdef double s0, s1, s2, s3, s4, s5, s6, s7
-    cdef double t0, t1, t2, t3, t4, t5, t6, t7
-    cdef floating m0, m1, m2, m3, m4, m5, m6, m7
-    cdef floating xc
-    i0 = 0
-    while i0 + 8 <= L:
-        s0 = s1 = s2 = s3 = s4 = s5 = s6 = s7 = 0
-        t0 = t1 = t2 = t3 = t4 = t5 = t6 = t7 = 0
-        m0 = mean[i0 + 0]
-        m1 = mean[i0 + 1]
-        m2 = mean[i0 + 2]
-        m3 = mean[i0 + 3]
-        m4 = mean[i0 + 4]
-        m5 = mean[i0 + 5]
-        m6 = mean[i0 + 6]
-        m7 = mean[i0 + 7]
-        gp = g + i0
-        xp = x + i0
-        for k in range(ng):
-            s0 += gp[0]
-            s1 += gp[1]
-            s2 += gp[2]
-            s3 += gp[3]
-            s4 += gp[4]
-            s5 += gp[5]
-            s6 += gp[6]
-            s7 += gp[7]
-            # x - mean rounded to x's dtype, as the forward pass forms it
-            t0 += <double>gp[0] * <floating>(xp[0] - m0)
-            t1 += <double>gp[1] * <floating>(xp[1] - m1)
-            t2 += <double>gp[2] * <floating>(xp[2] - m2)
-            t3 += <double>gp[3] * <floating>(xp[3] - m3)
-            t4 += <double>gp[4] * <floating>(xp[4] - m4)
-            t5 += <double>gp[5] * <floating>(xp[5] - m5)
-            t6 += <double>gp[6] * <floating>(xp[6] - m6)
-            t7 += <double>gp[7] * <floating>(xp[7] - m7)
-            gp += L
-            xp += L
-        acc[i0 + 0] = s0
-        acc[i0 + 1] = s1
-        acc[i0 + 2] = s2
-        acc[i0 + 3] = s3
-        acc[i0 + 4] = s4
-        acc[i0 + 5] = s5
-        acc[i0 + 6] = s6
-        acc[i0 + 7] = s7
-        ax[i0 + 0] = t0
-        ax[i0 + 1] = t1
-        ax[i0 + 2] = t2
-        ax[i0 + 3] = t3
-        ax[i0 + 4] = t4
-        ax[i0 + 5] = t5
-        ax[i0 + 6] = t6
-        ax[i0 + 7] = t7
-        i0 += 8
-    for i in range(i0, L):
-        s0 = 0
-        t0 = 0
-        for k in range(ng):
-            s0 += g[k * L + i]
-            xc = x[k * L + i] - mean[i]
-            t0 += <double>g[k * L + i] * xc
-        acc[i] = s0
-        ax[i] = t0
-    gp = g + ng * L  # the last, partial group: lanes i < rem
-    xp = x + ng * L
-    for i in range(rem):
-        xc = xp[i] - mean[i]
-        acc[i] += gp[i]
-        ax[i] += <double>gp[i] * xc
-    _fold(acc, L, C, a_s)
-    _fold(ax, L, C, a_x)
-
-
-cdef inline void _input_grad_flat(const floating *g, const floating *x, floating *gx, Py_ssize_t n, Py_ssize_t L,
-                                  const floating *mean, const floating *a, const floating *b, const floating *k,
-                                  bint training) noexcept nogil:
-    """gx (OUT, n) = a * ((g - b) - (x - mean) * k) if training else a * g; g, x (IN, n elements =
-    whole rows); mean, a, b, k (IN) repeated to L."""
-    cdef Py_ssize_t s, i, m
-    s = 0
-    while s < n:
-        m = L if s + L <= n else n - s
-        if training:
-            for i in range(m):
-                gx[s + i] = a[i] * ((g[s + i] - b[i]) - (x[s + i] - mean[i]) * k[i])
-        else:
-            for i in range(m):
-                gx[s + i] = a[i] * g[s + i]
-        s += L
-
-
 # ------------------------------------------------------------------ the kernels
 
 cdef struct Blocks:
@@ -304,12 +73,14 @@ cdef struct Blocks:
     const void *v3
     double *p0           # OUT: per-block partial results (nblk, C), or NULL
     double *p1
+    const minicnn_kernel_table *kt
     Py_ssize_t M, C, B, L
     bint flag, dbl       # relu (normalize) or training (input gradient)
 
 
-cdef Blocks _blocks(Py_ssize_t M, Py_ssize_t C, bint dbl) noexcept nogil:
+cdef Blocks _blocks(Py_ssize_t M, Py_ssize_t C, bint dbl, const minicnn_kernel_table *kt) noexcept nogil:
     cdef Blocks w
+    w.kt = kt
     w.x = w.g = w.v0 = w.v1 = w.v2 = w.v3 = NULL
     w.y = NULL
     w.p0 = w.p1 = NULL
@@ -333,7 +104,7 @@ cdef int _run(Blocks *w, minicnn_unit_fn fn, size_t scratch_bytes) noexcept nogi
                                 w.M * w.C >= T.flush_min_work, True, fn, w)
 
 
-def bn_stats_into(const floating[:, ::1] x, double[::1] mean, double[::1] var):
+def bn_stats_into(const floating[:, ::1] x, double[::1] mean, double[::1] var, isa=None):
     """mean, var (OUT, (C,) double) = per-channel mean and biased variance of x (IN, (M, C), M >= 1).
 
     Per block: the block mean, then the sum of squared deviations from it (the block is still in
@@ -341,7 +112,7 @@ def bn_stats_into(const floating[:, ::1] x, double[::1] mean, double[::1] var):
     M2 += M2_b + delta^2 * n * n_b / n'  with n' = n + n_b.
     """
     cdef Py_ssize_t M = x.shape[0], C = x.shape[1], nblk, blk, c
-    cdef Blocks w = _blocks(M, C, floating is double)
+    cdef Blocks w = _blocks(M, C, floating is double, table(isa))
     cdef double *am
     cdef double *aq
     cdef double n, nb, tot, wm, wq, delta
@@ -392,21 +163,23 @@ cdef int _stats_unit(void *ctx, ptrdiff_t blk, void *scratch) noexcept nogil:
     cdef Blocks *w = <Blocks *>ctx
     cdef Py_ssize_t off = blk * w.B * w.C, n = _rows_of(w, blk) * w.C
     if w.dbl:
-        _stats_block(<const double *>w.x + off, n, w.C, w.L, <double *>scratch, w.p0 + blk * w.C, w.p1 + blk * w.C)
+        w.kt.batch_norm.stats_f64(<const double *>w.x + off, n, w.C, w.L, <double *>scratch, w.p0 + blk * w.C,
+                                  w.p1 + blk * w.C)
     else:
-        _stats_block(<const float *>w.x + off, n, w.C, w.L, <double *>scratch, w.p0 + blk * w.C, w.p1 + blk * w.C)
+        w.kt.batch_norm.stats_f32(<const float *>w.x + off, n, w.C, w.L, <double *>scratch, w.p0 + blk * w.C,
+                                  w.p1 + blk * w.C)
     return 0
 
 
 def bn_normalize_into(const floating[:, ::1] x, const floating[::1] mean, const floating[::1] scale,
-                      const floating[::1] shift, floating[:, ::1] y, bint relu=False):
+                      const floating[::1] shift, floating[:, ::1] y, bint relu=False, isa=None):
     """y (OUT, (M, C)) = (x - mean) * scale + shift for x (IN, (M, C)) and per-channel mean,
     scale, shift (IN, (C,)); then max(y, 0) when ``relu``.  One pass; y may not alias x.
 
     ``scale = inv_std * gamma`` and ``shift = beta`` make batch normalisation's affine step.
     """
     cdef Py_ssize_t M = x.shape[0], C = x.shape[1]
-    cdef Blocks w = _blocks(M, C, floating is double)
+    cdef Blocks w = _blocks(M, C, floating is double, table(isa))
     cdef int failed
     for name, v in (("mean", mean), ("scale", scale), ("shift", shift)):
         check_shape("bn_normalize_into", name, (len(v),), (C,))
@@ -430,16 +203,16 @@ cdef int _normalize_unit(void *ctx, ptrdiff_t blk, void *scratch) noexcept nogil
     cdef Blocks *w = <Blocks *>ctx
     cdef Py_ssize_t off = blk * w.B * w.C, n = _rows_of(w, blk) * w.C
     if w.dbl:
-        _normalize_flat(<const double *>w.x + off, <double *>w.y + off, n, w.L, <const double *>w.v0,
-                        <const double *>w.v1, <const double *>w.v2, w.flag)
+        w.kt.batch_norm.normalize_f64(<const double *>w.x + off, <double *>w.y + off, n, w.L, <const double *>w.v0,
+                                      <const double *>w.v1, <const double *>w.v2, w.flag)
     else:
-        _normalize_flat(<const float *>w.x + off, <float *>w.y + off, n, w.L, <const float *>w.v0,
-                        <const float *>w.v1, <const float *>w.v2, w.flag)
+        w.kt.batch_norm.normalize_f32(<const float *>w.x + off, <float *>w.y + off, n, w.L, <const float *>w.v0,
+                                      <const float *>w.v1, <const float *>w.v2, w.flag)
     return 0
 
 
 def bn_backward_sums_into(const floating[:, ::1] g, const floating[:, ::1] x, const floating[::1] mean,
-                          double[::1] sum_g, double[::1] sum_gxc):
+                          double[::1] sum_g, double[::1] sum_gxc, isa=None):
     """sum_g (OUT, (C,)) = sum over rows of g (IN, (M, C));  sum_gxc (OUT, (C,)) = sum over rows of
     g * (x - mean) with x (IN, (M, C)) and mean (IN, (C,)).  One pass over g and x, sums in double.
 
@@ -447,7 +220,7 @@ def bn_backward_sums_into(const floating[:, ::1] g, const floating[:, ::1] x, co
     ``sum_gxc * inv_std`` is the gradient of ``gamma`` for the xhat the forward pass used.
     """
     cdef Py_ssize_t M = g.shape[0], C = g.shape[1], nblk, blk, c
-    cdef Blocks w = _blocks(M, C, floating is double)
+    cdef Blocks w = _blocks(M, C, floating is double, table(isa))
     cdef double *a_s
     cdef double *a_x
     cdef int failed
@@ -493,17 +266,17 @@ cdef int _sums_unit(void *ctx, ptrdiff_t blk, void *scratch) noexcept nogil:
     cdef Blocks *w = <Blocks *>ctx
     cdef Py_ssize_t off = blk * w.B * w.C, n = _rows_of(w, blk) * w.C
     if w.dbl:
-        _sums_block(<const double *>w.g + off, <const double *>w.x + off, n, w.C, w.L, <const double *>w.v0,
-                    <double *>scratch, w.p0 + blk * w.C, w.p1 + blk * w.C)
+        w.kt.batch_norm.sums_f64(<const double *>w.g + off, <const double *>w.x + off, n, w.C, w.L,
+                                 <const double *>w.v0, <double *>scratch, w.p0 + blk * w.C, w.p1 + blk * w.C)
     else:
-        _sums_block(<const float *>w.g + off, <const float *>w.x + off, n, w.C, w.L, <const float *>w.v0,
-                    <double *>scratch, w.p0 + blk * w.C, w.p1 + blk * w.C)
+        w.kt.batch_norm.sums_f32(<const float *>w.g + off, <const float *>w.x + off, n, w.C, w.L,
+                                 <const float *>w.v0, <double *>scratch, w.p0 + blk * w.C, w.p1 + blk * w.C)
     return 0
 
 
 def bn_backward_input_into(const floating[:, ::1] g, const floating[:, ::1] x, const floating[::1] mean,
                            const floating[::1] a, const floating[::1] b, const floating[::1] k,
-                           floating[:, ::1] gx, bint training):
+                           floating[:, ::1] gx, bint training, isa=None):
     """gx (OUT, (M, C)) = a * ((g - b) - (x - mean) * k) when ``training``, else a * g;
     g, x (IN, (M, C)); mean, a, b, k (IN, (C,)).  One pass; gx may not alias g or x.
 
@@ -512,7 +285,7 @@ def bn_backward_input_into(const floating[:, ::1] g, const floating[:, ::1] x, c
     Inference: a = gamma * inv_std (the statistics are constants); x, mean, b, k are not read.
     """
     cdef Py_ssize_t M = g.shape[0], C = g.shape[1]
-    cdef Blocks w = _blocks(M, C, floating is double)
+    cdef Blocks w = _blocks(M, C, floating is double, table(isa))
     cdef int failed
     check_shape("bn_backward_input_into", "x", dims(x.shape, 2), (M, C))
     check_shape("bn_backward_input_into", "gx", dims(gx.shape, 2), (M, C))
@@ -539,11 +312,11 @@ cdef int _input_grad_unit(void *ctx, ptrdiff_t blk, void *scratch) noexcept nogi
     cdef Blocks *w = <Blocks *>ctx
     cdef Py_ssize_t off = blk * w.B * w.C, n = _rows_of(w, blk) * w.C
     if w.dbl:
-        _input_grad_flat(<const double *>w.g + off, <const double *>w.x + off, <double *>w.y + off, n, w.L,
-                         <const double *>w.v0, <const double *>w.v1, <const double *>w.v2, <const double *>w.v3,
-                         w.flag)
+        w.kt.batch_norm.input_grad_f64(<const double *>w.g + off, <const double *>w.x + off, <double *>w.y + off, n,
+                                       w.L, <const double *>w.v0, <const double *>w.v1, <const double *>w.v2,
+                                       <const double *>w.v3, w.flag)
     else:
-        _input_grad_flat(<const float *>w.g + off, <const float *>w.x + off, <float *>w.y + off, n, w.L,
-                         <const float *>w.v0, <const float *>w.v1, <const float *>w.v2, <const float *>w.v3,
-                         w.flag)
+        w.kt.batch_norm.input_grad_f32(<const float *>w.g + off, <const float *>w.x + off, <float *>w.y + off, n,
+                                       w.L, <const float *>w.v0, <const float *>w.v1, <const float *>w.v2,
+                                       <const float *>w.v3, w.flag)
     return 0

@@ -5,6 +5,10 @@ pool.py validates and allocates; here every array is C-contiguous and of one dty
 clipped to the real cells (padding never wins a max and is not counted by an average), so the
 same loops serve "valid" and "same".  Every output element is written by one thread in a fixed
 order: results do not depend on the thread count.
+
+The 2x2, stride-2 max pooling rows (the common case) and their backward are the kernel table's
+pool family (src/pool_rows.h, one build per instruction set; ``isa=`` runs another for a call);
+the other windows and average pooling are the portable loops here.
 """
 
 from libc.stddef cimport ptrdiff_t
@@ -12,6 +16,7 @@ from libc.stdint cimport int32_t, int64_t
 from libc.string cimport memset
 
 from minicnn._kernels._common cimport check_at_least, check_shape, dims, floating, minicnn_parallel_for
+from minicnn._kernels._dispatch cimport minicnn_kernel_table, table
 from minicnn._kernels._openmp cimport clamp_threads, threads_for
 from minicnn._kernels._tuning cimport Tuning, tuning
 
@@ -41,35 +46,13 @@ cdef inline bint _wins(floating v, floating best) noexcept nogil:
     return (v > best) | ((v != v) & (best == best))
 
 
-cdef extern from "pool_small.h" nogil:
-    # the 2x2 stride-2 row kernels, vectorised for few channels (see pool_small.h)
-    void mps_max2x2_row_f(const float *r0, const float *r1, float *y, int32_t *arg, Py_ssize_t OW,
-                          Py_ssize_t C, Py_ssize_t W, Py_ssize_t row)
-    void mps_max2x2_row_d(const double *r0, const double *r1, double *y, int32_t *arg, Py_ssize_t OW,
-                          Py_ssize_t C, Py_ssize_t W, Py_ssize_t row)
-    # 1 if the image's indices all lie in their 2x2 stride-2 windows and dx is written, else 0
-    int mps_max2x2_back_f(const float *dy, const int32_t *arg, float *dx, Py_ssize_t OH, Py_ssize_t OW,
-                          Py_ssize_t C, Py_ssize_t H, Py_ssize_t W)
-    int mps_max2x2_back_d(const double *dy, const int32_t *arg, double *dx, Py_ssize_t OH, Py_ssize_t OW,
-                          Py_ssize_t C, Py_ssize_t H, Py_ssize_t W)
-
-
-cdef inline void _max_2x2_row(const floating *r0, const floating *r1, floating *yb, int32_t *ab, Py_ssize_t OW,
-                              Py_ssize_t C, Py_ssize_t W, Py_ssize_t row) noexcept nogil:
-    """One output row of a 2x2, stride-2 window fully inside the input: yb (OUT, OW x C) = the
-    maxima of input rows r0, r1 (IN); ab (OUT, or NULL) = their flat indices h * W + w."""
-    if floating is float:
-        mps_max2x2_row_f(r0, r1, yb, ab, OW, C, W, row)
-    else:
-        mps_max2x2_row_d(r0, r1, yb, ab, OW, C, W, row)
-
-
 cdef struct Pool:
     # one call's arguments for the parallel loop's units
     const void *x        # IN: the input (forward) or dy (backward)
     void *y              # OUT: the output (forward) or dx (backward)
     void *arg            # OUT (forward) / IN (backward): argmax, or NULL
     Py_ssize_t N, H, W, C, OH, OW, ph, pw, sh, sw, top, left
+    const minicnn_kernel_table *kt
     bint dbl, idx64
 
 
@@ -93,12 +76,14 @@ cdef Pool _pool(Py_ssize_t N, Py_ssize_t H, Py_ssize_t W, Py_ssize_t C, Py_ssize
     w.N, w.H, w.W, w.C, w.OH, w.OW = N, H, W, C, OH, OW
     w.ph, w.pw, w.sh, w.sw, w.top, w.left = ph, pw, sh, sw, top, left
     w.x = w.y = w.arg = NULL
+    w.kt = NULL
     w.dbl = w.idx64 = False
     return w
 
 
 def max_pool_forward_into(const floating[:, :, :, ::1] x, floating[:, :, :, ::1] y, arg,
-                          Py_ssize_t ph, Py_ssize_t pw, Py_ssize_t sh, Py_ssize_t sw, Py_ssize_t top, Py_ssize_t left):
+                          Py_ssize_t ph, Py_ssize_t pw, Py_ssize_t sh, Py_ssize_t sw, Py_ssize_t top, Py_ssize_t left,
+                          isa=None):
     """y (OUT, (N, OH, OW, C)): the max of each window of x (IN, (N, H, W, C)); arg (OUT, int32 of
     y's shape, or None at inference): the flat index h*W+w of its first maximum."""
     cdef int32_t[:, :, :, ::1] argv
@@ -115,7 +100,7 @@ def max_pool_forward_into(const floating[:, :, :, ::1] x, floating[:, :, :, ::1]
         check_shape("max_pool_forward_into", "arg", dims(argv.shape, 4), dims(y.shape, 4))
     if y.size == 0:
         return
-    w.x, w.y, w.dbl = &x[0, 0, 0, 0], &y[0, 0, 0, 0], floating is double
+    w.x, w.y, w.dbl, w.kt = &x[0, 0, 0, 0], &y[0, 0, 0, 0], floating is double, table(isa)
     if arg is not None:
         w.arg = &argv[0, 0, 0, 0]
     with nogil:
@@ -131,11 +116,13 @@ cdef int _max_2x2_unit(void *ctx, ptrdiff_t t, void *scratch) noexcept nogil:
     cdef Py_ssize_t n = t // w.OH, i = t % w.OH, row = w.W * w.C
     cdef int32_t *ab = NULL if w.arg == NULL else <int32_t *>w.arg + t * w.OW * w.C
     if w.dbl:
-        _max_2x2_row(<const double *>w.x + (n * w.H + 2 * i) * row, <const double *>w.x + (n * w.H + 2 * i + 1) * row,
-                     <double *>w.y + t * w.OW * w.C, ab, w.OW, w.C, w.W, 2 * i)
+        w.kt.pool.max2x2_row_f64(<const double *>w.x + (n * w.H + 2 * i) * row,
+                                 <const double *>w.x + (n * w.H + 2 * i + 1) * row, <double *>w.y + t * w.OW * w.C,
+                                 ab, w.OW, w.C, w.W, 2 * i)
     else:
-        _max_2x2_row(<const float *>w.x + (n * w.H + 2 * i) * row, <const float *>w.x + (n * w.H + 2 * i + 1) * row,
-                     <float *>w.y + t * w.OW * w.C, ab, w.OW, w.C, w.W, 2 * i)
+        w.kt.pool.max2x2_row_f32(<const float *>w.x + (n * w.H + 2 * i) * row,
+                                 <const float *>w.x + (n * w.H + 2 * i + 1) * row, <float *>w.y + t * w.OW * w.C,
+                                 ab, w.OW, w.C, w.W, 2 * i)
     return 0
 
 
@@ -188,13 +175,13 @@ cdef void _max_row(const floating *x, floating *y, int32_t *arg, const Pool *w, 
 
 
 def max_pool_backward_into(const floating[:, :, :, ::1] dy, const index_t[:, :, :, ::1] arg,
-                           floating[:, :, :, ::1] dx):
+                           floating[:, :, :, ::1] dx, isa=None):
     """dx (OUT, (N, H, W, C), fully written) = dy (IN, (N, OH, OW, C)) scatter-added to the cells
     arg (IN, dy's shape) names, zero elsewhere.
 
     Each image is done by one thread, while it is in cache.  Where its (int32) indices all lie in
     their 2x2 stride-2 windows, as a 2x2 max pooling's do, every cell of dx is written once, dy
-    or zero (pool_small.h); otherwise the image is zeroed and scattered.  Returns False (and
+    or zero (the kernel table's pool family); otherwise the image is zeroed and scattered.  Returns False (and
     leaves dx partly written) if an index is outside [0, H*W).
     """
     cdef Pool w = _pool(dx.shape[0], dx.shape[1], dx.shape[2], dx.shape[3], dy.shape[1], dy.shape[2],
@@ -206,6 +193,7 @@ def max_pool_backward_into(const floating[:, :, :, ::1] dy, const index_t[:, :, 
     if dx.size == 0:
         return True
     w.x, w.y, w.dbl, w.idx64 = &dy[0, 0, 0, 0] if dy.size else NULL, &dx[0, 0, 0, 0], floating is double, index_t is int64_t
+    w.kt = table(isa)
     w.arg = <void *>(&arg[0, 0, 0, 0]) if arg.size else NULL
     with nogil:
         rc = minicnn_parallel_for(w.N, nt, 0, False, False, _max_back_unit, &w)
@@ -233,10 +221,10 @@ cdef int _max_back_image(const floating *dy, const index_t *arg, floating *dx, c
     cdef int bad = 0
     if index_t is int32_t:  # (a compile-time branch: the 2x2 kernels take int32 indices)
         if floating is float:
-            if plane > 0 and mps_max2x2_back_f(g, a, dxn, w.OH, w.OW, C, w.H, w.W):
+            if plane > 0 and w.kt.pool.max2x2_back_f32(g, a, dxn, w.OH, w.OW, C, w.H, w.W):
                 return 0
         else:
-            if plane > 0 and mps_max2x2_back_d(g, a, dxn, w.OH, w.OW, C, w.H, w.W):
+            if plane > 0 and w.kt.pool.max2x2_back_f64(g, a, dxn, w.OH, w.OW, C, w.H, w.W):
                 return 0
     memset(dxn, 0, HW * C * sizeof(floating))
     for i in range(plane):

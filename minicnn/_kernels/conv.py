@@ -187,10 +187,11 @@ def _bias(bias, F, dtype):
 
 
 def conv2d_forward(x, kernel, bias=None, *, strides=1, padding="valid", dilation_rate=1, groups=1, relu=False,
-                   algorithm=None):
+                   algorithm=None, isa=None):
     """Convolution (cross-correlation, as in Keras): y (N, OH, OW, F); ``relu=True`` returns
     max(y, 0), applied in the kernel's epilogue.  ``algorithm`` (an ``Algorithm``) forces one
-    instead of the plan's choice (see ``plan``).
+    instead of the plan's choice (see ``plan``); ``isa`` runs another instruction set's kernels
+    (``minicnn._kernels._dispatch.available()``), as the backward functions' do.
 
     >>> import numpy as np
     >>> x = np.arange(2 * 4 * 4 * 2, dtype=np.float64).reshape(2, 4, 4, 2)
@@ -204,12 +205,12 @@ def conv2d_forward(x, kernel, bias=None, *, strides=1, padding="valid", dilation
         x.shape, kernel.shape, strides, padding, dilation_rate, groups)
     bias = _bias(bias, F, x.dtype)
     y = np.empty((N, OH, OW, F), x.dtype)
-    _conv.conv2d_forward_into(x, kernel, bias, y, sh, sw, dh, dw, pt, pl, groups, relu, algorithm)
+    _conv.conv2d_forward_into(x, kernel, bias, y, sh, sw, dh, dw, pt, pl, groups, relu, algorithm, isa)
     return y
 
 
 def conv2d_backward_input(dy, kernel, input_shape, *, strides=1, padding="valid", dilation_rate=1, groups=1,
-                          algorithm=None):
+                          algorithm=None, isa=None):
     """Gradient of sum(conv2d_forward(x, kernel) * dy) with respect to x: dx of ``input_shape``.
 
     >>> import numpy as np
@@ -228,12 +229,12 @@ def conv2d_backward_input(dy, kernel, input_shape, *, strides=1, padding="valid"
         raise ValueError(f"dy must have shape {(N, OH, OW, F)} for input_shape {tuple(input_shape)} and "
                          f"kernel shape {kernel.shape}, got {dy.shape}")
     dx = np.empty((N, H, W, C), dy.dtype)
-    _conv.conv2d_backward_input_into(dy, kernel, dx, sh, sw, dh, dw, pt, pl, groups, algorithm)
+    _conv.conv2d_backward_input_into(dy, kernel, dx, sh, sw, dh, dw, pt, pl, groups, algorithm, isa)
     return dx
 
 
 def conv2d_backward_kernel(x, dy, kernel_shape, *, strides=1, padding="valid", dilation_rate=1, groups=1, bias=True,
-                           relu_output=None, algorithm=None):
+                           relu_output=None, algorithm=None, isa=None):
     """Gradients of sum(conv2d_forward(x, kernel, b) * dy) w.r.t. kernel and b: (dkernel, dbias or None).
 
     ``relu_output``: the output y of a ``relu=True`` forward; dy is then the gradient of the
@@ -262,7 +263,7 @@ def conv2d_backward_kernel(x, dy, kernel_shape, *, strides=1, padding="valid", d
         if relu_output.shape != dy.shape:
             raise ValueError(f"relu_output must have the shape of dy {dy.shape}, got {relu_output.shape}")
     db = np.empty(F, x.dtype) if bias else None
-    _conv.conv2d_backward_kernel_into(x, dy, dk, sh, sw, dh, dw, pt, pl, groups, relu_output, db, algorithm)
+    _conv.conv2d_backward_kernel_into(x, dy, dk, sh, sw, dh, dw, pt, pl, groups, relu_output, db, algorithm, isa)
     return dk, db
 
 

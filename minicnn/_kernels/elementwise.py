@@ -5,6 +5,9 @@ loops in ``_elementwise``.
 >>> g, db = relu_mask_bias_grad(np.ones((2, 3)), np.array([[1., 0., 2.], [-1., 3., 4.]]))
 >>> g.tolist(), db.tolist()
 ([[1.0, 0.0, 1.0], [0.0, 1.0, 1.0]], [1.0, 1.0, 2.0])
+
+``isa=`` (a name from ``minicnn._kernels._dispatch.available()``) runs that instruction set's
+kernel table instead of the one chosen at import (tests compare them).
 """
 
 import numpy as np
@@ -21,7 +24,7 @@ def _rows(a):
     return np.ascontiguousarray(a).reshape(a.size // F if F else 0, F)
 
 
-def relu_mask_bias_grad(dy, y, bias=True):
+def relu_mask_bias_grad(dy, y, bias=True, isa=None):
     """(dy * (y > 0), its sum over all but the last axis or None) in one pass: the gradient
     through a ReLU whose output is ``y``, and the bias gradient of the layer before it."""
     if not isinstance(dy, np.ndarray) or not isinstance(y, np.ndarray):
@@ -33,12 +36,12 @@ def relu_mask_bias_grad(dy, y, bias=True):
     dy2 = _rows(dy)
     out = np.empty(dy2.shape, dy.dtype)
     db = np.empty(dy.shape[-1], dy.dtype) if bias else None
-    _elementwise.relu_mask_bias_grad_into(dy2, _rows(y), out, db)
+    _elementwise.relu_mask_bias_grad_into(dy2, _rows(y), out, db, isa)
     return out.reshape(dy.shape), db
 
 
-def bias_grad(dy):
+def bias_grad(dy, isa=None):
     """dy (float32/float64, C-contiguous) summed over all but its last axis, in double."""
     db = np.empty(dy.shape[-1], dy.dtype)
-    _elementwise.bias_grad_into(_rows(dy), db)
+    _elementwise.bias_grad_into(_rows(dy), db, isa)
     return db

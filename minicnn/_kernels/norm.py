@@ -23,6 +23,9 @@ flops an element), which saves writing and keeping an activation-sized array.
 >>> batch_norm_forward(x, mean, 1 / np.sqrt(var))
 array([[-1., -1.],
        [ 1.,  1.]])
+
+``isa=`` (a name from ``minicnn._kernels._dispatch.available()``) runs that instruction set's
+kernel table instead of the one chosen at import (tests compare them).
 """
 
 import numpy as np
@@ -65,7 +68,7 @@ def _channel(v, name, C, dtype, shape_of_x, optional=False):
 
 # ------------------------------------------------------------------ the three steps
 
-def batch_norm_statistics(x):
+def batch_norm_statistics(x, isa=None):
     """(mean, var), float64 (C,): per-channel mean and biased variance over all but the last axis.
 
     Numerically sound at any offset (blockwise two-pass in double, blocks merged pairwise), and
@@ -84,11 +87,11 @@ def batch_norm_statistics(x):
     var = np.empty(C, np.float64)
     if C == 0:
         return mean, var
-    _norm.bn_stats_into(x2, mean, var)
+    _norm.bn_stats_into(x2, mean, var, isa)
     return mean, var
 
 
-def batch_norm_forward(x, mean, inv_std, gamma=None, beta=None, relu=False):
+def batch_norm_forward(x, mean, inv_std, gamma=None, beta=None, relu=False, isa=None):
     """y = (x - mean) * inv_std * gamma + beta (x's shape and dtype) in one pass; ``relu=True``
     returns max(y, 0).  ``gamma``/``beta`` None mean 1/0.
 
@@ -109,11 +112,11 @@ def batch_norm_forward(x, mean, inv_std, gamma=None, beta=None, relu=False):
     if shift is None:
         shift = np.zeros(C, dt)
     y = np.empty(x2.shape, dt)
-    _norm.bn_normalize_into(x2, m, scale, shift, y, bool(relu))
+    _norm.bn_normalize_into(x2, m, scale, shift, y, bool(relu), isa)
     return y.reshape(x.shape)
 
 
-def batch_norm_backward(g, x, mean, inv_std, gamma=None, training=True, need_x=True):
+def batch_norm_backward(g, x, mean, inv_std, gamma=None, training=True, need_x=True, isa=None):
     """(gx, dgamma, dbeta) of ``y = (x - mean) * inv_std * gamma + beta``, given dL/dy = ``g``.
 
     ``dgamma = sum(g * xhat)`` and ``dbeta = sum(g)`` over all but the last axis (float64 (C,),
@@ -141,7 +144,7 @@ def batch_norm_backward(g, x, mean, inv_std, gamma=None, training=True, need_x=T
     g64 = _channel(gamma, "gamma", C, np.float64, x.shape, optional=True)
     sum_g = np.empty(C, np.float64)
     sum_gxc = np.empty(C, np.float64)
-    _norm.bn_backward_sums_into(g2, x2, m, sum_g, sum_gxc)
+    _norm.bn_backward_sums_into(g2, x2, m, sum_g, sum_gxc, isa)
     dgamma = sum_gxc * s64
     if not need_x:
         return None, dgamma, sum_g
@@ -151,5 +154,5 @@ def batch_norm_backward(g, x, mean, inv_std, gamma=None, training=True, need_x=T
     b = (sum_g / n).astype(dt)
     k = (s64 * s64 * sum_gxc / n).astype(dt)
     gx = np.empty(x2.shape, dt)
-    _norm.bn_backward_input_into(g2, x2, m, a, b, k, gx, bool(training))
+    _norm.bn_backward_input_into(g2, x2, m, a, b, k, gx, bool(training), isa)
     return gx.reshape(x.shape), dgamma, sum_g

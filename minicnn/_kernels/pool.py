@@ -17,6 +17,9 @@ windows are handled.
 (array([[ 5.,  7.],
        [13., 15.]]), array([[ 5,  7],
        [13, 15]], dtype=int32))
+
+``isa=`` (a name from ``minicnn._kernels._dispatch.available()``) runs that instruction set's
+kernel table instead of the one chosen at import (tests compare them).
 """
 
 import numpy as np
@@ -86,7 +89,7 @@ def _check_argmax(argmax, shape):
     return np.ascontiguousarray(argmax)
 
 
-def max_pool2d_forward(x, pool_size=2, strides=None, padding="valid", *, argmax=True):
+def max_pool2d_forward(x, pool_size=2, strides=None, padding="valid", *, argmax=True, isa=None):
     """(y, argmax) of max pooling; see the module docstring for ``argmax``.  With
     ``argmax=False`` (inference: no backward pass) the indices are neither computed nor
     allocated and the second item is None.
@@ -104,11 +107,11 @@ def max_pool2d_forward(x, pool_size=2, strides=None, padding="valid", *, argmax=
         raise ValueError(f"x shape {x.shape}: H * W must be < 2**31 for int32 argmax indices")
     y = np.empty((N, OH, OW, C), x.dtype)
     arg = np.empty((N, OH, OW, C), np.int32) if argmax else None
-    _pool.max_pool_forward_into(x, y, arg, ph, pw, sh, sw, top, left)
+    _pool.max_pool_forward_into(x, y, arg, ph, pw, sh, sw, top, left, isa)
     return y, arg
 
 
-def max_pool2d_backward(dy, argmax, input_shape):
+def max_pool2d_backward(dy, argmax, input_shape, isa=None):
     """dx: dy scatter-added to the cells named by ``argmax``.
 
     >>> import numpy as np
@@ -126,7 +129,7 @@ def max_pool2d_backward(dy, argmax, input_shape):
         raise ValueError(f"dy shape {dy.shape} does not match input_shape {tuple(input_shape)} in batch and channels")
     argmax = _check_argmax(argmax, dy.shape)
     dx = np.empty((N, H, W, C), dy.dtype)  # zeroed image by image in the kernel
-    if not _pool.max_pool_backward_into(dy, argmax, dx):
+    if not _pool.max_pool_backward_into(dy, argmax, dx, isa):
         raise ValueError(f"argmax holds indices outside [0, {H * W}) for input_shape {tuple(input_shape)}")
     return dx
 

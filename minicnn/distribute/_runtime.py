@@ -209,7 +209,12 @@ def _share_cores(local_size):
     set_num_threads(max(1, share))
 
 
-def as_array(value):
+def as_array(value, what="collective"):
     """A C-contiguous ndarray copy of a number, array or Tensor (collectives never alias input)."""
     data = getattr(value, "data", value) if not isinstance(value, np.ndarray) else value
-    return np.array(data, copy=True, order="C")
+    array = np.array(data, copy=True, order="C")
+    if array.dtype.kind not in "biuf":
+        raise TypeError(f"{what}: expected a number, a numeric array or a Tensor, got "
+                        f"{type(value).__name__} of dtype {array.dtype}; use the *_object "
+                        "collectives for other Python objects")
+    return array

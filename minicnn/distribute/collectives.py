@@ -30,7 +30,7 @@ def allreduce(value, op=Average, name=None):
     if op not in _OPS:
         raise ValueError(f"allreduce: op must be one of {_OPS}, got {op!r}")
     g = group()
-    array = as_array(value)
+    array = as_array(value, "allreduce")
     if op == Average and array.dtype.kind != "f":
         array = array.astype(np.float64)
     g.allreduce_(array, Sum if op == Average else op)
@@ -43,7 +43,7 @@ def allgather(value, name=None):
     """The ranks' arrays concatenated along the first axis, in rank order (their first
     dimensions may differ, the other dimensions and the dtype must agree)."""
     g = group()
-    array = as_array(value)
+    array = as_array(value, "allgather")
     if array.ndim == 0:
         array = array.reshape(1)
     parts = g.allgather_object(array)
@@ -58,7 +58,7 @@ def broadcast(value, root_rank=0, name=None):
     """Rank ``root_rank``'s ``value`` on every rank (shapes and dtypes must agree)."""
     g = group()
     _check_root(root_rank, g.size, "broadcast")
-    array = as_array(value)
+    array = as_array(value, "broadcast")
     root_spec = g.broadcast_object((array.shape, array.dtype.str), root_rank)
     if root_spec != (array.shape, array.dtype.str):
         raise ValueError(f"broadcast: rank {g.rank} has shape {array.shape} dtype {array.dtype}, "

@@ -25,6 +25,8 @@ its process was given (build it from ``rank()``), and ``fit`` checks that every 
 same number of batches per epoch (or that ``steps_per_epoch`` is set).
 """
 
+import warnings
+
 import numpy as np
 
 from minicnn.distribute._runtime import active_group
@@ -46,12 +48,16 @@ def global_batch_size(batch_size):
     return batch_size if g is None else batch_size * g.size
 
 
-def shard(adapter, what, steps=None):
+def shard(adapter, what, steps=None, model=None):
     """This rank's view of ``adapter`` for the loop ``what`` ("fit", "fit: validation_data",
-    "evaluate", "predict"); ``adapter`` itself with one rank."""
+    "evaluate", "predict") of ``model``; ``adapter`` itself with one rank."""
     g = active_group()
     if g is None:
         return adapter
+    if what == "fit" and not hasattr(getattr(model, "optimizer", None), "_gradient_reducer"):
+        warnings.warn(f"fit on {g.size} ranks with an optimizer that does not average the gradients: "
+                      "each rank will train on its own data and the weights drift apart; compile "
+                      "with minicnn.distribute.DistributedOptimizer(optimizer)", stacklevel=4)
     if isinstance(adapter, ArrayDataAdapter):
         training = what == "fit"
         if not training and adapter.num_samples < g.size:

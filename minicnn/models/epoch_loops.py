@@ -68,7 +68,7 @@ class EpochLoops:
         adapter = get_data_adapter(x, y, sample_weight,
                                    batch_size=dist_sharding.global_batch_size(_check_batch_size(batch_size)),
                                    shuffle=shuffle, class_weight=class_weight, what=what)
-        adapter = dist_sharding.shard(adapter, what, steps)
+        adapter = dist_sharding.shard(adapter, what, steps, model=self)
         return EpochIterator(adapter, steps, prepare=self._prepare_batch,
                              steps_name=f"{what.split(':')[0]}: {steps_name}")
 
@@ -182,6 +182,8 @@ class EpochLoops:
             training_logs = epoch_logs
             if self.stop_training:
                 break
+        if epochs > 0:  # with use_ema, the weights become their moving averages (as in Keras)
+            self.optimizer.finalize_variable_values(self.trainable_weights)
         cbs.on_train_end(training_logs)
         return cbs.history
 

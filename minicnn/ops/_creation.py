@@ -1,108 +1,114 @@
-"""``keras.ops`` creation functions and ``shape``: constant Tensors, outside any graph.
-
-Keras' dtype rules: ``ones``/``zeros``/``full``/``eye`` default to float32 (Keras' floatx),
-the ``*_like`` forms to the input's dtype, ``arange`` to int32 for Python ints and float32 for
-Python floats.
-"""
+"""Tensor creation (Keras' ``ones``, ``zeros``, ``full``, ``empty``, ``arange``, ``linspace``,
+``eye``, ``identity``, ``tri`` and the ``*_like`` forms): floatx unless a dtype is given; the
+``*_like`` forms keep x's dtype.  Constants: nothing to differentiate."""
 
 import numpy as np
 
 from minicnn.autograd import Tensor
-from minicnn.ops._util import raw
+from minicnn.ops._dtypes import FLOATX, result_type, standardize_dtype
+from minicnn.ops._util import as_tensor
 
-__all__ = ["ones", "zeros", "full", "ones_like", "zeros_like", "full_like", "arange", "eye",
-           "shape"]
-
-FLOATX = "float32"
-
-
-def _shape(shape, name):
-    if isinstance(shape, (int, np.integer)):
-        shape = (shape,)
-    try:
-        shape = tuple(int(d) for d in shape)
-    except (TypeError, ValueError):
-        raise TypeError(f"{name}: shape must be an int or a sequence of ints, got {shape!r}") from None
-    if any(d < 0 for d in shape):
-        raise ValueError(f"{name}: shape must not have negative sizes, got {shape}")
-    return shape
+__all__ = ["ones", "zeros", "full", "empty", "ones_like", "zeros_like", "full_like",
+           "empty_like", "arange", "linspace", "eye", "identity", "tri"]
 
 
-def _dtype(dtype, default):
-    return np.dtype(default if dtype is None else dtype)
+def _shape(shape, fn):
+    """``shape`` as a tuple of ints, checked; ``fn`` (the caller's name) prefixes the errors."""
+    dims = (shape,) if isinstance(shape, (int, np.integer)) else shape
+    if isinstance(dims, (str, bytes)) or not all(
+            isinstance(d, (int, np.integer)) and not isinstance(d, bool) for d in dims):
+        raise TypeError(f"{fn}: shape must be an int or a sequence of ints, got {shape!r}")
+    if any(d < 0 for d in dims):
+        raise ValueError(f"{fn}: shape must be non-negative, got {tuple(dims)}")
+    return tuple(int(d) for d in dims)
+
+
+def _dtype(dtype):
+    return standardize_dtype(dtype) or FLOATX
 
 
 def ones(shape, dtype=None):
-    """A Tensor of ones (float32 unless ``dtype`` says otherwise).
+    """A tensor of ones (float32 unless ``dtype``).
 
     >>> import minicnn
-    >>> minicnn.ops.ones((2, 3)).shape
-    (2, 3)
+    >>> minicnn.ops.ones((2,))
+    Tensor([1., 1.], dtype=float32)
     """
-    return Tensor._wrap(np.ones(_shape(shape, "ones"), _dtype(dtype, FLOATX)))
+    return Tensor._wrap(np.ones(_shape(shape, "ones"), _dtype(dtype)))
 
 
 def zeros(shape, dtype=None):
-    """A Tensor of zeros (float32 unless ``dtype`` says otherwise)."""
-    return Tensor._wrap(np.zeros(_shape(shape, "zeros"), _dtype(dtype, FLOATX)))
+    return Tensor._wrap(np.zeros(_shape(shape, "zeros"), _dtype(dtype)))
+
+
+def empty(shape, dtype=None):
+    return Tensor._wrap(np.empty(_shape(shape, "empty"), _dtype(dtype)))
 
 
 def full(shape, fill_value, dtype=None):
-    """A Tensor filled with ``fill_value`` (float32 unless ``dtype`` says otherwise)."""
-    return Tensor._wrap(np.full(_shape(shape, "full"), raw(fill_value), _dtype(dtype, FLOATX)))
+    return Tensor._wrap(np.full(_shape(shape, "full"), np.asarray(as_tensor(fill_value).data), _dtype(dtype)))
 
 
 def _like(x, dtype):
-    arr = np.asarray(raw(x))
-    return arr.shape, _dtype(dtype, arr.dtype)
+    x = as_tensor(x)
+    return x, standardize_dtype(dtype) or x.dtype
 
 
 def ones_like(x, dtype=None):
-    """Ones of ``x``'s shape, in ``x``'s dtype unless ``dtype`` says otherwise."""
-    shape, dt = _like(x, dtype)
-    return Tensor._wrap(np.ones(shape, dt))
+    x, dt = _like(x, dtype)
+    return Tensor._wrap(np.ones(x.shape, dt))
 
 
 def zeros_like(x, dtype=None):
-    """Zeros of ``x``'s shape, in ``x``'s dtype unless ``dtype`` says otherwise."""
-    shape, dt = _like(x, dtype)
-    return Tensor._wrap(np.zeros(shape, dt))
+    x, dt = _like(x, dtype)
+    return Tensor._wrap(np.zeros(x.shape, dt))
+
+
+def empty_like(x, dtype=None):
+    x, dt = _like(x, dtype)
+    return Tensor._wrap(np.empty(x.shape, dt))
 
 
 def full_like(x, fill_value, dtype=None):
-    """``fill_value`` in ``x``'s shape, in ``x``'s dtype unless ``dtype`` says otherwise."""
-    shape, dt = _like(x, dtype)
-    return Tensor._wrap(np.full(shape, raw(fill_value), dt))
+    x, dt = _like(x, dtype)
+    return Tensor._wrap(np.full(x.shape, np.asarray(as_tensor(fill_value).data), dt))
 
 
-def _arange_dtype(values):
-    kinds = {np.asarray(raw(v)).dtype.kind for v in values if v is not None}
-    return FLOATX if "f" in kinds else "int32"
-
-
-def arange(start, stop=None, step=1, dtype=None):
-    """``[start, stop)`` by ``step``, like ``numpy.arange`` (int32 for ints, float32 for floats).
+def arange(start, stop=None, step=None, dtype=None):
+    """Evenly spaced values in [start, stop) (``arange(n)`` counts from 0); integer arguments
+    give int32, a float argument float32, as in Keras.
 
     >>> import minicnn
-    >>> minicnn.ops.arange(4)
-    Tensor([0, 1, 2, 3], dtype=int32)
+    >>> minicnn.ops.arange(3)
+    Tensor([0, 1, 2], dtype=int32)
     """
     if step == 0:
-        raise ValueError("arange: step must not be 0")
-    dt = _dtype(dtype, _arange_dtype((start, stop, step)))
+        raise ValueError("arange: step must not be zero")
+    dt = standardize_dtype(dtype) or result_type(*(v for v in (start, stop, step) if v is not None))
     if stop is None:
         start, stop = 0, start
-    return Tensor._wrap(np.arange(raw(start), raw(stop), raw(step)).astype(dt, copy=False))
+    return Tensor._wrap(np.arange(start, stop, 1 if step is None else step, dtype=dt))
+
+
+def linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis=0):
+    """``num`` evenly spaced values from start to stop (float32 unless ``dtype``)."""
+    if int(num) < 0:
+        raise ValueError(f"linspace: num must be non-negative, got {num}")
+    values, step = np.linspace(np.asarray(as_tensor(start).data), np.asarray(as_tensor(stop).data),
+                               int(num), endpoint=endpoint, retstep=True, axis=axis)
+    out = Tensor._wrap(values.astype(_dtype(dtype)))
+    return (out, step) if retstep else out
 
 
 def eye(N, M=None, k=0, dtype=None):
-    """An N x M Tensor with ones on the k-th diagonal (float32 unless ``dtype`` says otherwise)."""
-    return Tensor._wrap(np.eye(int(N), None if M is None else int(M), int(k),
-                               dtype=_dtype(dtype, FLOATX)))
+    """Ones on the k-th diagonal of an N x M matrix."""
+    return Tensor._wrap(np.eye(int(N), None if M is None else int(M), int(k), dtype=_dtype(dtype)))
 
 
-def shape(x):
-    """The static shape of ``x`` as a tuple of ints (Keras' ``ops.shape``)."""
-    if hasattr(x, "shape") and not isinstance(x, np.ndarray) and not isinstance(x, Tensor):
-        return tuple(x.shape)   # a symbolic graph tensor (keras.Input and layer outputs)
-    return tuple(np.shape(raw(x)))
+def identity(n, dtype=None):
+    return eye(n, dtype=dtype)
+
+
+def tri(N, M=None, k=0, dtype=None):
+    """Ones at and below the k-th diagonal of an N x M matrix."""
+    return Tensor._wrap(np.tri(int(N), None if M is None else int(M), int(k), dtype=_dtype(dtype)))

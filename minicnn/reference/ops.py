@@ -14,6 +14,9 @@ from minicnn.reference import kernels as _k
 # Image resizing and per-sample normalisation have their references in modules of their own.
 from minicnn.reference.image import resize  # noqa: F401
 from minicnn.reference.normalization import group_normalization, layer_normalization  # noqa: F401
+# Keras' NumPy-like and nn ops (creation, shape, reductions, products, N-D conv/pool, ...).
+from minicnn.reference.keras_ops import *  # noqa: F401,F403
+from minicnn.reference.special import erfc
 
 EPSILON = 1e-7
 
@@ -39,8 +42,8 @@ def negative(x):
     return -np.asarray(x)
 
 
-def power(x, exponent):
-    return np.power(x, exponent)
+def power(x1, x2):
+    return np.power(x1, x2)
 
 
 def matmul(a, b):
@@ -79,8 +82,8 @@ def max(x, axis=None, keepdims=False):  # noqa: A001
     return np.max(x, axis=axis, keepdims=keepdims)
 
 
-def reshape(x, shape):
-    return np.reshape(x, shape)
+def reshape(x, newshape):
+    return np.reshape(x, newshape)
 
 
 def transpose(x, axes=None):
@@ -95,79 +98,12 @@ def cast(x, dtype):
     return np.asarray(x).astype(dtype)
 
 
-def concatenate(tensors, axis=-1):
-    return np.concatenate(tensors, axis=axis)
+def concatenate(xs, axis=0):
+    return np.concatenate(xs, axis=axis)
 
 
-def stack(tensors, axis=0):
-    return np.stack(tensors, axis=axis)
-
-
-def square(x):
-    return x * x
-
-
-def expand_dims(x, axis):
-    return np.expand_dims(x, axis)
-
-
-def moments(x, axes, keepdims=False, synchronized=False):
-    """(mean, variance) over ``axes``, the variance being the mean squared deviation."""
-    axes = tuple(axes) if isinstance(axes, (tuple, list)) else (axes,)
-    return (np.mean(x, axis=axes, keepdims=keepdims),
-            np.mean((x - np.mean(x, axis=axes, keepdims=True)) ** 2, axis=axes, keepdims=keepdims))
-
-
-def squeeze(x, axis=None):
-    return np.squeeze(x, axis)
-
-
-def split(x, indices_or_sections, axis=0):
-    return np.split(x, indices_or_sections, axis)
-
-
-def tile(x, repeats):
-    return np.tile(x, repeats)
-
-
-def repeat(x, repeats, axis=None):
-    return np.repeat(x, repeats, axis)
-
-
-def where(condition, x1, x2):
-    return np.where(condition, x1, x2)
-
-
-def maximum(x1, x2):
-    return np.maximum(x1, x2)
-
-
-def minimum(x1, x2):
-    return np.minimum(x1, x2)
-
-
-def min(x, axis=None, keepdims=False):  # noqa: A001
-    return np.min(x, axis=axis, keepdims=keepdims)
-
-
-def prod(x, axis=None, keepdims=False):
-    return np.prod(x, axis=axis, keepdims=keepdims)
-
-
-def cumsum(x, axis=None):
-    return np.cumsum(x, axis=axis)
-
-
-def norm(x, ord=None, axis=None, keepdims=False):  # noqa: A002
-    return np.linalg.norm(x, ord=ord, axis=axis, keepdims=keepdims)
-
-
-def einsum(subscripts, *operands):
-    return np.einsum(subscripts, *operands)
-
-
-def dot(x1, x2):
-    return np.dot(x1, x2)
+def stack(x, axis=0):
+    return np.stack(x, axis=axis)
 
 
 def flatten(x):
@@ -188,12 +124,16 @@ def elu(x, alpha=1.0):
     return np.where(x > 0, x, alpha * (np.exp(np.minimum(x, 0)) - 1))
 
 
-def gelu(x, approximate=False):
+def gelu(x, approximate=True):
+    """x * Phi(x): Phi = 0.5 * (1 + erf(x / sqrt(2))) = 0.5 * erfc(-x / sqrt(2)), and for the
+    tanh form 0.5 * (1 + tanh(u)) = 1 / (1 + exp(-2u)).  The second forms are the ones written
+    here: the first cancel for x << 0, even in float64 (1 + erf(-6) is 0)."""
     x = np.asarray(x, dtype=np.float64)
     if approximate:
-        return 0.5 * x * (1 + np.tanh(math.sqrt(2 / math.pi) * (x + 0.044715 * x ** 3)))
-    phi = np.vectorize(lambda v: 0.5 * (1 + math.erf(v / math.sqrt(2))))(x)
-    return x * phi
+        u = math.sqrt(2 / math.pi) * (x + 0.044715 * x ** 3)
+        with np.errstate(over="ignore"):
+            return x / (1 + np.exp(-2 * u))
+    return x * 0.5 * erfc(-x / math.sqrt(2))
 
 
 def sigmoid(x):
@@ -235,8 +175,8 @@ def dropout(x, rate, rng=None, seed=None, training=True):
     return np.where(u >= rate, x / (1 - rate), 0)
 
 
-def batch_normalization(x, gamma, beta, moving_mean, moving_variance, training, momentum=0.99,
-                        epsilon=1e-3, axis=-1):
+def fused_batch_normalization(x, gamma, beta, moving_mean, moving_variance, training, momentum=0.99,
+                              epsilon=1e-3, axis=-1):
     """Returns y only (the op also updates the moving statistics in training)."""
     x = np.asarray(x)
     axis = axis % x.ndim
@@ -282,49 +222,6 @@ def depthwise_conv2d(x, kernel, bias=None, strides=1, padding="valid", dilation_
                    dilation_rate) for i in range(c)]
     y = np.concatenate(outs, axis=-1)  # channel order c * mult + m
     return y + bias if bias is not None else y
-
-
-def conv(inputs, kernel, strides=1, padding="valid", data_format=None, dilation_rate=1):
-    """keras.ops.conv: 1-D as 2-D on a unit row axis; groups = input channels / kernel's."""
-    x = np.moveaxis(inputs, 1, -1) if data_format == "channels_first" else inputs
-    groups = x.shape[-1] // kernel.shape[-2]
-    if x.ndim == 3:
-        one = lambda v: (1, v[0] if isinstance(v, (tuple, list)) else v)  # noqa: E731
-        y = _k.conv2d_forward(x[:, None], kernel[None], strides=one(strides), padding=padding,
-                              dilation_rate=one(dilation_rate), groups=groups)[:, 0]
-    else:
-        y = _k.conv2d_forward(x, kernel, strides=strides, padding=padding,
-                              dilation_rate=dilation_rate, groups=groups)
-    return np.moveaxis(y, -1, 1) if data_format == "channels_first" else y
-
-
-def _spatial(x, data_format, fn, **args):
-    """Run a 2-D reference on channels-last 4-D data (1-D data gets a unit row axis)."""
-    x = np.moveaxis(x, 1, -1) if data_format == "channels_first" else x
-    one_d = x.ndim == 3
-    if one_d:
-        x = x[:, None]
-        args = {k: None if v is None else (1, v[0] if isinstance(v, (tuple, list)) else v)
-                for k, v in args.items()}
-    y = fn(x, **args)
-    y = y[:, 0] if one_d else y
-    return np.moveaxis(y, -1, 1) if data_format == "channels_first" else y
-
-
-def depthwise_conv(inputs, kernel, strides=1, padding="valid", data_format=None, dilation_rate=1):
-    k = kernel[None] if kernel.ndim == 3 else kernel
-    return _spatial(inputs, data_format, lambda x, strides, dilation_rate: depthwise_conv2d(
-        x, k, None, strides, padding, dilation_rate), strides=strides, dilation_rate=dilation_rate)
-
-
-def max_pool(inputs, pool_size, strides=None, padding="valid", data_format=None):
-    return _spatial(inputs, data_format, lambda x, pool_size, strides: max_pool2d(
-        x, pool_size, strides, padding), pool_size=pool_size, strides=strides)
-
-
-def average_pool(inputs, pool_size, strides=None, padding="valid", data_format=None):
-    return _spatial(inputs, data_format, lambda x, pool_size, strides: avg_pool2d(
-        x, pool_size, strides, padding), pool_size=pool_size, strides=strides)
 
 
 def max_pool2d(x, pool_size=2, strides=None, padding="valid"):
@@ -373,7 +270,7 @@ def binary_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0):
     if label_smoothing:
         y_true = y_true * (1 - label_smoothing) + 0.5 * label_smoothing
     p = sigmoid(y_pred) if from_logits else np.clip(y_pred, EPSILON, 1 - EPSILON)
-    return -(y_true * np.log(p) + (1 - y_true) * np.log(1 - p)).mean(axis=-1)
+    return -(y_true * np.log(p) + (1 - y_true) * np.log(1 - p))
 
 
 def mean_squared_error(y_true, y_pred):

@@ -9,7 +9,7 @@ Layout (``format_version`` 1)::
     weights/arrays.json       manifest: [{"shape": [...], "dtype": "<f4"}, ...] in model.weights order
     weights/00000.npy ...     one array per weight
     optimizer/arrays.json     manifest of the optimizer state (kind "model" only, when compiled)
-    optimizer/00000.npy ...   [iterations, slots...]
+    optimizer/00000.npy ...   optimizer.variables: [iterations, (averages, accumulators,) slots...]
 
 Nothing is unpickled and nothing is read blindly.  A file from a stranger can neither run code
 nor make loading allocate more than the model it describes: JSON members are capped at

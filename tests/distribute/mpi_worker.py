@@ -104,6 +104,36 @@ def checkpoint(args):
          loaded_distributed=type(loaded.optimizer).__mro__[1].__name__ == "_DistributedMixin")
 
 
+class Batches(keras.utils.PyDataset):
+    def __init__(self, x, y, batch_size):
+        super().__init__()
+        self.x, self.y, self.batch_size = x, y, batch_size
+
+    def __len__(self):
+        return len(self.x) // self.batch_size
+
+    def __getitem__(self, i):
+        part = slice(i * self.batch_size, (i + 1) * self.batch_size)
+        return self.x[part], self.y[part]
+
+
+def per_rank_data(args):
+    """Each rank trains on its own PyDataset; unequal lengths are refused on every rank."""
+    keras.utils.set_random_seed(dist.rank())  # different initial weights: the callback aligns them
+    x, y = make_data(64 * dist.size())
+    mine = slice(64 * dist.rank(), 64 * (dist.rank() + 1))
+    model = compiled(make_model(None, False))
+    model.fit(Batches(x[mine], y[mine], 16), epochs=2, verbose=0,
+              callbacks=[dist.BroadcastGlobalVariablesCallback(0)])
+    try:
+        model.fit(Batches(x[mine][:16 * (2 + dist.rank())], y[mine][:16 * (2 + dist.rank())], 16),
+                  epochs=1, verbose=0)
+        message = "no error"
+    except ValueError as exc:
+        message = str(exc)
+    save(args, **state_of(model), message=np.array(message))
+
+
 def collectives(args):
     r, n = dist.rank(), dist.size()
     checks = {
@@ -135,6 +165,7 @@ def save_on_rank_zero_only(args):
 
 
 SCENARIOS = {"train": train, "checkpoint": checkpoint, "collectives": collectives,
+             "per_rank_data": per_rank_data,
              "raise": rank_raises, "save_on_rank_zero_only": save_on_rank_zero_only}
 
 

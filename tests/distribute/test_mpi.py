@@ -114,6 +114,16 @@ def test_checkpoint_written_under_mpi_resumes_under_mpi_and_in_one_process(tmp_p
         assert bool(resumed["loaded_distributed"])
 
 
+def test_per_rank_datasets_train_together_and_must_agree_on_their_length(tmp_path):
+    launch(2, "per_rank_data", tmp_path)
+    per_rank = results(tmp_path, "per_rank_data", 2)
+    messages = [str(r.pop("message")) for r in per_rank]
+    assert_ranks_identical(per_rank)  # other data and other initial weights on each rank
+    assert int(per_rank[0]["opt0"]) == 2 * 4
+    for message in messages:
+        assert "every rank must run the same number of steps" in message and "[2, 3]" in message
+
+
 def test_collectives(tmp_path):
     env = {k: v for k, v in os.environ.items() if k != "OMP_NUM_THREADS"}
     launch(2, "collectives", tmp_path, env=env)

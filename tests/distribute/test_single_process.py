@@ -4,6 +4,7 @@ reduction, learning-rate warm-up).  mpi4py is hidden from every test here, so MP
 initialised inside the test process."""
 
 import sys
+import warnings
 
 import numpy as np
 import pytest
@@ -68,6 +69,8 @@ def test_without_mpi4py_init_is_a_group_of_one():
         dist.broadcast(x, root_rank=1)
     with pytest.raises(ValueError, match="op must be one of"):
         dist.allreduce(x, op="median")
+    with pytest.raises(TypeError, match="allreduce: expected a number.*dtype <U1.*_object"):
+        dist.allreduce(["a"])
 
 
 def _model(seed):
@@ -205,3 +208,16 @@ def test_sync_batch_norm_gradcheck():
             x_, g_, b_, np.zeros(c), np.ones(c), momentum=0.9, epsilon=1e-3, axis=axis, group=None)
         args = [x, rng.normal(size=c), rng.normal(size=c)]
         assert keras.gradcheck(fn, args)
+
+
+def test_fit_on_several_ranks_warns_without_a_distributed_optimizer(monkeypatch):
+    monkeypatch.setattr(sharding, "active_group", lambda: FakeGroup(0, 2))
+    model = _model(0)
+    model.compile(optimizer="adam", loss="mse")
+    x = np.zeros((8, 5), np.float32)
+    with pytest.warns(UserWarning, match="DistributedOptimizer"):
+        sharding.shard(ArrayDataAdapter(x, x[:, :2], batch_size=4), "fit", model=model)
+    model.compile(optimizer=dist.DistributedOptimizer("adam"), loss="mse")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        sharding.shard(ArrayDataAdapter(x, x[:, :2], batch_size=4), "fit", model=model)

@@ -159,6 +159,12 @@ def test_subclasses_of_layers(check_export, tmp_path):
         model.export(tmp_path / "m.onnx", verbose=False)
 
 
+def test_sync_batch_normalization(check_export):
+    from minicnn.distribute import SyncBatchNormalization
+    check_export(minicnn.Sequential([minicnn.Input((6, 6, 3)), L.Conv2D(4, 3),
+                                     SyncBatchNormalization()]))
+
+
 def test_functional_multi_io_nested_shared(check_export):
     image, vector = minicnn.Input((10, 10, 3), name="image"), minicnn.Input((6,), name="vector")
     trunk = minicnn.Sequential([minicnn.Input((10, 10, 3)), L.Conv2D(4, 3, activation="relu"),

@@ -1,19 +1,18 @@
-"""The direct loops for convolutions with one input channel (conv_small.h; the kernel gradient's
-also with two or three): the NumPy reference,
-both compiled builds (baseline and AVX2+FMA), thread-count independence, the fused ReLU-mask and
-bias gradient, and a float64 gradcheck of a first layer through the autograd Function."""
+"""The direct loops for convolutions with one input channel (src/conv_direct.h; the kernel
+gradient's also with two or three): the NumPy reference, every kernel table this CPU runs,
+thread-count independence, the fused ReLU-mask and bias gradient, and a float64 gradcheck of a
+first layer through the autograd Function."""
 
 import numpy as np
 import pytest
 
 import minicnn
-from minicnn._kernels import conv
+from minicnn._kernels import _dispatch, conv
 from minicnn.reference import kernels as ref
 
 # Thread-count tests must reach the parallel paths on small shapes (see conftest.py).
 pytestmark = pytest.mark.usefixtures("threads_from_any_size")
 
-from minicnn._kernels import _conv_direct as _conv  # noqa: E402  (the direct loops' ISA switch)
 TOL = {np.float64: dict(rtol=1e-10, atol=1e-10), np.float32: dict(rtol=2e-4, atol=2e-4)}
 
 # (x shape, kernel shape, options): OW below, at and above the vector widths, padding and strides
@@ -39,22 +38,10 @@ CASES = [
 ]
 
 
-def _isas():
-    isas = [0]
-    try:
-        old = _conv._set_small_isa(1)
-        _conv._set_small_isa(old)
-        isas.append(1)
-    except ValueError:  # no AVX2+FMA here: only the baseline build can run
-        pass
-    return isas
-
-
-@pytest.fixture(params=_isas(), ids=lambda i: ["baseline", "avx2"][i])
+@pytest.fixture(params=_dispatch.available())
 def isa(request):
-    old = _conv._set_small_isa(request.param)
-    yield request.param
-    _conv._set_small_isa(old)
+    """Every kernel table this CPU runs (each compiled from the same template: conv_direct.h)."""
+    return request.param
 
 
 def _close(a, b, dtype):
@@ -73,11 +60,11 @@ def test_matches_reference_and_thread_count(isa, dtype, x_shape, k_shape, opts):
     runs = []
     for threads in (1, 2):
         with minicnn.num_threads(threads):
-            y = conv.conv2d_forward(x, k, b, **opts)
-            yr = conv.conv2d_forward(x, k, b, relu=True, **opts)
+            y = conv.conv2d_forward(x, k, b, isa=isa, **opts)
+            yr = conv.conv2d_forward(x, k, b, relu=True, isa=isa, **opts)
             dy = rng.standard_normal(y.shape).astype(dtype) if not runs else runs[0][-1]
-            dk, db = conv.conv2d_backward_kernel(x, dy, k_shape, **opts)
-            dkr, dbr = conv.conv2d_backward_kernel(x, dy, k_shape, relu_output=yr, **opts)
+            dk, db = conv.conv2d_backward_kernel(x, dy, k_shape, isa=isa, **opts)
+            dkr, dbr = conv.conv2d_backward_kernel(x, dy, k_shape, relu_output=yr, isa=isa, **opts)
             runs.append((y, yr, dk, db, dkr, dbr, dy))
     for a, c in zip(*runs):
         assert np.array_equal(a, c)  # bitwise, whatever the thread count
@@ -96,12 +83,12 @@ def test_relu_mask_multiplies_like_numpy(isa):
     # dy * (y > 0): a NaN in dy where the ReLU is off still poisons the sums, as it does in NumPy.
     x = np.ones((1, 4, 4, 1))
     k = np.ones((2, 2, 1, 2))
-    y = conv.conv2d_forward(x, k, relu=True)
+    y = conv.conv2d_forward(x, k, relu=True, isa=isa)
     dy = np.ones_like(y)
     relu_y = y.copy()
     relu_y[0, 0, 0, 0] = 0.0
     dy[0, 0, 0, 0] = np.nan
-    dk, db = conv.conv2d_backward_kernel(x, dy, k.shape, relu_output=relu_y)
+    dk, db = conv.conv2d_backward_kernel(x, dy, k.shape, relu_output=relu_y, isa=isa)
     assert np.isnan(dk[..., 0]).all() and np.isnan(db[0])
     assert dk[..., 1].tolist() == [[[9.0], [9.0]], [[9.0], [9.0]]] and db[1] == 9.0
 

@@ -14,8 +14,6 @@ from minicnn import Tensor, ops
 from minicnn import layers as L
 from minicnn._kernels import _norm, norm
 from minicnn._kernels.conv import DTypeError
-from minicnn.ops import _activations as A
-from minicnn.ops import _layers as N
 from minicnn.reference import norm as ref
 
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -144,18 +142,17 @@ def test_block_and_group_sizes_depend_on_channels_only():
 
 # ------------------------------------------------------------------ the op: compiled path vs NumPy path
 
-def _op(x, gamma, beta, mm, mv, training, kernels, g):
-    saved = N._USE_NORM_KERNELS
-    N._USE_NORM_KERNELS = kernels
-    try:
-        xt = Tensor(x, requires_grad=True)
-        gt = None if gamma is None else Tensor(gamma, requires_grad=True)
-        bt = None if beta is None else Tensor(beta, requires_grad=True)
-        y = ops.batch_normalization(xt, gt, bt, mm, mv, training=training, momentum=0.9, epsilon=1e-3)
-        y.backward(g)
-        return y.data, xt.grad, None if gt is None else gt.grad, None if bt is None else bt.grad
-    finally:
-        N._USE_NORM_KERNELS = saved
+def _op(x, gamma, beta, mm, mv, training, g, axis=-1):
+    """The op's outputs and gradients; with the channels moved to axis 0 (axis=0) the op takes its
+    NumPy path (the kernels serve channels-last only), and the results are moved back."""
+    move = (lambda a: np.moveaxis(a, -1, 0)) if axis == 0 else (lambda a: a)
+    back = (lambda a: np.moveaxis(a, 0, -1)) if axis == 0 else (lambda a: a)
+    xt = Tensor(move(x), requires_grad=True)
+    gt = None if gamma is None else Tensor(gamma, requires_grad=True)
+    bt = None if beta is None else Tensor(beta, requires_grad=True)
+    y = ops.fused_batch_normalization(xt, gt, bt, mm, mv, training=training, momentum=0.9, epsilon=1e-3, axis=axis)
+    y.backward(move(g))
+    return back(y.data), back(xt.grad), None if gt is None else gt.grad, None if bt is None else bt.grad
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -171,8 +168,8 @@ def test_op_kernel_path_equals_numpy_path(shape, affine, training, dtype):
     mm0 = rng.normal(0, 1, C).astype(dtype)
     mv0 = rng.uniform(0.5, 2, C).astype(dtype)
     mm_k, mv_k, mm_n, mv_n = mm0.copy(), mv0.copy(), mm0.copy(), mv0.copy()
-    got = _op(x, gamma, beta, mm_k, mv_k, training, True, g)
-    want = _op(x, gamma, beta, mm_n, mv_n, training, False, g)
+    got = _op(x, gamma, beta, mm_k, mv_k, training, g)
+    want = _op(x, gamma, beta, mm_n, mv_n, training, g, axis=0)
     tol = dict(rtol=1e-4, atol=1e-4) if dtype == np.float32 else dict(rtol=1e-10, atol=1e-10)
     for a, b in zip(got, want):
         if b is None:
@@ -196,7 +193,7 @@ def test_op_updates_moving_statistics_in_place_with_the_kernels():
     mm = Tensor(np.zeros(4, np.float32))
     mv = np.ones(4, np.float32)
     data = mm.data
-    ops.batch_normalization(x, None, None, mm, mv, training=True, momentum=0.75)
+    ops.fused_batch_normalization(x, None, None, mm, mv, training=True, momentum=0.75)
     assert mm.data is data and mm.dtype == np.float32 and mv.dtype == np.float32
     rmean, rvar = ref.batch_norm_statistics(x)
     np.testing.assert_allclose(mm.data, 0.25 * rmean, rtol=1e-6)
@@ -207,14 +204,14 @@ def test_op_falls_back_to_numpy_for_other_axes_mixed_dtypes_and_empty_batches():
     rng = np.random.default_rng(0)
     x = rng.standard_normal((5, 3, 4))
     mm, mv = np.zeros(3), np.ones(3)
-    y = ops.batch_normalization(x, None, None, mm, mv, training=True, axis=1)
+    y = ops.fused_batch_normalization(x, None, None, mm, mv, training=True, axis=1)
     np.testing.assert_allclose(y.data.mean(axis=(0, 2)), 0, atol=1e-12)
     # float64 gamma on float32 x: NumPy's promotion decides the output dtype, as before
     x32 = x.astype(np.float32)
-    y = ops.batch_normalization(x32, np.ones(4), None, np.zeros(4), np.ones(4), training=True)
+    y = ops.fused_batch_normalization(x32, np.ones(4), None, np.zeros(4), np.ones(4), training=True)
     assert y.dtype == np.float64
     empty = np.zeros((0, 4), np.float32)
-    y = ops.batch_normalization(empty, None, None, np.zeros(4, np.float32), np.ones(4, np.float32), training=False)
+    y = ops.fused_batch_normalization(empty, None, None, np.zeros(4, np.float32), np.ones(4, np.float32), training=False)
     assert y.shape == (0, 4)
 
 
@@ -232,13 +229,13 @@ def test_gradcheck_through_the_layer_float64(training):
     mm, mv = bn.moving_mean.data.copy(), bn.moving_variance.data.copy()
     gamma, beta = bn.gamma.data.copy(), bn.beta.data.copy()
     assert minicnn.gradcheck(
-        lambda t, g, b: ops.batch_normalization(t, g, b, mm.copy(), mv.copy(), training=training), [x, gamma, beta])
+        lambda t, g, b: ops.fused_batch_normalization(t, g, b, mm.copy(), mv.copy(), training=training), [x, gamma, beta])
 
 
 def test_gradcheck_without_gamma_and_beta_float64():
     x = np.random.default_rng(8).normal(size=(7, 6))
     mm, mv = np.zeros(6), np.ones(6)
-    assert minicnn.gradcheck(lambda t: ops.batch_normalization(t, None, None, mm, mv, training=True), [x])
+    assert minicnn.gradcheck(lambda t: ops.fused_batch_normalization(t, None, None, mm, mv, training=True), [x])
 
 
 # ------------------------------------------------------------------ bad input
@@ -267,15 +264,10 @@ def test_bad_input_raises_clear_errors(call, exc, match):
 
 # ------------------------------------------------------------------ ReLU backward (compiled mask)
 
-def _relu_grads(x, g, kernel):
-    saved = A._USE_RELU_KERNEL
-    A._USE_RELU_KERNEL = kernel
-    try:
-        xt = Tensor(x, requires_grad=True)
-        ops.relu(xt).backward(g)
-        return xt.grad
-    finally:
-        A._USE_RELU_KERNEL = saved
+def _relu_grad(x, g):
+    xt = Tensor(x, requires_grad=True)
+    ops.relu(xt).backward(g)
+    return xt.grad
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -287,10 +279,11 @@ def test_relu_backward_kernel_is_bitwise_the_numpy_mask(shape, dtype):
     x.flat[:3] = [0.0, -0.0, np.nan][: x.size]  # the boundary and a NaN
     if g.size > 4:
         g.flat[3:5] = [np.inf, -np.inf]  # inf * 0 is NaN in both
-    want = _relu_grads(x, g, kernel=False)
+    want = g * (np.maximum(x, 0) > 0)  # the NumPy form the compiled mask replaces
     for t in (1, 2):
         with minicnn.num_threads(t):
-            np.testing.assert_array_equal(_relu_grads(x, g, kernel=True), want)
+            got = _relu_grad(x, g)
+            assert got.dtype == want.dtype and got.tobytes() == want.tobytes()
 
 
 def test_relu_gradcheck_float64():

@@ -1,6 +1,6 @@
 """Max pooling's 2x2 stride-2 path, the argmax-free inference forward and the backward that zeroes
 dx itself: the NumPy reference (ties, NaN, signed zeros), every thread count, every channel count
-(pool_small.h's vector kernels), indices outside their windows, the autograd Function."""
+(src/pool_rows.h's vector kernels), indices outside their windows, the autograd Function."""
 
 import numpy as np
 import pytest
@@ -87,11 +87,11 @@ def test_inference_forward_records_no_indices():
     assert t.grad.sum() == out.size
 
 
-# The vectorised 2x2 row kernels (pool_small.h) take a different road per channel count: C < 4
+# The vectorised 2x2 row kernels (src/pool_rows.h) take a different road per channel count: C < 4
 # floats gather several pixels' lanes (C = 1 a double too), C = 6 floats pairs pixels, other
-# counts cover a pixel with 4-float (2-double) vectors, the last overlapping the one before when
-# the count does not divide C.  OW % 4 picks the pixels left to the one-lane tail.
-_CHANNELS = [1, 2, 3, 4, 5, 6, 7, 8, 9, 12, 16, 17]
+# counts cover a pixel with the widest vectors C fills, the last overlapping the one before when
+# the width does not divide C.  OW % 4 picks the pixels left to the one-lane tail.
+_CHANNELS = [1, 2, 3, 4, 5, 6, 7, 8, 9, 12, 16, 17, 24, 33]
 _HW = [(2, 2), (4, 9), (5, 13), (7, 15), (6, 10)]
 
 

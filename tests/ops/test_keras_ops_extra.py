@@ -27,12 +27,13 @@ def test_where_with_the_condition_alone_gives_indices():
         ops.where(np.ones(2), np.ones(2))
 
 
-def test_maximum_minimum_ties_send_the_gradient_to_x1():
+def test_maximum_minimum_ties_share_the_gradient():
+    # as the JAX and torch backends do (TF sends it all to x1); the finite difference agrees
     a = minicnn.Tensor(np.array([1.0, 2.0, 3.0]), requires_grad=True)
     b = minicnn.Tensor(np.array([1.0, 5.0, 0.0]), requires_grad=True)
     (ops.maximum(a, b).sum() + ops.minimum(a, b).sum()).backward()
-    np.testing.assert_array_equal(a.grad, [2.0, 1.0, 1.0])
-    np.testing.assert_array_equal(b.grad, [0.0, 1.0, 1.0])
+    np.testing.assert_array_equal(a.grad, [1.0, 1.0, 1.0])
+    np.testing.assert_array_equal(b.grad, [1.0, 1.0, 1.0])
 
 
 def test_conversions_and_stop_gradient():
@@ -59,20 +60,19 @@ def test_einsum_and_dot_agree_with_numpy_on_more_forms():
 
 
 @pytest.mark.parametrize("call,err,match", [
-    (lambda: ops.einsum("ii->i", np.ones((2, 2))), ValueError, "repeated"),
     (lambda: ops.einsum("ij,jk", np.ones((2, 2))), ValueError, "names 2 operands"),
     (lambda: ops.einsum("ij", np.ones(3)), ValueError, "does not fit"),
     (lambda: ops.einsum(3, np.ones(3)), TypeError, "subscripts"),
-    (lambda: ops.dot(np.ones((2, 3)), np.ones((4, 2))), ValueError, "not aligned"),
+    (lambda: ops.dot(np.ones((2, 3)), np.ones((4, 2))), ValueError, "x2.shape=\(4, 2\) do not match"),
     (lambda: ops.squeeze(np.ones((2, 3)), axis=1), ValueError, "squeeze: axis"),
     (lambda: ops.split(np.ones((5, 2)), 2), ValueError, "split"),
     (lambda: ops.tile(np.ones(2), (-1,)), ValueError, "tile: repeats"),
     (lambda: ops.repeat(np.ones(3), [1, 2]), ValueError, "repeat"),
     (lambda: ops.repeat(np.ones(3), 1.5), ValueError, "repeat: repeats"),
-    (lambda: ops.norm(np.ones((2, 2)), ord=2), ValueError, "matrix norms"),
-    (lambda: ops.cumsum(np.ones(3), axis=2), ValueError, "cumsum: axis"),
-    (lambda: ops.max_pool(np.ones((1, 2, 2, 2, 1)), 2), ValueError, "no 3-D max_pool"),
-    (lambda: ops.average_pool(np.ones((1, 4, 1)), (2, 2)), ValueError, "1-tuple"),
+    (lambda: ops.norm(np.ones((2, 2, 2)), ord=2), ValueError, "norm"),
+    (lambda: ops.cumsum(np.ones(3), axis=2), ValueError, "axis 2 is out of bounds"),
+    (lambda: ops.max_pool(np.ones((1, 2, 2, 2, 1)), 2), ValueError, "max_pool: inputs must be 3-D"),
+    (lambda: ops.average_pool(np.ones((1, 4, 1)), (2, 2)), ValueError, "pool_size must be"),
     (lambda: ops.depthwise_conv(np.ones((1, 4, 4, 1)), np.ones((3, 3, 1, 1)), data_format="x"),
      ValueError, "data_format"),
 ])

@@ -1,10 +1,10 @@
-/* Run-time CPU feature detection for the GEMM kernel registry.
+/* Run-time CPU feature detection: the one check behind every kernel table's runnable().
  *
  * A SIMD kernel may run only when the CPU has the instructions AND the operating system saves
  * the wider register state on context switches (XCR0, read with XGETBV, after checking
  * OSXSAVE).  Both are checked here with CPUID directly, on gcc/clang and on MSVC alike; on
  * gcc/clang __builtin_cpu_supports is consulted as well, as a second opinion. */
-#include "gemm_kernels.h"
+#include "kernels.h"
 
 #if defined(__x86_64__) || defined(_M_X64) || defined(__i386__) || defined(_M_IX86)
 #define MINICNN_X86 1

@@ -1,5 +1,6 @@
 /* GEMM micro-kernels: the interface between the portable blocked driver (_gemm.pyx) and the
- * per-ISA register-blocked kernels (ukernel_*.c), plus the kernel registry (gemm_registry.c).
+ * per-ISA register-blocked kernels (ukernel_<isa>.c, each defining its descriptor
+ * minicnn_gemm_<isa>, which its instruction set's kernel table registers: kernels.h).
  *
  * A micro-kernel computes one MR x NR tile of C from packed panels:
  *
@@ -40,10 +41,10 @@ typedef void (*minicnn_sukr_rowa_t)(ptrdiff_t k, float alpha, const float *a, pt
 typedef void (*minicnn_dukr_rowa_t)(ptrdiff_t k, double alpha, const double *a, ptrdiff_t rs_a, ptrdiff_t cs_a,
                                     const double *b, double beta, double *c, ptrdiff_t ldc, ptrdiff_t n);
 
-/* One ISA's kernels and the cache blocking that suits them (BLIS calls this a context).
- * MC is a multiple of MR, NC a multiple of NR. */
+/* One ISA's micro-kernels and the cache blocking that suits them (BLIS' analytic model: KC keeps
+ * one B micro-panel (KC x NR) plus an A micro-panel in L1, MC x KC of packed A fills about half of
+ * L2, KC x NC of packed B lives in L3).  MC is a multiple of MR, NC a multiple of NR. */
 typedef struct {
-    const char *arch;   /* the MINICNN_ARCH value: "reference", "avx2", "avx512", "neon" */
     const char *sname;  /* float32 kernel, e.g. "avx2_6x16" */
     const char *dname;  /* float64 kernel, e.g. "avx2_6x8" */
     int smr, snr, smc, skc, snc;
@@ -52,19 +53,10 @@ typedef struct {
     minicnn_dukr_t dukr;
     minicnn_sukr_rowa_t sukr_rowa; /* NULL: this kernel always packs A */
     minicnn_dukr_rowa_t dukr_rowa;
-    int (*runnable)(void); /* may this CPU (and OS) run it? */
 } minicnn_gemm_kernel;
 
-/* Registry: index 0 is always the reference kernel; later entries are the ISA kernels that
- * were compiled in, in increasing order of preference. */
-int minicnn_gemm_kernel_count(void);
-const minicnn_gemm_kernel *minicnn_gemm_kernel_at(int i);
-
-/* CPU feature checks (cpu_features.c): 1 when the CPU and the OS (XSAVE state) support it. */
-int minicnn_cpu_has_avx2_fma(void);
-int minicnn_cpu_has_avx512(void);
-int minicnn_cpu_has_neon(void);
-int minicnn_cpu_always(void);
+/* The descriptors, each defined in its instruction set's ukernel_<isa>.c. */
+extern const minicnn_gemm_kernel minicnn_gemm_reference, minicnn_gemm_avx2, minicnn_gemm_avx512, minicnn_gemm_neon;
 
 /* Reference kernels (ukernel_ref.c, always built). */
 #define MINICNN_REF_SMR 4

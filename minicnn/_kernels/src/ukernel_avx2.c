@@ -115,3 +115,10 @@ void minicnn_dgemm_ukr_rowa_avx2_6x8(ptrdiff_t k, double alpha, const double *a,
 #undef AEL
 #undef ADV
 }
+
+const minicnn_gemm_kernel minicnn_gemm_avx2 = {
+    "avx2_6x16", "avx2_6x8",
+    6, 16, 144, 256, 4080,
+    6, 8, 72, 256, 4080,
+    minicnn_sgemm_ukr_avx2_6x16, minicnn_dgemm_ukr_avx2_6x8,
+    minicnn_sgemm_ukr_rowa_avx2_6x16, minicnn_dgemm_ukr_rowa_avx2_6x8};

@@ -120,3 +120,10 @@ void minicnn_dgemm_ukr_rowa_avx512_12x16(ptrdiff_t k, double alpha, const double
 #undef AEL
 #undef ADV
 }
+
+const minicnn_gemm_kernel minicnn_gemm_avx512 = {
+    "avx512_12x32", "avx512_12x16",
+    12, 32, 144, 384, 4096,
+    12, 16, 72, 384, 4096,
+    minicnn_sgemm_ukr_avx512_12x32, minicnn_dgemm_ukr_avx512_12x16,
+    minicnn_sgemm_ukr_rowa_avx512_12x32, minicnn_dgemm_ukr_rowa_avx512_12x16};

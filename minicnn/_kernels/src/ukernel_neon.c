@@ -119,7 +119,14 @@ void minicnn_dgemm_ukr_neon_8x6(ptrdiff_t k, double alpha, const double *a, cons
         MINICNN_TILE_OUT(double, tile, c, ldc, m, n, NR);
 }
 
+const minicnn_gemm_kernel minicnn_gemm_neon = {
+    "neon_8x12", "neon_8x6",
+    8, 12, 128, 256, 4092,
+    8, 6, 64, 256, 4092,
+    minicnn_sgemm_ukr_neon_8x12, minicnn_dgemm_ukr_neon_8x6, NULL, NULL};
+
 #else
 /* ISO C forbids an empty translation unit. */
 typedef int minicnn_neon_unused;
+
 #endif

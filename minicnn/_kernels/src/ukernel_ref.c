@@ -55,3 +55,10 @@ void minicnn_dgemm_ukr_rowa_reference(ptrdiff_t k, double alpha, const double *a
     const ptrdiff_t m = MINICNN_REF_DMR;
     REF_KERNEL_BODY(double, MINICNN_REF_DMR, MINICNN_REF_DNR, ROWA)
 }
+
+const minicnn_gemm_kernel minicnn_gemm_reference = {
+    "reference_4x8", "reference_4x4",
+    MINICNN_REF_SMR, MINICNN_REF_SNR, 128, 256, 4096,
+    MINICNN_REF_DMR, MINICNN_REF_DNR, 64, 256, 4096,
+    minicnn_sgemm_ukr_reference, minicnn_dgemm_ukr_reference,
+    minicnn_sgemm_ukr_rowa_reference, minicnn_dgemm_ukr_rowa_reference};

@@ -1,10 +1,12 @@
-"""Normalization layers: BatchNormalization (inference form: the moving statistics),
-LayerNormalization and GroupNormalization (per-sample statistics, written out op by op as minicnn
-computes them: mean, centred square mean, ``1 / sqrt(var + epsilon)``, scale, shift)."""
+"""Normalization layers: BatchNormalization and minicnn.distribute's SyncBatchNormalization
+(inference form: the moving statistics), LayerNormalization and GroupNormalization (per-sample
+statistics, written out op by op as minicnn computes them: mean, centred square mean,
+``1 / sqrt(var + epsilon)``, scale, shift)."""
 
 import numpy as np
 
 from minicnn import layers as L
+from minicnn.distribute.sync_batch_norm import SyncBatchNormalization
 from minicnn.export.builder import Value
 from minicnn.export.converters.core import binary, like, scalar
 from minicnn.export.registry import onnx_converter
@@ -16,7 +18,7 @@ def _channel_shape(rank, axis, c):
     return shape
 
 
-@onnx_converter(L.BatchNormalization)
+@onnx_converter(L.BatchNormalization, SyncBatchNormalization)  # the same at inference
 def batch_normalization(graph, call):
     layer, x = call.layer, call.input
     axis = layer.axis % x.rank
