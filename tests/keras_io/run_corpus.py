@@ -9,21 +9,10 @@ guides (they run with KERAS_BACKEND=torch; without torch they are reported as no
 """
 
 import argparse
-import importlib.util
 import subprocess
 import sys
-from pathlib import Path
 
-
-def _load_runner():
-    spec = importlib.util.spec_from_file_location(
-        "keras_io_corpus_runner", Path(__file__).with_name("corpus.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-corpus = _load_runner()
+import corpus  # beside this script, which is how it is run (its folder is sys.path[0])
 
 
 def _has_module(python, module):
