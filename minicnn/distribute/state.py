@@ -39,7 +39,7 @@ def broadcast_model_state(model, root_rank=0):
         return
     if not g.broadcast_object(bool(getattr(optimizer, "built", False)), root_rank):
         return
-    optimizer.build(list(model.trainable_weights))
+    optimizer._build_for(list(model.trainable_weights))
     broadcast_variables(optimizer.variables, root_rank)  # the iteration counter and the slots
 
 

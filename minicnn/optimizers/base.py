@@ -11,6 +11,8 @@ projects it; ``iterations`` counts the update.
 Subclasses say which per-variable slots they need (``_slot_names``) and how one variable is
 updated (``update_step``).  Updates run in place on the variables' arrays through numpy ``out=``
 operations into buffers allocated once, so a step allocates nothing that grows with the steps.
+A subclass written for Keras 3 (its own ``build``, ``update_step(gradient, variable,
+learning_rate)``) runs too: ``_keras_subclass.py``.
 """
 
 import numbers
@@ -25,12 +27,13 @@ from minicnn.layers._context import to_snake_case, unique_name
 from minicnn.optimizers import schedules as _schedules
 from minicnn.optimizers._checks import hyperparameter
 from minicnn.optimizers._gradients import GradientProcessing
+from minicnn.optimizers._keras_subclass import KerasSubclassing
 from minicnn.optimizers._variables import OptimizerVariables, data_of
 
 __all__ = ["Optimizer"]
 
 
-class Optimizer(OptimizerVariables, GradientProcessing):
+class Optimizer(OptimizerVariables, GradientProcessing, KerasSubclassing):
     """Base optimizer, with Keras 3's arguments (every subclass takes them as keywords).
 
     Args:
@@ -189,7 +192,7 @@ class Optimizer(OptimizerVariables, GradientProcessing):
         if len(grads) != len(trainable_variables):
             raise ValueError(f"{owner}.apply: got {len(grads)} gradients for "
                              f"{len(trainable_variables)} variables")
-        self.build(trainable_variables)
+        self._build_for(trainable_variables)
         pairs = self._checked_pairs(grads, trainable_variables)
         pairs = self._overwrite_with_gradients(pairs)
         if pairs:
@@ -226,7 +229,9 @@ class Optimizer(OptimizerVariables, GradientProcessing):
             if self.weight_decay:
                 self._decay_weights(pairs, lr)
             self._begin_update()
-            if not self._update_all(pairs, lr):
+            if self._keras_style:
+                self._keras_update_steps(pairs, lr)
+            elif not self._update_all(pairs, lr):
                 for i, g, _, data in pairs:
                     self.update_step(g, data, lr, self._slots[i], self._tmp[i])
         if self.use_ema:

@@ -36,7 +36,7 @@ def _optimizer_state(model):
     if opt is None or not getattr(opt, "built", False):
         return None
     variables = list(model.trainable_weights)
-    opt.build(variables)  # adds slots for weights it never saw, so the layout is complete
+    opt._build_for(variables)  # adds slots for weights it never saw, so the layout is complete
     return [v.data for v in opt.variables_for(variables)]
 
 
@@ -171,7 +171,7 @@ def _load_optimizer_state(model, reader):
     specs = reader.manifest("optimizer")
     optimizer = model.optimizer
     with _rebuilding(reader, "optimizer/arrays.json", "the optimizer state"):
-        optimizer.build(list(model.trainable_weights))
+        optimizer._build_for(list(model.trainable_weights))
         expected = optimizer.variables
     if len(specs) != len(expected):
         raise reader.error(f"holds {len(specs)} arrays, the optimizer {type(optimizer).__name__} "
