@@ -22,16 +22,16 @@ from minicnn import linalg
 from minicnn.autograd import Tensor, enable_grad, gradcheck, is_grad_enabled, no_grad
 from minicnn.variables import Variable
 from minicnn import ops
-from minicnn import activations, initializers, regularizers, serialization, layers, models
+from minicnn import activations, constraints, initializers, regularizers, serialization, layers, models
 from minicnn import callbacks, losses, metrics, optimizers, saving, utils
-from minicnn import datasets, debugging
+from minicnn import datasets, debugging, random
 from minicnn.layers import Input
 from minicnn.models import Model, Sequential
 
 __all__ = [
     "__version__", "show_config", "set_num_threads", "get_num_threads", "num_threads",
     "linalg", "Tensor", "Variable", "no_grad", "enable_grad", "is_grad_enabled", "gradcheck", "ops",
-    "activations", "initializers", "regularizers", "serialization", "layers", "models",
+    "activations", "constraints", "initializers", "regularizers", "serialization", "layers", "models",
     "callbacks", "losses", "metrics", "optimizers", "saving", "utils", "datasets", "debugging",
     "Input", "Model", "Sequential",
 ]

@@ -52,10 +52,29 @@ def _probe_thread_start(n):
     _started_ok = n
 
 
+def _default_from_environment():
+    """OpenMP's default (0), or the cap when ``OMP_NUM_THREADS`` asks for more than it.
+
+    The OpenMP runtime reads ``OMP_NUM_THREADS`` itself, so ``OMP_NUM_THREADS=100000`` would start
+    that many threads in the first kernel; the same cap as ``set_num_threads`` applies to it.
+    """
+    value = os.environ.get("OMP_NUM_THREADS", "").split(",")[0].strip()
+    try:
+        requested = int(value)
+    except ValueError:
+        return 0  # unset or not a number: the runtime's own rules apply
+    cap = max_threads()
+    if requested <= cap:
+        return 0
+    warnings.warn(f"minicnn: OMP_NUM_THREADS={requested} capped at {cap} ({MAX_THREADS_PER_CPU} per "
+                  f"CPU of the {os.cpu_count() or 1} here)", RuntimeWarning, stacklevel=2)
+    return cap
+
+
 def _check(n):
     """The validated setting for ``n`` (0 = OpenMP's default)."""
     if n is None:
-        return 1 if _forked_child else 0
+        return 1 if _forked_child else _environment_default
     try:
         n = operator.index(n)
     except TypeError:
@@ -118,6 +137,10 @@ def _after_fork_in_child():
     _forked_child = True
     _openmp.set_num_threads(1)
 
+
+_environment_default = _default_from_environment()
+if _environment_default:
+    _openmp.set_num_threads(_environment_default)
 
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_after_fork_in_child)

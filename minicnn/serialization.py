@@ -46,7 +46,8 @@ _BUILTIN_BY_NAME = {}
 # Modules that register built-ins on import; deserialize imports them on demand so that
 # a config naming "minicnn.optimizers" works even if the caller never imported it.
 _BUILTIN_MODULES = (
-    "minicnn.activations", "minicnn.initializers", "minicnn.regularizers", "minicnn.layers",
+    "minicnn.activations", "minicnn.initializers", "minicnn.regularizers", "minicnn.constraints",
+    "minicnn.layers",
     "minicnn.models", "minicnn.optimizers", "minicnn.losses", "minicnn.metrics",
     "minicnn.callbacks",
 )

@@ -318,6 +318,29 @@ def test_absurd_thread_counts_are_capped_with_a_warning():
             assert minicnn.get_num_threads() == _omp(cap)
 
 
+def test_absurd_omp_num_threads_is_capped_with_a_warning():
+    """OMP_NUM_THREADS=100000 used to reach the OpenMP runtime untouched: the first kernel
+    started 100,000 threads."""
+    code = (
+        "import warnings\n"
+        "with warnings.catch_warnings(record=True) as seen:\n"
+        "    warnings.simplefilter('always')\n"
+        "    import minicnn\n"
+        "print(minicnn.get_num_threads(), minicnn._threads.max_threads())\n"
+        "minicnn.set_num_threads(None)\n"
+        "print(minicnn.get_num_threads())\n"
+        "import numpy as np; o = minicnn.Tensor(np.ones((64, 64), np.float32))\n"
+        "print(int((o @ o).numpy()[0, 0]))\n"
+        "print('|'.join(str(w.message) for w in seen))\n"
+    )
+    lines = _run_python(code, OMP_NUM_THREADS="100000").splitlines()
+    threads, cap = map(int, lines[0].split())
+    assert threads == _omp(cap)
+    assert int(lines[1]) == _omp(cap)  # returning to "the default" keeps the cap
+    assert int(lines[2]) == 64
+    assert f"OMP_NUM_THREADS=100000 capped at {cap}" in lines[3]
+
+
 @pytest.mark.skipif(not OPENMP or not sys.platform.startswith("linux"),
                     reason="an address-space limit that stops thread stacks (Linux, OpenMP build)")
 def test_thread_start_failure_is_a_python_error():

@@ -204,24 +204,61 @@ class Tensor:
     def __pos__(self):
         return self
 
-    # Comparisons are not differentiable: plain boolean ndarrays.
+    def __floordiv__(self, other):
+        return _constant(np.floor_divide(self.data, _raw(other)))
+
+    def __rfloordiv__(self, other):
+        return _constant(np.floor_divide(_raw(other), self.data))
+
+    def __mod__(self, other):
+        return _constant(np.mod(self.data, _raw(other)))
+
+    def __rmod__(self, other):
+        return _constant(np.mod(_raw(other), self.data))
+
+    # Comparisons and logic are not differentiable: boolean Tensors outside the graph (a Keras
+    # program may call .numpy() on them, or pass them to ops.where / ops.cast).
     def __eq__(self, other):
-        return self.data == _raw(other)
+        return _constant(self.data == _raw(other))
 
     def __ne__(self, other):
-        return self.data != _raw(other)
+        return _constant(self.data != _raw(other))
 
     def __lt__(self, other):
-        return self.data < _raw(other)
+        return _constant(self.data < _raw(other))
 
     def __le__(self, other):
-        return self.data <= _raw(other)
+        return _constant(self.data <= _raw(other))
 
     def __gt__(self, other):
-        return self.data > _raw(other)
+        return _constant(self.data > _raw(other))
 
     def __ge__(self, other):
-        return self.data >= _raw(other)
+        return _constant(self.data >= _raw(other))
+
+    def __and__(self, other):
+        return _constant(self.data & _raw(other))
+
+    __rand__ = __and__
+
+    def __or__(self, other):
+        return _constant(self.data | _raw(other))
+
+    __ror__ = __or__
+
+    def __xor__(self, other):
+        return _constant(self.data ^ _raw(other))
+
+    __rxor__ = __xor__
+
+    def __invert__(self):
+        return _constant(~self.data)
+
+    def __index__(self):
+        if self.data.ndim or self.data.dtype.kind not in "iu":
+            raise TypeError(f"only integer scalar tensors can be used as an index, got shape "
+                            f"{self.shape} and dtype {self.dtype}")
+        return int(self.data)
 
     # -- shape and reductions ---------------------------------------------------------------
     def __getitem__(self, index):
@@ -256,6 +293,21 @@ class Tensor:
     def max(self, axis=None, keepdims=False):
         return _ops.Max.apply(self, axis=axis, keepdims=keepdims)
 
+    def min(self, axis=None, keepdims=False):
+        return _ops.Min.apply(self, axis=axis, keepdims=keepdims)
+
+    def argmax(self, axis=None):
+        return _constant(np.argmax(self.data, axis=axis))
+
+    def argmin(self, axis=None):
+        return _constant(np.argmin(self.data, axis=axis))
+
+    def all(self, axis=None, keepdims=False):
+        return _constant(np.all(self.data, axis=axis, keepdims=keepdims))
+
+    def any(self, axis=None, keepdims=False):
+        return _constant(np.any(self.data, axis=axis, keepdims=keepdims))
+
     def exp(self):
         return _ops.Exp.apply(self)
 
@@ -287,3 +339,8 @@ _function._TENSOR = Tensor
 
 def _raw(x):
     return x.data if isinstance(x, Tensor) else x
+
+
+def _constant(value):
+    """A Tensor outside the graph (results that have no gradient)."""
+    return Tensor._wrap(np.asarray(value))

@@ -10,8 +10,9 @@ from minicnn.callbacks.monitoring import EarlyStopping, ReduceLROnPlateau, Termi
 from minicnn.callbacks.progbar_logger import ProgbarLogger
 from minicnn.callbacks.remote_monitor import RemoteMonitor
 from minicnn.callbacks.schedulers import LearningRateScheduler
+from minicnn.callbacks.swap_ema_weights import SwapEMAWeights
 from minicnn.callbacks.tensorboard import TensorBoard
 
 __all__ = ["Callback", "CallbackList", "History", "ProgbarLogger", "EarlyStopping", "ModelCheckpoint",
            "LearningRateScheduler", "ReduceLROnPlateau", "CSVLogger", "TerminateOnNaN", "LambdaCallback",
-           "BackupAndRestore", "TensorBoard", "RemoteMonitor"]
+           "BackupAndRestore", "TensorBoard", "RemoteMonitor", "SwapEMAWeights"]

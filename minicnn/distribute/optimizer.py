@@ -112,7 +112,7 @@ class _DistributedMixin:
 
     def apply(self, grads, trainable_variables=None):
         if trainable_variables is None:
-            trainable_variables = self._variables if self.built else None
+            trainable_variables = self._trainable_variables if self.built else None
         if trainable_variables is not None:
             trainable_variables = list(trainable_variables)
             if grads is None:

@@ -39,12 +39,8 @@ def broadcast_model_state(model, root_rank=0):
         return
     if not g.broadcast_object(bool(getattr(optimizer, "built", False)), root_rank):
         return
-    optimizer.build(list(model.trainable_weights))
-    state = optimizer.variables
-    iterations = g.broadcast_object(int(state[0]), root_rank)
-    for slot in state[1:]:
-        g.broadcast_(slot, root_rank)
-    optimizer.iterations = iterations
+    optimizer._build_for(list(model.trainable_weights))
+    broadcast_variables(optimizer.variables, root_rank)  # the iteration counter and the slots
 
 
 def _batch_norm_layers(model):

@@ -10,6 +10,7 @@ import functools
 import inspect
 
 from minicnn.layers._shapes import _shape_tree
+from minicnn.layers._weights import structure_changed
 from minicnn.variables import current_path, name_scope
 
 __all__ = ["wrap_build", "call_shapes", "shape_arguments", "first_parameter"]
@@ -50,6 +51,9 @@ def wrap_build(build):
         finally:
             s(self, "_building", False)
         s(self, "built", True)
+        # What a build attaches besides weights (sub-layers, metrics) is listed by the models'
+        # caches too, which this invalidates.
+        structure_changed()
         return out
 
     build_wrapper._minicnn_wrapped = True

@@ -31,6 +31,11 @@ def structure_changed():
     _structure_version += 1
 
 
+def structure_version():
+    """The counter ``structure_changed`` bumps (models key their own caches on it)."""
+    return _structure_version
+
+
 
 class LayerWeights:
     """The weight half of :class:`minicnn.layers.Layer` (which sets up ``_own_trainable``,

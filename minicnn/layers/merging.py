@@ -1,6 +1,8 @@
 """Merge layers: ``Merge`` (checks a list of >= 2 inputs) -> Add, Subtract, Multiply, Average,
 Maximum, Minimum; and Concatenate."""
 
+import functools
+
 import numpy as np
 
 from minicnn import ops
@@ -63,7 +65,7 @@ class Add(Merge):
     """
 
     def _merge(self, inputs):
-        return ops.add(*inputs)
+        return functools.reduce(ops.add, inputs)
 
 
 @register_builtin(_MOD)
@@ -71,7 +73,7 @@ class Multiply(Merge):
     """Elementwise product of the inputs."""
 
     def _merge(self, inputs):
-        return ops.multiply(*inputs)
+        return functools.reduce(ops.multiply, inputs)
 
 
 @register_builtin(_MOD)
@@ -105,7 +107,7 @@ class Average(Merge):
     """
 
     def _merge(self, inputs):
-        return ops.add(*inputs) / len(inputs)
+        return functools.reduce(ops.add, inputs) / len(inputs)
 
 
 def _stacked(inputs):

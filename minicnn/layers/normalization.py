@@ -72,7 +72,7 @@ class BatchNormalization(Layer):
         return tuple(input_shape)
 
     def call(self, inputs, training=False):
-        return ops.batch_normalization(
+        return ops.fused_batch_normalization(
             inputs, self.gamma, self.beta, self.moving_mean, self.moving_variance,
             training=bool(training) and self.trainable, momentum=self.momentum,
             epsilon=self.epsilon, axis=self.axis)

@@ -73,8 +73,8 @@ def categorical_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=
 def binary_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0):
     """Per-sample binary cross-entropy, averaged over the last axis -> (N,) Tensor."""
     y_true, y_pred = _regression_pair(y_true, y_pred)
-    return ops.binary_crossentropy(y_true, y_pred, from_logits=from_logits,
-                                      label_smoothing=label_smoothing)
+    return ops.mean(ops.binary_crossentropy(y_true, y_pred, from_logits=from_logits,
+                                            label_smoothing=label_smoothing), axis=-1)
 
 
 def mean_squared_error(y_true, y_pred):

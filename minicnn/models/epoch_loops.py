@@ -182,6 +182,8 @@ class EpochLoops:
             training_logs = epoch_logs
             if self.stop_training:
                 break
+        if epochs > 0:  # with use_ema, the weights become their moving averages (as in Keras)
+            self.optimizer.finalize_variable_values(self.trainable_weights)
         cbs.on_train_end(training_logs)
         return cbs.history
 

@@ -232,7 +232,7 @@ def _optimizer_params(model):
     optimizer = getattr(model, "optimizer", None)
     if optimizer is None or not getattr(optimizer, "built", False):
         return None
-    slots = optimizer.variables[1:]  # [iterations, slots...]
+    slots = optimizer.variables[1:]  # after iterations: averages, accumulators, slots...
     learning_rate = 0 if callable(getattr(optimizer, "_learning_rate", None)) else 1  # a schedule is no variable
     return (1 + learning_rate + _count(slots),
             np.dtype(np.int64).itemsize + 4 * learning_rate + _nbytes(slots))

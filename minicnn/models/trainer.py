@@ -11,8 +11,9 @@ subclass overrides a step the way the Keras guides do it with the torch backend:
 ``loss.backward()``, ``[v.value.grad for v in trainable_weights]``, ``optimizer.apply(...)``.
 
 The default training step: run the model with ``training=True``, clear the gradients, add the
-compiled losses (weighted per output) and the regularization penalties, ``backward()``, let the
-optimizer update every trainable weight in place, then update the metrics with the predictions.
+compiled losses (weighted per output) and the regularization penalties, ``backward()`` (of the
+loss times the optimizer's ``loss_scale_factor``), let the optimizer update every trainable
+weight in place, then update the metrics with the predictions.
 """
 
 import inspect
@@ -20,6 +21,7 @@ import inspect
 from minicnn import optimizers
 from minicnn.autograd import no_grad
 from minicnn.distribute.rank_zero import load_on_root, write_on_root
+from minicnn.layers import _weights
 from minicnn.metrics import Mean, Metric
 from minicnn.models.epoch_loops import EpochLoops, pythonify_logs
 from minicnn.saving import load_weights, save_model, save_weights
@@ -93,16 +95,18 @@ class Trainer(EpochLoops):
 
     def _attribute_metrics(self):
         # Cached: the walk through every layer's attributes would cost more than the rest of a
-        # small model's step bookkeeping.  Forgotten when a public attribute of the model is set
-        # and when a loop starts (a metric attached to a sub-layer in between is picked up then).
-        cached = self.__dict__.get("_attribute_metrics_cache")
-        if cached is None:
-            cached = _attribute_metrics(self)
-            object.__setattr__(self, "_attribute_metrics_cache", cached)
-        return cached
+        # small model's step bookkeeping.  Forgotten when a public attribute of the model is set,
+        # when a loop starts and when a layer gains weights (a layer built during the first step
+        # creates its metrics then), so a metric attached in between is picked up.
+        cached = self.__dict__.get(_CACHE)
+        version = _weights.structure_version()
+        if cached is None or cached[0] != version:
+            cached = (version, _attribute_metrics(self))
+            object.__setattr__(self, _CACHE, cached)
+        return cached[1]
 
     def _forget_attribute_metrics(self):
-        self.__dict__.pop("_attribute_metrics_cache", None)
+        self.__dict__.pop(_CACHE, None)
 
     def __setattr__(self, key, value):
         if not key.startswith("_"):
@@ -191,7 +195,7 @@ class Trainer(EpochLoops):
         loss = self._compute_loss(x, y, y_pred, sample_weight, training=True)
         self._loss_tracker.update_state(float(loss), sample_weight=cu.batch_size_of(x))
         if trainable and getattr(loss, "requires_grad", False):
-            loss.backward()
+            self.optimizer.scale_loss(loss).backward()
             self.optimizer.apply([w.grad for w in trainable], trainable)
         return self.compute_metrics(x, y, y_pred, sample_weight)
 
@@ -263,24 +267,37 @@ def _mean(name):
     return Mean(name=name)
 
 
+_CACHE = "_attribute_metrics_cache"
+
+
 def _attribute_metrics(model):
-    """``Metric`` objects held in public attributes (or lists of them) of the model and of its
-    layers, in the order they were assigned; a nested model's metrics are its own business.
-    Private attributes hold the layers' caches and the compiled metrics, not users' metrics."""
+    """``Metric`` objects held in attributes of the model and of every layer inside it, as Keras
+    tracks them: public or private, alone or in lists, tuples and dicts, in the order they were
+    assigned.  A nested model's own attributes (its compiled metrics and trackers) are its own
+    business, the layers inside it are not.  ``metrics`` leaves out the model's compiled ones."""
     found, queue, seen = [], [model], set()
     for layer in queue:
         if id(layer) in seen:
             continue
         seen.add(id(layer))
-        for key, value in vars(layer).items():
-            if key[0] == "_":
-                continue
-            for item in value if isinstance(value, (list, tuple)) else (value,):
-                if isinstance(item, Metric) and id(item) not in seen:
-                    seen.add(id(item))
-                    found.append(item)
-        queue.extend(l for l in getattr(layer, "_layers", ()) if not isinstance(l, Trainer))
+        if layer is model or not isinstance(layer, Trainer):
+            for key, value in vars(layer).items():
+                for item in _metrics_in(value) if key != _CACHE else ():
+                    if id(item) not in seen:
+                        seen.add(id(item))
+                        found.append(item)
+        queue.extend(getattr(layer, "_layers", ()))
     return found
+
+
+def _metrics_in(value):
+    if isinstance(value, Metric):
+        return [value]
+    if isinstance(value, dict):
+        value = list(value.values())
+    if isinstance(value, (list, tuple)):
+        return [m for item in value for m in _metrics_in(item)]
+    return []
 
 
 _ARGUMENT_CACHE = {}

@@ -6,28 +6,13 @@ import numpy as np
 
 from minicnn._kernels.elementwise import relu_mask_bias_grad as _relu_mask_bias_grad
 from minicnn.autograd import Function
+from minicnn.ops._special import erfc as _erfc
 from minicnn.ops._util import as_tensor, check_float, norm_axis
 
 __all__ = ["relu", "leaky_relu", "elu", "gelu", "sigmoid", "tanh", "softplus", "softmax",
            "log_softmax", "ReluFunction", "LeakyReluFunction", "EluFunction", "GeluFunction",
            "SigmoidFunction", "TanhFunction", "SoftplusFunction", "SoftmaxFunction",
            "LogSoftmaxFunction"]
-
-_ERF = None
-
-
-def _erf(x):
-    """erf, elementwise and exact to rounding: scipy's vectorised one when scipy is installed
-    (looked up on first use so ``import minicnn`` never touches scipy), else math.erf."""
-    global _ERF
-    if _ERF is None:
-        try:
-            from scipy.special import erf as _ERF
-        except ImportError:
-            scalar = np.frompyfunc(math.erf, 1, 1)
-            _ERF = lambda v: np.asarray(scalar(v), dtype=v.dtype)  # noqa: E731
-    return _ERF(x)
-
 
 class ReluFunction(Function):
     """max(x, 0).  Backward: ``g * (y > 0)`` from the saved output; for float32/float64 in one
@@ -78,32 +63,60 @@ class EluFunction(Function):
 
 
 _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
-_INV_SQRT_2 = 1.0 / math.sqrt(2.0)
+_MINUS_INV_SQRT_2 = -1.0 / math.sqrt(2.0)
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
 
 
 class GeluFunction(Function):
-    """x * Phi(x) (exact, erf) or Keras' tanh approximation when ``approximate=True``."""
+    """x * Phi(x), Phi the normal CDF, exactly (``0.5 * erfc(-x / sqrt(2))``) or by Keras' tanh
+    approximation when ``approximate=True``, computed as ``x * sigmoid(2u)``, which equals
+    ``0.5 x (1 + tanh(u))``.  Both forms avoid ``1 + erf`` and ``1 + tanh``: those cancel for
+    negative x (every bit lost below x = -5 in float32), these keep float32's relative accuracy
+    in the whole left tail.  Forward keeps Phi (or the sigmoid) for backward."""
 
     @staticmethod
     def forward(ctx, x, approximate=False):
-        ctx.save_for_backward(x)
+        dt = x.dtype.type
         ctx.approximate = approximate
         if approximate:
-            inner = _SQRT_2_OVER_PI * (x + 0.044715 * x ** 3)
-            return (0.5 * x * (1 + np.tanh(inner))).astype(x.dtype, copy=False)
-        return (0.5 * x * (1 + _erf(x * _INV_SQRT_2))).astype(x.dtype, copy=False)
+            # u = sqrt(2/pi) (x + 0.044715 x^3); s = 1 / (1 + exp(-2u))
+            s = x * x
+            s *= dt(-2 * 0.044715 * _SQRT_2_OVER_PI)
+            s += dt(-2 * _SQRT_2_OVER_PI)
+            s *= x
+            with np.errstate(over="ignore"):  # x << 0: exp overflows to inf, s to 0, as it should
+                np.exp(s, out=s)
+            s += 1
+            np.reciprocal(s, out=s)
+        else:
+            s = _erfc(x * dt(_MINUS_INV_SQRT_2))
+            s *= dt(0.5)  # Phi(x)
+        ctx.save_for_backward(x, s)
+        return x * s
 
     @staticmethod
     def backward(ctx, g):
-        (x,) = ctx.saved_tensors
+        x, s = ctx.saved_tensors
+        dt = x.dtype.type
         if ctx.approximate:
-            t = np.tanh(_SQRT_2_OVER_PI * (x + 0.044715 * x ** 3))
-            d = 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * _SQRT_2_OVER_PI * (1 + 3 * 0.044715 * x * x)
+            # d/dx x s(2u) = s + 2 x s (1 - s) u',  u' = sqrt(2/pi) (1 + 3 * 0.044715 x^2)
+            d = x * x
+            d *= dt(2 * 3 * 0.044715 * _SQRT_2_OVER_PI)
+            d += dt(2 * _SQRT_2_OVER_PI)
+            d *= x
+            d *= s
+            d *= 1 - s
         else:
-            cdf = 0.5 * (1 + _erf(x * _INV_SQRT_2))
-            d = cdf + x * _INV_SQRT_2PI * np.exp(-0.5 * x * x)
-        return (g * d).astype(x.dtype, copy=False)
+            # d/dx x Phi(x) = Phi(x) + x phi(x)
+            d = x * x
+            d *= dt(-0.5)
+            with np.errstate(under="ignore"):
+                np.exp(d, out=d)
+            d *= x
+            d *= dt(_INV_SQRT_2PI)
+        d += s
+        d *= g
+        return d
 
 
 def _sigmoid(x):
@@ -216,11 +229,12 @@ def elu(x, alpha=1.0):
     return EluFunction.apply(_float_input(x), alpha=float(alpha))
 
 
-def gelu(x, approximate=False):
-    """Gaussian error linear unit: x * Phi(x) (``approximate=True``: the tanh form).
+def gelu(x, approximate=True):
+    """Gaussian error linear unit: x * Phi(x); ``approximate=True`` (Keras' default for
+    ``ops.gelu``) is the tanh form, ``False`` the exact one with erf.
 
     >>> import minicnn
-    >>> minicnn.ops.gelu([0.0, 1.0]).numpy().round(4)
+    >>> minicnn.ops.gelu([0.0, 1.0], approximate=False).numpy().round(4)
     array([0.    , 0.8413], dtype=float32)
     """
     return GeluFunction.apply(_float_input(x), approximate=bool(approximate))

@@ -14,7 +14,7 @@ from minicnn.autograd import tensor as _tensor
 
 __all__ = [
     "matmul2d", "Add", "Sub", "Mul", "Div", "Neg", "Pow", "MatMul", "Exp", "Log", "Sqrt", "Abs", "Clip",
-    "Sum", "Mean", "Max", "Reshape", "Transpose", "GetItem", "Cast", "Concatenate", "Stack",
+    "Sum", "Mean", "Max", "Min", "Reshape", "Transpose", "GetItem", "Cast", "Concatenate", "Stack",
 ]
 
 
@@ -156,11 +156,11 @@ class MatMul(Function):
                     matmul2d(a, g, trans_a=True) if nb else None)
         a2 = a[None, :] if a.ndim == 1 else a
         b2 = b[:, None] if b.ndim == 1 else b
-        g2 = g
-        if a.ndim == 1:
-            g2 = np.expand_dims(g2, -2)
+        g2 = g  # restore the axes numpy @ dropped for 1-D operands (the vector's last)
         if b.ndim == 1:
             g2 = np.expand_dims(g2, -1)
+        if a.ndim == 1:
+            g2 = np.expand_dims(g2, -2)
         ga = gb = None
         if na:
             ga = sum_to_shape(np.matmul(g2, np.swapaxes(b2, -1, -2)), a2.shape, a.dtype).reshape(a.shape)
@@ -237,7 +237,7 @@ class Clip(Function):
         return g * keep
 
 
-def _expand_reduced(g, shape, axis, keepdims):
+def expand_reduced(g, shape, axis, keepdims):
     """Broadcast the gradient of a reduction back over the reduced axes (a view, no copy)."""
     if axis is not None and not keepdims:
         g = np.expand_dims(g, axis)
@@ -246,7 +246,7 @@ def _expand_reduced(g, shape, axis, keepdims):
     return np.broadcast_to(g, shape)
 
 
-def _norm_axis(axis, ndim):
+def normalize_axes(axis, ndim):
     if axis is None:
         return None
     axes = (axis,) if np.isscalar(axis) else tuple(axis)
@@ -264,20 +264,20 @@ class Sum(Function):
     @staticmethod
     def forward(ctx, x, axis=None, keepdims=False):
         ctx.shape = x.shape
-        ctx.axis = _norm_axis(axis, x.ndim)
+        ctx.axis = normalize_axes(axis, x.ndim)
         ctx.keepdims = keepdims
         return np.asarray(np.sum(x, axis=ctx.axis, keepdims=keepdims))
 
     @staticmethod
     def backward(ctx, g):
-        return _expand_reduced(g, ctx.shape, ctx.axis, ctx.keepdims)
+        return expand_reduced(g, ctx.shape, ctx.axis, ctx.keepdims)
 
 
 class Mean(Function):
     @staticmethod
     def forward(ctx, x, axis=None, keepdims=False):
         ctx.shape = x.shape
-        ctx.axis = _norm_axis(axis, x.ndim)
+        ctx.axis = normalize_axes(axis, x.ndim)
         ctx.keepdims = keepdims
         y = np.asarray(np.mean(x, axis=ctx.axis, keepdims=keepdims))
         ctx.count = max(x.size // max(y.size, 1), 1)
@@ -285,27 +285,35 @@ class Mean(Function):
 
     @staticmethod
     def backward(ctx, g):
-        return _expand_reduced(g / ctx.count, ctx.shape, ctx.axis, ctx.keepdims)
+        return expand_reduced(g / ctx.count, ctx.shape, ctx.axis, ctx.keepdims)
 
 
 class Max(Function):
     """Ties share the gradient equally (so the gradient is the same whichever copy wins)."""
 
-    @staticmethod
-    def forward(ctx, x, axis=None, keepdims=False):
-        ctx.axis = _norm_axis(axis, x.ndim)
+    reduce = staticmethod(np.max)
+
+    @classmethod
+    def forward(cls, ctx, x, axis=None, keepdims=False):
+        ctx.axis = normalize_axes(axis, x.ndim)
         ctx.keepdims = keepdims
-        y = np.asarray(np.max(x, axis=ctx.axis, keepdims=keepdims))
+        y = np.asarray(cls.reduce(x, axis=ctx.axis, keepdims=keepdims))
         ctx.save_for_backward(x, y)
         return y
 
     @staticmethod
     def backward(ctx, g):
         x, y = ctx.saved_tensors
-        yk = _expand_reduced(y, x.shape, ctx.axis, ctx.keepdims)
+        yk = expand_reduced(y, x.shape, ctx.axis, ctx.keepdims)
         mask = (x == yk).astype(x.dtype)
         count = mask.sum(axis=ctx.axis, keepdims=True)
-        return mask * (_expand_reduced(g, x.shape, ctx.axis, ctx.keepdims) / count)
+        return mask * (expand_reduced(g, x.shape, ctx.axis, ctx.keepdims) / count)
+
+
+class Min(Max):
+    """Ties share the gradient equally, as for Max."""
+
+    reduce = staticmethod(np.min)
 
 
 class Reshape(Function):

@@ -11,7 +11,7 @@ from minicnn.ops._util import as_tensor, check_float, norm_axis, raw
 
 _KERNEL_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 
-__all__ = ["dense", "dropout", "batch_normalization", "zero_padding2d", "DenseFunction",
+__all__ = ["dense", "dropout", "fused_batch_normalization", "zero_padding2d", "DenseFunction",
            "DropoutFunction", "BatchNormFunction", "ZeroPadding2DFunction"]
 
 
@@ -233,7 +233,7 @@ def _bn_backward_kernels(ctx, g):
     return gx, gg, gb, None, None
 
 
-def batch_normalization(x, gamma, beta, moving_mean, moving_variance, training, momentum=0.99,
+def fused_batch_normalization(x, gamma, beta, moving_mean, moving_variance, training, momentum=0.99,
                         epsilon=1e-3, axis=-1):
     """Batch normalisation over every axis but ``axis`` (Keras' BatchNormalization maths).
 
@@ -245,14 +245,14 @@ def batch_normalization(x, gamma, beta, moving_mean, moving_variance, training, 
     >>> import numpy as np, minicnn
     >>> x = np.array([[0.0], [2.0]], np.float32)
     >>> mm, mv = np.zeros(1, np.float32), np.ones(1, np.float32)
-    >>> y = minicnn.ops.batch_normalization(x, None, None, mm, mv, training=True, epsilon=0.0)
+    >>> y = minicnn.ops.fused_batch_normalization(x, None, None, mm, mv, training=True, epsilon=0.0)
     >>> y.numpy().ravel(), mm, mv
     (array([-1.,  1.], dtype=float32), array([0.01], dtype=float32), array([1.], dtype=float32))
     """
     x = as_tensor(x)
     check_float("x", x.data)
     if x.ndim < 1:
-        raise ValueError(f"batch_normalization: x must have at least 1 dimension, got shape {x.shape}")
+        raise ValueError(f"fused_batch_normalization: x must have at least 1 dimension, got shape {x.shape}")
     ax = norm_axis(axis, x.ndim)
     c = x.shape[ax]
     args = []
@@ -260,14 +260,14 @@ def batch_normalization(x, gamma, beta, moving_mean, moving_variance, training, 
                     ("moving_variance", moving_variance)):
         if t is None:
             if name.startswith("moving"):
-                raise ValueError(f"batch_normalization: {name} is required")
+                raise ValueError(f"fused_batch_normalization: {name} is required")
             args.append(None)
             continue
         arr = raw(t)
         if not isinstance(arr, np.ndarray):
-            raise TypeError(f"batch_normalization: {name} must be a Tensor or ndarray, got {type(t).__name__}")
+            raise TypeError(f"fused_batch_normalization: {name} must be a Tensor or ndarray, got {type(t).__name__}")
         if arr.shape != (c,):
-            raise ValueError(f"batch_normalization: {name} must have shape ({c},) for x.shape={x.shape} "
+            raise ValueError(f"fused_batch_normalization: {name} must have shape ({c},) for x.shape={x.shape} "
                              f"and axis={axis}, got {arr.shape}")
         args.append(t)
     return BatchNormFunction.apply(x, *args, training=bool(training), momentum=float(momentum),

@@ -72,37 +72,35 @@ class ProbabilityCrossentropyFunction(Function):
 
 
 class SigmoidBinaryCrossentropyFunction(Function):
-    """loss = mean(max(z, 0) - z t + log(1 + exp(-|z|))) over the last axis."""
+    """loss = max(z, 0) - z t + log(1 + exp(-|z|)), elementwise (Keras' ops form: no mean)."""
 
     @staticmethod
     def forward(ctx, target, logits):
         ctx.save_for_backward(target, logits)
-        per = np.maximum(logits, 0) - logits * target + np.log1p(np.exp(-np.abs(logits)))
-        return per.mean(axis=-1)
+        return np.maximum(logits, 0) - logits * target + np.log1p(np.exp(-np.abs(logits)))
 
     @staticmethod
     def backward(ctx, g):
         t, z = ctx.saved_tensors
         nt, nz = ctx.needs_input_grad
-        g = np.expand_dims(g, -1) / z.shape[-1]
         gt = (-g * z).astype(t.dtype, copy=False) if nt else None
         gz = (g * (_sigmoid(z) - t)).astype(z.dtype, copy=False) if nz else None
         return gt, gz
 
 
 class ProbabilityBinaryCrossentropyFunction(Function):
+    """Keras' probability path, elementwise: p clipped to [eps, 1 - eps]."""
+
     @staticmethod
     def forward(ctx, target, probs):
         c = np.clip(probs, EPSILON, 1 - EPSILON)
         ctx.save_for_backward(target, probs, c)
-        per = -(target * np.log(c) + (1 - target) * np.log(1 - c))
-        return per.mean(axis=-1)
+        return -(target * np.log(c) + (1 - target) * np.log(1 - c))
 
     @staticmethod
     def backward(ctx, g):
         t, p, c = ctx.saved_tensors
         nt, np_ = ctx.needs_input_grad
-        g = np.expand_dims(g, -1) / p.shape[-1]
         gt = (-g * (np.log(c) - np.log(1 - c))).astype(t.dtype, copy=False) if nt else None
         gp = None
         if np_:
@@ -148,11 +146,11 @@ def _to(g, shape, dtype, needed):
 
 
 # -- functional API --------------------------------------------------------------------------
-def _pred(y_pred):
-    y_pred = as_tensor(y_pred, "y_pred")
-    check_float("y_pred", y_pred.data)
+def _pred(y_pred, name="y_pred"):
+    y_pred = as_tensor(y_pred, name)
+    check_float(name, y_pred.data)
     if y_pred.ndim < 1:
-        raise ValueError(f"y_pred must have at least 1 dimension, got shape {y_pred.shape}")
+        raise ValueError(f"{name} must have at least 1 dimension, got shape {y_pred.shape}")
     return y_pred
 
 
@@ -174,8 +172,9 @@ def _recorded_logits(y_pred, attr, axis=None):
     return logits
 
 
-def categorical_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0, axis=-1):
-    """Cross-entropy against one-hot (or soft) targets, one value per sample.
+def categorical_crossentropy(target, output, from_logits=False, axis=-1, label_smoothing=0.0):
+    """Cross-entropy against one-hot (or soft) targets, one value per sample
+    (``label_smoothing``, after Keras' arguments, is the loss class's option).
 
     >>> import numpy as np, minicnn
     >>> logits = np.array([[2.0, 0.0, 0.0]], np.float32)
@@ -183,56 +182,57 @@ def categorical_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=
     >>> minicnn.ops.categorical_crossentropy(y, logits, from_logits=True).numpy().round(4)
     array([0.2395], dtype=float32)
     """
-    y_pred = _pred(y_pred)
-    ax = norm_axis(axis, y_pred.ndim)
-    t = _target(y_true, y_pred)
-    if raw(t).shape != y_pred.shape:
-        raise ValueError(f"categorical_crossentropy: y_true shape {raw(t).shape} must equal y_pred "
-                         f"shape {y_pred.shape} (use sparse_categorical_crossentropy for integer labels)")
+    output = _pred(output, "output")
+    ax = norm_axis(axis, output.ndim)
+    t = _target(target, output)
+    if raw(t).shape != output.shape:
+        raise ValueError(f"categorical_crossentropy: target shape {raw(t).shape} must equal output "
+                         f"shape {output.shape} (use sparse_categorical_crossentropy for integer labels)")
     if label_smoothing:
         ls = float(label_smoothing)
         if not 0.0 <= ls <= 1.0:
             raise ValueError(f"label_smoothing must be in [0, 1], got {label_smoothing}")
-        t = t * (1.0 - ls) + ls / y_pred.shape[ax]
-    return _crossentropy(t, y_pred, from_logits, ax)
+        t = t * (1.0 - ls) + ls / output.shape[ax]
+    return _crossentropy(t, output, from_logits, ax)
 
 
-def _crossentropy(t, y_pred, from_logits, ax):
+def _crossentropy(t, output, from_logits, ax):
     if not from_logits:
-        logits = _recorded_logits(y_pred, "_softmax_logits", ax)
+        logits = _recorded_logits(output, "_softmax_logits", ax)
         if logits is None:
-            return ProbabilityCrossentropyFunction.apply(t, y_pred, axis=ax)
-        y_pred = logits
-    return SoftmaxCrossentropyFunction.apply(t, y_pred, axis=ax)
+            return ProbabilityCrossentropyFunction.apply(t, output, axis=ax)
+        output = logits
+    return SoftmaxCrossentropyFunction.apply(t, output, axis=ax)
 
 
-def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, ignore_class=None, axis=-1):
+def sparse_categorical_crossentropy(target, output, from_logits=False, axis=-1, ignore_class=None):
     """Cross-entropy against integer class labels, one value per sample.
 
-    ``y_true`` has y_pred's shape without ``axis`` (a trailing 1 is accepted, as in Keras).
-    Samples labelled ``ignore_class`` get loss 0 and no gradient.
+    ``target`` has output's shape without ``axis`` (a trailing 1 is accepted, as in Keras).
+    Samples labelled ``ignore_class`` (after Keras' arguments: the loss class's option) get
+    loss 0 and no gradient.
 
     >>> import numpy as np, minicnn
     >>> p = minicnn.ops.softmax(np.array([[0.0, 0.0]], np.float32))
     >>> minicnn.ops.sparse_categorical_crossentropy(np.array([1]), p).numpy().round(4)
     array([0.6931], dtype=float32)
     """
-    y_pred = _pred(y_pred)
-    ax = norm_axis(axis, y_pred.ndim)
-    labels = np.asarray(raw(y_true))
-    want = y_pred.shape[:ax] + y_pred.shape[ax + 1:]
+    output = _pred(output, "output")
+    ax = norm_axis(axis, output.ndim)
+    labels = np.asarray(raw(target))
+    want = output.shape[:ax] + output.shape[ax + 1:]
     if labels.shape != want and labels.shape == want + (1,):
         labels = labels.reshape(want)
     if labels.shape != want:
-        raise ValueError(f"sparse_categorical_crossentropy: y_true shape {labels.shape} does not match "
-                         f"y_pred shape {y_pred.shape} without axis {axis} ({want})")
+        raise ValueError(f"sparse_categorical_crossentropy: target shape {labels.shape} does not match "
+                         f"output shape {output.shape} without axis {axis} ({want})")
     if labels.dtype.kind == "f":
         if not np.all(labels == np.round(labels)):
-            raise ValueError("sparse_categorical_crossentropy: y_true must hold integer class indices")
+            raise ValueError("sparse_categorical_crossentropy: target must hold integer class indices")
         labels = labels.astype(np.int64)
     elif labels.dtype.kind not in "iu":
-        raise TypeError(f"sparse_categorical_crossentropy: y_true must be integer labels, got dtype {labels.dtype}")
-    n_classes = y_pred.shape[ax]
+        raise TypeError(f"sparse_categorical_crossentropy: target must be integer labels, got dtype {labels.dtype}")
+    n_classes = output.shape[ax]
     ignored = None
     if ignore_class is not None:
         ignored = labels == int(ignore_class)
@@ -240,35 +240,36 @@ def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, ignore_cl
     if labels.size and (labels.min() < 0 or labels.max() >= n_classes):
         raise ValueError(f"sparse_categorical_crossentropy: labels must be in [0, {n_classes}), got "
                          f"min {labels.min()} max {labels.max()}")
-    onehot = np.eye(n_classes, dtype=y_pred.dtype)[labels]
+    onehot = np.eye(n_classes, dtype=output.dtype)[labels]
     if ignored is not None:
         onehot[ignored] = 0  # an all-zero target: loss 0 and a zero gradient
     onehot = np.moveaxis(onehot, -1, ax)
-    return _crossentropy(onehot, y_pred, from_logits, ax)
+    return _crossentropy(onehot, output, from_logits, ax)
 
 
-def binary_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0):
-    """Binary cross-entropy averaged over the last axis: (N, k) -> (N,).
+def binary_crossentropy(target, output, from_logits=False, label_smoothing=0.0):
+    """Binary cross-entropy, elementwise (Keras' ``ops.binary_crossentropy``; the loss
+    ``keras.losses.binary_crossentropy`` averages it over the last axis).
 
     >>> import numpy as np, minicnn
     >>> minicnn.ops.binary_crossentropy(np.array([[1.0]]), np.array([[0.0]]), from_logits=True).numpy().round(4)
-    array([0.6931])
+    array([[0.6931]])
     """
-    y_pred = _pred(y_pred)
-    t = _target(y_true, y_pred)
-    if raw(t).shape != y_pred.shape:
-        raise ValueError(f"binary_crossentropy: y_true shape {raw(t).shape} must equal y_pred shape {y_pred.shape}")
+    output = _pred(output, "output")
+    t = _target(target, output)
+    if raw(t).shape != output.shape:
+        raise ValueError(f"binary_crossentropy: target shape {raw(t).shape} must equal output shape {output.shape}")
     if label_smoothing:
         ls = float(label_smoothing)
         if not 0.0 <= ls <= 1.0:
             raise ValueError(f"label_smoothing must be in [0, 1], got {label_smoothing}")
         t = t * (1.0 - ls) + 0.5 * ls
     if not from_logits:
-        logits = _recorded_logits(y_pred, "_sigmoid_logits")
+        logits = _recorded_logits(output, "_sigmoid_logits")
         if logits is None:
-            return ProbabilityBinaryCrossentropyFunction.apply(t, y_pred)
-        y_pred = logits
-    return SigmoidBinaryCrossentropyFunction.apply(t, y_pred)
+            return ProbabilityBinaryCrossentropyFunction.apply(t, output)
+        output = logits
+    return SigmoidBinaryCrossentropyFunction.apply(t, output)
 
 
 def _regression(fn, name, y_true, y_pred):

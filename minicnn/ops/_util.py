@@ -3,16 +3,15 @@
 import numpy as np
 
 from minicnn.autograd import Tensor
+from minicnn.ops._dtypes import convert
 
 
 def as_tensor(x, name="x"):
-    """Tensor inputs pass through; arrays, lists and scalars become (non-grad) Tensors."""
+    """Tensor inputs pass through; arrays, lists and scalars become (non-grad) Tensors with
+    Keras' dtypes (Python floats float32, Python ints int32; arrays keep theirs)."""
     if isinstance(x, Tensor):
         return x
-    try:
-        return Tensor(x)
-    except (TypeError, ValueError) as e:
-        raise TypeError(f"{name} must be a Tensor or array-like, got {type(x).__name__}: {e}") from None
+    return convert(x, name=name)
 
 
 def raw(x):

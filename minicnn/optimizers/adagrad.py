@@ -8,7 +8,7 @@ from minicnn.optimizers.base import Optimizer
 
 class Adagrad(Optimizer):
     """Adagrad (Keras 3): ``acc += g**2``; ``w -= lr * g / sqrt(acc + epsilon)``; ``acc`` starts
-    at ``initial_accumulator_value``.
+    at ``initial_accumulator_value``; the base arguments of ``Optimizer`` as keywords.
 
     >>> import numpy as np
     >>> w = np.zeros(1)
@@ -17,10 +17,8 @@ class Adagrad(Optimizer):
     array([-0.1])
     """
 
-    def __init__(self, learning_rate=0.001, initial_accumulator_value=0.1, epsilon=1e-7,
-                 weight_decay=None, clipnorm=None, clipvalue=None, global_clipnorm=None, name="adagrad"):
-        super().__init__(learning_rate, weight_decay=weight_decay, clipnorm=clipnorm,
-                         clipvalue=clipvalue, global_clipnorm=global_clipnorm, name=name)
+    def __init__(self, learning_rate=0.001, initial_accumulator_value=0.1, epsilon=1e-7, **kwargs):
+        super().__init__(learning_rate, **kwargs)
         self.initial_accumulator_value = hyperparameter("Adagrad", "initial_accumulator_value",
                                                         initial_accumulator_value)
         self.epsilon = hyperparameter("Adagrad", "epsilon", epsilon)
@@ -31,7 +29,7 @@ class Adagrad(Optimizer):
         return self.initial_accumulator_value
 
     def update_step(self, gradient, variable, learning_rate, slots, tmp):
-        acc = slots["accumulator"]
+        acc = slots["accumulator"].data
         np.square(gradient, out=tmp)
         acc += tmp
         np.add(acc, self.epsilon, out=tmp)

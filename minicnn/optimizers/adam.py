@@ -4,15 +4,15 @@ import math
 
 import numpy as np
 
-from minicnn.optimizers._checks import hyperparameter
-from minicnn.optimizers.base import Optimizer
+from minicnn.optimizers._moments import MomentOptimizer, moments_into
 
 from minicnn._kernels import _optim
 from minicnn._kernels._args import FLOATS as _FLOATS
 
 
-class Adam(Optimizer):
-    """Adam (Keras 3 formulas, epsilon outside the square root).
+class Adam(MomentOptimizer):
+    """Adam (Keras 3 formulas, epsilon outside the square root); the base arguments of
+    ``Optimizer`` as keywords.
 
     With t = iterations + 1: ``m += (g - m) * (1 - beta_1)``, ``v += (g**2 - v) * (1 - beta_2)``,
     ``w -= lr * sqrt(1 - beta_2**t) / (1 - beta_1**t) * m / (sqrt(v) + epsilon)``;
@@ -26,13 +26,8 @@ class Adam(Optimizer):
     """
 
     def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, amsgrad=False,
-                 weight_decay=None, clipnorm=None, clipvalue=None, global_clipnorm=None, name="adam"):
-        super().__init__(learning_rate, weight_decay=weight_decay, clipnorm=clipnorm,
-                         clipvalue=clipvalue, global_clipnorm=global_clipnorm, name=name)
-        owner = type(self).__name__
-        self.beta_1 = hyperparameter(owner, "beta_1", beta_1, 0, 1, high_open=True)
-        self.beta_2 = hyperparameter(owner, "beta_2", beta_2, 0, 1, high_open=True)
-        self.epsilon = hyperparameter(owner, "epsilon", epsilon)
+                 **kwargs):
+        super().__init__(learning_rate, beta_1, beta_2, epsilon, **kwargs)
         self.amsgrad = bool(amsgrad)
         self._compiled_views = {}  # see _update_compiled
 
@@ -40,25 +35,18 @@ class Adam(Optimizer):
         return ("momentum", "velocity", "velocity_hat") if self.amsgrad else ("momentum", "velocity")
 
     def update_step(self, gradient, variable, learning_rate, slots, tmp):
-        t = self.iterations + 1
+        t = self._update_count + 1
         alpha = learning_rate * math.sqrt(1 - self.beta_2 ** t) / (1 - self.beta_1 ** t)
-        m, v = slots["momentum"], slots["velocity"]
+        m, v = slots["momentum"].data, slots["velocity"].data
         self._moments(gradient, m, v, tmp)
         if self.amsgrad:
-            np.maximum(slots["velocity_hat"], v, out=slots["velocity_hat"])
-            v = slots["velocity_hat"]
+            v = np.maximum(slots["velocity_hat"].data, v, out=slots["velocity_hat"].data)
         self._step(m, v, tmp, alpha)
         variable -= tmp
 
     def _moments(self, g, m, v, tmp):
         """m, v (IN/OUT) += their moving-average updates for gradient g; tmp: scratch."""
-        np.subtract(g, m, out=tmp)
-        tmp *= 1 - self.beta_1
-        m += tmp
-        np.square(g, out=tmp)
-        tmp -= v
-        tmp *= 1 - self.beta_2
-        v += tmp
+        moments_into(g, m, v, tmp, self.beta_1, self.beta_2)
 
     def _step(self, m, v, tmp, alpha):
         """tmp (OUT) = alpha * m / (sqrt(v) + epsilon), the amount subtracted from the variable."""
@@ -76,7 +64,7 @@ class Adam(Optimizer):
         ``variables``/``load_variables`` and the per-variable path keep working on them.  The
         elementwise operations and their order are those of ``update_step``: same numbers.
         """
-        n = len(self._variables)
+        n = len(self._trainable_variables)
         if self.amsgrad or len(pairs) != n:
             return False
         if self._update_compiled(pairs, lr):
@@ -86,7 +74,7 @@ class Adam(Optimizer):
             return False
         g, m, v, tmp, tmp_views = flat
         np.concatenate([p[1].reshape(-1) for p in pairs], out=g)
-        t = self.iterations + 1
+        t = self._update_count + 1
         alpha = lr * math.sqrt(1 - self.beta_2 ** t) / (1 - self.beta_1 ** t)
         self._moments(g, m, v, tmp)
         self._step(m, v, tmp, alpha)
@@ -106,7 +94,7 @@ class Adam(Optimizer):
         checked = self._compiled_views
         for i, g, _, data in pairs:
             slots = self._slots[i]
-            m, v = slots["momentum"], slots["velocity"]
+            m, v = slots["momentum"].data, slots["velocity"].data
             views = checked.get(i)
             if views is None or views[0] is not data or views[1] is not m or views[2] is not v:
                 if data.dtype not in _FLOATS or not data.flags.c_contiguous:
@@ -119,7 +107,7 @@ class Adam(Optimizer):
             if g.dtype != data.dtype or not data.flags.writeable:  # may change between steps
                 return False
             work.append((views[3], np.ascontiguousarray(g).reshape(-1), views[4], views[5]))
-        t = self.iterations + 1
+        t = self._update_count + 1
         alpha = lr * math.sqrt(1 - self.beta_2 ** t) / (1 - self.beta_1 ** t)
         c1, c2 = 1 - self.beta_1, 1 - self.beta_2
         for w, g, m, v in work:
@@ -150,8 +138,8 @@ class Adam(Optimizer):
             slots = self._slots[i]
             for name, buf in (("momentum", m), ("velocity", v)):
                 view = buf[sl].reshape(data.shape)
-                view[...] = slots[name]
-                slots[name] = view
+                view[...] = slots[name].data
+                slots[name].data = view
             views.append(tmp[sl].reshape(data.shape))
             start += size
         state = (g, m, v, tmp, views)
@@ -160,7 +148,7 @@ class Adam(Optimizer):
 
     def get_config(self):
         config = super().get_config()
-        config.update(beta_1=self.beta_1, beta_2=self.beta_2, epsilon=self.epsilon, amsgrad=self.amsgrad)
+        config.update(amsgrad=self.amsgrad)
         return config
 
 
@@ -173,9 +161,9 @@ class AdamW(Adam):
     """
 
     def __init__(self, learning_rate=0.001, weight_decay=0.004, beta_1=0.9, beta_2=0.999, epsilon=1e-7,
-                 amsgrad=False, clipnorm=None, clipvalue=None, global_clipnorm=None, name="adamw"):
+                 amsgrad=False, **kwargs):
         if weight_decay is None:
-            raise ValueError("AdamW: weight_decay must be a float, got None (use Adam for no decay)")
+            raise ValueError("AdamW: Argument `weight_decay` must be a float. Received: weight_decay=None "
+                             "(use Adam for no decay)")
         super().__init__(learning_rate, beta_1=beta_1, beta_2=beta_2, epsilon=epsilon, amsgrad=amsgrad,
-                         weight_decay=weight_decay, clipnorm=clipnorm, clipvalue=clipvalue,
-                         global_clipnorm=global_clipnorm, name=name)
+                         weight_decay=weight_decay, **kwargs)

@@ -7,7 +7,7 @@ from minicnn.optimizers.base import Optimizer
 
 
 class RMSprop(Optimizer):
-    """RMSprop (Keras 3 formulas).
+    """RMSprop (Keras 3 formulas); the base arguments of ``Optimizer`` as keywords.
 
     ``v = rho * v + (1 - rho) * g**2``; centered: ``a = rho * a + (1 - rho) * g`` and the
     denominator is ``v - a**2 + epsilon``, else ``v + epsilon``; ``step = lr * g / sqrt(denominator)``;
@@ -21,9 +21,8 @@ class RMSprop(Optimizer):
     """
 
     def __init__(self, learning_rate=0.001, rho=0.9, momentum=0.0, epsilon=1e-7, centered=False,
-                 weight_decay=None, clipnorm=None, clipvalue=None, global_clipnorm=None, name="rmsprop"):
-        super().__init__(learning_rate, weight_decay=weight_decay, clipnorm=clipnorm,
-                         clipvalue=clipvalue, global_clipnorm=global_clipnorm, name=name)
+                 **kwargs):
+        super().__init__(learning_rate, **kwargs)
         self.rho = hyperparameter("RMSprop", "rho", rho, 0, 1)
         self.momentum = hyperparameter("RMSprop", "momentum", momentum, 0, 1)
         self.epsilon = hyperparameter("RMSprop", "epsilon", epsilon)
@@ -39,13 +38,13 @@ class RMSprop(Optimizer):
 
     def update_step(self, gradient, variable, learning_rate, slots, tmp):
         rho = self.rho
-        v = slots["velocity"]
+        v = slots["velocity"].data
         v *= rho
         np.square(gradient, out=tmp)
         tmp *= 1 - rho
         v += tmp
         if self.centered:
-            a = slots["average_gradient"]
+            a = slots["average_gradient"].data
             a *= rho
             np.multiply(gradient, 1 - rho, out=tmp)
             a += tmp
@@ -58,7 +57,7 @@ class RMSprop(Optimizer):
         np.divide(gradient, tmp, out=tmp)
         tmp *= learning_rate
         if self.momentum:
-            mom = slots["momentum"]
+            mom = slots["momentum"].data
             mom *= self.momentum
             mom += tmp
             variable -= mom

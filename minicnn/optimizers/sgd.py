@@ -7,7 +7,7 @@ from minicnn.optimizers.base import Optimizer
 
 
 class SGD(Optimizer):
-    """Gradient descent (Keras 3 formulas).
+    """Gradient descent (Keras 3 formulas); the base arguments of ``Optimizer`` as keywords.
 
     With ``momentum`` m: ``v = m * v - lr * g``; then ``w += v`` or, with ``nesterov``,
     ``w += m * v - lr * g``.  Without momentum: ``w -= lr * g``.
@@ -15,15 +15,12 @@ class SGD(Optimizer):
     >>> import numpy as np
     >>> w = np.array([1.0, 2.0], dtype=np.float32)
     >>> SGD(learning_rate=0.1).apply([np.array([1.0, 1.0], dtype=np.float32)], [w])
-    1
     >>> w
     array([0.9, 1.9], dtype=float32)
     """
 
-    def __init__(self, learning_rate=0.01, momentum=0.0, nesterov=False, weight_decay=None,
-                 clipnorm=None, clipvalue=None, global_clipnorm=None, name="SGD"):
-        super().__init__(learning_rate, weight_decay=weight_decay, clipnorm=clipnorm,
-                         clipvalue=clipvalue, global_clipnorm=global_clipnorm, name=name)
+    def __init__(self, learning_rate=0.01, momentum=0.0, nesterov=False, **kwargs):
+        super().__init__(learning_rate, **kwargs)
         self.momentum = hyperparameter("SGD", "momentum", momentum, 0, 1)
         self.nesterov = bool(nesterov)
 
@@ -35,7 +32,7 @@ class SGD(Optimizer):
             np.multiply(gradient, learning_rate, out=tmp)
             variable -= tmp
             return
-        m = slots["momentum"]
+        m = slots["momentum"].data
         m *= self.momentum
         np.multiply(gradient, learning_rate, out=tmp)
         m -= tmp

@@ -14,6 +14,9 @@ from minicnn.reference import kernels as _k
 # Image resizing and per-sample normalisation have their references in modules of their own.
 from minicnn.reference.image import resize  # noqa: F401
 from minicnn.reference.normalization import group_normalization, layer_normalization  # noqa: F401
+# Keras' NumPy-like and nn ops (creation, shape, reductions, products, N-D conv/pool, ...).
+from minicnn.reference.keras_ops import *  # noqa: F401,F403
+from minicnn.reference.special import erfc
 
 EPSILON = 1e-7
 
@@ -39,8 +42,8 @@ def negative(x):
     return -np.asarray(x)
 
 
-def power(x, exponent):
-    return np.power(x, exponent)
+def power(x1, x2):
+    return np.power(x1, x2)
 
 
 def matmul(a, b):
@@ -79,8 +82,8 @@ def max(x, axis=None, keepdims=False):  # noqa: A001
     return np.max(x, axis=axis, keepdims=keepdims)
 
 
-def reshape(x, shape):
-    return np.reshape(x, shape)
+def reshape(x, newshape):
+    return np.reshape(x, newshape)
 
 
 def transpose(x, axes=None):
@@ -95,12 +98,12 @@ def cast(x, dtype):
     return np.asarray(x).astype(dtype)
 
 
-def concatenate(tensors, axis=-1):
-    return np.concatenate(tensors, axis=axis)
+def concatenate(xs, axis=0):
+    return np.concatenate(xs, axis=axis)
 
 
-def stack(tensors, axis=0):
-    return np.stack(tensors, axis=axis)
+def stack(x, axis=0):
+    return np.stack(x, axis=axis)
 
 
 def flatten(x):
@@ -121,12 +124,16 @@ def elu(x, alpha=1.0):
     return np.where(x > 0, x, alpha * (np.exp(np.minimum(x, 0)) - 1))
 
 
-def gelu(x, approximate=False):
+def gelu(x, approximate=True):
+    """x * Phi(x): Phi = 0.5 * (1 + erf(x / sqrt(2))) = 0.5 * erfc(-x / sqrt(2)), and for the
+    tanh form 0.5 * (1 + tanh(u)) = 1 / (1 + exp(-2u)).  The second forms are the ones written
+    here: the first cancel for x << 0, even in float64 (1 + erf(-6) is 0)."""
     x = np.asarray(x, dtype=np.float64)
     if approximate:
-        return 0.5 * x * (1 + np.tanh(math.sqrt(2 / math.pi) * (x + 0.044715 * x ** 3)))
-    phi = np.vectorize(lambda v: 0.5 * (1 + math.erf(v / math.sqrt(2))))(x)
-    return x * phi
+        u = math.sqrt(2 / math.pi) * (x + 0.044715 * x ** 3)
+        with np.errstate(over="ignore"):
+            return x / (1 + np.exp(-2 * u))
+    return x * 0.5 * erfc(-x / math.sqrt(2))
 
 
 def sigmoid(x):
@@ -168,8 +175,8 @@ def dropout(x, rate, rng=None, seed=None, training=True):
     return np.where(u >= rate, x / (1 - rate), 0)
 
 
-def batch_normalization(x, gamma, beta, moving_mean, moving_variance, training, momentum=0.99,
-                        epsilon=1e-3, axis=-1):
+def fused_batch_normalization(x, gamma, beta, moving_mean, moving_variance, training, momentum=0.99,
+                              epsilon=1e-3, axis=-1):
     """Returns y only (the op also updates the moving statistics in training)."""
     x = np.asarray(x)
     axis = axis % x.ndim
@@ -263,7 +270,7 @@ def binary_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0):
     if label_smoothing:
         y_true = y_true * (1 - label_smoothing) + 0.5 * label_smoothing
     p = sigmoid(y_pred) if from_logits else np.clip(y_pred, EPSILON, 1 - EPSILON)
-    return -(y_true * np.log(p) + (1 - y_true) * np.log(1 - p)).mean(axis=-1)
+    return -(y_true * np.log(p) + (1 - y_true) * np.log(1 - p))
 
 
 def mean_squared_error(y_true, y_pred):

@@ -14,10 +14,8 @@ __all__ = ["Translator"]
 _KERAS_ONLY = {
     "lora_rank": None, "lora_alpha": None, "quantization_config": None, "sparse": False,
     "ragged": False, "optional": False, "renorm": False, "renorm_clipping": None,
-    "renorm_momentum": 0.99, "input_axes": None, "output_axes": None, "use_ema": False,
-    "ema_momentum": 0.99, "ema_overwrite_frequency": None, "loss_scale_factor": None,
-    "gradient_accumulation_steps": None, "synchronized": False, "autocast": True,
-    "rms_scaling": False, "activity_regularizer": None,
+    "renorm_momentum": 0.99, "input_axes": None, "output_axes": None, "synchronized": False,
+    "autocast": True, "rms_scaling": False, "activity_regularizer": None,
 }
 # Every Layer takes these (Layer.__init__ reads them from **kwargs).
 _LAYER_KWARGS = {"input_shape", "input_dim", "batch_size", "batch_input_shape", "name", "trainable",

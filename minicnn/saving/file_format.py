@@ -9,7 +9,7 @@ Layout (``format_version`` 1)::
     weights/arrays.json       manifest: [{"shape": [...], "dtype": "<f4"}, ...] in model.weights order
     weights/00000.npy ...     one array per weight
     optimizer/arrays.json     manifest of the optimizer state (kind "model" only, when compiled)
-    optimizer/00000.npy ...   [iterations, slots...]
+    optimizer/00000.npy ...   optimizer.variables: [iterations, (averages, accumulators,) slots...]
 
 Nothing is unpickled and nothing is read blindly.  A file from a stranger can neither run code
 nor make loading allocate more than the model it describes: JSON members are capped at
@@ -33,7 +33,7 @@ import zipfile
 import numpy as np
 
 from minicnn._version import __version__
-from minicnn.saving.atomic import atomic_writer
+from minicnn.saving.atomic import atomic_writer, remove_stale_temporaries
 
 FORMAT_NAME = "minicnn"
 FORMAT_VERSION = 1
@@ -148,6 +148,9 @@ class ArchiveReader:
         self.path = os.fspath(path)
         if not os.path.exists(self.path):
             raise FileNotFoundError(f"No such minicnn file: {self.path!r}")
+        # Loading a checkpoint is what a preempted job does next: the temporary files its killed
+        # saves left beside this path go now (only those whose writer is gone; failures ignored).
+        remove_stale_temporaries(os.path.realpath(self.path))
         try:
             self._file = _open_regular_file(self.path)
         except OSError as exc:

@@ -11,7 +11,6 @@ import contextlib
 import math
 import os
 
-import numpy as np
 
 from minicnn import serialization
 from minicnn.layers.base import weight_creation_check
@@ -31,17 +30,14 @@ def _check_path(filepath, overwrite):
 
 
 def _optimizer_state(model):
-    """[iterations, slots...] ordered by ``model.trainable_weights``, or None if never built."""
+    """The optimizer's ``variables`` (iterations first) with ``model.trainable_weights``' order,
+    as arrays, or None if it was never built."""
     opt = getattr(model, "optimizer", None)
     if opt is None or not getattr(opt, "built", False):
         return None
     variables = list(model.trainable_weights)
-    opt.build(variables)  # adds slots for weights it never saw, so the layout is complete
-    state = [np.asarray(opt.iterations, dtype=np.int64)]
-    for var in variables:
-        slots = opt._slots[opt._index[id(var)]]
-        state.extend(slots[name] for name in slots)
-    return state
+    opt._build_for(variables)  # adds slots for weights it never saw, so the layout is complete
+    return [v.data for v in opt.variables_for(variables)]
 
 
 def save_model(model, filepath, overwrite=True):
@@ -175,13 +171,13 @@ def _load_optimizer_state(model, reader):
     specs = reader.manifest("optimizer")
     optimizer = model.optimizer
     with _rebuilding(reader, "optimizer/arrays.json", "the optimizer state"):
-        optimizer.build(list(model.trainable_weights))
+        optimizer._build_for(list(model.trainable_weights))
         expected = optimizer.variables
     if len(specs) != len(expected):
         raise reader.error(f"holds {len(specs)} arrays, the optimizer {type(optimizer).__name__} "
                            f"of this model has {len(expected)}", "optimizer/arrays.json")
     for spec, target in zip(specs, expected):
-        target = np.asarray(target)
+        target = target.data
         kind_ok = spec.dtype.kind in "iu" if target.dtype.kind in "iu" else _dtype_fits(spec.dtype, target.dtype)
         if spec.shape != target.shape or not kind_ok:
             raise reader.error(f"is {spec.shape} {spec.dtype} in the file, the optimizer's state is "

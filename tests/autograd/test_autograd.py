@@ -34,11 +34,15 @@ def test_properties_and_array_protocol():
     assert "Tensor(" in repr(t)
 
 
-def test_comparisons_are_plain_arrays():
+def test_comparisons_are_boolean_tensors_outside_the_graph():
     t = leaf([1.0, 2.0, 3.0])
-    for res in (t == 2.0, t < 2.0, t >= Tensor(np.array([1.0, 5.0, 0.0]))):
-        assert type(res) is np.ndarray and res.dtype == bool
-    np.testing.assert_array_equal(t > 1.5, [False, True, True])
+    for res in (t == 2.0, t < 2.0, t >= Tensor(np.array([1.0, 5.0, 0.0])), ~(t > 2.0) & (t > 0)):
+        assert type(res) is Tensor and res.dtype == bool and not res.requires_grad
+    np.testing.assert_array_equal((t > 1.5).numpy(), [False, True, True])
+    assert list(np.arange(3)[t > 1.5]) == [1, 2]  # usable as a NumPy mask
+    np.testing.assert_array_equal(t[t > 1.5].data, [2.0, 3.0])
+    assert bool(t.sum() == 6.0) and int(Tensor(np.array(7))) == 7
+    assert [10, 20, 30][Tensor(np.array(1))] == 20  # an integer scalar Tensor is an index
 
 
 def test_float32_stays_float32_with_python_scalars():

@@ -146,3 +146,19 @@ def test_directory_as_target_is_a_clear_error(tmp_path):
     with pytest.raises(IsADirectoryError, match="is a directory"):
         _model().save(tmp_path)
     assert os.listdir(tmp_path) == []
+
+
+def test_loading_removes_what_killed_saves_left(tmp_path):
+    path = tmp_path / "m.minicnn"
+    _model().save(path)
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait(timeout=60)
+    # One temporary file from a writer that is gone, one from a live save (this process): only
+    # the first is abandoned; a preempted job's next step is a load, not a save.
+    abandoned = atomic.temporary_name(str(path), pid=dead.pid)
+    live = atomic.temporary_name(str(path))
+    for name in (abandoned, live):
+        with open(name, "wb") as f:
+            f.write(b"partial")
+    minicnn.saving.load_model(path)
+    assert sorted(os.listdir(tmp_path)) == sorted(["m.minicnn", os.path.basename(live)])

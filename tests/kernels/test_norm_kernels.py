@@ -150,7 +150,7 @@ def _op(x, gamma, beta, mm, mv, training, g, axis=-1):
     xt = Tensor(move(x), requires_grad=True)
     gt = None if gamma is None else Tensor(gamma, requires_grad=True)
     bt = None if beta is None else Tensor(beta, requires_grad=True)
-    y = ops.batch_normalization(xt, gt, bt, mm, mv, training=training, momentum=0.9, epsilon=1e-3, axis=axis)
+    y = ops.fused_batch_normalization(xt, gt, bt, mm, mv, training=training, momentum=0.9, epsilon=1e-3, axis=axis)
     y.backward(move(g))
     return back(y.data), back(xt.grad), None if gt is None else gt.grad, None if bt is None else bt.grad
 
@@ -193,7 +193,7 @@ def test_op_updates_moving_statistics_in_place_with_the_kernels():
     mm = Tensor(np.zeros(4, np.float32))
     mv = np.ones(4, np.float32)
     data = mm.data
-    ops.batch_normalization(x, None, None, mm, mv, training=True, momentum=0.75)
+    ops.fused_batch_normalization(x, None, None, mm, mv, training=True, momentum=0.75)
     assert mm.data is data and mm.dtype == np.float32 and mv.dtype == np.float32
     rmean, rvar = ref.batch_norm_statistics(x)
     np.testing.assert_allclose(mm.data, 0.25 * rmean, rtol=1e-6)
@@ -204,14 +204,14 @@ def test_op_falls_back_to_numpy_for_other_axes_mixed_dtypes_and_empty_batches():
     rng = np.random.default_rng(0)
     x = rng.standard_normal((5, 3, 4))
     mm, mv = np.zeros(3), np.ones(3)
-    y = ops.batch_normalization(x, None, None, mm, mv, training=True, axis=1)
+    y = ops.fused_batch_normalization(x, None, None, mm, mv, training=True, axis=1)
     np.testing.assert_allclose(y.data.mean(axis=(0, 2)), 0, atol=1e-12)
     # float64 gamma on float32 x: NumPy's promotion decides the output dtype, as before
     x32 = x.astype(np.float32)
-    y = ops.batch_normalization(x32, np.ones(4), None, np.zeros(4), np.ones(4), training=True)
+    y = ops.fused_batch_normalization(x32, np.ones(4), None, np.zeros(4), np.ones(4), training=True)
     assert y.dtype == np.float64
     empty = np.zeros((0, 4), np.float32)
-    y = ops.batch_normalization(empty, None, None, np.zeros(4, np.float32), np.ones(4, np.float32), training=False)
+    y = ops.fused_batch_normalization(empty, None, None, np.zeros(4, np.float32), np.ones(4, np.float32), training=False)
     assert y.shape == (0, 4)
 
 
@@ -229,13 +229,13 @@ def test_gradcheck_through_the_layer_float64(training):
     mm, mv = bn.moving_mean.data.copy(), bn.moving_variance.data.copy()
     gamma, beta = bn.gamma.data.copy(), bn.beta.data.copy()
     assert minicnn.gradcheck(
-        lambda t, g, b: ops.batch_normalization(t, g, b, mm.copy(), mv.copy(), training=training), [x, gamma, beta])
+        lambda t, g, b: ops.fused_batch_normalization(t, g, b, mm.copy(), mv.copy(), training=training), [x, gamma, beta])
 
 
 def test_gradcheck_without_gamma_and_beta_float64():
     x = np.random.default_rng(8).normal(size=(7, 6))
     mm, mv = np.zeros(6), np.ones(6)
-    assert minicnn.gradcheck(lambda t: ops.batch_normalization(t, None, None, mm, mv, training=True), [x])
+    assert minicnn.gradcheck(lambda t: ops.fused_batch_normalization(t, None, None, mm, mv, training=True), [x])
 
 
 # ------------------------------------------------------------------ bad input

@@ -43,7 +43,7 @@ def test_call_arguments_training_and_output_shapes():
     assert L.Lambda(lambda t: t[:, :1]).compute_output_shape((None, 2)) == (None, 1)  # found by running it
     assert L.Lambda(lambda t: t, output_shape=(5, 2)).compute_output_shape((None, 3)) == (None, 5, 2)
     assert L.Lambda(lambda t: t, output_shape=lambda s: s[:1] + (7,)).compute_output_shape((4, 3)) == (4, 7)
-    y = L.Lambda(lambda t: ops.concatenate([t, t]))(minicnn.Input((3,)))
+    y = L.Lambda(lambda t: ops.concatenate([t, t], axis=-1))(minicnn.Input((3,)))
     assert y.shape == (None, 6)
     with pytest.raises(ValueError, match="mask"):
         L.Lambda(lambda t: t, mask=lambda t, m: m)
