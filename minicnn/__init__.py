@@ -24,7 +24,7 @@ from minicnn.variables import Variable
 from minicnn import ops
 from minicnn import activations, constraints, initializers, regularizers, serialization, layers, models
 from minicnn import callbacks, losses, metrics, optimizers, saving, utils
-from minicnn import datasets, debugging
+from minicnn import datasets, debugging, random
 from minicnn.layers import Input
 from minicnn.models import Model, Sequential
 

@@ -15,6 +15,11 @@ __all__ = ["equal", "not_equal", "greater", "greater_equal", "less", "less_equal
 def _binary(numpy_fn):
     def op(x1, x2):
         a, b = promote(x1, x2)
+        try:
+            np.broadcast_shapes(a.shape, b.shape)
+        except ValueError:
+            raise ValueError(f"{numpy_fn.__name__}: shapes {a.shape} and {b.shape} do not "
+                             "broadcast together") from None
         return Tensor._wrap(np.asarray(numpy_fn(a.data, b.data)))
 
     op.__name__ = op.__qualname__ = numpy_fn.__name__

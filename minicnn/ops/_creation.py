@@ -12,11 +12,15 @@ __all__ = ["ones", "zeros", "full", "empty", "ones_like", "zeros_like", "full_li
            "empty_like", "arange", "linspace", "eye", "identity", "tri"]
 
 
-def _shape(shape):
-    shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape)
-    if any(int(d) < 0 for d in shape):
-        raise ValueError(f"shape must be non-negative, got {shape}")
-    return tuple(int(d) for d in shape)
+def _shape(shape, fn):
+    """``shape`` as a tuple of ints, checked; ``fn`` (the caller's name) prefixes the errors."""
+    dims = (shape,) if isinstance(shape, (int, np.integer)) else shape
+    if isinstance(dims, (str, bytes)) or not all(
+            isinstance(d, (int, np.integer)) and not isinstance(d, bool) for d in dims):
+        raise TypeError(f"{fn}: shape must be an int or a sequence of ints, got {shape!r}")
+    if any(d < 0 for d in dims):
+        raise ValueError(f"{fn}: shape must be non-negative, got {tuple(dims)}")
+    return tuple(int(d) for d in dims)
 
 
 def _dtype(dtype):
@@ -30,19 +34,19 @@ def ones(shape, dtype=None):
     >>> minicnn.ops.ones((2,))
     Tensor([1., 1.], dtype=float32)
     """
-    return Tensor._wrap(np.ones(_shape(shape), _dtype(dtype)))
+    return Tensor._wrap(np.ones(_shape(shape, "ones"), _dtype(dtype)))
 
 
 def zeros(shape, dtype=None):
-    return Tensor._wrap(np.zeros(_shape(shape), _dtype(dtype)))
+    return Tensor._wrap(np.zeros(_shape(shape, "zeros"), _dtype(dtype)))
 
 
 def empty(shape, dtype=None):
-    return Tensor._wrap(np.empty(_shape(shape), _dtype(dtype)))
+    return Tensor._wrap(np.empty(_shape(shape, "empty"), _dtype(dtype)))
 
 
 def full(shape, fill_value, dtype=None):
-    return Tensor._wrap(np.full(_shape(shape), np.asarray(as_tensor(fill_value).data), _dtype(dtype)))
+    return Tensor._wrap(np.full(_shape(shape, "full"), np.asarray(as_tensor(fill_value).data), _dtype(dtype)))
 
 
 def _like(x, dtype):

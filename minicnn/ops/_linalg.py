@@ -86,6 +86,8 @@ def einsum(subscripts, *operands):
     >>> minicnn.ops.einsum("bij,bjk->bik", np.ones((2, 3, 4)), np.ones((2, 4, 5))).shape
     (2, 3, 5)
     """
+    if not isinstance(subscripts, str):
+        raise TypeError(f"einsum: subscripts must be a string, got {type(subscripts).__name__}")
     ops = promote(*[as_tensor(o, f"einsum operand {i}") for i, o in enumerate(operands)])
     inputs, output = _parse(subscripts, [o.shape for o in ops])
     for term, o in zip(inputs, ops):

@@ -8,7 +8,7 @@ from minicnn.ops._arithmetic import mean, sqrt, square, subtract
 from minicnn.ops._dtypes import as_float
 from minicnn.ops._elementary import expand_reduced, normalize_axes
 from minicnn.ops._shape import take_along_axis
-from minicnn.ops._util import as_tensor
+from minicnn.ops._util import as_tensor, norm_axis
 
 __all__ = ["prod", "cumsum", "cumprod", "logsumexp", "var", "std", "argmax", "argmin", "all",
            "any", "count_nonzero", "top_k", "in_top_k", "ProdFunction", "CumsumFunction", "CumprodFunction",
@@ -154,6 +154,8 @@ def _index(fn, x, axis, keepdims):
     x = as_tensor(x)
     if x.size == 0:
         raise ValueError(f"{fn.__name__}: the input is empty (shape {x.shape})")
+    if axis is not None:
+        axis = norm_axis(axis, x.ndim, f"{fn.__name__}: axis")
     return Tensor._wrap(np.asarray(fn(x.data, axis=axis, keepdims=keepdims)).astype(np.int32))
 
 

@@ -12,7 +12,7 @@ import numpy as np
 
 from minicnn.autograd import Function, sum_to_shape
 from minicnn.ops._elementary import GetItem, Reshape, Transpose, normalize_axes
-from minicnn.ops._util import as_tensor
+from minicnn.ops._util import as_tensor, raw
 
 __all__ = ["expand_dims", "squeeze", "split", "array_split", "unstack", "tile", "repeat",
            "broadcast_to", "flip", "roll", "pad", "take", "take_along_axis", "moveaxis",
@@ -181,7 +181,10 @@ def repeat(x, repeats, axis=None):
     along the flattened tensor when axis is None."""
     x = as_tensor(x)
     ax = None if axis is None else normalize_axes(axis, x.ndim)[0]
-    reps = np.asarray(repeats, dtype=np.int64)
+    reps = np.asarray(raw(repeats))
+    if reps.dtype.kind not in "iu":
+        raise ValueError(f"repeat: repeats must be integers, got {repeats!r}")
+    reps = reps.astype(np.int64)
     n = x.size if ax is None else x.shape[ax]
     if reps.ndim > 1 or (reps.ndim == 1 and reps.size not in (1, n)) or (reps < 0).any():
         raise ValueError(f"repeat: repeats must be a non-negative int or {n} of them, got {repeats}")

@@ -5,9 +5,8 @@ The guide's code is kept as it is, changed only where the brief allows: the impo
 (``torch.no_grad()`` -> ``minicnn.no_grad()``), the data (small random arrays instead of MNIST,
 an iterable of batches instead of a torch ``DataLoader``) and the epochs.  The GAN's torch tensor
 calls (``torch.concat``, ``torch.ones``...) have no minicnn spelling, so that section uses the
-TensorFlow version's ``keras.ops`` equivalents inside the torch version's training step (with
-NumPy stand-ins for the few ``keras.ops``/``keras.random`` functions minicnn does not have yet).  Each
-section ends with checks of what it must have done.
+TensorFlow version's ``keras.ops`` and ``keras.random`` calls inside the torch version's training
+step.  Each section ends with checks of what it must have done.
 """
 
 import numpy as np
@@ -15,7 +14,7 @@ import pytest
 
 import minicnn
 import minicnn as keras
-from minicnn import layers
+from minicnn import layers, ops
 
 
 @pytest.fixture(autouse=True)
@@ -265,44 +264,6 @@ def test_providing_your_own_evaluation_step():
     assert mae == pytest.approx(float(np.mean(np.abs(pred - y))), rel=1e-5)
 
 
-class _NumPyStandIns:
-    """``keras.random.SeedGenerator/normal/uniform`` and ``keras.ops.ones/zeros/convert_to_tensor``
-    for the GAN until minicnn has them (issue 16 items 2 and 3); each name resolves to minicnn's
-    own as soon as it exists, so the test then runs the real ones."""
-
-    class SeedGenerator:
-        def __init__(self, seed=None):
-            self.rng = np.random.default_rng(seed)
-
-    @staticmethod
-    def normal(shape, mean=0.0, stddev=1.0, dtype=None, seed=None):
-        return minicnn.Tensor(seed.rng.normal(mean, stddev, size=tuple(shape)).astype("float32"))
-
-    @staticmethod
-    def uniform(shape, minval=0.0, maxval=1.0, dtype=None, seed=None):
-        return minicnn.Tensor(seed.rng.uniform(minval, maxval, size=tuple(shape)).astype("float32"))
-
-    @staticmethod
-    def ones(shape, dtype=None):
-        return minicnn.Tensor(np.ones(shape, "float32"))
-
-    @staticmethod
-    def zeros(shape, dtype=None):
-        return minicnn.Tensor(np.zeros(shape, "float32"))
-
-    @staticmethod
-    def convert_to_tensor(x, dtype=None):
-        return minicnn.Tensor(x)
-
-
-class _Namespace:
-    def __init__(self, module, fallback):
-        self._module, self._fallback = module, fallback
-
-    def __getattr__(self, name):
-        return getattr(self._module, name, None) or getattr(self._fallback, name)
-
-
 class _Loader:
     """A torch DataLoader's shape: re-iterable, with a length, yielding lists of batches (a plain
     list would be taken for arrays: several inputs)."""
@@ -318,8 +279,6 @@ class _Loader:
 
 
 def test_wrapping_up_an_end_to_end_gan_example():
-    keras_random = _Namespace(getattr(keras, "random", None), _NumPyStandIns)
-    ops = _Namespace(keras.ops, _NumPyStandIns)
     # Create the discriminator
     discriminator = keras.Sequential(
         [
@@ -360,7 +319,7 @@ def test_wrapping_up_an_end_to_end_gan_example():
             self.latent_dim = latent_dim
             self.d_loss_tracker = keras.metrics.Mean(name="d_loss")
             self.g_loss_tracker = keras.metrics.Mean(name="g_loss")
-            self.seed_generator = keras_random.SeedGenerator(1337)
+            self.seed_generator = keras.random.SeedGenerator(1337)
             self.built = True
 
         @property
@@ -378,7 +337,7 @@ def test_wrapping_up_an_end_to_end_gan_example():
                 real_images = real_images[0]
             # Sample random points in the latent space
             batch_size = real_images.shape[0]
-            random_latent_vectors = keras_random.normal(
+            random_latent_vectors = keras.random.normal(
                 shape=(batch_size, self.latent_dim), seed=self.seed_generator
             )
 
@@ -398,7 +357,7 @@ def test_wrapping_up_an_end_to_end_gan_example():
                 axis=0,
             )
             # Add random noise to the labels - important trick!
-            labels += 0.05 * keras_random.uniform(labels.shape, seed=self.seed_generator)
+            labels += 0.05 * keras.random.uniform(labels.shape, seed=self.seed_generator)
 
             # Train the discriminator
             self.zero_grad()
@@ -410,7 +369,7 @@ def test_wrapping_up_an_end_to_end_gan_example():
                 self.d_optimizer.apply(grads, self.discriminator.trainable_weights)
 
             # Sample random points in the latent space
-            random_latent_vectors = keras_random.normal(
+            random_latent_vectors = keras.random.normal(
                 shape=(batch_size, self.latent_dim), seed=self.seed_generator
             )
 

@@ -1,0 +1,64 @@
+# keras-io guides/training_with_built_in_methods.py (Keras 3), "Sample weights".
+# Copyright the Keras authors, Apache License 2.0: a test input of minicnn's conformance corpus
+# (tests/keras_io/README.md), not product code.
+# Changed: imports; data (1280/256 local Fashion-MNIST images for MNIST, 256 of them
+# held out for validation instead of 10000); tf.data.Dataset pipelines -> corpus_data.batches, a
+# Python generator of the same batches.
+import os
+import numpy as np
+import minicnn as keras
+from minicnn import layers
+from minicnn import ops
+from corpus_data import batches, mnist_load_data
+
+
+def get_uncompiled_model():
+    inputs = keras.Input(shape=(784,), name="digits")
+    x = layers.Dense(64, activation="relu", name="dense_1")(inputs)
+    x = layers.Dense(64, activation="relu", name="dense_2")(x)
+    outputs = layers.Dense(10, activation="softmax", name="predictions")(x)
+    model = keras.Model(inputs=inputs, outputs=outputs)
+    return model
+
+
+def get_compiled_model():
+    model = get_uncompiled_model()
+    model.compile(
+        optimizer="rmsprop",
+        loss="sparse_categorical_crossentropy",
+        metrics=["sparse_categorical_accuracy"],
+    )
+    return model
+
+
+(x_train, y_train), (x_test, y_test) = mnist_load_data(n_train=1280, n_test=256)
+
+# Preprocess the data (these are NumPy arrays)
+x_train = x_train.reshape(len(x_train), 784).astype("float32") / 255
+x_test = x_test.reshape(len(x_test), 784).astype("float32") / 255
+
+y_train = y_train.astype("float32")
+y_test = y_test.astype("float32")
+
+# Reserve 256 samples for validation
+x_val = x_train[-256:]
+y_val = y_train[-256:]
+x_train = x_train[:-256]
+y_train = y_train[:-256]
+
+sample_weight = np.ones(shape=(len(y_train),))
+sample_weight[y_train == 5] = 2.0
+
+print("Fit with sample weight")
+model = get_compiled_model()
+model.fit(x_train, y_train, sample_weight=sample_weight, batch_size=64, epochs=1)
+
+sample_weight = np.ones(shape=(len(y_train),))
+sample_weight[y_train == 5] = 2.0
+
+# Create a Dataset that includes sample weights
+# (3rd element in the return tuple).
+train_dataset = batches((x_train, y_train, sample_weight), batch_size=64, shuffle=True)
+
+model = get_compiled_model()
+model.fit(train_dataset, epochs=1)
