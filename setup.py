@@ -45,6 +45,7 @@ EXTENSIONS = {
     "_conv": ([f"{KERNELS}/_conv.pyx"], []),
     "_conv_im2col": ([f"{KERNELS}/_conv_im2col.pyx"], []),
     "_conv_direct": ([f"{KERNELS}/_conv_direct.pyx"], []),
+    "_conv_winograd": ([f"{KERNELS}/_conv_winograd.pyx"], []),
     "_conv_depthwise": ([f"{KERNELS}/_conv_depthwise.pyx"], []),
     "_elementwise": ([f"{KERNELS}/_elementwise.pyx"], []),
     "_pool": ([f"{KERNELS}/_pool.pyx"], []),

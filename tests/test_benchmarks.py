@@ -60,3 +60,12 @@ def test_peak_probe_measures_and_caches(tmp_path):
     assert res["gflops_per_core"] > 1 and res["gflops_all_cores"] >= 0.5 * res["gflops_per_core"]
     cached = json.loads((tmp_path / "minicnn" / "peak.json").read_text())
     assert cached == res
+
+
+def test_conv_algorithm_ab_runs_and_cross_checks():
+    # 16 channels: the smallest conv the Winograd plan accepts; the script compares the two
+    # algorithms' outputs before timing them.
+    p = _run(["bench_conv_algorithms.py", "--shapes", "2x6x16x16", "--rounds", "2", "--base", "IM2COL",
+              "--new", "WINOGRAD", "--direction", "forward"])
+    assert p.returncode == 0, p.stderr[-2000:]
+    assert "speed-up" in p.stdout.splitlines()[-1]

@@ -16,6 +16,8 @@ numbers are the same at any thread count.  The algorithms, one module each:
   DEPTHWISE   _conv_depthwise: one input channel per group
   FLIPPED     the input gradient of a wide stride-1 conv as the forward conv of dy with the
               kernel flipped in space (that forward planned in turn)
+  WINOGRAD    _conv_winograd: 3x3, stride-1 forward by Winograd F(2x2, 3x3): 16 GEMMs over
+              transformed 4x4 input patches instead of 36 products per 2x2 output block
 
 The kernel gradient also serves a fused epilogue: the ReLU mask of dy (the layer's output given)
 and the bias gradient.  DIRECT fuses both into its loops; every other plan runs the elementwise
@@ -35,10 +37,11 @@ from libc.stdlib cimport malloc, free
 
 from minicnn._kernels._common cimport check_at_least, check_shape, dims, floating
 from minicnn._kernels._conv_types cimport (BACKWARD_INPUT, BACKWARD_KERNEL, DEPTHWISE, DIRECT, FLIPPED, FORWARD,
-                                           IM2COL, POINTWISE, ROW_PARTS, ConvCall, Geom, Plan, make_geom)
+                                           IM2COL, POINTWISE, ROW_PARTS, WINOGRAD, ConvCall, Geom, Plan,
+                                           make_geom)
 from minicnn._kernels._dispatch cimport minicnn_kernel_table, table
 from minicnn._kernels._tuning cimport Tuning, tuning
-from minicnn._kernels cimport _conv_depthwise, _conv_direct, _conv_im2col, _elementwise
+from minicnn._kernels cimport _conv_depthwise, _conv_direct, _conv_im2col, _conv_winograd, _elementwise
 
 cdef const Tuning *T = tuning()
 
@@ -51,6 +54,7 @@ class Algorithm(enum.IntEnum):
     DEPTHWISE = 4
     FLIPPED = 5
     ROW_PARTS = 6
+    WINOGRAD = 7
 
 
 class Direction(enum.IntEnum):
@@ -89,6 +93,16 @@ cdef inline bint _depthwise(const Geom *g) noexcept nogil:
     return g.Cg == 1 and g.groups == g.C
 
 
+cdef inline bint _winograd(const Geom *g) noexcept nogil:
+    """A 3x3 kernel at stride 1, no dilation, one group: Winograd F(2x2, 3x3) computes it."""
+    return (g.kh == 3 and g.kw == 3 and g.sh == 1 and g.sw == 1 and g.dh == 1 and g.dw == 1
+            and g.groups == 1)
+
+
+cdef inline bint _winograd_wins(const Geom *g) noexcept nogil:
+    return _winograd(g) and g.C >= T.winograd_min_c and g.F >= T.winograd_min_c
+
+
 cdef inline bint _flippable(const Geom *g) noexcept nogil:
     """Stride 1, one group, padding within the kernel's reach: dx is a forward conv of dy."""
     return (g.sh == 1 and g.sw == 1 and g.groups == 1 and g.pt <= (g.kh - 1) * g.dh
@@ -109,6 +123,8 @@ cdef bint _usable(int algorithm, int direction, const Geom *g) noexcept nogil:
         return direction == BACKWARD_INPUT and _flippable(g)
     if algorithm == ROW_PARTS:
         return direction == BACKWARD_KERNEL
+    if algorithm == WINOGRAD:
+        return direction == FORWARD and _winograd(g)
     return False
 
 
@@ -127,6 +143,11 @@ cdef Plan _with_algorithm(int direction, int algorithm, const Geom *g, Py_ssize_
         # rows rounded up to a multiple of 8 can leave fewer blocks than parts (1,200 rows in 16
         # parts of 80: 15 blocks), and a part without a block would add its never-written scratch
         p.parts = min(p.parts, (M + p.rows - 1) // p.rows)
+    elif algorithm == WINOGRAD:
+        # tiles per unit: as many as keep its transformed blocks within winograd_block_bytes
+        # (a multiple of 24: whole row panels for every GEMM micro-kernel, MR = 4, 6, 8 or 12)
+        per = 16 * (g.C + g.F) * itemsize
+        p.rows = max(24, T.winograd_block_bytes // per // 24 * 24)
     elif algorithm == DIRECT and direction == BACKWARD_KERNEL:
         # images in at most direct_bwd_blocks fixed blocks (a function of N only)
         per = (g.N + max(1, min(g.N, T.direct_bwd_blocks)) - 1) // max(1, min(g.N, T.direct_bwd_blocks))
@@ -147,8 +168,11 @@ cdef Plan _auto(int direction, const Geom *g, Py_ssize_t itemsize) noexcept nogi
         algorithm = DIRECT
     elif _depthwise(g) and g.groups > 1:
         algorithm = DEPTHWISE
-    elif direction == BACKWARD_INPUT and not g.pointwise and _flippable(g) and g.C >= T.flipped_min_c:
-        algorithm = FLIPPED
+    elif direction == FORWARD and _winograd_wins(g):
+        algorithm = WINOGRAD
+    elif direction == BACKWARD_INPUT and not g.pointwise and _flippable(g) and (g.C >= T.flipped_min_c
+                                                                                or _winograd_wins(g)):
+        algorithm = FLIPPED  # (where Winograd wins, the flipped forward is a Winograd one)
     elif (direction == BACKWARD_KERNEL and not g.pointwise and g.groups == 1 and g.K * g.F <= T.parts_max_elems
           and M > _block_rows(g.K + g.F, itemsize) and T.parts_max > 1 and M > T.min_unit_rows):
         algorithm = ROW_PARTS
@@ -199,6 +223,8 @@ cdef int _run(ConvCall *c) noexcept nogil:
         rc = _run(&inner)
         free(<void *>inner.k)
         return rc
+    if algorithm == WINOGRAD:
+        return _conv_winograd.forward(c)
     if algorithm == DIRECT:
         if direction == FORWARD:
             return _conv_direct.forward(c)

@@ -27,6 +27,7 @@ cdef enum Algorithm:
     DEPTHWISE = 4         # one input channel per group: direct loops over the channels
     FLIPPED = 5           # input gradient as the forward conv of dy with the flipped kernel
     ROW_PARTS = 6         # kernel gradient as fixed partial sums over row ranges, added in order
+    WINOGRAD = 7          # 3x3, stride 1: Winograd F(2x2, 3x3), 16 GEMMs over transformed patches
 
 
 cdef struct Plan:

@@ -91,6 +91,16 @@ cdef extern from "kernels.h" nogil:
                            float alpha, float eps) noexcept nogil
         void (*update_f64)(double *w, const double *g, double *m, double *v, ptrdiff_t n, double c1, double c2,
                            double alpha, double eps) noexcept nogil
+    ctypedef struct minicnn_winograd_kernels:
+        const char *name
+        void (*input_f32)(const float *x, ptrdiff_t rs, ptrdiff_t cs, float *v, ptrdiff_t ldv,
+                          ptrdiff_t C) noexcept nogil
+        void (*input_f64)(const double *x, ptrdiff_t rs, ptrdiff_t cs, double *v, ptrdiff_t ldv,
+                          ptrdiff_t C) noexcept nogil
+        void (*output_f32)(const float *m, ptrdiff_t ldm, float *y, ptrdiff_t rs, ptrdiff_t cs, ptrdiff_t F,
+                           const float *bias, int relu) noexcept nogil
+        void (*output_f64)(const double *m, ptrdiff_t ldm, double *y, ptrdiff_t rs, ptrdiff_t cs, ptrdiff_t F,
+                           const double *bias, int relu) noexcept nogil
     ctypedef struct minicnn_kernel_table:
         const char *isa
         int (*runnable)() noexcept nogil
@@ -100,6 +110,7 @@ cdef extern from "kernels.h" nogil:
         minicnn_elementwise_kernels elementwise
         minicnn_batch_norm_kernels batch_norm
         minicnn_adam_kernels adam
+        minicnn_winograd_kernels winograd
 
 # The table chosen at import (the best this CPU runs, or MINICNN_ARCH's).
 cdef const minicnn_kernel_table *active() noexcept nogil

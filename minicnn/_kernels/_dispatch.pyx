@@ -1,7 +1,8 @@
 """Which instruction set's kernels run: one table per instruction set, chosen once, at import.
 
 Every compiled kernel family -- GEMM micro-kernels, the direct conv loops, pooling rows, the
-elementwise kernels, batch norm, Adam -- comes from one kernel table (src/kernels.h).  The
+elementwise kernels, batch norm, Adam, the Winograd transforms -- comes from one kernel table
+(src/kernels.h).  The
 reference table (the target's baseline, always built) is registered first, then each
 instruction set this build compiled a unit for (src/registry.c); at import the best one this CPU
 and OS can run is chosen (one CPU check: src/cpu_features.c), unless the environment variable
@@ -21,7 +22,7 @@ cdef extern from "kernels.h" nogil:
     const minicnn_kernel_table *minicnn_table_at(int i)
 
 ISAS = ("reference", "avx2", "avx512", "neon")
-FAMILIES = ("gemm", "conv_direct", "pool", "elementwise", "batch_norm", "adam")
+FAMILIES = ("gemm", "conv_direct", "pool", "elementwise", "batch_norm", "adam", "winograd")
 
 cdef const minicnn_kernel_table *_active = NULL
 
@@ -71,7 +72,7 @@ def kernel_names(isa=None):
     return {"gemm": f"{t.gemm.sname.decode()} (float32), {t.gemm.dname.decode()} (float64)",
             "conv_direct": t.conv_direct.name.decode(), "pool": t.pool.name.decode(),
             "elementwise": t.elementwise.name.decode(), "batch_norm": t.batch_norm.name.decode(),
-            "adam": t.adam.name.decode()}
+            "adam": t.adam.name.decode(), "winograd": t.winograd.name.decode()}
 
 
 def _choose():

@@ -528,6 +528,39 @@ cdef int dgemm(const minicnn_kernel_table *kt, bint trans_a, bint trans_b, Py_ss
 
 
 # ----------------------------------------------------------------------------------------------
+# B packed once and multiplied many times (_gemm.pxd): serial, on kt's micro-kernel panels.
+
+cdef Py_ssize_t packed_b_values(const minicnn_kernel_table *kt, bint dbl, Py_ssize_t k, Py_ssize_t n) noexcept nogil:
+    cdef Py_ssize_t nr = kt.gemm.dnr if dbl else kt.gemm.snr
+    return k * ((n + nr - 1) // nr * nr)
+
+
+cdef Py_ssize_t packed_a_values(const minicnn_kernel_table *kt, bint dbl, Py_ssize_t m, Py_ssize_t k) noexcept nogil:
+    cdef Py_ssize_t mr = kt.gemm.dmr if dbl else kt.gemm.smr
+    return k * ((m + mr - 1) // mr * mr)
+
+
+cdef void spack_b(const minicnn_kernel_table *kt, Py_ssize_t k, Py_ssize_t n, const float *b, Py_ssize_t ldb,
+                  float *bp) noexcept nogil:
+    _pack_b(False, k, n, b, ldb, bp, kt.gemm.snr)
+
+
+cdef void dpack_b(const minicnn_kernel_table *kt, Py_ssize_t k, Py_ssize_t n, const double *b, Py_ssize_t ldb,
+                  double *bp) noexcept nogil:
+    _pack_b(False, k, n, b, ldb, bp, kt.gemm.dnr)
+
+
+cdef void sgemm_packed_b(const minicnn_kernel_table *kt, Py_ssize_t m, Py_ssize_t n, Py_ssize_t k, const float *a,
+                         Py_ssize_t lda, const float *bp, float *c, Py_ssize_t ldc, float *abuf) noexcept nogil:
+    _macro(kt.gemm, False, kt.gemm.sukr_rowa != NULL, m, n, k, 1.0, a, lda, bp, 0.0, c, ldc, abuf)
+
+
+cdef void dgemm_packed_b(const minicnn_kernel_table *kt, Py_ssize_t m, Py_ssize_t n, Py_ssize_t k, const double *a,
+                         Py_ssize_t lda, const double *bp, double *c, Py_ssize_t ldc, double *abuf) noexcept nogil:
+    _macro(kt.gemm, False, kt.gemm.dukr_rowa != NULL, m, n, k, 1.0, a, lda, bp, 0.0, c, ldc, abuf)
+
+
+# ----------------------------------------------------------------------------------------------
 # Python entry points.
 
 def kernel_name(dtype=None, kernel=None):

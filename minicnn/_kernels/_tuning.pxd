@@ -9,6 +9,8 @@ cdef struct Tuning:
     Py_ssize_t min_unit_rows
     Py_ssize_t transposed_max_f
     Py_ssize_t flipped_min_c
+    Py_ssize_t winograd_min_c
+    Py_ssize_t winograd_block_bytes
     Py_ssize_t parts_max
     Py_ssize_t parts_max_elems
     Py_ssize_t direct_max_c

@@ -46,6 +46,14 @@ DEFAULTS = {
     # flipped kernel: on the bench_layers shapes 0.90-0.96x the col2im time for C = 64 and 128,
     # but 1.2x for C = 32 and 4-8x for C <= 6.
     "flipped_min_c": 64,
+    # 3x3 stride-1 convs with at least this many input channels and filters run their forward by
+    # Winograd F(2x2, 3x3), and their input gradient as the flipped (Winograd) forward.  Measured
+    # (1 thread, median of 5 alternating rounds, time vs IM2COL): forward 16->16 on 16x16 to
+    # 64->64 and 256->256 on 8x8 at batch 32-128: 0.66-0.83x; 8->8 1.06x, 4->16 1.4x; the input
+    # gradient 16->16 on 32x32 to 128->128 on 16x16: 0.52-0.76x, 8->16 1.35x.  Units are blocks
+    # of tiles whose transformed blocks (16 x tiles x (C + F) values) fill winograd_block_bytes.
+    "winograd_min_c": 16,
+    "winograd_block_bytes": 1 << 18,
     # The kernel gradient of a small kernel over many rows (LeNet's second conv: 150 x 16 over
     # 8,192 rows) is summed in up to parts_max fixed partial sums over row ranges, while the
     # kernel has at most parts_max_elems elements.
@@ -103,8 +111,8 @@ DEFAULTS = {
 }
 
 # Entries that divide or count blocks: at least 1 (the others may be 0, e.g. a bar turned off).
-POSITIVE = {"cols_budget", "units_per_thread", "min_unit_rows", "parts_max", "direct_bwd_blocks", "relu_block_rows",
-            "gemm_chunks_per_thread", "bn_block_elems", "bn_min_block_rows", "bn_group_min"}
+POSITIVE = {"cols_budget", "winograd_block_bytes", "units_per_thread", "min_unit_rows", "parts_max",
+            "direct_bwd_blocks", "relu_block_rows", "gemm_chunks_per_thread", "bn_block_elems", "bn_min_block_rows", "bn_group_min"}
 
 cdef Tuning _table
 

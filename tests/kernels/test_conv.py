@@ -335,10 +335,16 @@ A = conv.Algorithm
     ("backward_kernel", (8, 12, 12, 32), (1, 1, 32, 48), {}, A.POINTWISE),
     ("backward_input", (8, 16, 16, 64), (3, 3, 64, 64), dict(padding="same"), A.FLIPPED),
     ("backward_input", (8, 16, 16, 64), (3, 3, 64, 64), dict(strides=2), A.IM2COL),
-    ("backward_input", (8, 16, 16, 32), (3, 3, 32, 64), dict(padding="same"), A.IM2COL),
+    ("backward_input", (8, 16, 16, 32), (3, 3, 32, 64), dict(padding="same"), A.FLIPPED),  # Winograd inside
+    ("backward_input", (8, 16, 16, 8), (3, 3, 8, 64), dict(padding="same"), A.IM2COL),
+    ("backward_input", (8, 16, 16, 32), (5, 5, 32, 64), dict(padding="same"), A.IM2COL),
     ("backward_kernel", (64, 12, 12, 6), (5, 5, 6, 16), {}, A.ROW_PARTS),       # LeNet's second layer
     ("backward_kernel", (8, 16, 16, 128), (3, 3, 128, 128), {}, A.IM2COL),  # a big kernel: ranges of it
-    ("forward", (8, 16, 16, 64), (3, 3, 64, 64), {}, A.IM2COL),
+    ("forward", (8, 16, 16, 64), (3, 3, 64, 64), {}, A.WINOGRAD),
+    ("forward", (8, 16, 16, 64), (3, 3, 64, 8), {}, A.IM2COL),                 # too few filters
+    ("forward", (8, 16, 16, 64), (3, 3, 64, 64), dict(strides=2), A.IM2COL),
+    ("forward", (8, 16, 16, 64), (3, 3, 64, 64), dict(dilation_rate=2), A.IM2COL),
+    ("forward", (8, 16, 16, 64), (5, 5, 64, 64), {}, A.IM2COL),
 ])
 def test_the_plan_picks_the_measured_algorithm(direction, x_shape, k_shape, opts, expected):
     p = conv.plan(direction, x_shape, k_shape, **opts)
@@ -349,9 +355,12 @@ def test_the_plan_picks_the_measured_algorithm(direction, x_shape, k_shape, opts
 
 
 def test_the_plan_shows_block_sizes_and_the_flipped_forward():
-    p = conv.plan("backward_input", (8, 16, 16, 64), (3, 3, 64, 64), padding="same")
+    p = conv.plan("backward_input", (8, 16, 16, 64), (5, 5, 64, 64), padding="same")
     assert p.inner.algorithm == A.IM2COL and p.inner.direction == conv._conv.Direction.FORWARD
-    assert p.inner.rows == (1 << 20) // ((3 * 3 * 64 + 64) * 4) // 8 * 8
+    assert p.inner.rows == (1 << 20) // ((5 * 5 * 64 + 64) * 4) // 8 * 8
+    p = conv.plan("backward_input", (8, 16, 16, 64), (3, 3, 64, 32), padding="same")
+    assert p.inner.algorithm == A.WINOGRAD  # tiles per unit: 16 x (32 + 64) float32 values per tile in 256 KiB
+    assert p.inner.rows == (1 << 18) // (16 * (32 + 64) * 4) // 24 * 24
     p = conv.plan("backward_kernel", (64, 12, 12, 6), (5, 5, 6, 16))
     assert p.parts == 16 and p.rows == 256 and not p.transposed
     assert conv.plan("backward_kernel", (64, 28, 28, 3), (3, 3, 3, 8), algorithm=A.IM2COL).transposed

@@ -16,6 +16,7 @@
  *   elementwise   the ReLU gradient mask and column sums (elementwise.h)
  *   batch_norm    the row-block cores of batch normalisation (batch_norm.h)
  *   adam          the one-pass Adam update (adam.h)
+ *   winograd      Winograd F(2x2, 3x3) tile transforms of the input and output (winograd.h)
  * Each family carries a name for show_config(): the instruction set and vector widths.
  */
 #ifndef MINICNN_KERNELS_H
@@ -105,6 +106,19 @@ typedef struct {
 } minicnn_adam_kernels;
 
 typedef struct {
+    const char *name;
+    /* v[xi * ldv + c] (OUT) = (B^T d B)[xi] for the 4x4 patch d[r][s][c] = x[r * rs + s * cs + c] (IN) */
+    void (*input_f32)(const float *x, ptrdiff_t rs, ptrdiff_t cs, float *v, ptrdiff_t ldv, ptrdiff_t C);
+    void (*input_f64)(const double *x, ptrdiff_t rs, ptrdiff_t cs, double *v, ptrdiff_t ldv, ptrdiff_t C);
+    /* the 2x2 block y[p * rs + q * cs + f] (OUT) = (A^T M A)[p][q] + bias[f] (or NULL), ReLU if relu,
+     * M[xi][f] = m[xi * ldm + f] (IN) */
+    void (*output_f32)(const float *m, ptrdiff_t ldm, float *y, ptrdiff_t rs, ptrdiff_t cs, ptrdiff_t F,
+                       const float *bias, int relu);
+    void (*output_f64)(const double *m, ptrdiff_t ldm, double *y, ptrdiff_t rs, ptrdiff_t cs, ptrdiff_t F,
+                       const double *bias, int relu);
+} minicnn_winograd_kernels;
+
+typedef struct {
     const char *isa;        /* the MINICNN_ARCH value: "reference", "avx2", "avx512", "neon" */
     int (*runnable)(void);  /* may this CPU (and OS) run it? */
     const minicnn_gemm_kernel *gemm;
@@ -113,6 +127,7 @@ typedef struct {
     minicnn_elementwise_kernels elementwise;
     minicnn_batch_norm_kernels batch_norm;
     minicnn_adam_kernels adam;
+    minicnn_winograd_kernels winograd;
 } minicnn_kernel_table;
 
 /* The tables compiled into this build: index 0 is the reference table, later ones in increasing

@@ -79,6 +79,7 @@
 #include "pool_rows.h"
 #include "batch_norm.h"
 #include "adam.h"
+#include "winograd.h"
 #undef MK_DOUBLE
 #define MK_DOUBLE 1
 #include "simd.h"
@@ -87,6 +88,7 @@
 #include "pool_rows.h"
 #include "batch_norm.h"
 #include "adam.h"
+#include "winograd.h"
 #undef MK_DOUBLE
 #undef MK_BYTES
 
@@ -170,4 +172,5 @@ const minicnn_kernel_table MK_CAT(minicnn_table_, MINICNN_ISA_NAME) = {
     {TB_NAME(TB_WIDTHS), TB_FN32(bn_stats), TB_FN64(bn_stats), TB_FN32(bn_normalize), TB_FN64(bn_normalize),
      TB_FN32(bn_sums), TB_FN64(bn_sums), TB_FN32(bn_input_grad), TB_FN64(bn_input_grad)},
     {TB_NAME(TB_WIDTHS), TB_FN32(adam_update), TB_FN64(adam_update)},
+    {TB_NAME(TB_WIDTHS), TB_FN32(wg2_input), TB_FN64(wg2_input), TB_FN32(wg2_output), TB_FN64(wg2_output)},
 };

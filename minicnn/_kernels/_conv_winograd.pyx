@@ -1,0 +1,197 @@
+"""Winograd F(2x2, 3x3) convolution, channels-last (the WINOGRAD plan of _conv.pyx): 3x3 kernel,
+stride 1, no dilation, one group; any padding.
+
+Each 2x2 block ("tile") of the output comes from the 4x4 input patch under it through 16
+products instead of 36 (src/winograd.h has the transforms: the winograd family of the call's kernel
+table, like the GEMM micro-kernel).  Per call the kernel is transformed
+once (U, 16 matrices C x F, computed in double and rounded once).  Work units are fixed blocks of
+``rows`` tiles (the plan's, from the sizes only) taken in (image, tile row, tile column) order:
+
+    V = input transform of the block's patches       16 matrices, tiles x C   (scratch)
+    M[xi] = V[xi] @ U[xi]                            16 GEMMs, serial inside the unit (scratch)
+    y = output transform of M, + bias, ReLU          written straight into y
+
+A tile's numbers do not depend on the block it is in (a GEMM computes each row of its output the
+same way whatever the number of rows), nor on the thread that runs it: results are the same at
+any thread count.
+
+Accuracy: the transforms add and subtract (and halve, exactly, in the kernel transform), so the
+error is a few times that of the direct sum; measured on the tests' shapes: see
+tests/kernels/test_conv_winograd.py.
+"""
+
+from libc.stddef cimport ptrdiff_t
+from libc.stdlib cimport malloc, free
+from libc.string cimport memcpy, memset
+
+from minicnn._kernels._common cimport floating, minicnn_parallel_for
+from minicnn._kernels._conv_types cimport ConvCall, Geom, macs
+from minicnn._kernels._dispatch cimport minicnn_kernel_table, minicnn_winograd_kernels
+from minicnn._kernels._gemm cimport (dgemm_packed_b, dpack_b, packed_a_values, packed_b_values, sgemm_packed_b,
+                                     spack_b)
+from minicnn._kernels._openmp cimport threads_for
+from minicnn._kernels._tuning cimport Tuning, tuning
+
+cdef const Tuning *T = tuning()
+
+
+cdef struct Work:
+    # one call's arguments for the parallel loop's units
+    const ConvCall *c
+    const void *u         # the transformed kernel: 16 matrices C x F, packed for the GEMM
+    Py_ssize_t ustep      # values per packed matrix
+    Py_ssize_t TH, TW     # tiles per image, down and across
+    Py_ssize_t rows       # tiles per unit
+
+
+cdef Py_ssize_t scratch_values(const minicnn_kernel_table *kt, const Geom *g, Py_ssize_t rows,
+                               bint dbl) noexcept nogil:
+    """Scratch values of one unit of ``rows`` tiles: V, M, the GEMM's A panels, one zero-padded
+    4x4 input patch and one 2x2 output block (for the tiles that the image's edge cuts)."""
+    return 16 * rows * (g.C + g.F) + packed_a_values(kt, dbl, rows, g.C) + 16 * g.C + 4 * g.F
+
+
+cdef void _transform_kernel(const floating *k, floating *u, Py_ssize_t C, Py_ssize_t F) noexcept nogil:
+    """u[xi, c, f] (OUT) = (G g G^T)[i, j] for g = k[:, :, c, f] (IN, (3, 3, C, F)), in double
+    and rounded once."""
+    cdef Py_ssize_t c, f, CF = C * F, i, j
+    cdef double g[3][3]
+    cdef double t[4][3]
+    cdef double r[4][4]
+    for c in range(C):
+        for f in range(F):
+            for i in range(3):
+                for j in range(3):
+                    g[i][j] = k[(i * 3 + j) * CF + c * F + f]
+            for j in range(3):  # G g: along the kernel's rows
+                t[0][j] = g[0][j]
+                t[1][j] = (g[0][j] + g[1][j] + g[2][j]) * 0.5
+                t[2][j] = (g[0][j] - g[1][j] + g[2][j]) * 0.5
+                t[3][j] = g[2][j]
+            for i in range(4):  # (G g) G^T: along its columns
+                r[i][0] = t[i][0]
+                r[i][1] = (t[i][0] + t[i][1] + t[i][2]) * 0.5
+                r[i][2] = (t[i][0] - t[i][1] + t[i][2]) * 0.5
+                r[i][3] = t[i][2]
+            for i in range(4):
+                for j in range(4):
+                    u[(i * 4 + j) * CF + c * F + f] = <floating>r[i][j]
+
+
+cdef void _input(const minicnn_winograd_kernels *wk, const floating *x, floating *v, floating *patch, const Geom *g,
+                 Py_ssize_t n, Py_ssize_t ih0, Py_ssize_t iw0, Py_ssize_t ldv) noexcept nogil:
+    """The input transform of the 4x4 patch of image n at (ih0, iw0) (zeros outside the image)
+    into v[xi * ldv + c] (OUT)."""
+    cdef Py_ssize_t C = g.C, r, s, ih, iw
+    if ih0 >= 0 and iw0 >= 0 and ih0 + 4 <= g.H and iw0 + 4 <= g.W:
+        if floating is float:
+            wk.input_f32(x + ((n * g.H + ih0) * g.W + iw0) * C, g.W * C, C, v, ldv, C)
+        else:
+            wk.input_f64(x + ((n * g.H + ih0) * g.W + iw0) * C, g.W * C, C, v, ldv, C)
+        return
+    for r in range(4):
+        ih = ih0 + r
+        for s in range(4):
+            iw = iw0 + s
+            if 0 <= ih < g.H and 0 <= iw < g.W:
+                memcpy(patch + (r * 4 + s) * C, x + ((n * g.H + ih) * g.W + iw) * C, C * sizeof(floating))
+            else:
+                memset(patch + (r * 4 + s) * C, 0, C * sizeof(floating))
+    if floating is float:
+        wk.input_f32(patch, 4 * C, C, v, ldv, C)
+    else:
+        wk.input_f64(patch, 4 * C, C, v, ldv, C)
+
+
+cdef int _block(const floating *x, const floating *u, const floating *bias, floating *y, floating *scratch,
+                const Work *w, Py_ssize_t t0, Py_ssize_t t1, bint relu) noexcept nogil:
+    """Tiles [t0, t1) of the output (OUT) = the conv of x (IN) with the transformed kernel u (IN)."""
+    cdef const Geom *g = &w.c.g
+    cdef Py_ssize_t C = g.C, F = g.F, nb = t1 - t0, per = w.TH * w.TW, t, n, ti, tj, xi
+    cdef floating *v = scratch
+    cdef floating *m = v + 16 * w.rows * C
+    cdef floating *abuf = m + 16 * w.rows * F
+    cdef const minicnn_kernel_table *kt = w.c.kt
+    cdef floating *patch = abuf + packed_a_values(kt, floating is double, w.rows, C)
+    for t in range(t0, t1):
+        n, ti, tj = t // per, (t % per) // w.TW, t % w.TW
+        _input(&kt.winograd, x, v + (t - t0) * C, patch, g, n, 2 * ti - g.pt, 2 * tj - g.pl, w.rows * C)
+    for xi in range(16):
+        if floating is float:
+            sgemm_packed_b(kt, nb, F, C, v + xi * w.rows * C, C, u + xi * w.ustep, m + xi * w.rows * F, F, abuf)
+        else:
+            dgemm_packed_b(kt, nb, F, C, v + xi * w.rows * C, C, u + xi * w.ustep, m + xi * w.rows * F, F, abuf)
+    for t in range(t0, t1):
+        n, ti, tj = t // per, (t % per) // w.TW, t % w.TW
+        _output(&kt.winograd, m + (t - t0) * F, w.rows * F, y + ((n * g.OH + 2 * ti) * g.OW + 2 * tj) * F,
+                patch + 16 * C, g, min(2, g.OH - 2 * ti), min(2, g.OW - 2 * tj), bias, relu)
+    return 0
+
+
+cdef void _output(const minicnn_winograd_kernels *wk, const floating *m, Py_ssize_t ldm, floating *y,
+                  floating *block, const Geom *g, Py_ssize_t rows, Py_ssize_t cols, const floating *bias,
+                  bint relu) noexcept nogil:
+    """The output transform of one tile into y (OUT; rows x cols of its 2x2 cells lie inside the
+    output), through ``block`` (scratch, 2 x 2 x F) when the edge cuts it."""
+    cdef Py_ssize_t F = g.F, p, q
+    cdef floating *dst = y if rows == 2 and cols == 2 else block
+    cdef Py_ssize_t rs = g.OW * F if dst == y else 2 * F
+    if floating is float:
+        wk.output_f32(m, ldm, dst, rs, F, F, bias, relu)
+    else:
+        wk.output_f64(m, ldm, dst, rs, F, F, bias, relu)
+    if dst == block:
+        for p in range(rows):
+            for q in range(cols):
+                memcpy(y + (p * g.OW + q) * F, block + (p * 2 + q) * F, F * sizeof(floating))
+
+
+cdef int _unit(void *ctx, ptrdiff_t blk, void *scratch) noexcept nogil:
+    cdef Work *w = <Work *>ctx
+    cdef const ConvCall *c = w.c
+    cdef Py_ssize_t t0 = blk * w.rows, t1 = min(t0 + w.rows, c.g.N * w.TH * w.TW)
+    if c.dbl:
+        return _block(<const double *>c.x, <const double *>w.u, <const double *>c.aux, <double *>c.out,
+                      <double *>scratch, w, t0, t1, c.relu)
+    return _block(<const float *>c.x, <const float *>w.u, <const float *>c.aux, <float *>c.out,
+                  <float *>scratch, w, t0, t1, c.relu)
+
+
+cdef void _pack_kernel(const minicnn_kernel_table *kt, const floating *u, floating *up, const Geom *g,
+                       Py_ssize_t ustep) noexcept nogil:
+    """up (OUT) = the 16 matrices of u (IN, 16 x C x F), each packed for the GEMM (ustep apart)."""
+    cdef Py_ssize_t xi
+    for xi in range(16):
+        if floating is float:
+            spack_b(kt, g.C, g.F, u + xi * g.C * g.F, g.F, up + xi * ustep)
+        else:
+            dpack_b(kt, g.C, g.F, u + xi * g.C * g.F, g.F, up + xi * ustep)
+
+
+cdef int forward(const ConvCall *c) noexcept nogil:
+    """y (OUT) = conv(x, k) + bias (then ReLU), in the plan's blocks of c.plan.rows tiles."""
+    cdef const Geom *g = &c.g
+    cdef Py_ssize_t isz = 8 if c.dbl else 4, units
+    cdef Work w
+    cdef int rc
+    w.ustep = (packed_b_values(c.kt, c.dbl, g.C, g.F) + 15) // 16 * 16  # each matrix 64-byte aligned
+    cdef void *u = malloc(16 * g.C * g.F * isz)
+    cdef void *buf = malloc(16 * w.ustep * isz + 64)
+    if u == NULL or buf == NULL:
+        free(u)
+        free(buf)
+        return -1
+    w.u = <void *>((<size_t>buf + 63) // 64 * 64)
+    if c.dbl:
+        _transform_kernel(<const double *>c.k, <double *>u, g.C, g.F)
+        _pack_kernel(c.kt, <double *>u, <double *>w.u, g, w.ustep)
+    else:
+        _transform_kernel(<const float *>c.k, <float *>u, g.C, g.F)
+        _pack_kernel(c.kt, <float *>u, <float *>w.u, g, w.ustep)
+    free(u)
+    w.c, w.TH, w.TW, w.rows = c, (g.OH + 1) // 2, (g.OW + 1) // 2, c.plan.rows
+    units = (g.N * w.TH * w.TW + w.rows - 1) // w.rows
+    rc = minicnn_parallel_for(units, threads_for(macs(g), T.conv_par_min, units),
+                              scratch_values(c.kt, g, w.rows, c.dbl) * isz, g.flush, True, _unit, &w)
+    free(buf)
+    return rc
