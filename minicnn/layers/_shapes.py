@@ -32,11 +32,13 @@ _ACCEPTS = {}
 
 
 def _accepts(fn, arg):
-    key = (fn, arg)
-    if key not in _ACCEPTS:
+    try:  # on every layer call: one lookup when known
+        return _ACCEPTS[fn, arg]
+    except KeyError:
         params = inspect.signature(fn).parameters
-        _ACCEPTS[key] = arg in params or any(p.kind == p.VAR_KEYWORD for p in params.values())
-    return _ACCEPTS[key]
+        accepted = arg in params or any(p.kind == p.VAR_KEYWORD for p in params.values())
+        _ACCEPTS[fn, arg] = accepted
+        return accepted
 
 
 _TRAINING_DEFAULTS = {}

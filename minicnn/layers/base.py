@@ -248,9 +248,14 @@ class Layer(LayerWeights, SymbolicCalls):
             if x.dtype.kind == "f" or x.dtype == object:
                 x = x.astype(self.dtype if self._autocast else x.dtype, copy=False)
             return Tensor(x)
-        if self._autocast and x.dtype.kind == "f" and x.dtype != _np_dtype(self.dtype):
-            return x.astype(self.dtype)
-        return x
+        if not self._autocast:
+            return x
+        # Runs on every layer call: the identity test settles the common case (numpy hands out
+        # one dtype object per builtin type), and reading dtype.kind costs more than comparing.
+        have, want = x.data.dtype, _np_dtype(self.dtype)
+        if have is want or have == want or have.kind != "f":
+            return x
+        return x.astype(self.dtype)
 
     def _convert_array(self, x):
         # Arguments after the first: arrays become Tensors, plain Python values stay (Keras).

@@ -50,7 +50,9 @@ class Merge(Layer):
     def call(self, inputs):
         if not isinstance(inputs, (list, tuple)) or len(inputs) < 2:
             raise ValueError(f"{type(self).__name__} must be called on a list of at least 2 inputs")
-        self.compute_output_shape([tuple(t.shape) for t in inputs])
+        first = inputs[0].shape
+        if any(t.shape != first for t in inputs[1:]):  # equal shapes always merge
+            self.compute_output_shape([tuple(t.shape) for t in inputs])
         return self._merge(list(inputs))
 
 
@@ -178,7 +180,9 @@ class Concatenate(Layer):
     def call(self, inputs):
         if not isinstance(inputs, (list, tuple)) or len(inputs) < 2:
             raise ValueError("Concatenate must be called on a list of at least 2 inputs")
-        self.compute_output_shape([tuple(t.shape) for t in inputs])
+        first = inputs[0].shape
+        if any(t.shape != first for t in inputs[1:]):  # equal shapes always merge
+            self.compute_output_shape([tuple(t.shape) for t in inputs])
         return ops.concatenate(list(inputs), axis=self.axis)
 
     def get_config(self):

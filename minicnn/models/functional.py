@@ -15,6 +15,7 @@
 
 import collections
 
+from minicnn.autograd import Tensor
 from minicnn.layers._shapes import _pack_shapes, flatten_shapes_list
 from minicnn.layers._weights import structure_changed as _structure_changed
 from minicnn.layers.input_layer import InputLayer
@@ -191,13 +192,20 @@ class Functional(Model):
         def value(t):
             return values[id(t)] if isinstance(t, KerasTensor) else t
 
+        # Per-layer overhead dominates small batches: a node's arguments are looked up directly
+        # when they are tensors themselves, and walked as structures only when nested.
         for node in self._nodes:
             if node.is_input:
                 continue
-            outs = node.layer(*map_structure(value, node.call_args),
-                              **map_structure(value, node.call_kwargs))
-            for kt, v in zip(node.output_tensors, flatten(outs)):
-                values[id(kt)] = v
+            args = [values[id(a)] if type(a) is KerasTensor else map_structure(value, a)
+                    for a in node.call_args]
+            kwargs = map_structure(value, node.call_kwargs) if node.call_kwargs else {}
+            outs = node.layer(*args, **kwargs)
+            if type(node.outputs) is KerasTensor and type(outs) is Tensor:
+                values[id(node.outputs)] = outs
+            else:
+                for kt, v in zip(node.output_tensors, flatten(outs)):
+                    values[id(kt)] = v
         return map_structure(lambda kt: values[id(kt)], self._outputs_struct)
 
     def compute_output_shape(self, input_shape):
