@@ -14,6 +14,14 @@ class DTypeError(ValueError, TypeError):
     """A wrong or mismatched dtype: both a ValueError (bad argument value) and a TypeError."""
 
 
+def _ints(values, name, what):
+    """tuple(values) as ints, or a TypeError saying that name must be what."""
+    try:
+        return tuple(operator.index(v) for v in values)
+    except TypeError:
+        raise TypeError(f"{name} must be {what}, got {values!r}") from None
+
+
 def pair(value, name, minimum=1):
     """An int or a 2-sequence of ints, each >= minimum -> (int, int)."""
     # Fast path for what layers pass (a plain int or a tuple of 2 plain ints): the checks below
@@ -27,10 +35,7 @@ def pair(value, name, minimum=1):
     try:
         ints = (operator.index(value),) * 2
     except TypeError:
-        try:
-            ints = tuple(operator.index(v) for v in value)
-        except TypeError:
-            raise TypeError(f"{name} must be an int or a tuple of 2 ints, got {value!r}") from None
+        ints = _ints(value, name, "an int or a tuple of 2 ints")
     if len(ints) != 2:
         raise ValueError(f"{name} must be an int or a tuple of 2 ints, got {value!r}")
     if min(ints) < minimum:
@@ -63,10 +68,7 @@ def shape4(shape, name):
     if (type(shape) is tuple and len(shape) == 4 and type(shape[0]) is int and type(shape[1]) is int
             and type(shape[2]) is int and type(shape[3]) is int and min(shape) >= 0):
         return shape  # an ndarray's shape: already what the checks below produce
-    try:
-        shape = tuple(operator.index(s) for s in shape)
-    except TypeError:
-        raise TypeError(f"{name} must be a tuple of 4 ints, got {shape!r}") from None
+    shape = _ints(shape, name, "a tuple of 4 ints")
     if len(shape) != 4:
         raise ValueError(f"{name} must have 4 dimensions, got shape {shape}")
     if min(shape) < 0:
