@@ -69,3 +69,10 @@ def test_conv_algorithm_ab_runs_and_cross_checks():
               "--new", "WINOGRAD", "--direction", "forward"])
     assert p.returncode == 0, p.stderr[-2000:]
     assert "speed-up" in p.stdout.splitlines()[-1]
+
+
+def test_fusion_ab_runs_and_cross_checks():
+    # the script checks that the fused and unfused outputs are bitwise equal (exit status 1 if not)
+    p = _run(["bench_fusion.py", "--batch", "4", "--rounds", "2", "--calls", "1"])
+    assert p.returncode == 0, p.stdout[-2000:] + p.stderr[-2000:]
+    assert "outputs bitwise equal: True" in p.stdout

@@ -37,11 +37,13 @@ from libc.stdlib cimport malloc, free
 
 from minicnn._kernels._common cimport check_at_least, check_shape, dims, floating
 from minicnn._kernels._conv_types cimport (BACKWARD_INPUT, BACKWARD_KERNEL, DEPTHWISE, DIRECT, FLIPPED, FORWARD,
-                                           IM2COL, POINTWISE, ROW_PARTS, WINOGRAD, ConvCall, Geom, Plan,
-                                           make_geom)
+                                           IM2COL, POINTWISE, ROW_PARTS, WINOGRAD, BatchNormEpilogue, ConvCall,
+                                           Geom, Plan, make_geom)
 from minicnn._kernels._dispatch cimport minicnn_kernel_table, table
 from minicnn._kernels._tuning cimport Tuning, tuning
 from minicnn._kernels cimport _conv_depthwise, _conv_direct, _conv_im2col, _conv_winograd, _elementwise
+from minicnn._kernels._norm cimport flushes, repeat_to, run_len
+from minicnn._kernels._norm import bn_normalize_into
 
 cdef const Tuning *T = tuning()
 
@@ -212,7 +214,7 @@ cdef int _run(ConvCall *c) noexcept nogil:
         inner = c[0]
         inner.g = _flipped_geom(&c.g)
         inner.plan = _auto(FORWARD, &inner.g, isz)
-        inner.aux, inner.relu = NULL, False
+        inner.aux, inner.relu, inner.bn = NULL, False, NULL
         inner.k = malloc(c.g.K * c.g.F * isz)
         if inner.k == NULL:
             return -1
@@ -324,36 +326,65 @@ cdef ConvCall _call(const floating *x, const floating *k, const floating *aux, f
                     Plan p, const minicnn_kernel_table *kt) noexcept nogil:
     cdef ConvCall c
     c.x, c.k, c.aux, c.out, c.db, c.g, c.plan, c.kt = x, k, aux, out, NULL, g, p, kt
-    c.relu, c.dbl = False, floating is double
+    c.relu, c.dbl, c.bn = False, floating is double, NULL
     return c
 
 
 def conv2d_forward_into(const floating[:, :, :, ::1] x, const floating[:, :, :, ::1] kernel, bias,
                         floating[:, :, :, ::1] y, Py_ssize_t sh, Py_ssize_t sw, Py_ssize_t dh, Py_ssize_t dw,
-                        Py_ssize_t pt, Py_ssize_t pl, Py_ssize_t groups, bint relu=False, algorithm=None, isa=None):
+                        Py_ssize_t pt, Py_ssize_t pl, Py_ssize_t groups, bint relu=False, algorithm=None, isa=None,
+                        batch_norm=None):
     """y (OUT, (N, OH, OW, F)) = conv(x, kernel) + bias, then max(y, 0) when relu.  x (IN, (N, H, W,
-    C)), kernel (IN, (kh, kw, C // groups, F)), bias (IN, (F,), or None)."""
+    C)), kernel (IN, (kh, kw, C // groups, F)), bias (IN, (F,), or None).
+
+    batch_norm (IN, or None): per-channel (mean, scale, shift), each (F,) of y's dtype: then
+    y = (conv + bias - mean) * scale + shift, and max(y, 0) when relu, by _norm's row kernel on
+    each block of rows right after the conv writes it -- the numbers of conv then
+    bn_normalize_into, bit for bit.  Where the conv flushes subnormals and that pass alone would
+    not (or the other way round), it runs as that separate pass instead."""
     where = "conv2d_forward_into"
     cdef Geom g = _checked_geom(where, dims(x.shape, 4), dims(kernel.shape, 4), dims(y.shape, 4),
                                 groups, sh, sw, dh, dw, pt, pl)
     cdef Plan p = _plan_of(where, FORWARD, &g, sizeof(floating), algorithm)
     cdef const minicnn_kernel_table *kt = table(isa)
     cdef const floating[::1] b
+    cdef const floating[::1] bn_mean, bn_scale, bn_shift
     cdef const floating *bp = NULL
+    cdef BatchNormEpilogue e
+    cdef Py_ssize_t M = g.N * g.OH * g.OW
     cdef ConvCall c
     cdef int rc
     if bias is not None:
         b = bias
         check_shape(where, "bias", dims(b.shape, 1), (g.F,))
         bp = &b[0]
+    if batch_norm is not None:
+        bn_mean, bn_scale, bn_shift = batch_norm
+        for name, v in (("mean", bn_mean), ("scale", bn_scale), ("shift", bn_shift)):
+            check_shape(where, f"batch_norm {name}", (len(v),), (g.F,))
     if y.size == 0:
         return
     c = _call(&x[0, 0, 0, 0], &kernel[0, 0, 0, 0], bp, &y[0, 0, 0, 0], g, p, kt)
-    c.relu = relu
-    with nogil:
-        rc = _run(&c)
+    c.relu = relu and batch_norm is None
+    fused = batch_norm is not None and flushes(M * g.F) == g.flush
+    if fused:
+        e.L, e.relu = run_len(g.F), relu
+        e.mean, e.scale, e.shift = (repeat_to(&bn_mean[0], g.F, e.L), repeat_to(&bn_scale[0], g.F, e.L),
+                                    repeat_to(&bn_shift[0], g.F, e.L))
+        c.bn = &e
+        rc = -1 if e.mean == NULL or e.scale == NULL or e.shift == NULL else 0
+    if c.bn == NULL or rc == 0:
+        with nogil:
+            rc = _run(&c)
+    if fused:
+        free(<void *>e.mean)
+        free(<void *>e.scale)
+        free(<void *>e.shift)
     if rc != 0:
         raise MemoryError(f"{where}: could not allocate scratch memory")
+    if batch_norm is not None and not fused:
+        rows = np.asarray(y).reshape(M, g.F)
+        bn_normalize_into(rows, bn_mean, bn_scale, bn_shift, rows, relu, isa)
 
 
 def conv2d_backward_input_into(const floating[:, :, :, ::1] dy, const floating[:, :, :, ::1] kernel,

@@ -9,7 +9,7 @@ summing every pixel in the same order.  Nothing depends on the thread count.
 from libc.stddef cimport ptrdiff_t
 
 from minicnn._kernels._common cimport floating, minicnn_parallel_for
-from minicnn._kernels._conv_types cimport ConvCall, Geom
+from minicnn._kernels._conv_types cimport ConvCall, Geom, bn_epilogue
 from minicnn._kernels._openmp cimport clamp_threads
 
 
@@ -28,6 +28,7 @@ cdef int _forward_unit(void *ctx, ptrdiff_t t, void *scratch) noexcept nogil:
     else:
         _depthwise_forward_row(<const float *>c.x, <const float *>c.k, <const float *>c.aux, <float *>c.out,
                                &c.g, t, c.relu)
+    bn_epilogue(c, t * c.g.OW, (t + 1) * c.g.OW)
     return 0
 
 

@@ -13,7 +13,7 @@ from libc.stddef cimport ptrdiff_t
 from libc.stdlib cimport malloc, free
 
 from minicnn._kernels._common cimport fold_blocks, minicnn_fp_enter, minicnn_fp_exit, minicnn_parallel_for
-from minicnn._kernels._conv_types cimport ConvCall, Geom, macs
+from minicnn._kernels._conv_types cimport ConvCall, Geom, bn_epilogue, macs
 from minicnn._kernels._dispatch cimport minicnn_conv_geom
 from minicnn._kernels._openmp cimport threads_for
 from minicnn._kernels._tuning cimport Tuning, tuning
@@ -62,6 +62,7 @@ cdef int _forward_unit(void *ctx, ptrdiff_t chunk, void *scratch) noexcept nogil
         c.kt.conv_direct.forward_f32(<const float *>c.x, <const float *>c.k, <const float *>c.aux,
                                      <float *>c.out, &w.m, t0, t1, c.relu, <float *>scratch,
                                      <const float **>(<float *>scratch + w.scratch))
+    bn_epilogue(c, t0 * c.g.OW, t1 * c.g.OW)
     return 0
 
 

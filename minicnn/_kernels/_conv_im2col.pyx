@@ -27,7 +27,7 @@ from libc.stdlib cimport malloc, free
 from libc.string cimport memcpy, memset
 
 from minicnn._kernels._common cimport floating, minicnn_fp_enter, minicnn_fp_exit, minicnn_parallel_for
-from minicnn._kernels._conv_types cimport ROW_PARTS, ConvCall, Geom, macs
+from minicnn._kernels._conv_types cimport ROW_PARTS, ConvCall, Geom, bn_epilogue, macs
 from minicnn._kernels._dispatch cimport minicnn_kernel_table
 from minicnn._kernels._gemm cimport sgemm, dgemm
 from minicnn._kernels._openmp cimport clamp_threads, max_threads, threads_for
@@ -241,11 +241,15 @@ cdef int _forward_unit(void *ctx, ptrdiff_t blk, void *scratch) noexcept nogil:
     cdef const ConvCall *c = w.c
     cdef Py_ssize_t M = c.g.N * c.g.OH * c.g.OW, r0 = blk * w.rows
     cdef Py_ssize_t r1 = r0 + w.rows if r0 + w.rows < M else M
+    cdef int rc
     if c.dbl:
-        return _forward_block(<const double *>c.x, <const double *>c.k, <const double *>c.aux, <double *>c.out,
-                              <double *>scratch, &c.g, c.kt, r0, r1, c.relu)
-    return _forward_block(<const float *>c.x, <const float *>c.k, <const float *>c.aux, <float *>c.out,
-                          <float *>scratch, &c.g, c.kt, r0, r1, c.relu)
+        rc = _forward_block(<const double *>c.x, <const double *>c.k, <const double *>c.aux, <double *>c.out,
+                            <double *>scratch, &c.g, c.kt, r0, r1, c.relu)
+    else:
+        rc = _forward_block(<const float *>c.x, <const float *>c.k, <const float *>c.aux, <float *>c.out,
+                            <float *>scratch, &c.g, c.kt, r0, r1, c.relu)
+    bn_epilogue(c, r0, r1)
+    return rc
 
 
 # ------------------------------------------------------------------ backward w.r.t. the input

@@ -38,6 +38,16 @@ cdef struct Plan:
     bint transposed       # kernel gradient by GEMM: formed transposed (few filters)
 
 
+cdef struct BatchNormEpilogue:
+    # Batch normalisation's inference step, (y - mean) * scale + shift then max(., 0) if relu, run
+    # by the batch_norm family's row kernel on output rows the conv has just written (in cache).
+    const void *mean      # IN: per-channel vectors of the output's dtype, repeated to L (_norm.run_len)
+    const void *scale
+    const void *shift
+    Py_ssize_t L
+    bint relu
+
+
 cdef struct ConvCall:
     # Checked C-contiguous arrays of one dtype (IN/OUT as named), the geometry and the plan.
     const void *x         # forward, kernel gradient: the input x (IN); input gradient: dy (IN)
@@ -50,6 +60,7 @@ cdef struct ConvCall:
     const minicnn_kernel_table *kt  # the instruction set's kernels (the GEMM's, the direct loops')
     bint relu             # forward: then max(y, 0)
     bint dbl              # float64 (else float32)
+    const BatchNormEpilogue *bn  # forward: then this on the output (after bias; c.relu is then off), or NULL
 
 
 cdef inline Geom make_geom(Py_ssize_t N, Py_ssize_t H, Py_ssize_t W, Py_ssize_t C, Py_ssize_t OH, Py_ssize_t OW,
@@ -70,3 +81,18 @@ cdef inline Geom make_geom(Py_ssize_t N, Py_ssize_t H, Py_ssize_t W, Py_ssize_t 
 cdef inline double macs(const Geom *g) noexcept nogil:
     """Multiply-adds of the call (the same in all three directions)."""
     return <double>g.N * g.OH * g.OW * g.K * g.F
+
+
+cdef inline void bn_epilogue(const ConvCall *c, Py_ssize_t p0, Py_ssize_t p1) noexcept nogil:
+    """Output pixels [p0, p1) (each F values, OUT: read and rewritten in place) through c.bn, if any.
+    Elementwise, so any split of the pixels gives the numbers of one pass over all of them."""
+    cdef const BatchNormEpilogue *e = c.bn
+    cdef Py_ssize_t off = p0 * c.g.F, n = (p1 - p0) * c.g.F
+    if e == NULL or n <= 0:
+        return
+    if c.dbl:
+        c.kt.batch_norm.normalize_f64(<double *>c.out + off, <double *>c.out + off, n, e.L, <const double *>e.mean,
+                                      <const double *>e.scale, <const double *>e.shift, e.relu)
+    else:
+        c.kt.batch_norm.normalize_f32(<float *>c.out + off, <float *>c.out + off, n, e.L, <const float *>e.mean,
+                                      <const float *>e.scale, <const float *>e.shift, e.relu)

@@ -25,7 +25,7 @@ from libc.stdlib cimport malloc, free
 from libc.string cimport memcpy, memset
 
 from minicnn._kernels._common cimport floating, minicnn_parallel_for
-from minicnn._kernels._conv_types cimport ConvCall, Geom, macs
+from minicnn._kernels._conv_types cimport ConvCall, Geom, bn_epilogue, macs
 from minicnn._kernels._dispatch cimport minicnn_kernel_table, minicnn_winograd_kernels
 from minicnn._kernels._gemm cimport (dgemm_packed_b, dpack_b, packed_a_values, packed_b_values, sgemm_packed_b,
                                      spack_b)
@@ -167,11 +167,29 @@ cdef int _unit(void *ctx, ptrdiff_t blk, void *scratch) noexcept nogil:
     cdef Work *w = <Work *>ctx
     cdef const ConvCall *c = w.c
     cdef Py_ssize_t t0 = blk * w.rows, t1 = min(t0 + w.rows, c.g.N * w.TH * w.TW)
+    cdef int rc
     if c.dbl:
-        return _block(<const double *>c.x, <const double *>w.u, <const double *>c.aux, <double *>c.out,
-                      <double *>scratch, w, t0, t1, c.relu)
-    return _block(<const float *>c.x, <const float *>w.u, <const float *>c.aux, <float *>c.out,
-                  <float *>scratch, w, t0, t1, c.relu)
+        rc = _block(<const double *>c.x, <const double *>w.u, <const double *>c.aux, <double *>c.out,
+                    <double *>scratch, w, t0, t1, c.relu)
+    else:
+        rc = _block(<const float *>c.x, <const float *>w.u, <const float *>c.aux, <float *>c.out,
+                    <float *>scratch, w, t0, t1, c.relu)
+    if c.bn != NULL:
+        _bn_tiles(c, w, t0, t1)
+    return rc
+
+
+cdef void _bn_tiles(const ConvCall *c, const Work *w, Py_ssize_t t0, Py_ssize_t t1) noexcept nogil:
+    """The batch-norm epilogue over the output cells of tiles [t0, t1), just written: each run of
+    tiles along one tile row covers one contiguous stretch of each of its (at most) two output rows."""
+    cdef Py_ssize_t per = w.TH * w.TW, t = t0, e, n, ti, tj, oh, ow1
+    while t < t1:
+        n, ti, tj = t // per, (t % per) // w.TW, t % w.TW
+        e = min(t1, t - tj + w.TW)  # the end of this tile row within [t0, t1)
+        ow1 = min(2 * (tj + e - t), c.g.OW)
+        for oh in range(2 * ti, min(2 * ti + 2, c.g.OH)):
+            bn_epilogue(c, (n * c.g.OH + oh) * c.g.OW + 2 * tj, (n * c.g.OH + oh) * c.g.OW + ow1)
+        t = e
 
 
 cdef void _pack_kernel(const minicnn_kernel_table *kt, const floating *u, floating *up, const Geom *g,

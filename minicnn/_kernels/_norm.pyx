@@ -34,7 +34,9 @@ cdef inline Py_ssize_t _block_rows(Py_ssize_t C) noexcept nogil:
     return b if b > T.bn_min_block_rows else T.bn_min_block_rows
 
 
-cdef inline Py_ssize_t _group_len(Py_ssize_t C) noexcept nogil:
+cdef Py_ssize_t run_len(Py_ssize_t C) noexcept nogil:
+    """The length L of the flat runs the serial cores walk for C channels (whole rows, at least
+    bn_group_min elements)."""
     if C >= T.bn_group_min:
         return C
     return C * ((T.bn_group_min + C - 1) // C)
@@ -47,10 +49,15 @@ def block_rows(Py_ssize_t C):
 
 def group_len(Py_ssize_t C):
     """Length of the flat runs the serial cores walk for C channels (exposed for tests)."""
-    return _group_len(C)
+    return run_len(C)
 
 
-cdef floating *_repeat(const floating *v, Py_ssize_t C, Py_ssize_t L) noexcept nogil:
+cdef bint flushes(Py_ssize_t elements) noexcept nogil:
+    """Whether a pass over this many elements flushes subnormals (the one rule of every kernel here)."""
+    return elements >= T.flush_min_work
+
+
+cdef floating *repeat_to(const floating *v, Py_ssize_t C, Py_ssize_t L) noexcept nogil:
     """A new array (malloc; NULL if out of memory) holding v (IN, (C,)) repeated to length L."""
     cdef floating *out = <floating *>malloc(L * sizeof(floating))
     cdef Py_ssize_t i
@@ -84,7 +91,7 @@ cdef Blocks _blocks(Py_ssize_t M, Py_ssize_t C, bint dbl, const minicnn_kernel_t
     w.x = w.g = w.v0 = w.v1 = w.v2 = w.v3 = NULL
     w.y = NULL
     w.p0 = w.p1 = NULL
-    w.M, w.C, w.B, w.L, w.flag, w.dbl = M, C, _block_rows(C), _group_len(C), False, dbl
+    w.M, w.C, w.B, w.L, w.flag, w.dbl = M, C, _block_rows(C), run_len(C), False, dbl
     return w
 
 
@@ -101,7 +108,7 @@ cdef int _run(Blocks *w, minicnn_unit_fn fn, size_t scratch_bytes) noexcept nogi
     """fn over every row block of w, on the threads the size allows; subnormals flushed."""
     cdef Py_ssize_t nblk = _nblk(w)
     return minicnn_parallel_for(nblk, threads_for(w.M * w.C, T.bn_par_min, nblk), scratch_bytes,
-                                w.M * w.C >= T.flush_min_work, True, fn, w)
+                                flushes(w.M * w.C), True, fn, w)
 
 
 def bn_stats_into(const floating[:, ::1] x, double[::1] mean, double[::1] var, isa=None):
@@ -174,7 +181,8 @@ cdef int _stats_unit(void *ctx, ptrdiff_t blk, void *scratch) noexcept nogil:
 def bn_normalize_into(const floating[:, ::1] x, const floating[::1] mean, const floating[::1] scale,
                       const floating[::1] shift, floating[:, ::1] y, bint relu=False, isa=None):
     """y (OUT, (M, C)) = (x - mean) * scale + shift for x (IN, (M, C)) and per-channel mean,
-    scale, shift (IN, (C,)); then max(y, 0) when ``relu``.  One pass; y may not alias x.
+    scale, shift (IN, (C,)); then max(y, 0) when ``relu``.  One pass; y may be x (in place:
+    each element is read once, before it is written), but may not overlap it otherwise.
 
     ``scale = inv_std * gamma`` and ``shift = beta`` make batch normalisation's affine step.
     """
@@ -187,7 +195,7 @@ def bn_normalize_into(const floating[:, ::1] x, const floating[::1] mean, const 
     if M == 0 or C == 0:
         return
     w.x, w.y, w.flag = &x[0, 0], &y[0, 0], relu
-    w.v0, w.v1, w.v2 = _repeat(&mean[0], C, w.L), _repeat(&scale[0], C, w.L), _repeat(&shift[0], C, w.L)
+    w.v0, w.v1, w.v2 = repeat_to(&mean[0], C, w.L), repeat_to(&scale[0], C, w.L), repeat_to(&shift[0], C, w.L)
     failed = w.v0 == NULL or w.v1 == NULL or w.v2 == NULL
     if not failed:
         with nogil:
@@ -237,7 +245,7 @@ def bn_backward_sums_into(const floating[:, ::1] g, const floating[:, ::1] x, co
     w.g, w.x = &g[0, 0], &x[0, 0]
     w.p0 = <double *>malloc(nblk * C * sizeof(double))
     w.p1 = <double *>malloc(nblk * C * sizeof(double))
-    w.v0 = _repeat(&mean[0], C, w.L)
+    w.v0 = repeat_to(&mean[0], C, w.L)
     failed = w.p0 == NULL or w.p1 == NULL or w.v0 == NULL
     if not failed:
         with nogil:
@@ -294,8 +302,8 @@ def bn_backward_input_into(const floating[:, ::1] g, const floating[:, ::1] x, c
     if M == 0 or C == 0:
         return
     w.g, w.x, w.y, w.flag = &g[0, 0], &x[0, 0], &gx[0, 0], training
-    w.v0, w.v1 = _repeat(&mean[0], C, w.L), _repeat(&a[0], C, w.L)
-    w.v2, w.v3 = _repeat(&b[0], C, w.L), _repeat(&k[0], C, w.L)
+    w.v0, w.v1 = repeat_to(&mean[0], C, w.L), repeat_to(&a[0], C, w.L)
+    w.v2, w.v3 = repeat_to(&b[0], C, w.L), repeat_to(&k[0], C, w.L)
     failed = w.v0 == NULL or w.v1 == NULL or w.v2 == NULL or w.v3 == NULL
     if not failed:
         with nogil:

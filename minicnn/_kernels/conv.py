@@ -187,25 +187,38 @@ def _bias(bias, F, dtype):
 
 
 def conv2d_forward(x, kernel, bias=None, *, strides=1, padding="valid", dilation_rate=1, groups=1, relu=False,
-                   algorithm=None, isa=None):
+                   batch_norm=None, algorithm=None, isa=None):
     """Convolution (cross-correlation, as in Keras): y (N, OH, OW, F); ``relu=True`` returns
     max(y, 0), applied in the kernel's epilogue.  ``algorithm`` (an ``Algorithm``) forces one
     instead of the plan's choice (see ``plan``); ``isa`` runs another instruction set's kernels
     (``minicnn._kernels._dispatch.available()``), as the backward functions' do.
+
+    ``batch_norm=(mean, scale, shift)`` (each (F,), x's dtype; see
+    ``norm.batch_norm_coefficients``) applies batch normalisation's inference step in the same
+    epilogue: y = (conv + bias - mean) * scale + shift, then the ReLU -- bitwise the result of
+    ``norm.batch_norm_forward`` on the conv's output, without another pass over memory.
 
     >>> import numpy as np
     >>> x = np.arange(2 * 4 * 4 * 2, dtype=np.float64).reshape(2, 4, 4, 2)
     >>> k = np.ones((3, 3, 1, 4))            # groups=2: 2 filters per channel group
     >>> conv2d_forward(x, k, np.zeros(4), groups=2).shape
     (2, 2, 2, 4)
+    >>> bn = (np.full(4, 95.0), np.full(4, 0.5), np.zeros(4))
+    >>> conv2d_forward(x, k, groups=2, batch_norm=bn, relu=True)[0, 0, 0].tolist()
+    [0.0, 0.0, 2.0, 2.0]
     """
     x = _array(x, "x")
     kernel = _array(kernel, "kernel", x.dtype)
     N, H, W, C, kh, kw, F, sh, sw, dh, dw, pt, pl, OH, OW, groups = _geometry(
         x.shape, kernel.shape, strides, padding, dilation_rate, groups)
     bias = _bias(bias, F, x.dtype)
+    if batch_norm is not None:
+        if not isinstance(batch_norm, (tuple, list)) or len(batch_norm) != 3:
+            raise ValueError(f"batch_norm must be a (mean, scale, shift) triple, got {type(batch_norm).__name__}")
+        batch_norm = tuple(_array(v, f"batch_norm {name}", x.dtype, ndim=1)
+                           for name, v in zip(("mean", "scale", "shift"), batch_norm))
     y = np.empty((N, OH, OW, F), x.dtype)
-    _conv.conv2d_forward_into(x, kernel, bias, y, sh, sw, dh, dw, pt, pl, groups, relu, algorithm, isa)
+    _conv.conv2d_forward_into(x, kernel, bias, y, sh, sw, dh, dw, pt, pl, groups, relu, algorithm, isa, batch_norm)
     return y
 
 

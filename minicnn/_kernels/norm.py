@@ -33,7 +33,7 @@ import numpy as np
 from minicnn._kernels import _norm
 from minicnn._kernels._args import FLOATS as _FLOATS, DTypeError
 
-__all__ = ["batch_norm_statistics", "batch_norm_forward", "batch_norm_backward"]
+__all__ = ["batch_norm_statistics", "batch_norm_coefficients", "batch_norm_forward", "batch_norm_backward"]
 
 
 # ------------------------------------------------------------------ argument checking
@@ -91,6 +91,27 @@ def batch_norm_statistics(x, isa=None):
     return mean, var
 
 
+def batch_norm_coefficients(shape, dtype, mean, inv_std, gamma=None, beta=None):
+    """(mean, scale, shift), each (C,) of ``dtype``: what ``batch_norm_forward`` computes
+    ``(x - mean) * scale + shift`` with for an x of ``shape`` (C its last axis) and ``dtype``
+    (also what ``conv.conv2d_forward(batch_norm=...)`` takes).  ``scale = inv_std * gamma`` in
+    float64, rounded once; None for gamma/beta mean 1/0.
+
+    >>> import numpy as np
+    >>> [v.tolist() for v in batch_norm_coefficients((5, 2), np.float32, np.ones(2), np.full(2, 0.5), np.full(2, 3.0))]
+    [[1.0, 1.0], [1.5, 1.5], [0.0, 0.0]]
+    """
+    C, dt = shape[-1], np.dtype(dtype)
+    m = _channel(mean, "mean", C, dt, shape)
+    s64 = _channel(inv_std, "inv_std", C, np.float64, shape)
+    g64 = _channel(gamma, "gamma", C, np.float64, shape, optional=True)
+    shift = _channel(beta, "beta", C, dt, shape, optional=True)
+    scale = (s64 * g64 if g64 is not None else s64).astype(dt)
+    if shift is None:
+        shift = np.zeros(C, dt)
+    return m, scale, shift
+
+
 def batch_norm_forward(x, mean, inv_std, gamma=None, beta=None, relu=False, isa=None):
     """y = (x - mean) * inv_std * gamma + beta (x's shape and dtype) in one pass; ``relu=True``
     returns max(y, 0).  ``gamma``/``beta`` None mean 1/0.
@@ -103,15 +124,8 @@ def batch_norm_forward(x, mean, inv_std, gamma=None, beta=None, relu=False, isa=
     array([[1.5, 0. ]])
     """
     x2 = _rows(x, "x")
-    C, dt = x2.shape[1], x2.dtype
-    m = _channel(mean, "mean", C, dt, x.shape)
-    s64 = _channel(inv_std, "inv_std", C, np.float64, x.shape)
-    g64 = _channel(gamma, "gamma", C, np.float64, x.shape, optional=True)
-    shift = _channel(beta, "beta", C, dt, x.shape, optional=True)
-    scale = (s64 * g64 if g64 is not None else s64).astype(dt)
-    if shift is None:
-        shift = np.zeros(C, dt)
-    y = np.empty(x2.shape, dt)
+    m, scale, shift = batch_norm_coefficients(x.shape, x2.dtype, mean, inv_std, gamma, beta)
+    y = np.empty(x2.shape, x2.dtype)
     _norm.bn_normalize_into(x2, m, scale, shift, y, bool(relu), isa)
     return y.reshape(x.shape)
 

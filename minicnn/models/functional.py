@@ -20,10 +20,19 @@ from minicnn.layers._shapes import _pack_shapes, flatten_shapes_list
 from minicnn.layers._weights import structure_changed as _structure_changed
 from minicnn.layers.input_layer import InputLayer
 from minicnn.layers.node import KerasTensor, flatten, map_structure
+from minicnn.layers._context import call_state
+from minicnn.models import _fusion
 from minicnn.models.model import Model
 from minicnn.serialization import deserialize, register_builtin, serialize
 
 __all__ = ["Functional"]
+
+
+def _training(training):
+    """The training flag the model's layers will see (an enclosing call's when none is passed)."""
+    if training is None and call_state.training:
+        return call_state.training[-1]
+    return training
 
 
 @register_builtin("minicnn.models")
@@ -192,11 +201,9 @@ class Functional(Model):
         def value(t):
             return values[id(t)] if isinstance(t, KerasTensor) else t
 
-        # Per-layer overhead dominates small batches: a node's arguments are looked up directly
-        # when they are tensors themselves, and walked as structures only when nested.
-        for node in self._nodes:
-            if node.is_input:
-                continue
+        def run(node):
+            # Per-layer overhead dominates small batches: a node's arguments are looked up directly
+            # when they are tensors themselves, and walked as structures only when nested.
             args = [values[id(a)] if type(a) is KerasTensor else map_structure(value, a)
                     for a in node.call_args]
             kwargs = map_structure(value, node.call_kwargs) if node.call_kwargs else {}
@@ -206,6 +213,25 @@ class Functional(Model):
             else:
                 for kt, v in zip(node.output_tensors, flatten(outs)):
                     values[id(kt)] = v
+
+        plan = _fusion.functional_plan(self) if _fusion.active(self, _training(training)) else {}
+        for node in self._nodes:
+            if node.is_input:
+                continue
+            if id(node) in plan:  # a chain's head runs the chain; its other nodes run with it
+                entry = plan[id(node)]
+                if entry is None:
+                    continue
+                chain, nodes = entry
+                arg = node.call_args[0]
+                y = chain.run(values[id(arg)] if type(arg) is KerasTensor else map_structure(value, arg))
+                if y is not None:
+                    values[id(nodes[-1].outputs)] = y
+                else:
+                    for n in nodes:
+                        run(n)
+                continue
+            run(node)
         return map_structure(lambda kt: values[id(kt)], self._outputs_struct)
 
     def compute_output_shape(self, input_shape):

@@ -45,6 +45,10 @@ class Model(Trainer, Layer):
     """Base of all models (``Sequential``, functional, subclassed)."""
 
     _autocast = False  # each inner layer casts to its own dtype
+    # Sequential and functional models run chains such as Conv2D -> BatchNormalization -> ReLU as
+    # one step in inference, bitwise the same numbers (minicnn/models/_fusion.py says when); False
+    # on a model runs every layer on its own (so does MINICNN_FUSION=0 for the whole process).
+    fuse_inference = True
 
     def __new__(cls, *args, **kwargs):
         if cls is Model and _is_functional_args(args, kwargs):

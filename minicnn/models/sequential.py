@@ -18,6 +18,8 @@ from minicnn.layers._weights import structure_changed as _structure_changed
 from minicnn.layers.base import Layer
 from minicnn.layers.input_layer import InputLayer
 from minicnn.layers.node import KerasTensor
+from minicnn.models import _fusion
+from minicnn.models.functional import _training
 from minicnn.models.model import Model
 from minicnn.serialization import deserialize, register_builtin, serialize
 from minicnn.variables import name_scope
@@ -144,9 +146,15 @@ class Sequential(Model):
                                               for e, g in zip(expected, shape)):
             raise ValueError(f'Sequential "{self.name}" expects inputs of shape {expected}, '
                              f"got {shape}")
-        x = inputs
-        for layer in self.layers:
-            x = layer(x)
+        layers, x, i = self.layers, inputs, 0
+        plan = _fusion.sequential_plan(self) if _fusion.active(self, _training(training)) else {}
+        while i < len(layers):
+            chain = plan.get(i)
+            y = chain.run(x) if chain is not None else None
+            if y is not None:
+                x, i = y, i + len(chain.layers)
+            else:
+                x, i = layers[i](x), i + 1
         return x
 
     def compute_output_shape(self, input_shape):

@@ -205,17 +205,22 @@ def _update_moving(moving_mean, moving_variance, mean, var, momentum):
     moving_variance += (var * m).astype(moving_variance.dtype, copy=False)
 
 
+def kernel_statistics(mean, var, epsilon, dtype):
+    """(mean, inv_std) of ``dtype`` from per-channel statistics (any float dtype, combined in
+    float64), as the kernels use them: rounded to x's dtype once, so that the backward pass (and
+    an inference epilogue fused into a conv) recomputes exactly the forward's numbers."""
+    mean = np.asarray(mean).astype(np.float64, copy=False)
+    var = np.asarray(var).astype(np.float64, copy=False)
+    return mean.astype(dtype), (1.0 / np.sqrt(var + epsilon)).astype(dtype)
+
+
 def _bn_forward_kernels(ctx, x, gamma, beta, moving_mean, moving_variance, training, momentum, epsilon):
     if training:
         mean, var = _norm.batch_norm_statistics(x)  # float64
         _update_moving(moving_mean, moving_variance, mean, var, momentum)
     else:
-        mean = moving_mean.astype(np.float64, copy=False)
-        var = moving_variance.astype(np.float64, copy=False)
-    # The statistics as the kernels use them (rounded to x's dtype once): backward recomputes
-    # xhat from x with exactly these.
-    mean = mean.astype(x.dtype)
-    inv_std = (1.0 / np.sqrt(var + epsilon)).astype(x.dtype)
+        mean, var = moving_mean, moving_variance
+    mean, inv_std = kernel_statistics(mean, var, epsilon, x.dtype)
     y = _norm.batch_norm_forward(x, mean, inv_std, gamma, beta)
     ctx.kernels = True
     ctx.save_for_backward(x, mean, inv_std, gamma)

@@ -235,6 +235,12 @@ def profile(model, x, y=None, steps=20, *, warmup=3, sample_weight=None, mode="t
             column compares against it times ``minicnn.get_num_threads()``.
         verbose, print_fn, line_length: print the table (with ``print_fn``, default ``print``).
 
+    Profiled steps time every layer on its own: the inference fusion of chains such as Conv2D ->
+    BatchNormalization -> ReLU (``minicnn/models/_fusion.py``) is off while the profiler records,
+    so each layer keeps its row.  The unprofiled steps run the model as ``fit``/``predict`` do
+    (fused where it applies), so in ``mode="predict"`` the unprofiled step can be shorter than
+    the table's sum by more than the profiler's own overhead.
+
     Returns:
         A list of dicts, one per row: ``name``, ``type``, ``kind`` (``"layer"``, ``"loss"``,
         ``"metrics"``, ``"optimizer"``, ``"overhead"``, and a final ``"total"``), ``calls`` per
