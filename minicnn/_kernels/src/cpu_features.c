@@ -22,7 +22,7 @@ static unsigned long long xgetbv0(void) { return _xgetbv(0); }
 static void cpuid(int leaf, int sub, unsigned r[4])
 {
     r[0] = r[1] = r[2] = r[3] = 0;
-    if ((unsigned)leaf > __get_cpuid_max((unsigned)leaf & 0x80000000u, NULL))
+    if ((unsigned)leaf > (unsigned)__get_cpuid_max((unsigned)leaf & 0x80000000u, NULL)) /* int in clang's cpuid.h */
         return;
     __cpuid_count(leaf, sub, r[0], r[1], r[2], r[3]);
 }
@@ -35,38 +35,40 @@ static unsigned long long xgetbv0(void)
 }
 #endif
 
-/* XCR0 bits: 1 SSE, 2 AVX (YMM upper halves), 5-7 AVX-512 (opmask, ZMM0-15 upper, ZMM16-31). */
-static int os_saves(unsigned long long mask)
+/* The CPU has every feature bit of CPUID leaf 1 ECX (ecx1) and leaf 7 EBX (ebx7), and the OS saves
+ * the register state of every XCR0 bit in xcr0 (1 SSE, 2 AVX: YMM upper halves, 5-7 AVX-512:
+ * opmask, ZMM0-15 upper, ZMM16-31). */
+static int x86_has(unsigned ecx1, unsigned ebx7, unsigned long long xcr0)
 {
-    unsigned r[4];
-    cpuid(1, 0, r);
-    if (!(r[2] & (1u << 27))) /* OSXSAVE: the OS enabled XSAVE and XGETBV */
-        return 0;
-    return (xgetbv0() & mask) == mask;
-}
-#endif
-
-int minicnn_cpu_always(void) { return 1; }
-
-int minicnn_cpu_has_avx2_fma(void)
-{
-#ifdef MINICNN_X86
     unsigned r1[4], r7[4];
     cpuid(0, 0, r1);
     if (r1[0] < 7)
         return 0;
     cpuid(1, 0, r1);
     cpuid(7, 0, r7);
-    if (!(r1[2] & (1u << 12)) || !(r1[2] & (1u << 28)) || !(r7[1] & (1u << 5))) /* FMA, AVX, AVX2 */
+    if ((r1[2] & ecx1) != ecx1 || (r7[1] & ebx7) != ebx7)
         return 0;
-    if (!os_saves(0x6))
+    if (!(r1[2] & (1u << 27))) /* OSXSAVE: the OS enabled XSAVE and XGETBV */
         return 0;
+    return (xgetbv0() & xcr0) == xcr0;
+}
+
 #if defined(__GNUC__) || defined(__clang__)
-    __builtin_cpu_init();
-    if (!__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("fma"))
-        return 0;
+#define SECOND_OPINION(feature) (__builtin_cpu_init(), __builtin_cpu_supports(feature))
+#else
+#define SECOND_OPINION(feature) 1
 #endif
-    return 1;
+#endif
+
+int minicnn_cpu_always(void) { return 1; }
+
+#define AVX2_FMA_ECX1 ((1u << 12) | (1u << 28)) /* FMA, AVX */
+#define AVX2_EBX7 (1u << 5)
+
+int minicnn_cpu_has_avx2_fma(void)
+{
+#ifdef MINICNN_X86
+    return x86_has(AVX2_FMA_ECX1, AVX2_EBX7, 0x6) && SECOND_OPINION("avx2") && SECOND_OPINION("fma");
 #else
     return 0;
 #endif
@@ -75,20 +77,9 @@ int minicnn_cpu_has_avx2_fma(void)
 int minicnn_cpu_has_avx512(void)
 {
 #ifdef MINICNN_X86
-    unsigned r[4];
-    const unsigned need = (1u << 16) | (1u << 17) | (1u << 30) | (1u << 31); /* F, DQ, BW, VL */
-    if (!minicnn_cpu_has_avx2_fma())
-        return 0;
-    cpuid(7, 0, r);
-    if ((r[1] & need) != need)
-        return 0;
-    if (!os_saves(0xE6))
-        return 0;
-#if defined(__GNUC__) || defined(__clang__)
-    if (!__builtin_cpu_supports("avx512f"))
-        return 0;
-#endif
-    return 1;
+    const unsigned f_dq_bw_vl = (1u << 16) | (1u << 17) | (1u << 30) | (1u << 31);
+    return x86_has(AVX2_FMA_ECX1, AVX2_EBX7 | f_dq_bw_vl, 0xE6) && SECOND_OPINION("avx2") &&
+           SECOND_OPINION("fma") && SECOND_OPINION("avx512f");
 #else
     return 0;
 #endif

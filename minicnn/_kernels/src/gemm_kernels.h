@@ -55,45 +55,9 @@ typedef struct {
     minicnn_dukr_rowa_t dukr_rowa;
 } minicnn_gemm_kernel;
 
-/* The descriptors, each defined in its instruction set's ukernel_<isa>.c. */
+/* The descriptors, each defined in its instruction set's ukernel_<isa>.c (the kernels themselves are
+ * static there: a descriptor is how they are called). */
 extern const minicnn_gemm_kernel minicnn_gemm_reference, minicnn_gemm_avx2, minicnn_gemm_avx512, minicnn_gemm_neon;
-
-/* Reference kernels (ukernel_ref.c, always built). */
-#define MINICNN_REF_SMR 4
-#define MINICNN_REF_SNR 8
-#define MINICNN_REF_DMR 4
-#define MINICNN_REF_DNR 4
-void minicnn_sgemm_ukr_reference(ptrdiff_t k, float alpha, const float *a, const float *b,
-                                 float beta, float *c, ptrdiff_t ldc, ptrdiff_t m, ptrdiff_t n);
-void minicnn_dgemm_ukr_reference(ptrdiff_t k, double alpha, const double *a, const double *b,
-                                 double beta, double *c, ptrdiff_t ldc, ptrdiff_t m, ptrdiff_t n);
-
-/* ISA kernels; each is defined only in a translation unit compiled with that ISA's flags. */
-void minicnn_sgemm_ukr_avx2_6x16(ptrdiff_t k, float alpha, const float *a, const float *b,
-                                 float beta, float *c, ptrdiff_t ldc, ptrdiff_t m, ptrdiff_t n);
-void minicnn_dgemm_ukr_avx2_6x8(ptrdiff_t k, double alpha, const double *a, const double *b,
-                                double beta, double *c, ptrdiff_t ldc, ptrdiff_t m, ptrdiff_t n);
-void minicnn_sgemm_ukr_avx512_12x32(ptrdiff_t k, float alpha, const float *a, const float *b,
-                                    float beta, float *c, ptrdiff_t ldc, ptrdiff_t m, ptrdiff_t n);
-void minicnn_dgemm_ukr_avx512_12x16(ptrdiff_t k, double alpha, const double *a, const double *b,
-                                    double beta, double *c, ptrdiff_t ldc, ptrdiff_t m, ptrdiff_t n);
-void minicnn_sgemm_ukr_neon_8x12(ptrdiff_t k, float alpha, const float *a, const float *b,
-                                 float beta, float *c, ptrdiff_t ldc, ptrdiff_t m, ptrdiff_t n);
-void minicnn_dgemm_ukr_neon_8x6(ptrdiff_t k, double alpha, const double *a, const double *b,
-                                double beta, double *c, ptrdiff_t ldc, ptrdiff_t m, ptrdiff_t n);
-
-void minicnn_sgemm_ukr_rowa_reference(ptrdiff_t k, float alpha, const float *a, ptrdiff_t rs_a, ptrdiff_t cs_a,
-                                      const float *b, float beta, float *c, ptrdiff_t ldc, ptrdiff_t n);
-void minicnn_dgemm_ukr_rowa_reference(ptrdiff_t k, double alpha, const double *a, ptrdiff_t rs_a, ptrdiff_t cs_a,
-                                      const double *b, double beta, double *c, ptrdiff_t ldc, ptrdiff_t n);
-void minicnn_sgemm_ukr_rowa_avx2_6x16(ptrdiff_t k, float alpha, const float *a, ptrdiff_t rs_a, ptrdiff_t cs_a,
-                                      const float *b, float beta, float *c, ptrdiff_t ldc, ptrdiff_t n);
-void minicnn_dgemm_ukr_rowa_avx2_6x8(ptrdiff_t k, double alpha, const double *a, ptrdiff_t rs_a, ptrdiff_t cs_a,
-                                     const double *b, double beta, double *c, ptrdiff_t ldc, ptrdiff_t n);
-void minicnn_sgemm_ukr_rowa_avx512_12x32(ptrdiff_t k, float alpha, const float *a, ptrdiff_t rs_a, ptrdiff_t cs_a,
-                                         const float *b, float beta, float *c, ptrdiff_t ldc, ptrdiff_t n);
-void minicnn_dgemm_ukr_rowa_avx512_12x16(ptrdiff_t k, double alpha, const double *a, ptrdiff_t rs_a, ptrdiff_t cs_a,
-                                         const double *b, double beta, double *c, ptrdiff_t ldc, ptrdiff_t n);
 
 /* 64-byte aligned scratch for packed panels.  Plain malloc plus manual alignment (the offset is
  * kept just before the returned pointer) so it is the same code on every platform. */

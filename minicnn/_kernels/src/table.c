@@ -131,29 +131,20 @@
 #define TB_POOL_F64(f) MK_CAT(f, TB_F64)
 #endif
 
-static void tb_max2x2_row_f32(const float *r0, const float *r1, float *y, int32_t *arg, ptrdiff_t OW, ptrdiff_t C,
-                              ptrdiff_t W, ptrdiff_t row)
-{
-    TB_POOL_F32(max2x2_row)(r0, r1, y, arg, OW, C, W, row);
-}
-
-static void tb_max2x2_row_f64(const double *r0, const double *r1, double *y, int32_t *arg, ptrdiff_t OW,
-                              ptrdiff_t C, ptrdiff_t W, ptrdiff_t row)
-{
-    TB_POOL_F64(max2x2_row)(r0, r1, y, arg, OW, C, W, row);
-}
-
-static int tb_max2x2_back_f32(const float *dy, const int32_t *arg, float *dx, ptrdiff_t OH, ptrdiff_t OW,
-                              ptrdiff_t C, ptrdiff_t H, ptrdiff_t W)
-{
-    return TB_POOL_F32(max2x2_back)(dy, arg, dx, OH, OW, C, H, W);
-}
-
-static int tb_max2x2_back_f64(const double *dy, const int32_t *arg, double *dx, ptrdiff_t OH, ptrdiff_t OW,
-                              ptrdiff_t C, ptrdiff_t H, ptrdiff_t W)
-{
-    return TB_POOL_F64(max2x2_back)(dy, arg, dx, OH, OW, C, H, W);
-}
+/* The table's pool entries for one element type: those of the vector chosen by TB_POOL_<T> */
+#define TB_POOL_ENTRIES(T, SFX, PICK)                                                                            \
+    static void tb_max2x2_row##SFX(const T *r0, const T *r1, T *y, int32_t *arg, ptrdiff_t OW, ptrdiff_t C,      \
+                                   ptrdiff_t W, ptrdiff_t row)                                                   \
+    {                                                                                                            \
+        PICK(max2x2_row)(r0, r1, y, arg, OW, C, W, row);                                                         \
+    }                                                                                                            \
+    static int tb_max2x2_back##SFX(const T *dy, const int32_t *arg, T *dx, ptrdiff_t OH, ptrdiff_t OW,           \
+                                   ptrdiff_t C, ptrdiff_t H, ptrdiff_t W)                                        \
+    {                                                                                                            \
+        return PICK(max2x2_back)(dy, arg, dx, OH, OW, C, H, W);                                                  \
+    }
+TB_POOL_ENTRIES(float, _f32, TB_POOL_F32)
+TB_POOL_ENTRIES(double, _f64, TB_POOL_F64)
 
 #define TB_STR2(x) #x
 #define TB_STR(x) TB_STR2(x)

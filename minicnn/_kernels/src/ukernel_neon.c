@@ -28,8 +28,8 @@
         }                                                                                \
     } while (0)
 
-void minicnn_sgemm_ukr_neon_8x12(ptrdiff_t k, float alpha, const float *a, const float *b,
-                                 float beta, float *c, ptrdiff_t ldc, ptrdiff_t m, ptrdiff_t n)
+static void minicnn_sgemm_ukr_neon_8x12(ptrdiff_t k, float alpha, const float *a, const float *b,
+                                        float beta, float *c, ptrdiff_t ldc, ptrdiff_t m, ptrdiff_t n)
 {
     enum { MR = 8, NR = 12 };
     float tile[MR * NR];
@@ -83,8 +83,8 @@ void minicnn_sgemm_ukr_neon_8x12(ptrdiff_t k, float alpha, const float *a, const
         }                                                                                \
     } while (0)
 
-void minicnn_dgemm_ukr_neon_8x6(ptrdiff_t k, double alpha, const double *a, const double *b,
-                                double beta, double *c, ptrdiff_t ldc, ptrdiff_t m, ptrdiff_t n)
+static void minicnn_dgemm_ukr_neon_8x6(ptrdiff_t k, double alpha, const double *a, const double *b,
+                                       double beta, double *c, ptrdiff_t ldc, ptrdiff_t m, ptrdiff_t n)
 {
     enum { MR = 8, NR = 6 };
     double tile[MR * NR];

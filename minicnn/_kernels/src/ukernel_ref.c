@@ -3,6 +3,11 @@
  * stay obvious: accumulate the MR x NR tile over k, then apply alpha/beta element by element. */
 #include "gemm_kernels.h"
 
+#define MINICNN_REF_SMR 4
+#define MINICNN_REF_SNR 8
+#define MINICNN_REF_DMR 4
+#define MINICNN_REF_DNR 4
+
 /* AIDX(i, p): where A's (i, p) element is -- packed panel or row-major in place. */
 #define REF_KERNEL_BODY(T, MR, NR, AIDX)                                                   \
     {                                                                                      \
@@ -34,23 +39,23 @@
 #define DIDX(i, p) ((p) * MINICNN_REF_DMR + (i))
 #define ROWA(i, p) ((i) * rs_a + (p) * cs_a)
 
-void minicnn_sgemm_ukr_reference(ptrdiff_t k, float alpha, const float *a, const float *b,
-                                 float beta, float *c, ptrdiff_t ldc, ptrdiff_t m, ptrdiff_t n)
+static void minicnn_sgemm_ukr_reference(ptrdiff_t k, float alpha, const float *a, const float *b,
+                                        float beta, float *c, ptrdiff_t ldc, ptrdiff_t m, ptrdiff_t n)
 REF_KERNEL_BODY(float, MINICNN_REF_SMR, MINICNN_REF_SNR, SIDX)
 
-void minicnn_dgemm_ukr_reference(ptrdiff_t k, double alpha, const double *a, const double *b,
-                                 double beta, double *c, ptrdiff_t ldc, ptrdiff_t m, ptrdiff_t n)
+static void minicnn_dgemm_ukr_reference(ptrdiff_t k, double alpha, const double *a, const double *b,
+                                        double beta, double *c, ptrdiff_t ldc, ptrdiff_t m, ptrdiff_t n)
 REF_KERNEL_BODY(double, MINICNN_REF_DMR, MINICNN_REF_DNR, DIDX)
 
-void minicnn_sgemm_ukr_rowa_reference(ptrdiff_t k, float alpha, const float *a, ptrdiff_t rs_a, ptrdiff_t cs_a,
-                                      const float *b, float beta, float *c, ptrdiff_t ldc, ptrdiff_t n)
+static void minicnn_sgemm_ukr_rowa_reference(ptrdiff_t k, float alpha, const float *a, ptrdiff_t rs_a, ptrdiff_t cs_a,
+                                             const float *b, float beta, float *c, ptrdiff_t ldc, ptrdiff_t n)
 {
     const ptrdiff_t m = MINICNN_REF_SMR;
     REF_KERNEL_BODY(float, MINICNN_REF_SMR, MINICNN_REF_SNR, ROWA)
 }
 
-void minicnn_dgemm_ukr_rowa_reference(ptrdiff_t k, double alpha, const double *a, ptrdiff_t rs_a, ptrdiff_t cs_a,
-                                      const double *b, double beta, double *c, ptrdiff_t ldc, ptrdiff_t n)
+static void minicnn_dgemm_ukr_rowa_reference(ptrdiff_t k, double alpha, const double *a, ptrdiff_t rs_a, ptrdiff_t cs_a,
+                                             const double *b, double beta, double *c, ptrdiff_t ldc, ptrdiff_t n)
 {
     const ptrdiff_t m = MINICNN_REF_DMR;
     REF_KERNEL_BODY(double, MINICNN_REF_DMR, MINICNN_REF_DNR, ROWA)
