@@ -273,7 +273,9 @@ def make_extensions():
             sources=pyx + csrc,
             include_dirs=[np.get_include(), KERNELS, SRC],
             define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
-            depends=HEADERS,  # a changed header rebuilds the modules (setuptools compares times)
+            # a changed header rebuilds the modules (setuptools compares times), a changed kernel
+            # table unit (table.c, ukernel_*.c: not among _dispatch's own sources) rebuilds _dispatch
+            depends=HEADERS + (sorted({s for units in ISA_UNITS.values() for s in units}) if name == "_dispatch" else []),
         )
         exts.append(ext)
     return cythonize(exts, compiler_directives=cython_directives(), include_path=[KERNELS], quiet=True)

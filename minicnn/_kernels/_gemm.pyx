@@ -633,15 +633,9 @@ def gemm_into(const floating[:, :] a, const floating[:, :] b, floating[:, :] c,
     if m == 0 or n == 0:
         return
     with nogil:
-        if floating is float:
-            rc = _gemm(ker, trans_a, trans_b, m, n, k, <float>alpha,
-                       &a[0, 0] if a.shape[0] * a.shape[1] else NULL, lda,
-                       &b[0, 0] if b.shape[0] * b.shape[1] else NULL, ldb,
-                       <float>beta, &c[0, 0], ldc, nt, False, mode)
-        else:
-            rc = _gemm(ker, trans_a, trans_b, m, n, k, alpha,
-                       &a[0, 0] if a.shape[0] * a.shape[1] else NULL, lda,
-                       &b[0, 0] if b.shape[0] * b.shape[1] else NULL, ldb,
-                       beta, &c[0, 0], ldc, nt, False, mode)
+        rc = _gemm(ker, trans_a, trans_b, m, n, k, <floating>alpha,
+                   &a[0, 0] if a.shape[0] * a.shape[1] else NULL, lda,
+                   &b[0, 0] if b.shape[0] * b.shape[1] else NULL, ldb,
+                   <floating>beta, &c[0, 0], ldc, nt, False, mode)
     if rc != 0:
         raise MemoryError("gemm: could not allocate packing buffers")

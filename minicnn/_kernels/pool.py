@@ -72,8 +72,8 @@ def pool2d_output_shape(input_shape, pool_size, strides=None, padding="valid"):
     return (N, OH, OW, C)
 
 
-def _check_dy(dy, shape, what):
-    dy = _array(dy, "dy")
+def _check_dy(dy, shape, what, ndim=4):
+    dy = _array(dy, "dy", ndim=ndim)
     if dy.shape != tuple(shape):
         raise ValueError(f"dy must have shape {tuple(shape)} ({what}), got {dy.shape}")
     return dy
@@ -184,9 +184,7 @@ def global_avg_pool2d_forward(x):
 def global_avg_pool2d_backward(dy, input_shape):
     """dx (input_shape): dy / (H * W) broadcast over H and W."""
     N, H, W, C = _shape4(input_shape, "input_shape")
-    dy = _array(dy, "dy", ndim=2)
-    if dy.shape != (N, C):
-        raise ValueError(f"dy must have shape {(N, C)} for input_shape {tuple(input_shape)}, got {dy.shape}")
+    dy = _check_dy(dy, (N, C), f"for input_shape {tuple(input_shape)}", ndim=2)
     dx = np.empty((N, H, W, C), dy.dtype)
     dx[...] = (dy / (H * W))[:, None, None, :]
     return dx
@@ -211,8 +209,6 @@ def global_max_pool2d_forward(x):
 def global_max_pool2d_backward(dy, argmax, input_shape):
     """dx (input_shape): each dy[n, c] lands on the cell argmax[n, c]."""
     N, H, W, C = _shape4(input_shape, "input_shape")
-    dy = _array(dy, "dy", ndim=2)
-    if dy.shape != (N, C):
-        raise ValueError(f"dy must have shape {(N, C)} for input_shape {tuple(input_shape)}, got {dy.shape}")
+    dy = _check_dy(dy, (N, C), f"for input_shape {tuple(input_shape)}", ndim=2)
     argmax = _check_argmax(argmax, (N, C))
     return max_pool2d_backward(dy.reshape(N, 1, 1, C), argmax.reshape(N, 1, 1, C), input_shape)
