@@ -82,25 +82,39 @@ cdef void _input(const minicnn_winograd_kernels *wk, const floating *x, floating
                  Py_ssize_t n, Py_ssize_t ih0, Py_ssize_t iw0, Py_ssize_t ldv) noexcept nogil:
     """The input transform of the 4x4 patch of image n at (ih0, iw0) (zeros outside the image)
     into v[xi * ldv + c] (OUT)."""
-    cdef Py_ssize_t C = g.C, r, s, ih, iw
+    cdef Py_ssize_t C = g.C, r, ih, s0 = max(0, -iw0), s1 = min(4, g.W - iw0)
     if ih0 >= 0 and iw0 >= 0 and ih0 + 4 <= g.H and iw0 + 4 <= g.W:
         if floating is float:
             wk.input_f32(x + ((n * g.H + ih0) * g.W + iw0) * C, g.W * C, C, v, ldv, C)
         else:
             wk.input_f64(x + ((n * g.H + ih0) * g.W + iw0) * C, g.W * C, C, v, ldv, C)
         return
+    # The image's edge cuts the patch: copy it into ``patch`` a row at a time (the pixels inside
+    # are contiguous along the row), zeros around them.
     for r in range(4):
         ih = ih0 + r
-        for s in range(4):
-            iw = iw0 + s
-            if 0 <= ih < g.H and 0 <= iw < g.W:
-                memcpy(patch + (r * 4 + s) * C, x + ((n * g.H + ih) * g.W + iw) * C, C * sizeof(floating))
-            else:
-                memset(patch + (r * 4 + s) * C, 0, C * sizeof(floating))
+        if 0 <= ih < g.H and s0 < s1:
+            memset(patch + r * 4 * C, 0, s0 * C * sizeof(floating))
+            memcpy(patch + (r * 4 + s0) * C, x + ((n * g.H + ih) * g.W + iw0 + s0) * C, (s1 - s0) * C * sizeof(floating))
+            memset(patch + (r * 4 + s1) * C, 0, (4 - s1) * C * sizeof(floating))
+        else:
+            memset(patch + r * 4 * C, 0, 4 * C * sizeof(floating))
     if floating is float:
         wk.input_f32(patch, 4 * C, C, v, ldv, C)
     else:
         wk.input_f64(patch, 4 * C, C, v, ldv, C)
+
+
+cdef inline void _next_tile(const Work *w, Py_ssize_t *n, Py_ssize_t *ti, Py_ssize_t *tj) noexcept nogil:
+    """(n, ti, tj) (IN/OUT) moves on to the next tile in (image, tile row, tile column) order:
+    counting instead of dividing the tile index saves three integer divisions per tile."""
+    tj[0] += 1
+    if tj[0] == w.TW:
+        tj[0] = 0
+        ti[0] += 1
+        if ti[0] == w.TH:
+            ti[0] = 0
+            n[0] += 1
 
 
 cdef int _block(const floating *x, const floating *u, const floating *bias, floating *y, floating *scratch,
@@ -108,23 +122,26 @@ cdef int _block(const floating *x, const floating *u, const floating *bias, floa
     """Tiles [t0, t1) of the output (OUT) = the conv of x (IN) with the transformed kernel u (IN)."""
     cdef const Geom *g = &w.c.g
     cdef Py_ssize_t C = g.C, F = g.F, nb = t1 - t0, per = w.TH * w.TW, t, n, ti, tj, xi
+    cdef Py_ssize_t n0 = t0 // per, ti0 = (t0 % per) // w.TW, tj0 = t0 % w.TW
     cdef floating *v = scratch
     cdef floating *m = v + 16 * w.rows * C
     cdef floating *abuf = m + 16 * w.rows * F
     cdef const minicnn_kernel_table *kt = w.c.kt
     cdef floating *patch = abuf + packed_a_values(kt, floating is double, w.rows, C)
-    for t in range(t0, t1):
-        n, ti, tj = t // per, (t % per) // w.TW, t % w.TW
-        _input(&kt.winograd, x, v + (t - t0) * C, patch, g, n, 2 * ti - g.pt, 2 * tj - g.pl, w.rows * C)
+    n, ti, tj = n0, ti0, tj0
+    for t in range(nb):
+        _input(&kt.winograd, x, v + t * C, patch, g, n, 2 * ti - g.pt, 2 * tj - g.pl, w.rows * C)
+        _next_tile(w, &n, &ti, &tj)
     for xi in range(16):
         if floating is float:
             sgemm_packed_b(kt, nb, F, C, v + xi * w.rows * C, C, u + xi * w.ustep, m + xi * w.rows * F, F, abuf)
         else:
             dgemm_packed_b(kt, nb, F, C, v + xi * w.rows * C, C, u + xi * w.ustep, m + xi * w.rows * F, F, abuf)
-    for t in range(t0, t1):
-        n, ti, tj = t // per, (t % per) // w.TW, t % w.TW
-        _output(&kt.winograd, m + (t - t0) * F, w.rows * F, y + ((n * g.OH + 2 * ti) * g.OW + 2 * tj) * F,
+    n, ti, tj = n0, ti0, tj0
+    for t in range(nb):
+        _output(&kt.winograd, m + t * F, w.rows * F, y + ((n * g.OH + 2 * ti) * g.OW + 2 * tj) * F,
                 patch + 16 * C, g, min(2, g.OH - 2 * ti), min(2, g.OW - 2 * tj), bias, relu)
+        _next_tile(w, &n, &ti, &tj)
     return 0
 
 

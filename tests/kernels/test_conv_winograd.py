@@ -61,6 +61,19 @@ def test_many_units_match_the_numpy_winograd(shape, padding, dtype):
     np.testing.assert_allclose(got, want, **TOL[dtype])
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("shape, padding", [((2, 3, 2, 16), ((5, 4), (6, 5))), ((1, 5, 7, 17), ((0, 6), (4, 0))),
+                                            ((2, 1, 9, 16), ((3, 3), (1, 1)))])
+def test_padding_wider_than_a_tile(shape, padding, dtype):
+    # patches the image's edge cuts on both sides, or misses entirely (rows or columns wholly
+    # padding), are copied row by row into the zero-padded patch
+    rng = np.random.default_rng(shape[3])
+    x, k, b = rng.standard_normal(shape), rng.standard_normal((3, 3, shape[3], 16)), rng.standard_normal(16)
+    want = ref.conv2d_forward(x, k, b, padding=padding)
+    got = _forward(x.astype(dtype), k.astype(dtype), b.astype(dtype), padding, False)
+    np.testing.assert_allclose(got, want, **TOL[dtype])
+
+
 def test_numpy_winograd_is_the_convolution():
     rng = np.random.default_rng(3)
     for shape, padding in [((2, 7, 5, 3), "valid"), ((1, 6, 9, 4), "same"), ((2, 4, 4, 2), ((2, 0), (0, 1)))]:
