@@ -353,7 +353,7 @@ def conv2d_forward_into(const floating[:, :, :, ::1] x, const floating[:, :, :, 
     cdef BatchNormEpilogue e
     cdef Py_ssize_t M = g.N * g.OH * g.OW
     cdef ConvCall c
-    cdef int rc
+    cdef int rc = 0
     if bias is not None:
         b = bias
         check_shape(where, "bias", dims(b.shape, 1), (g.F,))

@@ -65,6 +65,8 @@ cdef extern from "kernels.h" nogil:
                                 double *acc) noexcept nogil
         void (*column_sums_f64)(const double *x, ptrdiff_t m, ptrdiff_t ld, ptrdiff_t f0, ptrdiff_t f1,
                                 double *acc) noexcept nogil
+        void (*add_relu_f32)(const float *a, const float *b, float *out, ptrdiff_t n) noexcept nogil
+        void (*add_relu_f64)(const double *a, const double *b, double *out, ptrdiff_t n) noexcept nogil
     ctypedef struct minicnn_batch_norm_kernels:
         const char *name
         void (*stats_f32)(const float *x, ptrdiff_t n, ptrdiff_t C, ptrdiff_t L, double *acc, double *mean,

@@ -1,5 +1,5 @@
 """Elementwise kernels over an (M, F) view, channels last: the ReLU gradient mask and the bias
-gradient (column sums), alone or together in one pass.
+gradient (column sums), alone or together in one pass; and Add then ReLU in one pass (inference).
 
 Sums are in double.  The ReLU mask pass sums fixed blocks of ``relu_block_rows`` rows into slots
 added in block order (fold_blocks); the plain column sums give each thread a contiguous range of
@@ -145,3 +145,36 @@ def relu_mask_bias_grad_into(const floating[:, ::1] dy, const floating[:, ::1] y
         rc = relu_mask_sums(kt, &dy[0, 0], &y[0, 0], &out[0, 0], dbp, M, F, floating is double)
     if rc:
         raise MemoryError("relu_mask_bias_grad_into: could not allocate scratch memory")
+
+
+# ------------------------------------------------------------------ Add then ReLU (inference)
+
+cdef int _add_relu_unit(void *ctx, ptrdiff_t blk, void *scratch) noexcept nogil:
+    """Elements [blk * add_relu_block, ...) of out = max(a + b, 0)."""
+    cdef Rows *w = <Rows *>ctx
+    cdef Py_ssize_t i0 = blk * T.add_relu_block, n = min(T.add_relu_block, w.M - i0)
+    if w.dbl:
+        w.kt.elementwise.add_relu_f64(<const double *>w.dy + i0, <const double *>w.y + i0, <double *>w.out + i0, n)
+    else:
+        w.kt.elementwise.add_relu_f32(<const float *>w.dy + i0, <const float *>w.y + i0, <float *>w.out + i0, n)
+    return 0
+
+
+def add_relu_into(const floating[::1] a, const floating[::1] b, floating[::1] out, isa=None):
+    """out (OUT) = np.maximum(a + b, 0) (a, b IN, all of one length), bit for bit, in one pass.
+    Every element is computed alone, so the result does not depend on the thread count."""
+    cdef Rows w
+    cdef Py_ssize_t n = a.shape[0], nblk
+    cdef int rc
+    check_shape("add_relu_into", "b", dims(b.shape, 1), (n,))
+    check_shape("add_relu_into", "out", dims(out.shape, 1), (n,))
+    if n == 0:
+        return
+    nblk = (n + T.add_relu_block - 1) // T.add_relu_block
+    w.dy, w.y, w.out, w.part, w.kt, w.M, w.F, w.n, w.dbl = &a[0], &b[0], &out[0], NULL, table(isa), n, 1, nblk, \
+        floating is double
+    with nogil:
+        rc = minicnn_parallel_for(nblk, threads_for(n, T.elementwise_par_min, nblk), 0, False, False,
+                                  _add_relu_unit, &w)
+    if rc:
+        raise MemoryError("add_relu_into: could not allocate scratch memory")

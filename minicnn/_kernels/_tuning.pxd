@@ -21,6 +21,7 @@ cdef struct Tuning:
     # elementwise
     Py_ssize_t relu_block_rows
     Py_ssize_t elementwise_par_min
+    Py_ssize_t add_relu_block
     # gemm
     Py_ssize_t gemm_par_min
     Py_ssize_t gemm_rowa_max_n

@@ -76,6 +76,8 @@ DEFAULTS = {
     "relu_block_rows": 256,
     # Elements below which a mask or column-sum pass stays on one thread.
     "elementwise_par_min": 65536,
+    # Elements per unit of the Add+ReLU pass (inference): 64 KiB of float32 per array.
+    "add_relu_block": 1 << 14,
     # --- gemm (_gemm.pyx)
     # Multiply-adds (m*n*k) below which a GEMM stays on one thread: with sleeping workers 2
     # threads lost to 1 up to about 20M multiply-adds (256^3 and 64x1600x128 measured).
@@ -112,7 +114,7 @@ DEFAULTS = {
 
 # Entries that divide or count blocks: at least 1 (the others may be 0, e.g. a bar turned off).
 POSITIVE = {"cols_budget", "winograd_block_bytes", "units_per_thread", "min_unit_rows", "parts_max",
-            "direct_bwd_blocks", "relu_block_rows", "gemm_chunks_per_thread", "bn_block_elems", "bn_min_block_rows", "bn_group_min"}
+            "direct_bwd_blocks", "relu_block_rows", "add_relu_block", "gemm_chunks_per_thread", "bn_block_elems", "bn_min_block_rows", "bn_group_min"}
 
 cdef Tuning _table
 

@@ -15,7 +15,7 @@ import numpy as np
 from minicnn._kernels import _elementwise
 from minicnn._kernels._args import FLOATS, DTypeError
 
-__all__ = ["relu_mask_bias_grad", "bias_grad"]
+__all__ = ["relu_mask_bias_grad", "bias_grad", "add_relu"]
 
 
 def _rows(a):
@@ -45,3 +45,18 @@ def bias_grad(dy, isa=None):
     db = np.empty(dy.shape[-1], dy.dtype)
     _elementwise.bias_grad_into(_rows(dy), db, isa)
     return db
+
+
+def add_relu(a, b, isa=None):
+    """``np.maximum(a + b, 0)`` bit for bit (NaN kept, -0.0 to +0.0) in one threaded pass, for two
+    arrays of one shape and float32/float64 dtype: a residual Add and its ReLU at inference."""
+    if not isinstance(a, np.ndarray) or not isinstance(b, np.ndarray):
+        raise TypeError(f"a and b must be numpy arrays, got {type(a).__name__} and {type(b).__name__}")
+    if a.shape != b.shape:
+        raise ValueError(f"a and b must have the same shape, got {a.shape} and {b.shape}")
+    if a.dtype not in FLOATS or a.dtype != b.dtype:
+        raise DTypeError(f"a and b must share a float32/float64 dtype, got {a.dtype} and {b.dtype}")
+    out = np.empty(a.shape, a.dtype)
+    _elementwise.add_relu_into(np.ascontiguousarray(a).reshape(-1), np.ascontiguousarray(b).reshape(-1),
+                               out.reshape(-1), isa)
+    return out

@@ -7,18 +7,17 @@ there is nothing to differentiate through.
   call, the normalisation (and ReLU) applied by batch norm's own row kernel to each block of
   output rows right after the conv writes it;
 * ``batch_norm_relu``: BatchNormalization -> ReLU as one pass;
-* ``add_relu``: Add -> ReLU over cache-sized blocks (the sum is still in cache for the ReLU).
+* ``add_relu``: Add -> ReLU as one threaded pass.
 """
 
 import numpy as np
 
 from minicnn._kernels import conv as _conv
+from minicnn._kernels import elementwise as _elementwise
 from minicnn._kernels import norm as _norm
 from minicnn.ops._layers import kernel_statistics
 
 __all__ = ["conv2d_batch_norm", "batch_norm_relu", "add_relu"]
-
-_BLOCK_BYTES = 1 << 18  # add_relu's blocks: within a Zen 3 / Skylake L2 with room to spare
 
 
 def _coefficients(shape, dtype, gamma, beta, moving_mean, moving_variance, epsilon):
@@ -59,13 +58,5 @@ def batch_norm_relu(x, gamma, beta, moving_mean, moving_variance, *, epsilon):
 
 
 def add_relu(a, b):
-    """``np.maximum(a + b, 0)`` for two C-contiguous arrays of one shape and dtype, block by block:
-    the ReLU reads each block of the sum from cache instead of from memory."""
-    y = np.empty_like(a)
-    fa, fb, fy = a.reshape(-1), b.reshape(-1), y.reshape(-1)
-    step = max(1, _BLOCK_BYTES // a.itemsize)
-    for i in range(0, fy.size, step):
-        out = fy[i:i + step]
-        np.add(fa[i:i + step], fb[i:i + step], out=out)
-        np.maximum(out, 0, out=out)
-    return y
+    """``np.maximum(a + b, 0)`` for two arrays of one shape and float dtype, in one threaded pass."""
+    return _elementwise.add_relu(a, b)

@@ -1,12 +1,12 @@
-"""The fused epilogues of the speed work: conv + bias + ReLU in the forward kernel, and the ReLU
-mask + bias gradient in one pass.  Each must equal the unfused computation, at any thread count."""
+"""The fused epilogues of the speed work: conv + bias + ReLU in the forward kernel, the ReLU
+mask + bias gradient in one pass, and Add + ReLU in one pass (inference).  Each must equal the unfused computation, at any thread count."""
 
 import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
 import minicnn
-from minicnn._kernels import conv, elementwise
+from minicnn._kernels import _dispatch, conv, elementwise
 from minicnn.reference import kernels as ref
 
 DTYPES = [np.float32, np.float64]
@@ -84,3 +84,54 @@ def test_relu_mask_bias_grad_rejects_bad_input():
         elementwise.relu_mask_bias_grad(a, np.zeros((2, 3), np.float64))
     with pytest.raises(TypeError, match="numpy arrays"):
         elementwise.relu_mask_bias_grad([[0.0]], a)
+
+
+def _special_pairs(dtype):
+    """(a, b) whose sums hit every case np.maximum(s, 0) treats apart: NaN, +-inf, -0.0 (from
+    -0.0 + -0.0), +0.0, the smallest subnormal, exact cancellation."""
+    tiny = np.finfo(dtype).smallest_subnormal
+    a = np.array([np.nan, 1.0, -0.0, -0.0, np.inf, -np.inf, tiny, -tiny, 2.5, -1.0], dtype)
+    b = np.array([1.0, np.nan, -0.0, 0.0, -1.0, 1.0, 0.0, 0.0, -2.5, 0.5], dtype)
+    return a, b
+
+
+@settings(max_examples=30, deadline=None)
+@given(shape=st.lists(st.integers(0, 40), min_size=1, max_size=4), dtype=st.sampled_from(DTYPES),
+       seed=st.integers(0, 2 ** 16), isa=st.sampled_from(_dispatch.available()))
+def test_add_relu_is_numpys_maximum_of_the_sum_bit_for_bit(shape, dtype, seed, isa):
+    rng = np.random.default_rng(seed)
+    a = rng.standard_normal(shape).astype(dtype)
+    b = rng.standard_normal(shape).astype(dtype)
+    flat_a, flat_b = a.reshape(-1), b.reshape(-1)
+    special_a, special_b = _special_pairs(dtype)
+    k = min(flat_a.size, special_a.size)
+    flat_a[:k], flat_b[:k] = special_a[:k], special_b[:k]
+    y = elementwise.add_relu(a, b, isa=isa)
+    with np.errstate(invalid="ignore"):
+        expected = np.maximum(a + b, 0)
+    assert y.shape == a.shape and y.dtype == a.dtype
+    assert y.tobytes() == expected.tobytes()
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_add_relu_does_not_depend_on_the_thread_count(dtype):
+    rng = np.random.default_rng(3)
+    a = rng.standard_normal((5, 33, 31, 16)).astype(dtype)  # several blocks, a ragged last one
+    b = rng.standard_normal(a.shape).astype(dtype)
+    results = []
+    for threads in (1, 2, 3):
+        with minicnn.num_threads(threads):
+            results.append(elementwise.add_relu(a, b).tobytes())
+    assert results[0] == results[1] == results[2] == np.maximum(a + b, 0).tobytes()
+
+
+def test_add_relu_rejects_bad_input():
+    a = np.zeros((2, 3), np.float32)
+    with pytest.raises(ValueError, match=r"same shape, got \(2, 3\) and \(3, 2\)"):
+        elementwise.add_relu(a, np.zeros((3, 2), np.float32))
+    with pytest.raises(TypeError, match="float32/float64 dtype, got float32 and float64"):
+        elementwise.add_relu(a, np.zeros((2, 3), np.float64))
+    with pytest.raises(TypeError, match="float32/float64 dtype, got int64 and int64"):
+        elementwise.add_relu(np.zeros((2, 3), np.int64), np.zeros((2, 3), np.int64))
+    with pytest.raises(TypeError, match="numpy arrays, got list"):
+        elementwise.add_relu([[0.0]], a)

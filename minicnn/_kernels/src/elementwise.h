@@ -14,6 +14,21 @@ static void FN(relu_mask)(const T *dy, const T *y, T *out, ptrdiff_t n)
         out[j] = dy[j] * (T)(y[j] > 0);
 }
 
+/* out[i] (OUT) = np.maximum(a[i] + b[i], 0) for i < n (a, b IN): an Add and the ReLU after it in
+ * one pass (inference), the very bits of the two NumPy passes: NaN stays, -0.0 becomes +0.0. */
+static void FN(add_relu)(const T *a, const T *b, T *out, ptrdiff_t n)
+{
+    ptrdiff_t j;
+    for (j = 0; j + VL <= n; j += VL) {
+        V s = VLOAD(a + j) + VLOAD(b + j);
+        VSTORE(out + j, VMAX0(s));
+    }
+    for (; j < n; j++) {
+        T s = a[j] + b[j];
+        out[j] = s > 0 || s != s ? s : (T)0;
+    }
+}
+
 /* acc[f] (IN/OUT, double) += x[r * ld + f] for the rows r < m and the columns f0 <= f < f1 of x
  * (IN), row after row: every column's sum in one fixed order (the compiler vectorises across
  * columns, never within one). */

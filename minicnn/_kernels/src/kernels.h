@@ -13,7 +13,7 @@
  *   gemm          micro-kernels of one MR x NR tile (gemm_kernels.h, ukernel_<isa>.c)
  *   conv_direct   direct convolution for few input channels (conv_direct.h)
  *   pool          2x2, stride-2 max pooling rows and their backward (pool_rows.h)
- *   elementwise   the ReLU gradient mask and column sums (elementwise.h)
+ *   elementwise   the ReLU gradient mask, column sums and Add+ReLU (elementwise.h)
  *   batch_norm    the row-block cores of batch normalisation (batch_norm.h)
  *   adam          the one-pass Adam update (adam.h)
  *   winograd      Winograd F(2x2, 3x3) tile transforms of the input and output (winograd.h)
@@ -75,6 +75,9 @@ typedef struct {
     /* acc[f] += x[r * ld + f] for rows r < m, columns f0 <= f < f1, in double, row after row */
     void (*column_sums_f32)(const float *x, ptrdiff_t m, ptrdiff_t ld, ptrdiff_t f0, ptrdiff_t f1, double *acc);
     void (*column_sums_f64)(const double *x, ptrdiff_t m, ptrdiff_t ld, ptrdiff_t f0, ptrdiff_t f1, double *acc);
+    /* out[i] = np.maximum(a[i] + b[i], 0), i < n */
+    void (*add_relu_f32)(const float *a, const float *b, float *out, ptrdiff_t n);
+    void (*add_relu_f64)(const double *a, const double *b, double *out, ptrdiff_t n);
 } minicnn_elementwise_kernels;
 
 typedef struct {

@@ -14,6 +14,7 @@
  *   VLOAD(p), VSTORE(p, v)  unaligned load and store      VSPLAT(s)  s in every lane
  *   VFMA(acc, a, b)  acc + a * b, fused (one rounding) where the instruction set has FMA
  *   VPOS(v)  1 in the lanes where v > 0, else 0 (NaN: 0)  VRELU(v)  v where v < 0 is false, else +0
+ *   VMAX0(v)  np.maximum(v, 0): v where v > 0 or NaN, else +0 (so -0.0 gives +0.0, as in NumPy)
  *   VLANES(f)  f(0), f(1), ..., f(VL - 1) (to build a vector lane by lane)
  *   FN(name) the instantiation's name for function `name`
  *
@@ -86,6 +87,7 @@ MK_VEC(mk_i64x2, int64_t, 16) MK_VEC(mk_i64x4, int64_t, 32) MK_VEC(mk_i64x8, int
 #undef VFMA
 #undef VPOS
 #undef VRELU
+#undef VMAX0
 #undef MK_FMA_X86
 #undef MK_SPLAT_LANE
 
@@ -105,6 +107,7 @@ MK_VEC(mk_i64x2, int64_t, 16) MK_VEC(mk_i64x4, int64_t, 32) MK_VEC(mk_i64x8, int
 #define VFMA(acc, a, b) ((acc) + (a) * (b))
 #define VPOS(v) ((v) > 0 ? (T)1 : (T)0)
 #define VRELU(v) ((v) < 0 ? (T)0 : (v))
+#define VMAX0(v) ((v) > 0 || (v) != (v) ? (v) : (T)0)
 #define VLANES(f) f(0)
 #else
 #if MK_DOUBLE && MK_BYTES == 16
@@ -165,6 +168,7 @@ MK_VEC(mk_i64x2, int64_t, 16) MK_VEC(mk_i64x4, int64_t, 32) MK_VEC(mk_i64x8, int
 #define VSPLAT(s) __extension__({ const T mk_splat_ = (T)(s); (V){VLANES(MK_SPLAT_LANE)}; })
 #define VPOS(v) __builtin_convertvector(-((VI)((v) > VSPLAT(0))), V)
 #define VRELU(v) ((V)((VI)(v) & ~(VI)((v) < VSPLAT(0))))
+#define VMAX0(v) ((V)((VI)(v) & ((VI)((v) > VSPLAT(0)) | (VI)((v) != (v)))))
 /* fused where the unit's instruction set has FMA (table.c defines MINICNN_ISA_FMA) */
 #if defined(MINICNN_ISA_FMA) && (defined(__x86_64__) || defined(__i386__))
 #if MK_BYTES == 16 && MK_DOUBLE
