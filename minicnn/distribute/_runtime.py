@@ -179,7 +179,11 @@ def _install_abort_hook():
 
     def abort_all(kind, value, tb):
         rank_now = _group.rank if _group is not None else "?"
-        sys.stderr.write(f"minicnn.distribute: rank {rank_now} raised; aborting all ranks\n")
+        # The error itself goes first, in one write: MPI_Abort can take mpiexec's output forwarding
+        # down before it has passed on the whole traceback (seen on 2 ranks on one machine).
+        summary = "".join(traceback.format_exception_only(kind, value)).rstrip("\n")
+        sys.stderr.write(f"minicnn.distribute: rank {rank_now} raised {summary}; aborting all ranks\n")
+        sys.stderr.flush()
         traceback.print_exception(kind, value, tb)
         sys.stderr.flush()
         if _group is not None:
