@@ -87,17 +87,20 @@ cdef void _transform_kernel(const floating *k, floating *u, Py_ssize_t C, Py_ssi
                     u[(i * 4 + j) * CF + c * F + f] = <floating>r[i][j]
 
 
-cdef void _input(const minicnn_winograd_kernels *wk, const floating *x, floating *v, floating *patch, const Geom *g,
-                 Py_ssize_t n, Py_ssize_t ih0, Py_ssize_t iw0, Py_ssize_t ldv) noexcept nogil:
+cdef Py_ssize_t _input(const minicnn_winograd_kernels *wk, const floating *x, floating *v, floating *patch,
+                       const Geom *g, Py_ssize_t n, Py_ssize_t ih0, Py_ssize_t iw0, Py_ssize_t ldv,
+                       Py_ssize_t most) noexcept nogil:
     """The input transform of the 4x4 patch of image n at (ih0, iw0) (zeros outside the image)
-    into v[xi * ldv + c] (OUT)."""
+    into v[xi * ldv + c] (OUT), and of those after it along the row (up to ``most`` in all) that the
+    image holds whole (one call for them); the number of tiles done."""
     cdef Py_ssize_t C = g.C, r, ih, s0 = max(0, -iw0), s1 = min(4, g.W - iw0)
     if ih0 >= 0 and iw0 >= 0 and ih0 + 4 <= g.H and iw0 + 4 <= g.W:
+        r = min(most, (g.W - 4 - iw0) // 2 + 1)
         if floating is float:
-            wk.input_f32(x + ((n * g.H + ih0) * g.W + iw0) * C, g.W * C, C, v, ldv, C)
+            wk.input_f32(x + ((n * g.H + ih0) * g.W + iw0) * C, g.W * C, C, v, ldv, C, r)
         else:
-            wk.input_f64(x + ((n * g.H + ih0) * g.W + iw0) * C, g.W * C, C, v, ldv, C)
-        return
+            wk.input_f64(x + ((n * g.H + ih0) * g.W + iw0) * C, g.W * C, C, v, ldv, C, r)
+        return r
     # The image's edge cuts the patch: copy it into ``patch`` a row at a time (the pixels inside
     # are contiguous along the row), zeros around them.
     for r in range(4):
@@ -109,15 +112,17 @@ cdef void _input(const minicnn_winograd_kernels *wk, const floating *x, floating
         else:
             memset(patch + r * 4 * C, 0, 4 * C * sizeof(floating))
     if floating is float:
-        wk.input_f32(patch, 4 * C, C, v, ldv, C)
+        wk.input_f32(patch, 4 * C, C, v, ldv, C, 1)
     else:
-        wk.input_f64(patch, 4 * C, C, v, ldv, C)
+        wk.input_f64(patch, 4 * C, C, v, ldv, C, 1)
+    return 1
 
 
-cdef inline void _next_tile(const Work *w, Py_ssize_t *n, Py_ssize_t *ti, Py_ssize_t *tj) noexcept nogil:
-    """(n, ti, tj) (IN/OUT) moves on to the next tile in (image, tile row, tile column) order:
-    counting instead of dividing the tile index saves three integer divisions per tile."""
-    tj[0] += 1
+cdef inline void _advance(const Work *w, Py_ssize_t *n, Py_ssize_t *ti, Py_ssize_t *tj, Py_ssize_t r) noexcept nogil:
+    """(n, ti, tj) (IN/OUT) moves on by r tiles (at most to the end of the tile row) in (image, tile
+    row, tile column) order: counting instead of dividing the tile index saves three integer
+    divisions per step."""
+    tj[0] += r
     if tj[0] == w.TW:
         tj[0] = 0
         ti[0] += 1
@@ -132,17 +137,19 @@ cdef void _group(const floating *x, const floating *u, const floating *bias, flo
     input transforms, the 16 products (the GEMM's, or with w.group the winograd family's own
     small-C kernel), output transforms."""
     cdef const Geom *g = &w.c.g
-    cdef Py_ssize_t C = g.C, F = g.F, nb = t1 - t0, per = w.TH * w.TW, span = w.group or w.rows, t, n, ti, tj, xi
+    cdef Py_ssize_t C = g.C, F = g.F, nb = t1 - t0, per = w.TH * w.TW, span = w.group or w.rows, t, n, ti, tj, xi, r
     cdef Py_ssize_t n0 = t0 // per, ti0 = (t0 % per) // w.TW, tj0 = t0 % w.TW
     cdef floating *v = scratch
     cdef floating *m = v + 16 * span * C
     cdef floating *abuf = m + 16 * span * F
     cdef const minicnn_kernel_table *kt = w.c.kt
     cdef floating *patch = abuf + (0 if w.group else packed_a_values(kt, floating is double, w.rows, C))
-    n, ti, tj = n0, ti0, tj0
-    for t in range(nb):
-        _input(&kt.winograd, x, v + t * C, patch, g, n, 2 * ti - g.pt, 2 * tj - g.pl, span * C)
-        _next_tile(w, &n, &ti, &tj)
+    n, ti, tj, t = n0, ti0, tj0, 0
+    while t < nb:
+        r = _input(&kt.winograd, x, v + t * C, patch, g, n, 2 * ti - g.pt, 2 * tj - g.pl, span * C,
+                   min(nb - t, w.TW - tj))
+        _advance(w, &n, &ti, &tj, r)
+        t += r
     if w.group:
         if floating is float:
             kt.winograd.multiply_f32(v, span * C, u, m, span * F, nb, C, F)
@@ -154,11 +161,13 @@ cdef void _group(const floating *x, const floating *u, const floating *bias, flo
                 sgemm_packed_b(kt, nb, F, C, v + xi * span * C, C, u + xi * w.ustep, m + xi * span * F, F, abuf)
             else:
                 dgemm_packed_b(kt, nb, F, C, v + xi * span * C, C, u + xi * w.ustep, m + xi * span * F, F, abuf)
-    n, ti, tj = n0, ti0, tj0
-    for t in range(nb):
-        _output(&kt.winograd, m + t * F, span * F, y + ((n * g.OH + 2 * ti) * g.OW + 2 * tj) * F,
-                patch + 16 * C, g, min(2, g.OH - 2 * ti), min(2, g.OW - 2 * tj), bias, relu)
-        _next_tile(w, &n, &ti, &tj)
+    n, ti, tj, t = n0, ti0, tj0, 0
+    while t < nb:
+        r = _output(&kt.winograd, m + t * F, span * F, y + ((n * g.OH + 2 * ti) * g.OW + 2 * tj) * F,
+                    patch + 16 * C, g, min(2, g.OH - 2 * ti), (g.OW - 2 * tj) // 2, min(2, g.OW - 2 * tj),
+                    min(nb - t, w.TW - tj), bias, relu)
+        _advance(w, &n, &ti, &tj, r)
+        t += r
 
 
 cdef int _block(const floating *x, const floating *u, const floating *bias, floating *y, floating *scratch,
@@ -172,22 +181,28 @@ cdef int _block(const floating *x, const floating *u, const floating *bias, floa
     return 0
 
 
-cdef void _output(const minicnn_winograd_kernels *wk, const floating *m, Py_ssize_t ldm, floating *y,
-                  floating *block, const Geom *g, Py_ssize_t rows, Py_ssize_t cols, const floating *bias,
-                  bint relu) noexcept nogil:
+cdef Py_ssize_t _output(const minicnn_winograd_kernels *wk, const floating *m, Py_ssize_t ldm, floating *y,
+                        floating *block, const Geom *g, Py_ssize_t rows, Py_ssize_t whole, Py_ssize_t cols,
+                        Py_ssize_t most, const floating *bias, bint relu) noexcept nogil:
     """The output transform of one tile into y (OUT; rows x cols of its 2x2 cells lie inside the
-    output), through ``block`` (scratch, 2 x 2 x F) when the edge cuts it."""
-    cdef Py_ssize_t F = g.F, p, q
-    cdef floating *dst = y if rows == 2 and cols == 2 else block
-    cdef Py_ssize_t rs = g.OW * F if dst == y else 2 * F
+    output), through ``block`` (scratch, 2 x 2 x F) when the edge cuts it; or, when it is whole, of
+    it and those after it along the row that are (``whole`` from it to the row's end, up to ``most``
+    in all) in one call.  The number of tiles done."""
+    cdef Py_ssize_t F = g.F, p, q, r = min(most, whole) if rows == 2 and whole > 0 else 0
+    if r:
+        if floating is float:
+            wk.output_f32(m, ldm, y, g.OW * F, F, F, bias, relu, r)
+        else:
+            wk.output_f64(m, ldm, y, g.OW * F, F, F, bias, relu, r)
+        return r
     if floating is float:
-        wk.output_f32(m, ldm, dst, rs, F, F, bias, relu)
+        wk.output_f32(m, ldm, block, 2 * F, F, F, bias, relu, 1)
     else:
-        wk.output_f64(m, ldm, dst, rs, F, F, bias, relu)
-    if dst == block:
-        for p in range(rows):
-            for q in range(cols):
-                memcpy(y + (p * g.OW + q) * F, block + (p * 2 + q) * F, F * sizeof(floating))
+        wk.output_f64(m, ldm, block, 2 * F, F, F, bias, relu, 1)
+    for p in range(rows):
+        for q in range(cols):
+            memcpy(y + (p * g.OW + q) * F, block + (p * 2 + q) * F, F * sizeof(floating))
+    return 1
 
 
 cdef int _unit(void *ctx, ptrdiff_t blk, void *scratch) noexcept nogil:

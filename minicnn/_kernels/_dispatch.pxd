@@ -96,13 +96,13 @@ cdef extern from "kernels.h" nogil:
     ctypedef struct minicnn_winograd_kernels:
         const char *name
         void (*input_f32)(const float *x, ptrdiff_t rs, ptrdiff_t cs, float *v, ptrdiff_t ldv,
-                          ptrdiff_t C) noexcept nogil
+                          ptrdiff_t C, ptrdiff_t nt) noexcept nogil
         void (*input_f64)(const double *x, ptrdiff_t rs, ptrdiff_t cs, double *v, ptrdiff_t ldv,
-                          ptrdiff_t C) noexcept nogil
+                          ptrdiff_t C, ptrdiff_t nt) noexcept nogil
         void (*output_f32)(const float *m, ptrdiff_t ldm, float *y, ptrdiff_t rs, ptrdiff_t cs, ptrdiff_t F,
-                           const float *bias, int relu) noexcept nogil
+                           const float *bias, int relu, ptrdiff_t nt) noexcept nogil
         void (*output_f64)(const double *m, ptrdiff_t ldm, double *y, ptrdiff_t rs, ptrdiff_t cs, ptrdiff_t F,
-                           const double *bias, int relu) noexcept nogil
+                           const double *bias, int relu, ptrdiff_t nt) noexcept nogil
         void (*multiply_f32)(const float *v, ptrdiff_t ldv, const float *u, float *m, ptrdiff_t ldm, ptrdiff_t nt,
                              ptrdiff_t C, ptrdiff_t F) noexcept nogil
         void (*multiply_f64)(const double *v, ptrdiff_t ldv, const double *u, double *m, ptrdiff_t ldm,

@@ -110,15 +110,18 @@ typedef struct {
 
 typedef struct {
     const char *name;
-    /* v[xi * ldv + c] (OUT) = (B^T d B)[xi] for the 4x4 patch d[r][s][c] = x[r * rs + s * cs + c] (IN) */
-    void (*input_f32)(const float *x, ptrdiff_t rs, ptrdiff_t cs, float *v, ptrdiff_t ldv, ptrdiff_t C);
-    void (*input_f64)(const double *x, ptrdiff_t rs, ptrdiff_t cs, double *v, ptrdiff_t ldv, ptrdiff_t C);
-    /* the 2x2 block y[p * rs + q * cs + f] (OUT) = (A^T M A)[p][q] + bias[f] (or NULL), ReLU if relu,
-     * M[xi][f] = m[xi * ldm + f] (IN) */
+    /* v[xi * ldv + t * C + c] (OUT) = (B^T d_t B)[xi] for nt 4x4 patches along a row,
+     * d_t[r][s][c] = x[r * rs + (2 t + s) * cs + c] (IN) */
+    void (*input_f32)(const float *x, ptrdiff_t rs, ptrdiff_t cs, float *v, ptrdiff_t ldv, ptrdiff_t C,
+                      ptrdiff_t nt);
+    void (*input_f64)(const double *x, ptrdiff_t rs, ptrdiff_t cs, double *v, ptrdiff_t ldv, ptrdiff_t C,
+                      ptrdiff_t nt);
+    /* the 2x2 blocks y[p * rs + (2 t + q) * cs + f] (OUT) = (A^T M_t A)[p][q] + bias[f] (or NULL), ReLU
+     * if relu, M_t[xi][f] = m[xi * ldm + t * F + f] (IN), for nt tiles along a row */
     void (*output_f32)(const float *m, ptrdiff_t ldm, float *y, ptrdiff_t rs, ptrdiff_t cs, ptrdiff_t F,
-                       const float *bias, int relu);
+                       const float *bias, int relu, ptrdiff_t nt);
     void (*output_f64)(const double *m, ptrdiff_t ldm, double *y, ptrdiff_t rs, ptrdiff_t cs, ptrdiff_t F,
-                       const double *bias, int relu);
+                       const double *bias, int relu, ptrdiff_t nt);
     /* M[xi] (OUT, nt x F at m + xi * ldm) = V[xi] (IN, nt x C at v + xi * ldv) @ U[xi] (IN, C x F at
      * u + xi * C * F) for the 16 positions xi */
     void (*multiply_f32)(const float *v, ptrdiff_t ldv, const float *u, float *m, ptrdiff_t ldm, ptrdiff_t nt,

@@ -33,33 +33,53 @@
 #endif
 #endif
 
-/* v[xi * ldv + c] (OUT, xi = 4 i + j) = (B^T d B)[i][j] for channels c < C, where
- * d[r][s][c] = x[r * rs + s * cs + c] (IN, the 4x4 patch). */
-static void FN(wg2_input)(const T *restrict x, ptrdiff_t rs, ptrdiff_t cs, T *restrict v, ptrdiff_t ldv,
-                          ptrdiff_t C)
+/* v[xi * ldv + t * C + c] (OUT, xi = 4 i + j) = (B^T d_t B)[i][j] for tiles t < nt and channels c < C,
+ * where d_t[r][s][c] = x[r * rs + (2 t + s) * cs + c] (IN: nt 4x4 patches along a row, 2 pixels apart;
+ * one call per run of tiles spares the set-up of the 32 row pointers per tile). */
+#ifndef WG_INLINE
+#if defined(__GNUC__) || defined(__clang__)
+#define WG_INLINE static inline __attribute__((always_inline))
+#else
+#define WG_INLINE static __forceinline
+#endif
+#endif
+
+WG_INLINE void FN(wg2_input_tiles)(const T *restrict x, ptrdiff_t rs, ptrdiff_t cs, T *restrict v, ptrdiff_t ldv,
+                                   ptrdiff_t C, ptrdiff_t nt)
 {
-    const T *x0 = x, *x1 = x + rs, *x2 = x + 2 * rs, *x3 = x + 3 * rs;
-    ptrdiff_t c, c1 = cs, c2 = 2 * cs, c3 = 3 * cs;
-    WG_IVDEP
-    for (c = 0; c < C; c++) {
-        /* B^T d (along the rows), column by column */
-        T t00 = x0[c] - x2[c], t10 = x1[c] + x2[c], t20 = x2[c] - x1[c], t30 = x1[c] - x3[c];
-        T t01 = x0[c + c1] - x2[c + c1], t11 = x1[c + c1] + x2[c + c1];
-        T t21 = x2[c + c1] - x1[c + c1], t31 = x1[c + c1] - x3[c + c1];
-        T t02 = x0[c + c2] - x2[c + c2], t12 = x1[c + c2] + x2[c + c2];
-        T t22 = x2[c + c2] - x1[c + c2], t32 = x1[c + c2] - x3[c + c2];
-        T t03 = x0[c + c3] - x2[c + c3], t13 = x1[c + c3] + x2[c + c3];
-        T t23 = x2[c + c3] - x1[c + c3], t33 = x1[c + c3] - x3[c + c3];
-        /* (B^T d) B (along the columns), row by row */
-        v[0 * ldv + c] = t00 - t02; v[1 * ldv + c] = t01 + t02;
-        v[2 * ldv + c] = t02 - t01; v[3 * ldv + c] = t01 - t03;
-        v[4 * ldv + c] = t10 - t12; v[5 * ldv + c] = t11 + t12;
-        v[6 * ldv + c] = t12 - t11; v[7 * ldv + c] = t11 - t13;
-        v[8 * ldv + c] = t20 - t22; v[9 * ldv + c] = t21 + t22;
-        v[10 * ldv + c] = t22 - t21; v[11 * ldv + c] = t21 - t23;
-        v[12 * ldv + c] = t30 - t32; v[13 * ldv + c] = t31 + t32;
-        v[14 * ldv + c] = t32 - t31; v[15 * ldv + c] = t31 - t33;
+    ptrdiff_t c, t, c1 = cs, c2 = 2 * cs, c3 = 3 * cs;
+    for (t = 0; t < nt; t++, x += 2 * cs, v += C) {
+        const T *x0 = x, *x1 = x + rs, *x2 = x + 2 * rs, *x3 = x + 3 * rs;
+        WG_IVDEP
+        for (c = 0; c < C; c++) {
+            /* B^T d (along the rows), column by column */
+            T t00 = x0[c] - x2[c], t10 = x1[c] + x2[c], t20 = x2[c] - x1[c], t30 = x1[c] - x3[c];
+            T t01 = x0[c + c1] - x2[c + c1], t11 = x1[c + c1] + x2[c + c1];
+            T t21 = x2[c + c1] - x1[c + c1], t31 = x1[c + c1] - x3[c + c1];
+            T t02 = x0[c + c2] - x2[c + c2], t12 = x1[c + c2] + x2[c + c2];
+            T t22 = x2[c + c2] - x1[c + c2], t32 = x1[c + c2] - x3[c + c2];
+            T t03 = x0[c + c3] - x2[c + c3], t13 = x1[c + c3] + x2[c + c3];
+            T t23 = x2[c + c3] - x1[c + c3], t33 = x1[c + c3] - x3[c + c3];
+            /* (B^T d) B (along the columns), row by row */
+            v[0 * ldv + c] = t00 - t02; v[1 * ldv + c] = t01 + t02;
+            v[2 * ldv + c] = t02 - t01; v[3 * ldv + c] = t01 - t03;
+            v[4 * ldv + c] = t10 - t12; v[5 * ldv + c] = t11 + t12;
+            v[6 * ldv + c] = t12 - t11; v[7 * ldv + c] = t11 - t13;
+            v[8 * ldv + c] = t20 - t22; v[9 * ldv + c] = t21 + t22;
+            v[10 * ldv + c] = t22 - t21; v[11 * ldv + c] = t21 - t23;
+            v[12 * ldv + c] = t30 - t32; v[13 * ldv + c] = t31 + t32;
+            v[14 * ldv + c] = t32 - t31; v[15 * ldv + c] = t31 - t33;
+        }
     }
+}
+
+static void FN(wg2_input)(const T *restrict x, ptrdiff_t rs, ptrdiff_t cs, T *restrict v, ptrdiff_t ldv,
+                          ptrdiff_t C, ptrdiff_t nt)
+{
+    if (C == 16) /* ResNet's first stage: the channel loop unrolled whole, with no remainder */
+        FN(wg2_input_tiles)(x, rs, cs, v, ldv, 16, nt);
+    else
+        FN(wg2_input_tiles)(x, rs, cs, v, ldv, C, nt);
 }
 
 /* One output-transform loop over f (EPI: the epilogue applied to each value o of the 2x2 block). */
@@ -90,32 +110,36 @@ static void FN(wg2_input)(const T *restrict x, ptrdiff_t rs, ptrdiff_t cs, T *re
 #define WG_BIAS_RELU(o) WG_RELU((o) + bias[f])
 #endif
 
-/* y[p * rs + q * cs + f] (OUT, the 2x2 block; p, q < 2) = (A^T M A)[p][q] + bias[f] (bias may be
- * NULL), then max(., 0) with relu (NaN passes, as np.maximum lets it), where
- * M[i][j][f] = m[(4 i + j) * ldm + f] (IN). */
-static void FN(wg2_output)(const T *restrict m, ptrdiff_t ldm, T *restrict y, ptrdiff_t rs, ptrdiff_t cs,
-                           ptrdiff_t F, const T *restrict bias, int relu)
+/* y[p * rs + (2 t + q) * cs + f] (OUT, the 2x2 blocks of tiles t < nt along a row; p, q < 2) =
+ * (A^T M_t A)[p][q] + bias[f] (bias may be NULL), then max(., 0) with relu (NaN passes, as
+ * np.maximum lets it), where M_t[i][j][f] = m[(4 i + j) * ldm + t * F + f] (IN). */
+WG_INLINE void FN(wg2_output_tiles)(const T *restrict m, ptrdiff_t ldm, T *restrict y, ptrdiff_t rs, ptrdiff_t cs,
+                                    ptrdiff_t F, const T *restrict bias, int relu, ptrdiff_t nt)
 {
-    T *y0 = y, *y1 = y + cs, *y2 = y + rs, *y3 = y + rs + cs;
-    ptrdiff_t f;
-    if (bias && relu) {
-        WG_OUTPUT_LOOP(WG_BIAS_RELU)
-    } else if (bias) {
-        WG_OUTPUT_LOOP(WG_BIAS)
-    } else if (relu) {
-        WG_OUTPUT_LOOP(WG_RELU)
-    } else {
-        WG_OUTPUT_LOOP(WG_PLAIN)
+    ptrdiff_t f, t;
+    for (t = 0; t < nt; t++, m += F, y += 2 * cs) {
+        T *y0 = y, *y1 = y + cs, *y2 = y + rs, *y3 = y + rs + cs;
+        if (bias && relu) {
+            WG_OUTPUT_LOOP(WG_BIAS_RELU)
+        } else if (bias) {
+            WG_OUTPUT_LOOP(WG_BIAS)
+        } else if (relu) {
+            WG_OUTPUT_LOOP(WG_RELU)
+        } else {
+            WG_OUTPUT_LOOP(WG_PLAIN)
+        }
     }
 }
 
-#ifndef WG_INLINE
-#if defined(__GNUC__) || defined(__clang__)
-#define WG_INLINE static inline __attribute__((always_inline))
-#else
-#define WG_INLINE static __forceinline
-#endif
-#endif
+
+static void FN(wg2_output)(const T *restrict m, ptrdiff_t ldm, T *restrict y, ptrdiff_t rs, ptrdiff_t cs,
+                           ptrdiff_t F, const T *restrict bias, int relu, ptrdiff_t nt)
+{
+    if (F == 16) /* ResNet's first stage, as in wg2_input */
+        FN(wg2_output_tiles)(m, ldm, y, rs, cs, 16, bias, relu, nt);
+    else
+        FN(wg2_output_tiles)(m, ldm, y, rs, cs, F, bias, relu, nt);
+}
 
 /* y[r * F + j * VL + l] (OUT) = sum over c < C of a[r * C + c] * b[c * F + j * VL + l] (IN) for r < R,
  * j < NV: one register block of wg2_multiply (R and NV are constants where it is called, so the
@@ -150,8 +174,8 @@ WG_INLINE void FN(wg2_block)(const T *restrict a, const T *restrict b, T *restri
  * over c in increasing order, one VFMA per product (columns past the last whole vector: one
  * multiply and one add), whatever block computes it: a tile's numbers do not depend on nt or on its
  * place in the block. */
-static void FN(wg2_multiply)(const T *restrict v, ptrdiff_t ldv, const T *restrict u, T *restrict m, ptrdiff_t ldm,
-                             ptrdiff_t nt, ptrdiff_t C, ptrdiff_t F)
+WG_INLINE void FN(wg2_multiply_all)(const T *restrict v, ptrdiff_t ldv, const T *restrict u, T *restrict m,
+                                    ptrdiff_t ldm, ptrdiff_t nt, ptrdiff_t C, ptrdiff_t F)
 {
     ptrdiff_t xi, t, f, c;
     for (xi = 0; xi < 16; xi++) {
@@ -180,4 +204,13 @@ static void FN(wg2_multiply)(const T *restrict v, ptrdiff_t ldv, const T *restri
             }
         }
     }
+}
+
+static void FN(wg2_multiply)(const T *restrict v, ptrdiff_t ldv, const T *restrict u, T *restrict m, ptrdiff_t ldm,
+                             ptrdiff_t nt, ptrdiff_t C, ptrdiff_t F)
+{
+    if (C == 16 && F == 16) /* ResNet's first stage: the channel loop unrolled, as in wg2_input */
+        FN(wg2_multiply_all)(v, ldv, u, m, ldm, nt, 16, 16);
+    else
+        FN(wg2_multiply_all)(v, ldv, u, m, ldm, nt, C, F);
 }
