@@ -170,14 +170,14 @@ WG_INLINE void FN(wg2_block)(const T *restrict a, const T *restrict b, T *restri
 /* m[xi * ldm + t * F + f] (OUT) = sum over c < C of v[xi * ldv + t * C + c] * u[(xi * C + c) * F + f]
  * (IN) for the 16 positions xi, tiles t < nt and f < F: the 16 GEMMs of a block of tiles at once,
  * register-blocked 6 tiles x 2 vectors, with no packing or set-up per call (at C = 16 the GEMM
- * micro-kernel's fixed cost per call was 30% of its work, benchmarks/README.md).  Every sum runs
- * over c in increasing order, one VFMA per product (columns past the last whole vector: one
- * multiply and one add), whatever block computes it: a tile's numbers do not depend on nt or on its
- * place in the block. */
+ * micro-kernel's fixed cost per call was 30% of its work, benchmarks/README.md).  F is a multiple
+ * of VL (the plan sends it multiples of 16: whole vectors in every table).  Every sum runs over c in
+ * increasing order, one VFMA per product, whatever block computes it: a tile's numbers do not
+ * depend on nt or on its place in the block. */
 WG_INLINE void FN(wg2_multiply_all)(const T *restrict v, ptrdiff_t ldv, const T *restrict u, T *restrict m,
                                     ptrdiff_t ldm, ptrdiff_t nt, ptrdiff_t C, ptrdiff_t F)
 {
-    ptrdiff_t xi, t, f, c;
+    ptrdiff_t xi, t, f;
     for (xi = 0; xi < 16; xi++) {
         const T *vx = v + xi * ldv, *ux = u + xi * C * F;
         T *mx = m + xi * ldm;
@@ -193,15 +193,6 @@ WG_INLINE void FN(wg2_multiply_all)(const T *restrict v, ptrdiff_t ldv, const T 
             for (; t < nt; t++)
                 FN(wg2_block)(vx + t * C, ux + f, mx + t * F + f, C, F, 1, 1);
             f += VL;
-        }
-        for (; f < F; f++) {
-            for (t = 0; t < nt; t++) {
-                const T *a = vx + t * C, *b = ux + f;
-                T acc = 0;
-                for (c = 0; c < C; c++, b += F)
-                    acc += a[c] * *b;
-                mx[t * F + f] = acc;
-            }
         }
     }
 }
