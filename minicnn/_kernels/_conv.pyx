@@ -17,7 +17,8 @@ numbers are the same at any thread count.  The algorithms, one module each:
   FLIPPED     the input gradient of a wide stride-1 conv as the forward conv of dy with the
               kernel flipped in space (that forward planned in turn)
   WINOGRAD    _conv_winograd: 3x3, stride-1 forward by Winograd F(2x2, 3x3): 16 GEMMs over
-              transformed 4x4 input patches instead of 36 products per 2x2 output block
+              transformed 4x4 input patches instead of 36 products per 2x2 output block (for
+              few input channels, from an RGB first layer up: a small-C kernel over groups of tiles)
 
 The kernel gradient also serves a fused epilogue: the ReLU mask of dy (the layer's output given)
 and the bias gradient.  DIRECT fuses both into its loops; every other plan runs the elementwise
@@ -67,8 +68,9 @@ class Direction(enum.IntEnum):
 
 ConvPlan = namedtuple("ConvPlan", "direction algorithm rows parts transposed flush inner")
 ConvPlan.__doc__ = """A call's plan: its algorithm; rows per scratch block (IM2COL, POINTWISE,
-ROW_PARTS; DIRECT's kernel gradient: images per block); partial sums (ROW_PARTS; DIRECT's kernel
-gradient: image blocks); transposed (the kernel gradient's GEMM formed transposed); flush
+ROW_PARTS; DIRECT's kernel gradient: images per block; WINOGRAD: tiles per unit); partial sums
+(ROW_PARTS; DIRECT's kernel gradient: image blocks; WINOGRAD: tiles per group of the small-C
+kernel, 0 for the GEMM); transposed (the kernel gradient's GEMM formed transposed); flush
 (subnormals flushed); inner (FLIPPED: the plan of the forward conv it runs, else None)."""
 
 
@@ -103,6 +105,13 @@ cdef inline bint _winograd(const Geom *g) noexcept nogil:
 
 cdef inline bint _winograd_wins(const Geom *g) noexcept nogil:
     return _winograd(g) and g.C >= T.winograd_min_c and g.F >= T.winograd_min_c
+
+
+cdef inline bint _winograd_forward_wins(const Geom *g) noexcept nogil:
+    """The forward runs by Winograd where it wins as a whole, or with the small-C kernel from a few
+    input channels (an RGB first layer)."""
+    return _winograd_wins(g) or (_winograd(g) and T.winograd_group_min_c <= g.C <= T.winograd_group_max_c
+                                 and g.F >= T.winograd_group_min_f)
 
 
 cdef inline bint _flippable(const Geom *g) noexcept nogil:
@@ -150,6 +159,8 @@ cdef Plan _with_algorithm(int direction, int algorithm, const Geom *g, Py_ssize_
         # (a multiple of 24: whole row panels for every GEMM micro-kernel, MR = 4, 6, 8 or 12)
         per = 16 * (g.C + g.F) * itemsize
         p.rows = max(24, T.winograd_block_bytes // per // 24 * 24)
+        if g.C <= T.winograd_group_max_c:
+            p.parts = T.winograd_group_tiles
     elif algorithm == DIRECT and direction == BACKWARD_KERNEL:
         # images in at most direct_bwd_blocks fixed blocks (a function of N only)
         per = (g.N + max(1, min(g.N, T.direct_bwd_blocks)) - 1) // max(1, min(g.N, T.direct_bwd_blocks))
@@ -170,7 +181,7 @@ cdef Plan _auto(int direction, const Geom *g, Py_ssize_t itemsize) noexcept nogi
         algorithm = DIRECT
     elif _depthwise(g) and g.groups > 1:
         algorithm = DEPTHWISE
-    elif direction == FORWARD and _winograd_wins(g):
+    elif direction == FORWARD and _winograd_forward_wins(g):
         algorithm = WINOGRAD
     elif direction == BACKWARD_INPUT and not g.pointwise and _flippable(g) and (g.C >= T.flipped_min_c
                                                                                 or _winograd_wins(g)):

@@ -34,7 +34,8 @@ cdef struct Plan:
     int direction
     int algorithm
     Py_ssize_t rows       # IM2COL, POINTWISE, ROW_PARTS: output rows per scratch block; DIRECT: images per block
-    Py_ssize_t parts      # ROW_PARTS: partial sums; DIRECT kernel gradient: image blocks
+    Py_ssize_t parts      # ROW_PARTS: partial sums; DIRECT kernel gradient: image blocks; WINOGRAD: tiles per
+                          # group of the small-C kernel (0: the GEMM)
     bint transposed       # kernel gradient by GEMM: formed transposed (few filters)
 
 

@@ -11,6 +11,11 @@ once (U, 16 matrices C x F, computed in double and rounded once).  Work units ar
     M[xi] = V[xi] @ U[xi]                            16 GEMMs, serial inside the unit (scratch)
     y = output transform of M, + bias, ReLU          written straight into y
 
+Up to winograd_group_max_c input channels (the plan's ``parts`` > 0) the unit runs those three
+steps on groups of ``parts`` tiles instead, and the 16 products are the winograd family's own
+kernel (wg2_multiply, on U unpacked): at C = 16 a GEMM call's fixed cost was 30% of its work, and a
+group's V and M stay in L1.
+
 A tile's numbers do not depend on the block it is in (a GEMM computes each row of its output the
 same way whatever the number of rows), nor on the thread that runs it: results are the same at
 any thread count.
@@ -42,12 +47,16 @@ cdef struct Work:
     Py_ssize_t ustep      # values per packed matrix
     Py_ssize_t TH, TW     # tiles per image, down and across
     Py_ssize_t rows       # tiles per unit
+    Py_ssize_t group      # tiles per group of the small-C kernel (0: the unit's 16 GEMMs)
 
 
-cdef Py_ssize_t scratch_values(const minicnn_kernel_table *kt, const Geom *g, Py_ssize_t rows,
+cdef Py_ssize_t scratch_values(const minicnn_kernel_table *kt, const Geom *g, Py_ssize_t rows, Py_ssize_t group,
                                bint dbl) noexcept nogil:
-    """Scratch values of one unit of ``rows`` tiles: V, M, the GEMM's A panels, one zero-padded
-    4x4 input patch and one 2x2 output block (for the tiles that the image's edge cuts)."""
+    """Scratch values of one unit of ``rows`` tiles: V, M (of one group, or of the unit), the GEMM's
+    A panels (without groups), one zero-padded 4x4 input patch and one 2x2 output block (for the
+    tiles that the image's edge cuts)."""
+    if group:
+        return 16 * group * (g.C + g.F) + 16 * g.C + 4 * g.F
     return 16 * rows * (g.C + g.F) + packed_a_values(kt, dbl, rows, g.C) + 16 * g.C + 4 * g.F
 
 
@@ -117,31 +126,49 @@ cdef inline void _next_tile(const Work *w, Py_ssize_t *n, Py_ssize_t *ti, Py_ssi
             n[0] += 1
 
 
-cdef int _block(const floating *x, const floating *u, const floating *bias, floating *y, floating *scratch,
-                const Work *w, Py_ssize_t t0, Py_ssize_t t1, bint relu) noexcept nogil:
-    """Tiles [t0, t1) of the output (OUT) = the conv of x (IN) with the transformed kernel u (IN)."""
+cdef void _group(const floating *x, const floating *u, const floating *bias, floating *y, floating *scratch,
+                 const Work *w, Py_ssize_t t0, Py_ssize_t t1, bint relu) noexcept nogil:
+    """Tiles [t0, t1) of the output (OUT) = the conv of x (IN) with the transformed kernel u (IN):
+    input transforms, the 16 products (the GEMM's, or with w.group the winograd family's own
+    small-C kernel), output transforms."""
     cdef const Geom *g = &w.c.g
-    cdef Py_ssize_t C = g.C, F = g.F, nb = t1 - t0, per = w.TH * w.TW, t, n, ti, tj, xi
+    cdef Py_ssize_t C = g.C, F = g.F, nb = t1 - t0, per = w.TH * w.TW, span = w.group or w.rows, t, n, ti, tj, xi
     cdef Py_ssize_t n0 = t0 // per, ti0 = (t0 % per) // w.TW, tj0 = t0 % w.TW
     cdef floating *v = scratch
-    cdef floating *m = v + 16 * w.rows * C
-    cdef floating *abuf = m + 16 * w.rows * F
+    cdef floating *m = v + 16 * span * C
+    cdef floating *abuf = m + 16 * span * F
     cdef const minicnn_kernel_table *kt = w.c.kt
-    cdef floating *patch = abuf + packed_a_values(kt, floating is double, w.rows, C)
+    cdef floating *patch = abuf + (0 if w.group else packed_a_values(kt, floating is double, w.rows, C))
     n, ti, tj = n0, ti0, tj0
     for t in range(nb):
-        _input(&kt.winograd, x, v + t * C, patch, g, n, 2 * ti - g.pt, 2 * tj - g.pl, w.rows * C)
+        _input(&kt.winograd, x, v + t * C, patch, g, n, 2 * ti - g.pt, 2 * tj - g.pl, span * C)
         _next_tile(w, &n, &ti, &tj)
-    for xi in range(16):
+    if w.group:
         if floating is float:
-            sgemm_packed_b(kt, nb, F, C, v + xi * w.rows * C, C, u + xi * w.ustep, m + xi * w.rows * F, F, abuf)
+            kt.winograd.multiply_f32(v, span * C, u, m, span * F, nb, C, F)
         else:
-            dgemm_packed_b(kt, nb, F, C, v + xi * w.rows * C, C, u + xi * w.ustep, m + xi * w.rows * F, F, abuf)
+            kt.winograd.multiply_f64(v, span * C, u, m, span * F, nb, C, F)
+    else:
+        for xi in range(16):
+            if floating is float:
+                sgemm_packed_b(kt, nb, F, C, v + xi * span * C, C, u + xi * w.ustep, m + xi * span * F, F, abuf)
+            else:
+                dgemm_packed_b(kt, nb, F, C, v + xi * span * C, C, u + xi * w.ustep, m + xi * span * F, F, abuf)
     n, ti, tj = n0, ti0, tj0
     for t in range(nb):
-        _output(&kt.winograd, m + t * F, w.rows * F, y + ((n * g.OH + 2 * ti) * g.OW + 2 * tj) * F,
+        _output(&kt.winograd, m + t * F, span * F, y + ((n * g.OH + 2 * ti) * g.OW + 2 * tj) * F,
                 patch + 16 * C, g, min(2, g.OH - 2 * ti), min(2, g.OW - 2 * tj), bias, relu)
         _next_tile(w, &n, &ti, &tj)
+
+
+cdef int _block(const floating *x, const floating *u, const floating *bias, floating *y, floating *scratch,
+                const Work *w, Py_ssize_t t0, Py_ssize_t t1, bint relu) noexcept nogil:
+    """Tiles [t0, t1) of the output (OUT): in groups of w.group tiles (their V and M stay in L1),
+    or at once through the GEMM."""
+    cdef Py_ssize_t s = t0, step = w.group or t1 - t0
+    while s < t1:
+        _group(x, u, bias, y, scratch, w, s, min(s + step, t1), relu)
+        s += step
     return 0
 
 
@@ -204,29 +231,35 @@ cdef void _pack_kernel(const minicnn_kernel_table *kt, const floating *u, floati
 
 
 cdef int forward(const ConvCall *c) noexcept nogil:
-    """y (OUT) = conv(x, k) + bias (then ReLU), in the plan's blocks of c.plan.rows tiles."""
+    """y (OUT) = conv(x, k) + bias (then ReLU), in the plan's blocks of c.plan.rows tiles (and groups
+    of c.plan.parts tiles, the small-C kernel's; 0: the GEMM's)."""
     cdef const Geom *g = &c.g
     cdef Py_ssize_t isz = 8 if c.dbl else 4, units
     cdef Work w
     cdef int rc
-    w.ustep = (packed_b_values(c.kt, c.dbl, g.C, g.F) + 15) // 16 * 16  # each matrix 64-byte aligned
-    cdef void *u = malloc(16 * g.C * g.F * isz)
-    cdef void *buf = malloc(16 * w.ustep * isz + 64)
-    if u == NULL or buf == NULL:
+    w.group = c.plan.parts
+    # the GEMM reads each matrix packed, 64-byte aligned; the small-C kernel reads U as it is
+    w.ustep = 0 if w.group else (packed_b_values(c.kt, c.dbl, g.C, g.F) + 15) // 16 * 16
+    cdef void *u = malloc(16 * g.C * g.F * isz + 64)
+    cdef void *buf = NULL if w.group else malloc(16 * w.ustep * isz + 64)
+    if u == NULL or (buf == NULL and not w.group):
         free(u)
         free(buf)
         return -1
-    w.u = <void *>((<size_t>buf + 63) // 64 * 64)
+    cdef void *ua = <void *>((<size_t>u + 63) // 64 * 64)
+    w.u = ua if w.group else <void *>((<size_t>buf + 63) // 64 * 64)
     if c.dbl:
-        _transform_kernel(<const double *>c.k, <double *>u, g.C, g.F)
-        _pack_kernel(c.kt, <double *>u, <double *>w.u, g, w.ustep)
+        _transform_kernel(<const double *>c.k, <double *>ua, g.C, g.F)
+        if not w.group:
+            _pack_kernel(c.kt, <double *>ua, <double *>w.u, g, w.ustep)
     else:
-        _transform_kernel(<const float *>c.k, <float *>u, g.C, g.F)
-        _pack_kernel(c.kt, <float *>u, <float *>w.u, g, w.ustep)
-    free(u)
+        _transform_kernel(<const float *>c.k, <float *>ua, g.C, g.F)
+        if not w.group:
+            _pack_kernel(c.kt, <float *>ua, <float *>w.u, g, w.ustep)
     w.c, w.TH, w.TW, w.rows = c, (g.OH + 1) // 2, (g.OW + 1) // 2, c.plan.rows
     units = (g.N * w.TH * w.TW + w.rows - 1) // w.rows
     rc = minicnn_parallel_for(units, threads_for(macs(g), T.conv_par_min, units),
-                              scratch_values(c.kt, g, w.rows, c.dbl) * isz, g.flush, True, _unit, &w)
+                              scratch_values(c.kt, g, w.rows, w.group, c.dbl) * isz, g.flush, True, _unit, &w)
+    free(u)
     free(buf)
     return rc

@@ -103,6 +103,10 @@ cdef extern from "kernels.h" nogil:
                            const float *bias, int relu) noexcept nogil
         void (*output_f64)(const double *m, ptrdiff_t ldm, double *y, ptrdiff_t rs, ptrdiff_t cs, ptrdiff_t F,
                            const double *bias, int relu) noexcept nogil
+        void (*multiply_f32)(const float *v, ptrdiff_t ldv, const float *u, float *m, ptrdiff_t ldm, ptrdiff_t nt,
+                             ptrdiff_t C, ptrdiff_t F) noexcept nogil
+        void (*multiply_f64)(const double *v, ptrdiff_t ldv, const double *u, double *m, ptrdiff_t ldm,
+                             ptrdiff_t nt, ptrdiff_t C, ptrdiff_t F) noexcept nogil
     ctypedef struct minicnn_kernel_table:
         const char *isa
         int (*runnable)() noexcept nogil

@@ -11,6 +11,10 @@ cdef struct Tuning:
     Py_ssize_t flipped_min_c
     Py_ssize_t winograd_min_c
     Py_ssize_t winograd_block_bytes
+    Py_ssize_t winograd_group_min_c
+    Py_ssize_t winograd_group_max_c
+    Py_ssize_t winograd_group_min_f
+    Py_ssize_t winograd_group_tiles
     Py_ssize_t parts_max
     Py_ssize_t parts_max_elems
     Py_ssize_t direct_max_c

@@ -54,6 +54,17 @@ DEFAULTS = {
     # of tiles whose transformed blocks (16 x tiles x (C + F) values) fill winograd_block_bytes.
     "winograd_min_c": 16,
     "winograd_block_bytes": 1 << 18,
+    # Up to winograd_group_max_c input channels the 16 products run as the winograd family's own
+    # kernel over groups of winograd_group_tiles tiles (V and M of a group stay in L1), not as 16
+    # GEMM calls per unit; and the forward runs by Winograd from winograd_group_min_c input channels
+    # and winograd_group_min_f filters.  Measured (1 thread, AMD EPYC Zen 3, AVX2, benchmarks/
+    # README.md): 256 x 32x32 16->16 1.04x (1.02-1.05) the GEMM form's time (groups of 6: 1.04, 24
+    # and 48: 0.99-1.02); 32->32 and 64->64 level (1.00-1.01); forward vs IM2COL: 3->16 1.20x,
+    # 2->16 and 4->16 1.3x, 3->8 1.6x, 3->32 and 3->64 1.14x.
+    "winograd_group_min_c": 2,
+    "winograd_group_max_c": 16,
+    "winograd_group_min_f": 8,
+    "winograd_group_tiles": 12,
     # The kernel gradient of a small kernel over many rows (LeNet's second conv: 150 x 16 over
     # 8,192 rows) is summed in up to parts_max fixed partial sums over row ranges, while the
     # kernel has at most parts_max_elems elements.
@@ -113,7 +124,7 @@ DEFAULTS = {
 }
 
 # Entries that divide or count blocks: at least 1 (the others may be 0, e.g. a bar turned off).
-POSITIVE = {"cols_budget", "winograd_block_bytes", "units_per_thread", "min_unit_rows", "parts_max",
+POSITIVE = {"cols_budget", "winograd_block_bytes", "winograd_group_tiles", "units_per_thread", "min_unit_rows", "parts_max",
             "direct_bwd_blocks", "relu_block_rows", "add_relu_block", "gemm_chunks_per_thread", "bn_block_elems", "bn_min_block_rows", "bn_group_min"}
 
 cdef Tuning _table

@@ -26,7 +26,7 @@ import numpy as np
 
 from minicnn._kernels import _pool
 from minicnn._kernels._args import DTypeError, array as _array, pair as _pair, padding_arg as _padding_arg
-from minicnn._kernels._args import same_pad as _same_pad, shape4 as _shape4
+from minicnn._kernels._args import same_pad as _same_pad, same_shape as _same_shape, shape4 as _shape4
 
 __all__ = [
     "pool2d_output_shape", "max_pool2d_forward", "max_pool2d_backward", "avg_pool2d_forward",
@@ -73,10 +73,7 @@ def pool2d_output_shape(input_shape, pool_size, strides=None, padding="valid"):
 
 
 def _check_dy(dy, shape, what, ndim=4):
-    dy = _array(dy, "dy", ndim=ndim)
-    if dy.shape != tuple(shape):
-        raise ValueError(f"dy must have shape {tuple(shape)} ({what}), got {dy.shape}")
-    return dy
+    return _same_shape(_array(dy, "dy", ndim=ndim), shape, "dy", f" ({what})")
 
 
 def _check_argmax(argmax, shape):

@@ -324,7 +324,7 @@ A = conv.Algorithm
 @pytest.mark.parametrize("direction, x_shape, k_shape, opts, expected", [
     ("forward", (64, 28, 28, 1), (5, 5, 1, 6), {}, A.DIRECT),                 # LeNet's first layer
     ("backward_kernel", (64, 28, 28, 1), (5, 5, 1, 6), {}, A.DIRECT),
-    ("forward", (64, 32, 32, 3), (3, 3, 3, 16), dict(padding="same"), A.IM2COL),  # RGB: kernel gradient only
+    ("forward", (64, 32, 32, 3), (3, 3, 3, 16), dict(padding="same"), A.WINOGRAD),  # RGB: the small-C kernel
     ("backward_kernel", (64, 32, 32, 3), (3, 3, 3, 16), dict(padding="same"), A.DIRECT),
     ("backward_input", (64, 32, 32, 3), (3, 3, 3, 16), dict(padding="same"), A.IM2COL),
     ("forward", (8, 14, 14, 32), (3, 3, 1, 32), dict(groups=32, padding="same"), A.DEPTHWISE),

@@ -99,6 +99,21 @@ def test_float32_error_stays_near_the_direct_sums(c, f):
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("shape, f", [((3, 15, 14, 16), 16), ((2, 17, 18, 3), 40), ((4, 9, 11, 7), 13),
+                                      ((2, 12, 12, 5), 27), ((1, 10, 10, 2), 3)])
+def test_the_small_c_kernel_matches_the_reference_over_many_groups(shape, f, dtype):
+    # more tiles than a group (and a unit) holds, groups cut short, tiles past the last block of 6,
+    # filters past the last whole vectors (f % 16, f % 8, f < 8)
+    rng = np.random.default_rng(sum(shape) + f)
+    x, k, b = rng.standard_normal(shape), rng.standard_normal((3, 3, shape[3], f)), rng.standard_normal(f)
+    p = conv.plan("forward", shape, k.shape, padding="same", algorithm=A.WINOGRAD)
+    assert 0 < p.parts < shape[0] * ((shape[1] + 1) // 2) * ((shape[2] + 1) // 2)
+    want = ref.conv2d_forward(x, k, b, padding="same")
+    got = _forward(x.astype(dtype), k.astype(dtype), b.astype(dtype), "same", True)
+    np.testing.assert_allclose(got, np.maximum(want, 0), **TOL[dtype])
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_input_gradient_runs_the_flipped_winograd_forward(dtype):
     rng = np.random.default_rng(5)
     x_shape, k = (2, 9, 10, 20), rng.standard_normal((3, 3, 20, 24))
@@ -137,11 +152,13 @@ def test_winograd_refuses_what_it_cannot_compute(opts, k_shape):
 
 @pytest.mark.parametrize("isa", _dispatch.available()[1:] or ["reference"])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-def test_every_kernel_table_matches_the_reference_table(isa, dtype):
-    # the transforms only add and subtract (the same numbers in every table); the GEMM between
-    # them fuses its multiply-adds where the instruction set has FMA: equal to rounding
+@pytest.mark.parametrize("c, f", [(24, 20), (12, 37)])
+def test_every_kernel_table_matches_the_reference_table(isa, dtype, c, f):
+    # the transforms only add and subtract (the same numbers in every table); the products between
+    # them (the GEMM's for 24 channels, the small-C kernel's for 12) fuse their multiply-adds where
+    # the instruction set has FMA: equal to rounding
     rng = np.random.default_rng(6)
-    x, k, b = rng.standard_normal((3, 11, 10, 24)), rng.standard_normal((3, 3, 24, 20)), rng.standard_normal(20)
+    x, k, b = rng.standard_normal((3, 11, 10, c)), rng.standard_normal((3, 3, c, f)), rng.standard_normal(f)
     runs = []
     for which, threads in (("reference", 1), (isa, 1), (isa, 2)):
         with minicnn.num_threads(threads):
@@ -152,15 +169,22 @@ def test_every_kernel_table_matches_the_reference_table(isa, dtype):
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-@pytest.mark.parametrize("c, f, winograd", [(16, 16, True), (15, 16, False), (16, 15, False), (17, 64, True)])
-def test_the_plan_turns_to_winograd_at_the_channel_thresholds(c, f, winograd, dtype):
-    # the plan's own choice (no algorithm forced), forward and input gradient, 1 and 2 threads
+@pytest.mark.parametrize("c, f, forward, backward", [(16, 16, True, True), (15, 16, True, False), (16, 15, True, False),
+                                                     (17, 64, True, True), (3, 16, True, False), (2, 8, True, False),
+                                                     (2, 7, False, False), (1, 16, False, False),
+                                                     (17, 8, False, False)])
+def test_the_plan_turns_to_winograd_at_the_channel_thresholds(c, f, forward, backward, dtype):
+    # the plan's own choice (no algorithm forced), forward and input gradient, 1 and 2 threads: the
+    # forward from 2 input channels and 8 filters up to 16 channels (the small-C kernel), from 16
+    # and 16 beyond; the input gradient (the flipped forward) from 16 and 16
     rng = np.random.default_rng(c * f)
     x_shape, k = (2, 9, 8, c), rng.standard_normal((3, 3, c, f))
     x, b, dy = rng.standard_normal(x_shape), rng.standard_normal(f), rng.standard_normal((2, 9, 8, f))
-    assert (conv.plan("forward", x_shape, k.shape, padding="same").algorithm == A.WINOGRAD) == winograd
+    p = conv.plan("forward", x_shape, k.shape, padding="same")
+    assert (p.algorithm == A.WINOGRAD) == forward
+    assert p.parts == (12 if forward and c <= 16 else 0)  # groups of 12 tiles for the small-C kernel
     inner = conv.plan("backward_input", x_shape, k.shape, padding="same").inner
-    assert (inner is not None and inner.algorithm == A.WINOGRAD) == winograd
+    assert (inner is not None and inner.algorithm == A.WINOGRAD) == backward
     want_y = ref.conv2d_forward(x, k, b, padding="same")
     want_dx = ref.conv2d_backward_input(dy, k, x_shape, padding="same")
     runs = []

@@ -119,6 +119,12 @@ typedef struct {
                        const float *bias, int relu);
     void (*output_f64)(const double *m, ptrdiff_t ldm, double *y, ptrdiff_t rs, ptrdiff_t cs, ptrdiff_t F,
                        const double *bias, int relu);
+    /* M[xi] (OUT, nt x F at m + xi * ldm) = V[xi] (IN, nt x C at v + xi * ldv) @ U[xi] (IN, C x F at
+     * u + xi * C * F) for the 16 positions xi */
+    void (*multiply_f32)(const float *v, ptrdiff_t ldv, const float *u, float *m, ptrdiff_t ldm, ptrdiff_t nt,
+                         ptrdiff_t C, ptrdiff_t F);
+    void (*multiply_f64)(const double *v, ptrdiff_t ldv, const double *u, double *m, ptrdiff_t ldm, ptrdiff_t nt,
+                         ptrdiff_t C, ptrdiff_t F);
 } minicnn_winograd_kernels;
 
 typedef struct {

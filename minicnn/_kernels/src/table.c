@@ -164,5 +164,6 @@ const minicnn_kernel_table MK_CAT(minicnn_table_, MINICNN_ISA_NAME) = {
     {TB_NAME(TB_WIDTHS), TB_FN32(bn_stats), TB_FN64(bn_stats), TB_FN32(bn_normalize), TB_FN64(bn_normalize),
      TB_FN32(bn_sums), TB_FN64(bn_sums), TB_FN32(bn_input_grad), TB_FN64(bn_input_grad)},
     {TB_NAME(TB_WIDTHS), TB_FN32(adam_update), TB_FN64(adam_update)},
-    {TB_NAME(TB_WIDTHS), TB_FN32(wg2_input), TB_FN64(wg2_input), TB_FN32(wg2_output), TB_FN64(wg2_output)},
+    {TB_NAME(TB_WIDTHS), TB_FN32(wg2_input), TB_FN64(wg2_input), TB_FN32(wg2_output), TB_FN64(wg2_output),
+     TB_FN32(wg2_multiply), TB_FN64(wg2_multiply)},
 };

@@ -108,3 +108,76 @@ static void FN(wg2_output)(const T *restrict m, ptrdiff_t ldm, T *restrict y, pt
         WG_OUTPUT_LOOP(WG_PLAIN)
     }
 }
+
+#ifndef WG_INLINE
+#if defined(__GNUC__) || defined(__clang__)
+#define WG_INLINE static inline __attribute__((always_inline))
+#else
+#define WG_INLINE static __forceinline
+#endif
+#endif
+
+/* y[r * F + j * VL + l] (OUT) = sum over c < C of a[r * C + c] * b[c * F + j * VL + l] (IN) for r < R,
+ * j < NV: one register block of wg2_multiply (R and NV are constants where it is called, so the
+ * compiler unrolls the r and j loops and keeps the R x NV sums in registers). */
+WG_INLINE void FN(wg2_block)(const T *restrict a, const T *restrict b, T *restrict y, ptrdiff_t C, ptrdiff_t F,
+                             int R, int NV)
+{
+    V acc[6][2], bv[2], s;
+    ptrdiff_t c;
+    int r, j;
+    for (r = 0; r < R; r++)
+        for (j = 0; j < NV; j++)
+            acc[r][j] = VSPLAT(0);
+    for (c = 0; c < C; c++, b += F) {
+        for (j = 0; j < NV; j++)
+            bv[j] = VLOAD(b + j * VL);
+        for (r = 0; r < R; r++) {
+            s = VSPLAT(a[r * C + c]);
+            for (j = 0; j < NV; j++)
+                acc[r][j] = VFMA(acc[r][j], s, bv[j]);
+        }
+    }
+    for (r = 0; r < R; r++)
+        for (j = 0; j < NV; j++)
+            VSTORE(y + r * F + j * VL, acc[r][j]);
+}
+
+/* m[xi * ldm + t * F + f] (OUT) = sum over c < C of v[xi * ldv + t * C + c] * u[(xi * C + c) * F + f]
+ * (IN) for the 16 positions xi, tiles t < nt and f < F: the 16 GEMMs of a block of tiles at once,
+ * register-blocked 6 tiles x 2 vectors, with no packing or set-up per call (at C = 16 the GEMM
+ * micro-kernel's fixed cost per call was 30% of its work, benchmarks/README.md).  Every sum runs
+ * over c in increasing order, one VFMA per product (columns past the last whole vector: one
+ * multiply and one add), whatever block computes it: a tile's numbers do not depend on nt or on its
+ * place in the block. */
+static void FN(wg2_multiply)(const T *restrict v, ptrdiff_t ldv, const T *restrict u, T *restrict m, ptrdiff_t ldm,
+                             ptrdiff_t nt, ptrdiff_t C, ptrdiff_t F)
+{
+    ptrdiff_t xi, t, f, c;
+    for (xi = 0; xi < 16; xi++) {
+        const T *vx = v + xi * ldv, *ux = u + xi * C * F;
+        T *mx = m + xi * ldm;
+        for (f = 0; f + 2 * VL <= F; f += 2 * VL) {
+            for (t = 0; t + 6 <= nt; t += 6)
+                FN(wg2_block)(vx + t * C, ux + f, mx + t * F + f, C, F, 6, 2);
+            for (; t < nt; t++)
+                FN(wg2_block)(vx + t * C, ux + f, mx + t * F + f, C, F, 1, 2);
+        }
+        if (f + VL <= F) {
+            for (t = 0; t + 6 <= nt; t += 6)
+                FN(wg2_block)(vx + t * C, ux + f, mx + t * F + f, C, F, 6, 1);
+            for (; t < nt; t++)
+                FN(wg2_block)(vx + t * C, ux + f, mx + t * F + f, C, F, 1, 1);
+            f += VL;
+        }
+        for (; f < F; f++) {
+            for (t = 0; t < nt; t++) {
+                const T *a = vx + t * C, *b = ux + f;
+                T acc = 0;
+                for (c = 0; c < C; c++, b += F)
+                    acc += a[c] * *b;
+                mx[t * F + f] = acc;
+            }
+        }
+    }
+}
