@@ -5,7 +5,7 @@
     python benchmarks/bench_gemm.py --threads 1 --sizes 512,1024 --no-conv
     python benchmarks/bench_gemm.py --dtype float64 --json out.jsonl
 
-Shapes: square 256..2048 and the im2col/dense GEMMs of ../shared/baselines/bench_gemm.py
+Shapes: square 256..4096 and the im2col/dense GEMMs of ../shared/baselines/bench_gemm.py
 (C[M,N] = A[M,K] @ B[K,N], GFLOP = 2*M*N*K/1e9; "A^T" rows use a transposed view of a
 C-contiguous (K, M) array, as a conv's weight gradient does).
 
@@ -31,7 +31,7 @@ import time
 
 import _checkout  # noqa: F401  (minicnn from an installed wheel or this checkout)
 
-SQUARE = [256, 512, 1024, 2048]
+SQUARE = [256, 512, 1024, 2048, 4096]
 
 # name, M, K, N, A is a transposed view, description (same list as ../shared/baselines/bench_gemm.py)
 SHAPES = [
@@ -54,7 +54,7 @@ LIBS = ("numpy", "minicnn")
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--threads", default="1,2", help="comma-separated thread counts (default 1,2)")
-    p.add_argument("--sizes", default=",".join(map(str, SQUARE)), help="square sizes (default 256..2048)")
+    p.add_argument("--sizes", default=",".join(map(str, SQUARE)), help="square sizes (default 256..4096)")
     p.add_argument("--no-conv", action="store_true", help="skip the im2col/dense shapes")
     p.add_argument("--only", default="", help="comma-separated shape names to keep (e.g. sq512,c64_32x32_fwd)")
     p.add_argument("--dtype", default="float32", choices=("float32", "float64"))

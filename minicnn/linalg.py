@@ -21,6 +21,14 @@ def _as_matrix(name, x):
     return x
 
 
+def _may_share(x, c):
+    """np.may_share_memory(x, c), cheaper when x is the base array of neither (the usual case
+    of fresh operands): distinct arrays that own their data never overlap."""
+    if x.base is None and c.base is None:
+        return x is c
+    return np.may_share_memory(x, c)
+
+
 def _rows_usable(x):
     """True when x can be handed to the kernel as is: aligned, unit stride along rows, and a
     row stride (leading dimension) of at least one row."""
@@ -63,10 +71,15 @@ def gemm(a, b, c=None, *, alpha=1.0, beta=0.0, trans_a=False, trans_b=False):
     """
     a = _as_matrix("a", a)
     b = _as_matrix("b", b)
-    if a.dtype != b.dtype:
-        raise TypeError(f"gemm: a and b must have the same dtype, got a {a.dtype} and b {b.dtype}")
-    m, ka = (a.shape[1], a.shape[0]) if trans_a else a.shape
-    kb, n = (b.shape[1], b.shape[0]) if trans_b else b.shape
+    dtype = a.dtype
+    if b.dtype != dtype:
+        raise TypeError(f"gemm: a and b must have the same dtype, got a {dtype} and b {b.dtype}")
+    m, ka = a.shape
+    if trans_a:
+        m, ka = ka, m
+    kb, n = b.shape
+    if trans_b:
+        kb, n = n, kb
     if ka != kb:
         raise ValueError(
             f"gemm: inner dimensions differ: op(a) is {m}x{ka} (a.shape={a.shape}, trans_a={bool(trans_a)}) "
@@ -74,16 +87,17 @@ def gemm(a, b, c=None, *, alpha=1.0, beta=0.0, trans_a=False, trans_b=False):
         )
     fresh = c is None
     if fresh:
-        c = np.empty((m, n), dtype=a.dtype)
+        c = np.empty((m, n), dtype=dtype)
         beta = 0.0
     else:
         if not isinstance(c, np.ndarray):
             raise TypeError(f"gemm: c must be a numpy.ndarray or None, got {type(c).__name__}")
         if c.shape != (m, n):
             raise ValueError(f"gemm: c must have shape {(m, n)} for a.shape={a.shape}, b.shape={b.shape}, got {c.shape}")
-        if c.dtype != a.dtype:
-            raise TypeError(f"gemm: c must have dtype {a.dtype} like a and b, got {c.dtype}")
-        if not c.flags.c_contiguous or not c.flags.writeable:
+        if c.dtype != dtype:
+            raise TypeError(f"gemm: c must have dtype {dtype} like a and b, got {c.dtype}")
+        flags = c.flags
+        if not (flags.c_contiguous and flags.writeable):
             raise ValueError("gemm: c must be a writeable, C-contiguous array (it is written in place)")
     alpha = float(alpha)
     beta = float(beta)
@@ -98,9 +112,9 @@ def gemm(a, b, c=None, *, alpha=1.0, beta=0.0, trans_a=False, trans_b=False):
             c *= beta
         return c
     if not fresh:  # c is written while a and b are still being read
-        if np.may_share_memory(a, c) and np.shares_memory(a, c):
+        if _may_share(a, c) and np.shares_memory(a, c):
             a = a.copy()
-        if np.may_share_memory(b, c) and np.shares_memory(b, c):
+        if _may_share(b, c) and np.shares_memory(b, c):
             b = b.copy()
     a, trans_a = _operand(a, bool(trans_a))
     b, trans_b = _operand(b, bool(trans_b))

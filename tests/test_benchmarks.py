@@ -76,3 +76,22 @@ def test_fusion_ab_runs_and_cross_checks():
     p = _run(["bench_fusion.py", "--batch", "4", "--rounds", "2", "--calls", "1"])
     assert p.returncode == 0, p.stdout[-2000:] + p.stderr[-2000:]
     assert "outputs bitwise equal: True" in p.stdout
+
+
+def test_compare_training_child_trains_from_the_given_weights(models_module, tmp_path):
+    # The TensorFlow side is not installed here; minicnn's side must load the saved start and train.
+    model = models_module.build(minicnn, "lenet")
+    init = str(tmp_path / "init.npz")
+    np.savez(init, *model.get_weights())
+    p = _run(["compare_training.py", "--child", "minicnn", "--model", "lenet", "--init", init,
+              "--steps", "2", "--epochs", "0", "--batch", "8"])
+    line = next((l for l in p.stdout.splitlines() if l.startswith("RESULT ")), None)
+    assert line is not None, p.stderr[-2000:]
+    losses = json.loads(line[7:])["losses"]
+    assert len(losses) == 2 and all(np.isfinite(losses))
+    after = np.load(init + ".minicnn.npz")
+    assert len(after.files) == len(model.get_weights())
+    moved = [not np.array_equal(after[f"arr_{i}"], w) for i, w in enumerate(model.get_weights())]
+    assert all(moved)  # every weight took the two Adam steps...
+    for i, w in enumerate(model.get_weights()):  # ...from the saved start (an Adam step is at most ~lr)
+        assert np.abs(after[f"arr_{i}"] - w).max() <= 2.5e-3

@@ -77,16 +77,42 @@ def shape4(shape, name):
 
 
 def array(a, name, dtype=None, ndim=4):
-    """``a`` as a C-contiguous float32/float64 array of ``ndim`` dimensions (and of ``dtype``)."""
+    """``a`` as a C-contiguous float32/float64 array of ``ndim`` dimensions (None: at least one,
+    channels last) and of ``dtype`` (None: either)."""
     if not isinstance(a, np.ndarray):
         raise TypeError(f"{name} must be a numpy array, got {type(a).__name__}")
-    if a.ndim != ndim:
-        raise ValueError(f"{name} must have {ndim} dimensions, got shape {a.shape}")
+    if a.ndim < 1 if ndim is None else a.ndim != ndim:
+        raise ValueError(f"{name} must have {ndim or 'at least 1'} dimensions, got shape {a.shape}")
     if a.dtype not in FLOATS:
         raise DTypeError(f"{name} must be float32 or float64, got {a.dtype} (shape {a.shape})")
     if dtype is not None and a.dtype != dtype:
         raise DTypeError(f"{name} has dtype {a.dtype} (shape {a.shape}) but the other arguments are {dtype}")
     return np.ascontiguousarray(a)
+
+
+def rows(a):
+    """a as a C-contiguous (rows, last axis) view (reshape(-1, 0) cannot infer the rows)."""
+    F = a.shape[-1]
+    return np.ascontiguousarray(a).reshape(a.size // F if F else 0, F)
+
+
+def same_shape(a, shape, name, why=""):
+    """a, or the ValueError saying that name must have ``shape`` (``why``: what that shape is)."""
+    if a.shape != tuple(shape):
+        raise ValueError(f"{name} must have shape {tuple(shape)}{why}, got {a.shape}")
+    return a
+
+
+def array_pair(a, b, names, min_ndim=0):
+    """Two arrays of one shape (at least ``min_ndim`` dimensions) and one float32/float64 dtype, or
+    the error naming them (``names``: "a and b")."""
+    if not isinstance(a, np.ndarray) or not isinstance(b, np.ndarray):
+        raise TypeError(f"{names} must be numpy arrays, got {type(a).__name__} and {type(b).__name__}")
+    if a.shape != b.shape or a.ndim < min_ndim:
+        at_least = f" (at least {min_ndim}-D)" if min_ndim else ""
+        raise ValueError(f"{names} must have the same shape{at_least}, got {a.shape} and {b.shape}")
+    if a.dtype not in FLOATS or a.dtype != b.dtype:
+        raise DTypeError(f"{names} must share a float32/float64 dtype, got {a.dtype} and {b.dtype}")
 
 
 def same_pad(size, dk, s):

@@ -83,6 +83,16 @@ cdef inline void _add(floating *dst, const floating *src, Py_ssize_t n) noexcept
         dst[i] += src[i]
 
 
+cdef inline void _next_pixel(const Geom *g, Py_ssize_t *n, Py_ssize_t *oh, Py_ssize_t *ow) noexcept nogil:
+    """(n, oh, ow) (IN/OUT) steps to the next output pixel: the im2col rows are walked in order
+    instead of dividing per row."""
+    ow[0] += 1
+    if ow[0] == g.OW:
+        ow[0], oh[0] = 0, oh[0] + 1
+        if oh[0] == g.OH:
+            oh[0], n[0] = 0, n[0] + 1
+
+
 cdef void _im2col(const floating *x, floating *cols, const Geom *g, Py_ssize_t grp,
                   Py_ssize_t r0, Py_ssize_t r1, Py_ssize_t k0, Py_ssize_t k1) noexcept nogil:
     """cols (OUT, (r1 - r0) x (k1 - k0)) = columns [k0, k1) of the im2col rows [r0, r1), group grp.
@@ -91,25 +101,17 @@ cdef void _im2col(const floating *x, floating *cols, const Geom *g, Py_ssize_t g
     cells in the padding are zeros.  With one group and dilation 1 along W, the columns of one
     kernel row are a single contiguous run of the input row, copied at once.
     """
-    cdef Py_ssize_t Cg = g.Cg, C = g.C, W = g.W, H = g.H, kw = g.kw, OW = g.OW, OH = g.OH
-    cdef Py_ssize_t ld = k1 - k0, plane = OH * OW, rowlen = kw * Cg
+    cdef Py_ssize_t Cg = g.Cg, C = g.C, W = g.W, H = g.H, kw = g.kw, OW = g.OW
+    cdef Py_ssize_t ld = k1 - k0, plane = g.OH * OW, rowlen = kw * Cg
     cdef Py_ssize_t r, n, oh, ow, a, b, b0, b1, q0, q1, c0, c1, ih, iw, iw0, a0, a1
     cdef floating *dst
     cdef const floating *src
     cdef bint runs = g.dw == 1 and g.groups == 1
     a0 = k0 // rowlen
     a1 = (k1 - 1) // rowlen + 1
-    n = r0 // plane
-    oh = (r0 % plane) // OW
-    ow = r0 % OW - 1
+    n, oh, ow = r0 // plane, (r0 % plane) // OW, r0 % OW - 1
     for r in range(r0, r1):
-        ow += 1  # walk (n, oh, ow) instead of dividing per row
-        if ow == OW:
-            ow = 0
-            oh += 1
-            if oh == OH:
-                oh = 0
-                n += 1
+        _next_pixel(g, &n, &oh, &ow)
         dst = cols + (r - r0) * ld
         for a in range(a0, a1):
             q0 = k0 - a * rowlen  # this kernel row's columns [q0, q1)
@@ -154,17 +156,9 @@ cdef void _col2im(const floating *cols, floating *dx, const Geom *g, Py_ssize_t 
     cdef const floating *src
     cdef floating *dst
     cdef bint runs = g.dw == 1 and g.groups == 1
-    n = r0 // plane
-    oh = (r0 % plane) // g.OW
-    ow = r0 % g.OW - 1
+    n, oh, ow = r0 // plane, (r0 % plane) // g.OW, r0 % g.OW - 1
     for r in range(r0, r1):
-        ow += 1
-        if ow == g.OW:
-            ow = 0
-            oh += 1
-            if oh == g.OH:
-                oh = 0
-                n += 1
+        _next_pixel(g, &n, &oh, &ow)
         src = cols + (r - r0) * g.K
         for a in range(g.kh):
             ih = oh * g.sh + a * g.dh - g.pt
@@ -280,16 +274,19 @@ cdef int _input_images(const floating *dy, const floating *k, floating *dx, floa
     return rc
 
 
-cdef int _input_unit(void *ctx, ptrdiff_t blk, void *scratch) noexcept nogil:
-    """Images [blk * w.per, ...) of dx; scratch: one block's col2im rows."""
-    cdef Work *w = <Work *>ctx
+cdef int _input_block(const Work *w, Py_ssize_t blk, void *cols, int nt) noexcept nogil:
+    """Images [blk * w.per, ...) of dx, in c's dtype; cols: one block's col2im rows."""
     cdef const ConvCall *c = w.c
     cdef Py_ssize_t n0 = blk * w.per, n1 = min(n0 + w.per, c.g.N)
     if c.dbl:
-        return _input_images(<const double *>c.x, <const double *>c.k, <double *>c.out, <double *>scratch,
-                             &c.g, c.kt, n0, n1, w.rows, 1)
-    return _input_images(<const float *>c.x, <const float *>c.k, <float *>c.out, <float *>scratch,
-                         &c.g, c.kt, n0, n1, w.rows, 1)
+        return _input_images(<const double *>c.x, <const double *>c.k, <double *>c.out, <double *>cols,
+                             &c.g, c.kt, n0, n1, w.rows, nt)
+    return _input_images(<const float *>c.x, <const float *>c.k, <float *>c.out, <float *>cols,
+                         &c.g, c.kt, n0, n1, w.rows, nt)
+
+
+cdef int _input_unit(void *ctx, ptrdiff_t blk, void *scratch) noexcept nogil:
+    return _input_block(<Work *>ctx, blk, scratch, 1)
 
 
 cdef int _pointwise_input_block(const floating *dy, const floating *k, floating *dx, const Geom *g,
@@ -318,7 +315,7 @@ cdef int backward_input(const ConvCall *c) noexcept nogil:
     """dx (OUT) = the input gradient for dy: GEMM + col2im over groups of whole images, or
     (POINTWISE) dy @ kernel^T in row blocks."""
     cdef const Geom *g = &c.g
-    cdef Py_ssize_t M = g.N * g.OH * g.OW, blk, n, upt = T.units_per_thread
+    cdef Py_ssize_t M = g.N * g.OH * g.OW, blk, upt = T.units_per_thread
     cdef int nt = max_threads(), rc = 0
     cdef void *cols
     cdef Work w
@@ -343,13 +340,7 @@ cdef int backward_input(const ConvCall *c) noexcept nogil:
         return -1
     nt = _threads(g, max_threads())
     for blk in range(w.n):
-        n = blk * w.per
-        if c.dbl:
-            rc |= _input_images(<const double *>c.x, <const double *>c.k, <double *>c.out, <double *>cols, g,
-                                c.kt, n, min(n + w.per, g.N), w.rows, nt)
-        else:
-            rc |= _input_images(<const float *>c.x, <const float *>c.k, <float *>c.out, <float *>cols, g,
-                                c.kt, n, min(n + w.per, g.N), w.rows, nt)
+        rc |= _input_block(&w, blk, cols, nt)
     free(cols)
     return rc
 
@@ -400,9 +391,18 @@ cdef int _kernel_cols(const floating *x, const floating *dy, floating *dk, float
     return rc
 
 
+cdef int _kernel_block(const ConvCall *c, void *dk, void *scratch, Py_ssize_t k0, Py_ssize_t k1, Py_ssize_t f0,
+                       Py_ssize_t f1, Py_ssize_t rows, int nt, Py_ssize_t ra, Py_ssize_t rb) noexcept nogil:
+    """_kernel_cols in c's dtype into dk; scratch: a block's im2col rows, then the transposed product."""
+    if c.dbl:
+        return _kernel_cols(<const double *>c.x, <const double *>c.k, <double *>dk, <double *>scratch,
+                            <double *>scratch + rows * c.g.K, c, k0, k1, f0, f1, rows, nt, ra, rb)
+    return _kernel_cols(<const float *>c.x, <const float *>c.k, <float *>dk, <float *>scratch,
+                        <float *>scratch + rows * c.g.K, c, k0, k1, f0, f1, rows, nt, ra, rb)
+
+
 cdef int _kernel_range_unit(void *ctx, ptrdiff_t part, void *scratch) noexcept nogil:
-    """Range part (of w.n) of dk: its rows (im2col columns) with w.per == 0, else its filters;
-    scratch: a block's im2col rows and the transposed product."""
+    """Range part (of w.n) of dk: its rows (im2col columns) with w.per == 0, else its filters."""
     cdef Work *w = <Work *>ctx
     cdef const ConvCall *c = w.c
     cdef Py_ssize_t K = c.g.K, k0 = 0, k1 = K, f0 = 0, f1 = c.g.Fg, M = c.g.N * c.g.OH * c.g.OW
@@ -410,25 +410,18 @@ cdef int _kernel_range_unit(void *ctx, ptrdiff_t part, void *scratch) noexcept n
         k0, k1 = K * part // w.n, K * (part + 1) // w.n
     else:
         f0, f1 = c.g.Fg * part // w.n, c.g.Fg * (part + 1) // w.n
-    if c.dbl:
-        return _kernel_cols(<const double *>c.x, <const double *>c.k, <double *>c.out, <double *>scratch,
-                            <double *>scratch + w.rows * K, c, k0, k1, f0, f1, w.rows, 1, 0, M)
-    return _kernel_cols(<const float *>c.x, <const float *>c.k, <float *>c.out, <float *>scratch,
-                        <float *>scratch + w.rows * K, c, k0, k1, f0, f1, w.rows, 1, 0, M)
+    return _kernel_block(c, c.out, scratch, k0, k1, f0, f1, w.rows, 1, 0, M)
 
 
 cdef int _kernel_part_unit(void *ctx, ptrdiff_t p, void *scratch) noexcept nogil:
     """Partial kernel gradient p (of w.n) into w.acc + p * K * F: row blocks [p * B // n,
-    (p + 1) * B // n) of the B blocks of w.rows rows; scratch as in _kernel_range_unit."""
+    (p + 1) * B // n) of the B blocks of w.rows rows."""
     cdef Work *w = <Work *>ctx
     cdef const ConvCall *c = w.c
     cdef Py_ssize_t M = c.g.N * c.g.OH * c.g.OW, KF = c.g.K * c.g.F, blocks = (M + w.rows - 1) // w.rows
     cdef Py_ssize_t ra = (p * blocks // w.n) * w.rows, rb = min(((p + 1) * blocks // w.n) * w.rows, M)
-    if c.dbl:
-        return _kernel_cols(<const double *>c.x, <const double *>c.k, <double *>w.acc + p * KF, <double *>scratch,
-                            <double *>scratch + w.rows * c.g.K, c, 0, c.g.K, 0, c.g.Fg, w.rows, 1, ra, rb)
-    return _kernel_cols(<const float *>c.x, <const float *>c.k, <float *>w.acc + p * KF, <float *>scratch,
-                        <float *>scratch + w.rows * c.g.K, c, 0, c.g.K, 0, c.g.Fg, w.rows, 1, ra, rb)
+    return _kernel_block(c, <char *>w.acc + p * KF * (8 if c.dbl else 4), scratch, 0, c.g.K, 0, c.g.Fg, w.rows, 1,
+                         ra, rb)
 
 
 cdef void _sum_parts(const floating *acc, Py_ssize_t parts, Py_ssize_t n, floating *out) noexcept nogil:
@@ -476,11 +469,6 @@ cdef int backward_kernel(const ConvCall *c) noexcept nogil:
     cols = malloc(scratch)
     if cols == NULL:
         return -1
-    if c.dbl:
-        rc = _kernel_cols(<const double *>c.x, <const double *>c.k, <double *>c.out, <double *>cols,
-                          <double *>cols + w.rows * K, c, 0, K, 0, g.Fg, w.rows, nt, 0, M)
-    else:
-        rc = _kernel_cols(<const float *>c.x, <const float *>c.k, <float *>c.out, <float *>cols,
-                          <float *>cols + w.rows * K, c, 0, K, 0, g.Fg, w.rows, nt, 0, M)
+    rc = _kernel_block(c, c.out, cols, 0, K, 0, g.Fg, w.rows, nt, 0, M)
     free(cols)
     return rc

@@ -25,6 +25,7 @@ import, MINICNN_ARCH honoured there); ``gemm_into(kernel=)`` runs another table'
 from libc.stddef cimport ptrdiff_t
 from libc.stdlib cimport calloc, free
 from libc.string cimport memcpy
+cimport numpy as cnp
 from minicnn._kernels._common cimport floating, minicnn_fp_enter, minicnn_fp_exit, minicnn_parallel_for
 from minicnn._kernels._dispatch cimport (minicnn_aligned_alloc, minicnn_aligned_free, minicnn_gemm_kernel,
                                          minicnn_kernel_table, table)
@@ -39,6 +40,8 @@ cdef extern from "atomics.h" nogil:
 
 # The bars and sizes below (threads, A read in place, row chunks) are in the tuning table.
 cdef const Tuning *T = tuning()
+
+cnp.import_array()
 
 
 
@@ -589,53 +592,73 @@ def kernel_blocking(dtype=None, kernel=None):
     return dict(mr=ker.dmr, nr=ker.dnr, mc=ker.dmc, kc=ker.dkc, nc=ker.dnc)
 
 
-cdef Py_ssize_t _ld(name, Py_ssize_t rows, Py_ssize_t cols, Py_ssize_t s0, Py_ssize_t s1,
-                    Py_ssize_t itemsize) except -1:
-    """Leading dimension (in elements) of a 2-D view with unit stride along its last axis."""
+cdef Py_ssize_t _ld(name, cnp.ndarray x) except -1:
+    """Leading dimension (in elements) of a 2-D array with unit stride along its last axis."""
+    cdef Py_ssize_t rows = x.shape[0], cols = x.shape[1], s0 = x.strides[0], s1 = x.strides[1]
+    cdef Py_ssize_t itemsize = x.itemsize
+    if rows == 0 or cols == 0:  # numpy gives empty arrays zero strides
+        return max(cols, 1)
     if cols > 1 and s1 != itemsize:
         raise ValueError(f"gemm_into: {name} must have unit stride along its last axis, "
                          f"got strides {(s0, s1)} for shape {(rows, cols)}")
-    if rows <= 1:
+    if rows == 1:
         return max(cols, 1)
     if s0 % itemsize or s0 // itemsize < cols:
         raise ValueError(f"gemm_into: {name} has unusable row stride {s0} for shape {(rows, cols)}")
     return s0 // itemsize
 
 
-def gemm_into(const floating[:, :] a, const floating[:, :] b, floating[:, :] c,
+def gemm_into(cnp.ndarray a not None, cnp.ndarray b not None, cnp.ndarray c not None,
               double alpha, double beta, bint trans_a, bint trans_b, kernel=None, num_threads=None,
               in_place_a=None):
-    """Array-level entry (and test twin of the cdef contract): c = alpha*op(a)@op(b) + beta*c.
+    """Array-level entry (minicnn.linalg.gemm's, and the test twin of the cdef contract):
+    c = alpha*op(a)@op(b) + beta*c.
 
-    a, b (IN), c (IN/OUT): 2-D, one dtype, unit stride along the last axis; any row stride
-    (so sub-matrix views exercise lda/ldb/ldc).  Shapes are checked here too.  ``kernel``
-    names an instruction set from ``_dispatch.available()`` for this call only; ``num_threads`` defaults
-    to the library setting (``minicnn.get_num_threads()``).  ``in_place_a`` True reads A in place
-    (unpacked) where the kernel can, False always packs it, None lets the tuning table decide.
+    a, b (IN), c (IN/OUT, writeable): 2-D numpy arrays of one dtype (float32 or float64), unit
+    stride along the last axis; any row stride (so sub-matrix views exercise lda/ldb/ldc).
+    Shapes are checked here too.  ``kernel`` names an instruction set from
+    ``_dispatch.available()`` for this call only; ``num_threads`` defaults to the library
+    setting (``minicnn.get_num_threads()``).  ``in_place_a`` True reads A in place (unpacked)
+    where the kernel can, False always packs it, None lets the tuning table decide.
+    Typed ndarrays rather than fused memoryviews: the fused entry's signature dispatch and
+    three buffer acquisitions cost about as much as a 64x128x10 product.
     """
     cdef const minicnn_gemm_kernel *ker = table(kernel).gemm
+    cdef int typ = cnp.PyArray_TYPE(a)
+    if a.ndim != 2 or b.ndim != 2 or c.ndim != 2:
+        raise ValueError(f"gemm_into: a, b and c must be 2-D, got shapes {(<object>a).shape}, {(<object>b).shape}, {(<object>c).shape}")
+    if (typ != cnp.NPY_FLOAT32 and typ != cnp.NPY_FLOAT64) or cnp.PyArray_TYPE(b) != typ \
+            or cnp.PyArray_TYPE(c) != typ:
+        raise TypeError(f"gemm_into: a, b and c must share one dtype, float32 or float64, "
+                        f"got {a.dtype}, {b.dtype}, {c.dtype}")
+    if not cnp.PyArray_ISWRITEABLE(c):
+        raise ValueError("gemm_into: c must be writeable")
     cdef Py_ssize_t m = c.shape[0], n = c.shape[1]
     cdef Py_ssize_t k = a.shape[0] if trans_a else a.shape[1]
-    cdef Py_ssize_t isz = sizeof(floating)
     cdef Py_ssize_t lda, ldb, ldc
     cdef int rc, nt, mode = -1 if in_place_a is None else bool(in_place_a)
     if (a.shape[1] if trans_a else a.shape[0]) != m or (b.shape[1] if trans_b else b.shape[0]) != k \
             or (b.shape[0] if trans_b else b.shape[1]) != n:
-        raise ValueError(f"gemm_into: shapes do not match: a {(a.shape[0], a.shape[1])} (trans_a={trans_a}), "
-                         f"b {(b.shape[0], b.shape[1])} (trans_b={trans_b}), c {(c.shape[0], c.shape[1])}")
-    lda = _ld("a", a.shape[0], a.shape[1], a.strides[0], a.strides[1], isz)
-    ldb = _ld("b", b.shape[0], b.shape[1], b.strides[0], b.strides[1], isz)
-    ldc = _ld("c", c.shape[0], c.shape[1], c.strides[0], c.strides[1], isz)
+        raise ValueError(f"gemm_into: shapes do not match: a {(<object>a).shape} (trans_a={trans_a}), "
+                         f"b {(<object>b).shape} (trans_b={trans_b}), c {(<object>c).shape}")
+    lda = _ld("a", a)
+    ldb = _ld("b", b)
+    ldc = _ld("c", c)
     if num_threads is None:
         nt = clamp_threads(m * n)
     else:
         nt = max(1, int(num_threads))
     if m == 0 or n == 0:
         return
+    cdef void *pa = cnp.PyArray_DATA(a) if k else NULL
+    cdef void *pb = cnp.PyArray_DATA(b) if k else NULL
+    cdef void *pc = cnp.PyArray_DATA(c)
     with nogil:
-        rc = _gemm(ker, trans_a, trans_b, m, n, k, <floating>alpha,
-                   &a[0, 0] if a.shape[0] * a.shape[1] else NULL, lda,
-                   &b[0, 0] if b.shape[0] * b.shape[1] else NULL, ldb,
-                   <floating>beta, &c[0, 0], ldc, nt, False, mode)
+        if typ == cnp.NPY_FLOAT32:
+            rc = _gemm(ker, trans_a, trans_b, m, n, k, <float>alpha, <const float *>pa, lda,
+                       <const float *>pb, ldb, <float>beta, <float *>pc, ldc, nt, False, mode)
+        else:
+            rc = _gemm(ker, trans_a, trans_b, m, n, k, alpha, <const double *>pa, lda,
+                       <const double *>pb, ldb, beta, <double *>pc, ldc, nt, False, mode)
     if rc != 0:
         raise MemoryError("gemm: could not allocate packing buffers")

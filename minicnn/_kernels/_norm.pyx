@@ -21,7 +21,8 @@ merged with Chan et al.'s pairwise update (never E[x^2] - E[x]^2).
 from libc.stddef cimport ptrdiff_t
 from libc.stdlib cimport malloc, free
 
-from minicnn._kernels._common cimport check_shape, dims, floating, minicnn_parallel_for, minicnn_unit_fn
+from minicnn._kernels._common cimport (check_shape, dims, floating, fold_blocks, minicnn_parallel_for,
+                                      minicnn_unit_fn)
 from minicnn._kernels._dispatch cimport minicnn_kernel_table, table
 from minicnn._kernels._openmp cimport threads_for
 from minicnn._kernels._tuning cimport Tuning, tuning
@@ -74,24 +75,22 @@ cdef struct Blocks:
     const void *x        # IN (M, C)
     const void *g        # IN (M, C): the gradient, or NULL
     void *y              # OUT (M, C), or NULL
-    const void *v0       # IN: per-channel vectors, repeated to L (mean, scale/a, shift/b, k)
-    const void *v1
-    const void *v2
-    const void *v3
-    double *p0           # OUT: per-block partial results (nblk, C), or NULL
+    const void *v[4]     # IN: per-channel vectors repeated to L (mean, scale/a, shift/b, k): new arrays, or NULL
+    double *p0           # OUT: per-block partial results (nblk, C), or NULL; p1 follows p0 in one allocation
     double *p1
     const minicnn_kernel_table *kt
     Py_ssize_t M, C, B, L
+    int nv               # how many of v the call reads
     bint flag, dbl       # relu (normalize) or training (input gradient)
 
 
 cdef Blocks _blocks(Py_ssize_t M, Py_ssize_t C, bint dbl, const minicnn_kernel_table *kt) noexcept nogil:
     cdef Blocks w
     w.kt = kt
-    w.x = w.g = w.v0 = w.v1 = w.v2 = w.v3 = NULL
+    w.x = w.g = w.v[0] = w.v[1] = w.v[2] = w.v[3] = NULL
     w.y = NULL
     w.p0 = w.p1 = NULL
-    w.M, w.C, w.B, w.L, w.flag, w.dbl = M, C, _block_rows(C), run_len(C), False, dbl
+    w.M, w.C, w.B, w.L, w.nv, w.flag, w.dbl = M, C, _block_rows(C), run_len(C), 0, False, dbl
     return w
 
 
@@ -104,11 +103,28 @@ cdef inline Py_ssize_t _rows_of(const Blocks *w, Py_ssize_t blk) noexcept nogil:
     return w.B if (blk + 1) * w.B <= w.M else w.M - blk * w.B
 
 
-cdef int _run(Blocks *w, minicnn_unit_fn fn, size_t scratch_bytes) noexcept nogil:
-    """fn over every row block of w, on the threads the size allows; subnormals flushed."""
+cdef int _run(Blocks *w, str where, minicnn_unit_fn fn, size_t scratch_bytes, bint partials) except -1:
+    """fn over every row block of w, on the threads the size allows; subnormals flushed.  With
+    ``partials``, w.p0 and w.p1 get two slots of C doubles per block (the caller frees w.p0).
+    Frees the w.nv vectors of w.v; MemoryError if an allocation (theirs or here) failed."""
     cdef Py_ssize_t nblk = _nblk(w)
-    return minicnn_parallel_for(nblk, threads_for(w.M * w.C, T.bn_par_min, nblk), scratch_bytes,
-                                flushes(w.M * w.C), True, fn, w)
+    cdef int failed = 0, i
+    if partials:
+        w.p0 = <double *>malloc(2 * nblk * w.C * sizeof(double))
+        failed = w.p0 == NULL
+        w.p1 = NULL if failed else w.p0 + nblk * w.C
+    for i in range(w.nv):
+        failed = failed or w.v[i] == NULL
+    if not failed:
+        with nogil:
+            failed = minicnn_parallel_for(nblk, threads_for(w.M * w.C, T.bn_par_min, nblk), scratch_bytes,
+                                          flushes(w.M * w.C), True, fn, w) != 0
+    for i in range(w.nv):
+        free(<void *>w.v[i])
+    if failed:
+        free(w.p0)
+        raise MemoryError(f"{where}: could not allocate scratch memory")
+    return 0
 
 
 def bn_stats_into(const floating[:, ::1] x, double[::1] mean, double[::1] var, isa=None):
@@ -123,25 +139,13 @@ def bn_stats_into(const floating[:, ::1] x, double[::1] mean, double[::1] var, i
     cdef double *am
     cdef double *aq
     cdef double n, nb, tot, wm, wq, delta
-    cdef int failed
     check_shape("bn_stats_into", "mean", dims(mean.shape, 1), (C,))
     check_shape("bn_stats_into", "var", dims(var.shape, 1), (C,))
     if M == 0 or C == 0:
         raise ValueError(f"bn_stats_into: x shape ({M}, {C}) has no elements")
     nblk = _nblk(&w)
     w.x = &x[0, 0]
-    w.p0 = <double *>malloc(nblk * C * sizeof(double))
-    w.p1 = <double *>malloc(nblk * C * sizeof(double))
-    if w.p0 == NULL or w.p1 == NULL:
-        free(w.p0)
-        free(w.p1)
-        raise MemoryError("bn_stats_into: could not allocate scratch memory")
-    with nogil:
-        failed = _run(&w, _stats_unit, 2 * w.L * sizeof(double))
-    if failed:
-        free(w.p0)
-        free(w.p1)
-        raise MemoryError("bn_stats_into: could not allocate scratch memory")
+    _run(&w, "bn_stats_into", _stats_unit, 2 * w.L * sizeof(double), True)
     with nogil:
         for c in range(C):
             mean[c] = w.p0[c]
@@ -162,7 +166,6 @@ def bn_stats_into(const floating[:, ::1] x, double[::1] mean, double[::1] var, i
         for c in range(C):
             var[c] = var[c] / M
     free(w.p0)
-    free(w.p1)
 
 
 cdef int _stats_unit(void *ctx, ptrdiff_t blk, void *scratch) noexcept nogil:
@@ -188,34 +191,25 @@ def bn_normalize_into(const floating[:, ::1] x, const floating[::1] mean, const 
     """
     cdef Py_ssize_t M = x.shape[0], C = x.shape[1]
     cdef Blocks w = _blocks(M, C, floating is double, table(isa))
-    cdef int failed
     for name, v in (("mean", mean), ("scale", scale), ("shift", shift)):
         check_shape("bn_normalize_into", name, (len(v),), (C,))
     check_shape("bn_normalize_into", "y", dims(y.shape, 2), (M, C))
     if M == 0 or C == 0:
         return
-    w.x, w.y, w.flag = &x[0, 0], &y[0, 0], relu
-    w.v0, w.v1, w.v2 = repeat_to(&mean[0], C, w.L), repeat_to(&scale[0], C, w.L), repeat_to(&shift[0], C, w.L)
-    failed = w.v0 == NULL or w.v1 == NULL or w.v2 == NULL
-    if not failed:
-        with nogil:
-            _run(&w, _normalize_unit, 0)
-    free(<void *>w.v0)
-    free(<void *>w.v1)
-    free(<void *>w.v2)
-    if failed:
-        raise MemoryError("bn_normalize_into: could not allocate scratch memory")
+    w.x, w.y, w.flag, w.nv = &x[0, 0], &y[0, 0], relu, 3
+    w.v[0], w.v[1], w.v[2] = repeat_to(&mean[0], C, w.L), repeat_to(&scale[0], C, w.L), repeat_to(&shift[0], C, w.L)
+    _run(&w, "bn_normalize_into", _normalize_unit, 0, False)
 
 
 cdef int _normalize_unit(void *ctx, ptrdiff_t blk, void *scratch) noexcept nogil:
     cdef Blocks *w = <Blocks *>ctx
     cdef Py_ssize_t off = blk * w.B * w.C, n = _rows_of(w, blk) * w.C
     if w.dbl:
-        w.kt.batch_norm.normalize_f64(<const double *>w.x + off, <double *>w.y + off, n, w.L, <const double *>w.v0,
-                                      <const double *>w.v1, <const double *>w.v2, w.flag)
+        w.kt.batch_norm.normalize_f64(<const double *>w.x + off, <double *>w.y + off, n, w.L, <const double *>w.v[0],
+                                      <const double *>w.v[1], <const double *>w.v[2], w.flag)
     else:
-        w.kt.batch_norm.normalize_f32(<const float *>w.x + off, <float *>w.y + off, n, w.L, <const float *>w.v0,
-                                      <const float *>w.v1, <const float *>w.v2, w.flag)
+        w.kt.batch_norm.normalize_f32(<const float *>w.x + off, <float *>w.y + off, n, w.L, <const float *>w.v[0],
+                                      <const float *>w.v[1], <const float *>w.v[2], w.flag)
     return 0
 
 
@@ -227,11 +221,8 @@ def bn_backward_sums_into(const floating[:, ::1] g, const floating[:, ::1] x, co
     ``x - mean`` is rounded to x's dtype first, exactly as bn_normalize_into forms it, so that
     ``sum_gxc * inv_std`` is the gradient of ``gamma`` for the xhat the forward pass used.
     """
-    cdef Py_ssize_t M = g.shape[0], C = g.shape[1], nblk, blk, c
+    cdef Py_ssize_t M = g.shape[0], C = g.shape[1]
     cdef Blocks w = _blocks(M, C, floating is double, table(isa))
-    cdef double *a_s
-    cdef double *a_x
-    cdef int failed
     check_shape("bn_backward_sums_into", "x", dims(x.shape, 2), (M, C))
     for name, v in (("mean", mean), ("sum_g", sum_g), ("sum_gxc", sum_gxc)):
         check_shape("bn_backward_sums_into", name, (len(v),), (C,))
@@ -241,32 +232,13 @@ def bn_backward_sums_into(const floating[:, ::1] g, const floating[:, ::1] x, co
         sum_g[:] = 0
         sum_gxc[:] = 0
         return
-    nblk = _nblk(&w)
-    w.g, w.x = &g[0, 0], &x[0, 0]
-    w.p0 = <double *>malloc(nblk * C * sizeof(double))
-    w.p1 = <double *>malloc(nblk * C * sizeof(double))
-    w.v0 = repeat_to(&mean[0], C, w.L)
-    failed = w.p0 == NULL or w.p1 == NULL or w.v0 == NULL
-    if not failed:
-        with nogil:
-            failed = _run(&w, _sums_unit, 2 * w.L * sizeof(double)) != 0
-    free(<void *>w.v0)
-    if failed:
-        free(w.p0)
-        free(w.p1)
-        raise MemoryError("bn_backward_sums_into: could not allocate scratch memory")
+    w.g, w.x, w.nv = &g[0, 0], &x[0, 0], 1
+    w.v[0] = repeat_to(&mean[0], C, w.L)
+    _run(&w, "bn_backward_sums_into", _sums_unit, 2 * w.L * sizeof(double), True)
     with nogil:
-        for c in range(C):
-            sum_g[c] = 0
-            sum_gxc[c] = 0
-        for blk in range(nblk):
-            a_s = w.p0 + blk * C
-            a_x = w.p1 + blk * C
-            for c in range(C):
-                sum_g[c] = sum_g[c] + a_s[c]
-                sum_gxc[c] = sum_gxc[c] + a_x[c]
+        fold_blocks(w.p0, _nblk(&w), C, C, &sum_g[0])
+        fold_blocks(w.p1, _nblk(&w), C, C, &sum_gxc[0])
     free(w.p0)
-    free(w.p1)
 
 
 cdef int _sums_unit(void *ctx, ptrdiff_t blk, void *scratch) noexcept nogil:
@@ -275,10 +247,10 @@ cdef int _sums_unit(void *ctx, ptrdiff_t blk, void *scratch) noexcept nogil:
     cdef Py_ssize_t off = blk * w.B * w.C, n = _rows_of(w, blk) * w.C
     if w.dbl:
         w.kt.batch_norm.sums_f64(<const double *>w.g + off, <const double *>w.x + off, n, w.C, w.L,
-                                 <const double *>w.v0, <double *>scratch, w.p0 + blk * w.C, w.p1 + blk * w.C)
+                                 <const double *>w.v[0], <double *>scratch, w.p0 + blk * w.C, w.p1 + blk * w.C)
     else:
         w.kt.batch_norm.sums_f32(<const float *>w.g + off, <const float *>w.x + off, n, w.C, w.L,
-                                 <const float *>w.v0, <double *>scratch, w.p0 + blk * w.C, w.p1 + blk * w.C)
+                                 <const float *>w.v[0], <double *>scratch, w.p0 + blk * w.C, w.p1 + blk * w.C)
     return 0
 
 
@@ -294,26 +266,16 @@ def bn_backward_input_into(const floating[:, ::1] g, const floating[:, ::1] x, c
     """
     cdef Py_ssize_t M = g.shape[0], C = g.shape[1]
     cdef Blocks w = _blocks(M, C, floating is double, table(isa))
-    cdef int failed
     check_shape("bn_backward_input_into", "x", dims(x.shape, 2), (M, C))
     check_shape("bn_backward_input_into", "gx", dims(gx.shape, 2), (M, C))
     for name, v in (("mean", mean), ("a", a), ("b", b), ("k", k)):
         check_shape("bn_backward_input_into", name, (len(v),), (C,))
     if M == 0 or C == 0:
         return
-    w.g, w.x, w.y, w.flag = &g[0, 0], &x[0, 0], &gx[0, 0], training
-    w.v0, w.v1 = repeat_to(&mean[0], C, w.L), repeat_to(&a[0], C, w.L)
-    w.v2, w.v3 = repeat_to(&b[0], C, w.L), repeat_to(&k[0], C, w.L)
-    failed = w.v0 == NULL or w.v1 == NULL or w.v2 == NULL or w.v3 == NULL
-    if not failed:
-        with nogil:
-            _run(&w, _input_grad_unit, 0)
-    free(<void *>w.v0)
-    free(<void *>w.v1)
-    free(<void *>w.v2)
-    free(<void *>w.v3)
-    if failed:
-        raise MemoryError("bn_backward_input_into: could not allocate scratch memory")
+    w.g, w.x, w.y, w.flag, w.nv = &g[0, 0], &x[0, 0], &gx[0, 0], training, 4
+    w.v[0], w.v[1] = repeat_to(&mean[0], C, w.L), repeat_to(&a[0], C, w.L)
+    w.v[2], w.v[3] = repeat_to(&b[0], C, w.L), repeat_to(&k[0], C, w.L)
+    _run(&w, "bn_backward_input_into", _input_grad_unit, 0, False)
 
 
 cdef int _input_grad_unit(void *ctx, ptrdiff_t blk, void *scratch) noexcept nogil:
@@ -321,10 +283,10 @@ cdef int _input_grad_unit(void *ctx, ptrdiff_t blk, void *scratch) noexcept nogi
     cdef Py_ssize_t off = blk * w.B * w.C, n = _rows_of(w, blk) * w.C
     if w.dbl:
         w.kt.batch_norm.input_grad_f64(<const double *>w.g + off, <const double *>w.x + off, <double *>w.y + off, n,
-                                       w.L, <const double *>w.v0, <const double *>w.v1, <const double *>w.v2,
-                                       <const double *>w.v3, w.flag)
+                                       w.L, <const double *>w.v[0], <const double *>w.v[1], <const double *>w.v[2],
+                                       <const double *>w.v[3], w.flag)
     else:
         w.kt.batch_norm.input_grad_f32(<const float *>w.g + off, <const float *>w.x + off, <float *>w.y + off, n,
-                                       w.L, <const float *>w.v0, <const float *>w.v1, <const float *>w.v2,
-                                       <const float *>w.v3, w.flag)
+                                       w.L, <const float *>w.v[0], <const float *>w.v[1], <const float *>w.v[2],
+                                       <const float *>w.v[3], w.flag)
     return 0

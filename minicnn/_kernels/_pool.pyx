@@ -15,7 +15,8 @@ from libc.stddef cimport ptrdiff_t
 from libc.stdint cimport int32_t, int64_t
 from libc.string cimport memset
 
-from minicnn._kernels._common cimport check_at_least, check_shape, dims, floating, minicnn_parallel_for
+from minicnn._kernels._common cimport (check_at_least, check_shape, dims, floating, minicnn_parallel_for,
+                                      minicnn_unit_fn)
 from minicnn._kernels._dispatch cimport minicnn_kernel_table, table
 from minicnn._kernels._openmp cimport clamp_threads, threads_for
 from minicnn._kernels._tuning cimport Tuning, tuning
@@ -56,23 +57,21 @@ cdef struct Pool:
     bint dbl, idx64
 
 
-cdef int _check_windows(str where, Py_ssize_t H, Py_ssize_t W, Py_ssize_t OH, Py_ssize_t OW, Py_ssize_t ph,
-                        Py_ssize_t pw, Py_ssize_t sh, Py_ssize_t sw, Py_ssize_t top, Py_ssize_t left) except -1:
-    """Every window of an OH x OW output holds at least one real cell of the H x W input (the loops
-    start each window at its first real cell)."""
-    for name, v in (("pool_size", ph), ("pool_size", pw), ("strides", sh), ("strides", sw)):
-        check_at_least(where, name, v, 1)
-    check_at_least(where, "padding", min(top, left), 0)
-    if OH > 0 and OW > 0 and (H < 1 or W < 1 or top >= ph or left >= pw or (OH - 1) * sh - top >= H
-                              or (OW - 1) * sw - left >= W):
-        raise ValueError(f"{where}: an output of {OH}x{OW} windows of {ph}x{pw} (strides {sh}x{sw}, padding "
-                         f"{top}x{left}) does not fit an input of {H}x{W}: some window holds no input cell")
-    return 0
-
-
-cdef Pool _pool(Py_ssize_t N, Py_ssize_t H, Py_ssize_t W, Py_ssize_t C, Py_ssize_t OH, Py_ssize_t OW, Py_ssize_t ph,
-                Py_ssize_t pw, Py_ssize_t sh, Py_ssize_t sw, Py_ssize_t top, Py_ssize_t left) noexcept:
+cdef Pool _pool(str where, Py_ssize_t N, Py_ssize_t H, Py_ssize_t W, Py_ssize_t C, Py_ssize_t OH, Py_ssize_t OW,
+                Py_ssize_t ph=0, Py_ssize_t pw=0, Py_ssize_t sh=0, Py_ssize_t sw=0, Py_ssize_t top=0,
+                Py_ssize_t left=0) except *:
+    """One call's Pool.  With ``where`` (the entry point), first the check that every window of
+    the OH x OW output holds at least one real cell of the H x W input (the loops start each
+    window at its first real cell)."""
     cdef Pool w
+    if where is not None:
+        for name, v in (("pool_size", ph), ("pool_size", pw), ("strides", sh), ("strides", sw)):
+            check_at_least(where, name, v, 1)
+        check_at_least(where, "padding", min(top, left), 0)
+        if OH > 0 and OW > 0 and (H < 1 or W < 1 or top >= ph or left >= pw or (OH - 1) * sh - top >= H
+                                  or (OW - 1) * sw - left >= W):
+            raise ValueError(f"{where}: an output of {OH}x{OW} windows of {ph}x{pw} (strides {sh}x{sw}, padding "
+                             f"{top}x{left}) does not fit an input of {H}x{W}: some window holds no input cell")
     w.N, w.H, w.W, w.C, w.OH, w.OW = N, H, W, C, OH, OW
     w.ph, w.pw, w.sh, w.sw, w.top, w.left = ph, pw, sh, sw, top, left
     w.x = w.y = w.arg = NULL
@@ -81,18 +80,23 @@ cdef Pool _pool(Py_ssize_t N, Py_ssize_t H, Py_ssize_t W, Py_ssize_t C, Py_ssize
     return w
 
 
+cdef void _run_avg(Pool *w, Py_ssize_t units, minicnn_unit_fn fn) noexcept nogil:
+    """fn over the units of an average pooling (either direction), flushing subnormals by its work."""
+    minicnn_parallel_for(units, clamp_threads(units), 0, w.N * w.OH * w.OW * w.C * w.ph * w.pw >= T.flush_min_work,
+                         False, fn, w)
+
+
 def max_pool_forward_into(const floating[:, :, :, ::1] x, floating[:, :, :, ::1] y, arg,
                           Py_ssize_t ph, Py_ssize_t pw, Py_ssize_t sh, Py_ssize_t sw, Py_ssize_t top, Py_ssize_t left,
                           isa=None):
     """y (OUT, (N, OH, OW, C)): the max of each window of x (IN, (N, H, W, C)); arg (OUT, int32 of
     y's shape, or None at inference): the flat index h*W+w of its first maximum."""
     cdef int32_t[:, :, :, ::1] argv
-    cdef Pool w = _pool(x.shape[0], x.shape[1], x.shape[2], x.shape[3], y.shape[1], y.shape[2],
-                        ph, pw, sh, sw, top, left)
+    cdef Pool w = _pool("max_pool_forward_into", x.shape[0], x.shape[1], x.shape[2], x.shape[3], y.shape[1],
+                        y.shape[2], ph, pw, sh, sw, top, left)
     cdef bint fast = ph == 2 and pw == 2 and sh == 2 and sw == 2 and top == 0 and left == 0
     cdef int nt = threads_for(y.size, T.pool_par_min, w.N * w.OH)
     check_shape("max_pool_forward_into", "y", dims(y.shape, 4), (w.N, w.OH, w.OW, w.C))
-    _check_windows("max_pool_forward_into", w.H, w.W, w.OH, w.OW, ph, pw, sh, sw, top, left)
     if w.H * w.W >= 2**31:
         raise ValueError(f"max_pool_forward_into: H * W = {w.H * w.W} must be < 2**31 for int32 indices")
     if arg is not None:
@@ -184,8 +188,7 @@ def max_pool_backward_into(const floating[:, :, :, ::1] dy, const index_t[:, :, 
     or zero (the kernel table's pool family); otherwise the image is zeroed and scattered.  Returns False (and
     leaves dx partly written) if an index is outside [0, H*W).
     """
-    cdef Pool w = _pool(dx.shape[0], dx.shape[1], dx.shape[2], dx.shape[3], dy.shape[1], dy.shape[2],
-                        0, 0, 0, 0, 0, 0)
+    cdef Pool w = _pool(None, dx.shape[0], dx.shape[1], dx.shape[2], dx.shape[3], dy.shape[1], dy.shape[2])
     cdef int nt = threads_for(dx.size, 4 * T.pool_par_min, w.N)
     cdef int rc
     check_shape("max_pool_backward_into", "dy", dims(dy.shape, 4), (w.N, w.OH, w.OW, w.C))
@@ -240,16 +243,14 @@ cdef int _max_back_image(const floating *dy, const index_t *arg, floating *dx, c
 def avg_pool_forward_into(const floating[:, :, :, ::1] x, floating[:, :, :, ::1] y,
                           Py_ssize_t ph, Py_ssize_t pw, Py_ssize_t sh, Py_ssize_t sw, Py_ssize_t top, Py_ssize_t left):
     """y (OUT, (N, OH, OW, C)) = the mean of the real cells of each window of x (IN, (N, H, W, C))."""
-    cdef Pool w = _pool(x.shape[0], x.shape[1], x.shape[2], x.shape[3], y.shape[1], y.shape[2],
-                        ph, pw, sh, sw, top, left)
+    cdef Pool w = _pool("avg_pool_forward_into", x.shape[0], x.shape[1], x.shape[2], x.shape[3], y.shape[1],
+                        y.shape[2], ph, pw, sh, sw, top, left)
     check_shape("avg_pool_forward_into", "y", dims(y.shape, 4), (w.N, w.OH, w.OW, w.C))
-    _check_windows("avg_pool_forward_into", w.H, w.W, w.OH, w.OW, ph, pw, sh, sw, top, left)
     if y.size == 0:
         return
     w.x, w.y, w.dbl = &x[0, 0, 0, 0], &y[0, 0, 0, 0], floating is double
     with nogil:
-        minicnn_parallel_for(w.N * w.OH, clamp_threads(w.N * w.OH), 0,
-                             w.N * w.OH * w.OW * w.C * ph * pw >= T.flush_min_work, False, _avg_unit, &w)
+        _run_avg(&w, w.N * w.OH, _avg_unit)
 
 
 cdef int _avg_unit(void *ctx, ptrdiff_t t, void *scratch) noexcept nogil:
@@ -288,16 +289,14 @@ def avg_pool_backward_into(const floating[:, :, :, ::1] dy, floating[:, :, :, ::
                            Py_ssize_t ph, Py_ssize_t pw, Py_ssize_t sh, Py_ssize_t sw, Py_ssize_t top, Py_ssize_t left):
     """dx (IN/OUT, (N, H, W, C), zeroed by the caller) += each dy (IN, (N, OH, OW, C)) cell shared
     equally by its window's real cells."""
-    cdef Pool w = _pool(dx.shape[0], dx.shape[1], dx.shape[2], dx.shape[3], dy.shape[1], dy.shape[2],
-                        ph, pw, sh, sw, top, left)
+    cdef Pool w = _pool("avg_pool_backward_into", dx.shape[0], dx.shape[1], dx.shape[2], dx.shape[3], dy.shape[1],
+                        dy.shape[2], ph, pw, sh, sw, top, left)
     check_shape("avg_pool_backward_into", "dy", dims(dy.shape, 4), (w.N, w.OH, w.OW, w.C))
-    _check_windows("avg_pool_backward_into", w.H, w.W, w.OH, w.OW, ph, pw, sh, sw, top, left)
     if dy.size == 0:
         return
     w.x, w.y, w.dbl = &dy[0, 0, 0, 0], &dx[0, 0, 0, 0], floating is double
     with nogil:
-        minicnn_parallel_for(w.N, clamp_threads(w.N), 0, w.N * w.OH * w.OW * w.C * ph * pw >= T.flush_min_work,
-                             False, _avg_back_unit, &w)
+        _run_avg(&w, w.N, _avg_back_unit)
 
 
 cdef int _avg_back_unit(void *ctx, ptrdiff_t n, void *scratch) noexcept nogil:
@@ -332,7 +331,7 @@ cdef void _avg_back_image(const floating *dy, floating *dx, const Pool *w, Py_ss
 
 def global_avg_forward_into(const floating[:, :, ::1] x, floating[:, ::1] y):
     """y (OUT, (N, C)) = the mean over axis 1 of x (IN, (N, H*W, C), H*W >= 1)."""
-    cdef Pool w = _pool(x.shape[0], x.shape[1], 1, x.shape[2], 1, 1, 0, 0, 0, 0, 0, 0)
+    cdef Pool w = _pool(None, x.shape[0], x.shape[1], 1, x.shape[2], 1, 1)
     check_shape("global_avg_forward_into", "y", dims(y.shape, 2), (w.N, w.C))
     check_at_least("global_avg_forward_into", "x.shape[1] (cells to pool)", w.H, 1)
     if y.size == 0:

@@ -27,7 +27,7 @@ import numpy as np
 
 from minicnn._kernels import _conv
 from minicnn._kernels._args import DTypeError, array as _array, pair as _pair, padding_arg as _padding_arg
-from minicnn._kernels._args import same_pad as _same_pad, shape4 as _shape4
+from minicnn._kernels._args import same_pad as _same_pad, same_shape as _same_shape, shape4 as _shape4
 from minicnn._kernels.elementwise import bias_grad as _bias_grad
 
 __all__ = [
@@ -181,9 +181,7 @@ def _bias(bias, F, dtype):
     if bias is None:
         return None
     b = _array(bias, "bias", dtype, ndim=1)
-    if b.shape != (F,):
-        raise ValueError(f"bias must have shape ({F},), got {b.shape}")
-    return b
+    return _same_shape(b, (F,), "bias")
 
 
 def conv2d_forward(x, kernel, bias=None, *, strides=1, padding="valid", dilation_rate=1, groups=1, relu=False,
@@ -238,9 +236,7 @@ def conv2d_backward_input(dy, kernel, input_shape, *, strides=1, padding="valid"
     kernel = _array(kernel, "kernel", dy.dtype)
     N, H, W, C, kh, kw, F, sh, sw, dh, dw, pt, pl, OH, OW, groups = _geometry(
         input_shape, kernel.shape, strides, padding, dilation_rate, groups, x_name="input_shape")
-    if dy.shape != (N, OH, OW, F):
-        raise ValueError(f"dy must have shape {(N, OH, OW, F)} for input_shape {tuple(input_shape)} and "
-                         f"kernel shape {kernel.shape}, got {dy.shape}")
+    _same_shape(dy, (N, OH, OW, F), "dy", f" for input_shape {tuple(input_shape)} and kernel shape {kernel.shape}")
     dx = np.empty((N, H, W, C), dy.dtype)
     _conv.conv2d_backward_input_into(dy, kernel, dx, sh, sw, dh, dw, pt, pl, groups, algorithm, isa)
     return dx
@@ -267,9 +263,7 @@ def conv2d_backward_kernel(x, dy, kernel_shape, *, strides=1, padding="valid", d
     dy = _array(dy, "dy", x.dtype)
     N, H, W, C, kh, kw, F, sh, sw, dh, dw, pt, pl, OH, OW, groups = _geometry(
         x.shape, kernel_shape, strides, padding, dilation_rate, groups, k_name="kernel_shape")
-    if dy.shape != (N, OH, OW, F):
-        raise ValueError(f"dy must have shape {(N, OH, OW, F)} for x shape {x.shape} and kernel_shape "
-                         f"{tuple(kernel_shape)}, got {dy.shape}")
+    _same_shape(dy, (N, OH, OW, F), "dy", f" for x shape {x.shape} and kernel_shape {tuple(kernel_shape)}")
     dk = np.empty((kh, kw, C // groups, F), x.dtype)
     if relu_output is not None:
         relu_output = _array(relu_output, "relu_output", x.dtype)
@@ -360,9 +354,7 @@ def conv2d_transpose_backward_kernel(x, dy, kernel_shape, *, strides=1, padding=
     dy = _array(dy, "dy", x.dtype)
     N, H, W, Cin, kh, kw, F, sh, sw, dh, dw, top, left, OH, OW = _transpose_geometry(
         x.shape, kernel_shape, strides, padding, output_padding, dilation_rate, k_name="kernel_shape")
-    if dy.shape != (N, OH, OW, F):
-        raise ValueError(f"dy must have shape {(N, OH, OW, F)} for x shape {x.shape} and kernel_shape "
-                         f"{tuple(kernel_shape)}, got {dy.shape}")
+    _same_shape(dy, (N, OH, OW, F), "dy", f" for x shape {x.shape} and kernel_shape {tuple(kernel_shape)}")
     dk = np.empty((kh, kw, F, Cin), x.dtype)
     # Roles swapped: dy is the conv's input, x its output gradient.
     _conv.conv2d_backward_kernel_into(dy, x, dk, sh, sw, dh, dw, top, left, 1)

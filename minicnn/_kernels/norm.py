@@ -31,25 +31,12 @@ kernel table instead of the one chosen at import (tests compare them).
 import numpy as np
 
 from minicnn._kernels import _norm
-from minicnn._kernels._args import FLOATS as _FLOATS, DTypeError
+from minicnn._kernels._args import DTypeError, array as _array, rows as _rows
 
 __all__ = ["batch_norm_statistics", "batch_norm_coefficients", "batch_norm_forward", "batch_norm_backward"]
 
 
 # ------------------------------------------------------------------ argument checking
-
-def _rows(a, name, dtype=None):
-    """a as a C-contiguous (M, C) view over its last axis."""
-    if not isinstance(a, np.ndarray):
-        raise TypeError(f"{name} must be a numpy array, got {type(a).__name__}")
-    if a.ndim < 1:
-        raise ValueError(f"{name} must have at least 1 dimension (channels last), got shape {a.shape}")
-    if a.dtype not in _FLOATS:
-        raise DTypeError(f"{name} must be float32 or float64, got {a.dtype} (shape {a.shape})")
-    if dtype is not None and a.dtype != dtype:
-        raise DTypeError(f"{name} has dtype {a.dtype} (shape {a.shape}) but x is {dtype}")
-    return np.ascontiguousarray(a).reshape(-1, a.shape[-1])
-
 
 def _channel(v, name, C, dtype, shape_of_x, optional=False):
     """A per-channel vector (C,) of any real float dtype, as a contiguous array of ``dtype``."""
@@ -79,7 +66,7 @@ def batch_norm_statistics(x, isa=None):
     >>> m.tolist(), v.tolist()
     ([10003.0, 10004.0], [5.0, 5.0])
     """
-    x2 = _rows(x, "x")
+    x2 = _rows(_array(x, "x", ndim=None))
     M, C = x2.shape
     if M == 0:
         raise ValueError(f"batch_norm_statistics: x shape {x.shape} has no rows to take statistics over")
@@ -123,7 +110,7 @@ def batch_norm_forward(x, mean, inv_std, gamma=None, beta=None, relu=False, isa=
     >>> batch_norm_forward(np.array([[1.0, -4.0]]), np.zeros(2), np.full(2, 0.5), beta=np.ones(2), relu=True)
     array([[1.5, 0. ]])
     """
-    x2 = _rows(x, "x")
+    x2 = _rows(_array(x, "x", ndim=None))
     m, scale, shift = batch_norm_coefficients(x.shape, x2.dtype, mean, inv_std, gamma, beta)
     y = np.empty(x2.shape, x2.dtype)
     _norm.bn_normalize_into(x2, m, scale, shift, y, bool(relu), isa)
@@ -147,8 +134,8 @@ def batch_norm_backward(g, x, mean, inv_std, gamma=None, training=True, need_x=T
     (array([[0.],
            [0.]]), array([2.]), array([4.]))
     """
-    x2 = _rows(x, "x")
-    g2 = _rows(g, "g", x2.dtype)
+    x2 = _rows(_array(x, "x", ndim=None))
+    g2 = _rows(_array(g, "g", x2.dtype, ndim=None))
     if g.shape != x.shape:
         raise ValueError(f"g must have the shape of x {x.shape}, got {g.shape}")
     M, C = x2.shape

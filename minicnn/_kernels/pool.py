@@ -26,7 +26,7 @@ import numpy as np
 
 from minicnn._kernels import _pool
 from minicnn._kernels._args import DTypeError, array as _array, pair as _pair, padding_arg as _padding_arg
-from minicnn._kernels._args import same_pad as _same_pad, shape4 as _shape4
+from minicnn._kernels._args import same_pad as _same_pad, same_shape as _same_shape, shape4 as _shape4
 
 __all__ = [
     "pool2d_output_shape", "max_pool2d_forward", "max_pool2d_backward", "avg_pool2d_forward",
@@ -73,10 +73,7 @@ def pool2d_output_shape(input_shape, pool_size, strides=None, padding="valid"):
 
 
 def _check_dy(dy, shape, what, ndim=4):
-    dy = _array(dy, "dy", ndim=ndim)
-    if dy.shape != tuple(shape):
-        raise ValueError(f"dy must have shape {tuple(shape)} ({what}), got {dy.shape}")
-    return dy
+    return _same_shape(_array(dy, "dy", ndim=ndim), shape, "dy", f" ({what})")
 
 
 def _check_argmax(argmax, shape):
@@ -165,6 +162,14 @@ def avg_pool2d_backward(dy, input_shape, pool_size=2, strides=None, padding="val
     return dx
 
 
+def _global_input(x):
+    """(x checked, its shape), or the error saying it has no cells to pool."""
+    x = _array(x, "x")
+    if x.shape[1] * x.shape[2] == 0:
+        raise ValueError(f"x shape {x.shape} has no cells to pool")
+    return x, x.shape
+
+
 def global_avg_pool2d_forward(x):
     """(N, C): the mean over H and W.
 
@@ -172,10 +177,7 @@ def global_avg_pool2d_forward(x):
     >>> global_avg_pool2d_forward(np.arange(8.0).reshape(1, 2, 2, 2))
     array([[3., 4.]])
     """
-    x = _array(x, "x")
-    N, H, W, C = x.shape
-    if H * W == 0:
-        raise ValueError(f"x shape {x.shape} has no cells to pool")
+    x, (N, H, W, C) = _global_input(x)
     y = np.empty((N, C), x.dtype)
     _pool.global_avg_forward_into(x.reshape(N, H * W, C), y)
     return y
@@ -198,10 +200,7 @@ def global_max_pool2d_forward(x):
     >>> y, arg
     (array([[3.]]), array([[1]], dtype=int32))
     """
-    x = _array(x, "x")
-    N, H, W, C = x.shape
-    if H * W == 0:
-        raise ValueError(f"x shape {x.shape} has no cells to pool")
+    x, (N, H, W, C) = _global_input(x)
     y, arg = max_pool2d_forward(x, (H, W))
     return y.reshape(N, C), arg.reshape(N, C)
 

@@ -250,6 +250,16 @@ def test_linalg_gemm_views_and_copies():
     want = s @ s
     minicnn.linalg.gemm(s, s.copy(), s)
     _check(s, want, np.float64, 30)
+    # ... also when c is a view of an input's base, or an input a view of c
+    base = rng.standard_normal(1200)
+    a, c = base[:900].reshape(30, 30), base[300:].reshape(30, 30)
+    want = a @ a
+    minicnn.linalg.gemm(a, a.copy(), c)
+    _check(c, want, np.float64, 30)
+    c = np.ascontiguousarray(rng.standard_normal((30, 30)))
+    want = c[:, :20] @ np.ones((20, 30))
+    minicnn.linalg.gemm(c[:, :20], np.ones((20, 30)), c)
+    _check(c, want, np.float64, 20)
 
 
 def test_linalg_gemm_errors():
@@ -284,6 +294,24 @@ def test_gemm_into_rejects_bad_layouts():
         _gemm.gemm_into(a[:, ::2], np.ones((3, 2)), np.empty((4, 2)), 1.0, 0.0, False, False)
     with pytest.raises(ValueError, match="shapes do not match"):
         _gemm.gemm_into(a, np.ones((5, 2)), np.empty((4, 2)), 1.0, 0.0, False, False)
+    with pytest.raises(ValueError, match="2-D"):
+        _gemm.gemm_into(a, np.ones(6), np.empty((4, 1)), 1.0, 0.0, False, False)
+    with pytest.raises(TypeError, match="one dtype"):
+        _gemm.gemm_into(a, np.ones((6, 2), np.float32), np.empty((4, 2)), 1.0, 0.0, False, False)
+    with pytest.raises(TypeError, match="one dtype"):
+        _gemm.gemm_into(a.astype(np.int64), np.ones((6, 2), np.int64), np.empty((4, 2), np.int64), 1.0, 0.0,
+                        False, False)
+    readonly = np.empty((4, 2))
+    readonly.flags.writeable = False
+    with pytest.raises(ValueError, match="writeable"):
+        _gemm.gemm_into(a, np.ones((6, 2)), readonly, 1.0, 0.0, False, False)
+    with pytest.raises(TypeError):
+        _gemm.gemm_into(a.tolist(), np.ones((6, 2)), np.empty((4, 2)), 1.0, 0.0, False, False)
+    # read-only inputs are fine (only c is written)
+    a.flags.writeable = False
+    c = np.empty((4, 2))
+    _gemm.gemm_into(a, np.ones((6, 2)), c, 1.0, 0.0, False, False)
+    assert (c == 6).all()
 
 
 @pytest.mark.parametrize("kernel", KERNELS)

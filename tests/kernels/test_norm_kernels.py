@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 import minicnn
 from minicnn import Tensor, ops
 from minicnn import layers as L
-from minicnn._kernels import _norm, norm
+from minicnn._kernels import _dispatch, _norm, norm
 from minicnn._kernels.conv import DTypeError
 from minicnn.reference import norm as ref
 
@@ -118,10 +118,17 @@ def test_statistics_of_a_constant_are_exact():
     np.testing.assert_array_equal(var, 0.0)
 
 
-def test_relu_keeps_nan_like_maximum():
-    x = np.array([[np.nan, -1.0, 2.0]], np.float32)
-    y = norm.batch_norm_forward(x, np.zeros(3), np.ones(3), relu=True)
-    np.testing.assert_array_equal(y, np.maximum(x, 0))
+@pytest.mark.parametrize("isa", _dispatch.available())
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_relu_is_numpys_maximum_bit_for_bit(isa, dtype):
+    """NaN kept and -0.0 (here from a -0.0 beta) turned to +0.0, as np.maximum: the inference
+    fusion (ops/_inference.py) runs its ReLU in this kernel."""
+    x = np.tile(np.array([np.nan, -1.0, 2.0, -0.0, 0.0, -0.0], dtype), (40, 1))
+    beta = np.array([0.0, 0.0, 0.0, -0.0, -0.0, 0.0])
+    y = norm.batch_norm_forward(x, np.zeros(6), np.ones(6), beta=beta, relu=True, isa=isa)
+    plain = norm.batch_norm_forward(x, np.zeros(6), np.ones(6), beta=beta, isa=isa)
+    assert np.signbit(plain[:, 3]).all()
+    assert np.array_equal(y.view(np.uint8), np.maximum(plain, 0).view(np.uint8))
 
 
 def test_non_contiguous_input_and_gradient():

@@ -140,8 +140,8 @@ def test_sequential_fuses_its_chains(calls):
 
 
 def test_negative_zero_beta_keeps_numpys_relu():
-    """The row kernel's ReLU keeps -0.0 where np.maximum gives +0.0: with a -0.0 in beta (the only
-    way batch norm outputs -0.0) the ReLU runs as np.maximum after the fused step."""
+    """A -0.0 in beta (the only way batch norm outputs -0.0): the fused step's ReLU (batch norm's
+    row kernel) gives np.maximum's +0.0, as the layers one by one do."""
     model = minicnn.Sequential([minicnn.Input((4, 4, 2)), L.Conv2D(2, 1, use_bias=False),
                                 L.BatchNormalization(), L.ReLU()])
     conv, bn = model.layers[0], model.layers[1]

@@ -100,8 +100,8 @@ static void FN(bn_stats)(const T *x, ptrdiff_t n, ptrdiff_t C, ptrdiff_t L, doub
     bn_fold(acc, L, C, m2);
 }
 
-/* y (OUT, n) = (x - mean) * scale + shift, then max(., 0) if relu; x (IN, n elements = whole
- * rows); mean, scale, shift (IN) repeated to L. */
+/* y (OUT, n) = (x - mean) * scale + shift, then np.maximum(., 0) if relu (inference only); x (IN,
+ * n elements = whole rows); mean, scale, shift (IN) repeated to L. */
 static void FN(bn_normalize)(const T *x, T *y, ptrdiff_t n, ptrdiff_t L, const T *mean, const T *scale,
                              const T *shift, int relu)
 {
@@ -110,11 +110,9 @@ static void FN(bn_normalize)(const T *x, T *y, ptrdiff_t n, ptrdiff_t L, const T
         m = s + L <= n ? L : n - s;
         for (i = 0; i < m; i++)
             y[s + i] = (x[s + i] - mean[i]) * scale[i] + shift[i];
-        if (relu)
-            for (i = 0; i < m; i++) {
-                const T v = y[s + i];
-                y[s + i] = v < 0 ? (T)0 : v; /* a select, so a NaN stays NaN as with np.maximum */
-            }
+        if (relu) /* np.maximum(y, 0) bit for bit: a NaN stays, -0.0 becomes +0.0 */
+            for (i = 0; i < m; i++)
+                y[s + i] = MAX0(y[s + i]);
     }
 }
 

@@ -23,10 +23,8 @@ static void FN(add_relu)(const T *a, const T *b, T *out, ptrdiff_t n)
         V s = VLOAD(a + j) + VLOAD(b + j);
         VSTORE(out + j, VMAX0(s));
     }
-    for (; j < n; j++) {
-        T s = a[j] + b[j];
-        out[j] = s > 0 || s != s ? s : (T)0;
-    }
+    for (; j < n; j++)
+        out[j] = MAX0(a[j] + b[j]);
 }
 
 /* acc[f] (IN/OUT, double) += x[r * ld + f] for the rows r < m and the columns f0 <= f < f1 of x

@@ -14,7 +14,8 @@
  *   VLOAD(p), VSTORE(p, v)  unaligned load and store      VSPLAT(s)  s in every lane
  *   VFMA(acc, a, b)  acc + a * b, fused (one rounding) where the instruction set has FMA
  *   VPOS(v)  1 in the lanes where v > 0, else 0 (NaN: 0)  VRELU(v)  v where v < 0 is false, else +0
- *   VMAX0(v)  np.maximum(v, 0): v where v > 0 or NaN, else +0 (so -0.0 gives +0.0, as in NumPy)
+ *   VMAX0(v)  np.maximum(v, 0): v where v > 0 or NaN, else +0 (so -0.0 gives +0.0, as in NumPy);
+ *            MAX0(s) the same for one value of T
  *   VLANES(f)  f(0), f(1), ..., f(VL - 1) (to build a vector lane by lane)
  *   FN(name) the instantiation's name for function `name`
  *
@@ -88,6 +89,7 @@ MK_VEC(mk_i64x2, int64_t, 16) MK_VEC(mk_i64x4, int64_t, 32) MK_VEC(mk_i64x8, int
 #undef VPOS
 #undef VRELU
 #undef VMAX0
+#undef MAX0
 #undef MK_FMA_X86
 #undef MK_SPLAT_LANE
 
@@ -97,6 +99,7 @@ MK_VEC(mk_i64x2, int64_t, 16) MK_VEC(mk_i64x4, int64_t, 32) MK_VEC(mk_i64x8, int
 #define T float
 #endif
 
+#define MAX0(s) ((s) > 0 || (s) != (s) ? (s) : (T)0)
 #if !MINICNN_VECTORS || MK_BYTES == 0
 #define VL 1
 #define V T
@@ -107,7 +110,7 @@ MK_VEC(mk_i64x2, int64_t, 16) MK_VEC(mk_i64x4, int64_t, 32) MK_VEC(mk_i64x8, int
 #define VFMA(acc, a, b) ((acc) + (a) * (b))
 #define VPOS(v) ((v) > 0 ? (T)1 : (T)0)
 #define VRELU(v) ((v) < 0 ? (T)0 : (v))
-#define VMAX0(v) ((v) > 0 || (v) != (v) ? (v) : (T)0)
+#define VMAX0(v) MAX0(v)
 #define VLANES(f) f(0)
 #else
 #if MK_DOUBLE && MK_BYTES == 16
